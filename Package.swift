@@ -1,0 +1,84 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Settings every Swift target gets, in one place.
+let commonSwiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+extension Target {
+    /// Applies `commonSwiftSettings` to a Swift target.
+    static func muster(
+        _ name: String,
+        dependencies: [Target.Dependency] = [],
+        path: String? = nil,
+        exclude: [String] = [],
+        resources: [Resource]? = nil,
+        kind: Kind = .regular
+    ) -> Target {
+        switch kind {
+        case .regular:
+            return .target(name: name, dependencies: dependencies, path: path, exclude: exclude,
+                           resources: resources, swiftSettings: commonSwiftSettings)
+        case .executable:
+            return .executableTarget(name: name, dependencies: dependencies, path: path, exclude: exclude,
+                                     resources: resources, swiftSettings: commonSwiftSettings)
+        case .test:
+            return .testTarget(name: name, dependencies: dependencies, path: path, exclude: exclude,
+                               resources: resources, swiftSettings: commonSwiftSettings)
+        }
+    }
+
+    enum Kind { case regular, executable, test }
+}
+
+let package = Package(
+    name: "Muster",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "muster", targets: ["muster"]),
+        .library(name: "MusterClient", targets: ["MusterClient"]),
+        .library(name: "MusterStomp", targets: ["MusterStomp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "CLinuxSystem"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"])]),
+        .muster("MusterStomp"),
+        .muster("MusterNet", dependencies: [
+            "CLinuxSystem", "COpenSSL",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .muster("MusterBroker", dependencies: [
+            "MusterStomp",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .muster("MusterServer", dependencies: [
+            "MusterNet", "MusterStomp", "MusterBroker",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .muster("MusterClient", dependencies: [
+            "MusterNet", "MusterStomp",
+        ]),
+        .muster("muster", dependencies: [
+            "MusterServer", "MusterClient", "MusterNet",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], kind: .executable),
+        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient"]),
+        .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
+        .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
+        .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], kind: .test),
+        .muster("EndToEndTests", dependencies: [
+            "MusterClient", "MusterStomp", "MusterNet", "MusterTestSupport", "muster",
+        ], kind: .test),
+    ]
+)

@@ -1,0 +1,33 @@
+// Linux system calls that Glibc does not export to Swift in a usable shape.
+#ifndef MUSTER_CLINUXSYSTEM_H
+#define MUSTER_CLINUXSYSTEM_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+/// One readiness event, unpacked (struct epoll_event is packed on x86-64).
+typedef struct {
+    int32_t fd;
+    uint32_t events;
+} muster_ready_event;
+
+int muster_epoll_create(void);
+int muster_epoll_ctl(int epfd, int op, int fd, uint32_t events);
+/// Waits for events; returns the count, or -1 with errno set.
+int muster_epoll_wait(int epfd, muster_ready_event *events, int capacity, int timeout_ms);
+int muster_eventfd(void);
+int muster_accept4_nonblocking(int fd);
+int muster_socket_nonblocking(int domain, int type);
+
+static inline uint32_t muster_EPOLLIN(void) { return EPOLLIN; }
+static inline uint32_t muster_EPOLLOUT(void) { return EPOLLOUT; }
+static inline uint32_t muster_EPOLLERR(void) { return EPOLLERR; }
+static inline uint32_t muster_EPOLLHUP(void) { return EPOLLHUP; }
+static inline uint32_t muster_EPOLLRDHUP(void) { return EPOLLRDHUP; }
+static inline int muster_EPOLL_CTL_ADD(void) { return EPOLL_CTL_ADD; }
+static inline int muster_EPOLL_CTL_MOD(void) { return EPOLL_CTL_MOD; }
+static inline int muster_EPOLL_CTL_DEL(void) { return EPOLL_CTL_DEL; }
+
+#endif
