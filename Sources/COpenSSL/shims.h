@@ -35,6 +35,8 @@ static inline long muster_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
 static inline int muster_TLS1_3_VERSION(void) { return TLS1_3_VERSION; }
 static inline int muster_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
 
+static inline STACK_OF(X509_NAME) *muster_X509_NAME_stack_new(void) { return sk_X509_NAME_new_null(); }
+
 static inline void muster_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
 
 /// Number of URI subject-alternative names in a certificate.

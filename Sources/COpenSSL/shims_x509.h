@@ -1,4 +1,46 @@
 // Shims for certificate generation (see MusterNet/Certificates).
 #ifndef MUSTER_COPENSSL_SHIMS_X509_H
 #define MUSTER_COPENSSL_SHIMS_X509_H
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+/// New EC key on the named curve ("P-256"); EVP_EC_gen is a variadic macro.
+static inline EVP_PKEY *muster_EVP_EC_gen(const char *curve) {
+    return EVP_EC_gen(curve);
+}
+
+/// Points *data at a memory BIO's contents and returns their length (a macro in OpenSSL).
+static inline long muster_BIO_get_mem_data(BIO *bio, char **data) {
+    return BIO_get_mem_data(bio, data);
+}
+
+/// Adds one extension given in openssl.cnf syntax ("critical,CA:TRUE", "keyid,issuer", ...).
+/// `issuer` may equal `cert` for self-signed certificates. Returns 1 on success, 0 on failure.
+static inline int muster_X509_add_ext_conf(X509 *cert, X509 *issuer, int nid, const char *value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+    X509_EXTENSION *extension = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (extension == NULL) return 0;
+    int added = X509_add_ext(cert, extension, -1);
+    X509_EXTENSION_free(extension);
+    return added == 1 ? 1 : 0;
+}
+
+/// Appends a GEN_URI / GEN_DNS / GEN_IPADD name parsed from `value` (no comma splitting,
+/// unlike the config syntax). Returns 1 on success, 0 on failure (e.g. a malformed IP).
+static inline int muster_GENERAL_NAMES_add(GENERAL_NAMES *names, int type, const char *value) {
+    GENERAL_NAME *name = a2i_GENERAL_NAME(NULL, NULL, NULL, type, value, 0);
+    if (name == NULL) return 0;
+    if (sk_GENERAL_NAME_push(names, name) <= 0) {
+        GENERAL_NAME_free(name);
+        return 0;
+    }
+    return 1;
+}
+
 #endif

@@ -23,7 +23,7 @@ public struct OpenSSLError: Error, CustomStringConvertible, Sendable {
             if code == 0 { break }
             var buffer = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &buffer, buffer.count)
-            messages.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            messages.append(String(nulTerminated: buffer))
         }
         return messages
     }

@@ -1,0 +1,29 @@
+/// What a certificate is for; decides its basicConstraints, keyUsage and extendedKeyUsage.
+public enum CertificateUsage: Sendable {
+    case certificateAuthority, server, client
+
+    /// basicConstraints in openssl.cnf syntax. Issued (intermediate) CAs may not issue further CAs.
+    func basicConstraints(selfSigned: Bool) -> String {
+        switch self {
+        case .certificateAuthority: selfSigned ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0"
+        case .server, .client: "critical,CA:FALSE"
+        }
+    }
+
+    /// keyUsage in openssl.cnf syntax. EC keys sign (ECDHE), they never encipher keys (RFC 5480).
+    var keyUsage: String {
+        switch self {
+        case .certificateAuthority: "critical,keyCertSign,cRLSign"
+        case .server, .client: "critical,digitalSignature"
+        }
+    }
+
+    /// extendedKeyUsage in openssl.cnf syntax, or nil for CAs.
+    var extendedKeyUsage: String? {
+        switch self {
+        case .certificateAuthority: nil
+        case .server: "serverAuth"
+        case .client: "clientAuth"
+        }
+    }
+}

@@ -1,0 +1,319 @@
+internal import COpenSSL
+import Glibc
+import Synchronization
+
+/// One TLS connection over a non-blocking socket, driven by its event loop.
+///
+/// All state is confined to the loop thread; `write` and `close` may be called from any
+/// thread and hop onto the loop. Writes are coalesced: everything written during one loop
+/// iteration goes out in as few `SSL_write` calls as possible at its end.
+public final class TLSChannel: EventHandler, @unchecked Sendable {
+    enum State: Equatable { case connecting, handshaking, open, closing, closed }
+
+    public let loop: EventLoop
+    public let descriptor: Int32
+    public let remoteAddress: String
+    public let role: TLSContext.Role
+    /// The verified peer certificate, once the handshake is done.
+    public private(set) var peerCertificate: PeerCertificate?
+    public var delegate: (any TLSChannelDelegate)?
+    /// Handshakes (and client connects) that take longer than this are abandoned.
+    public var handshakeTimeout: Duration = .seconds(10)
+
+    let ssl: OpaquePointer
+    var state: State
+    private let connectAddress: SocketAddress?
+    private var outbound: [UInt8] = []
+    private var outboundOffset = 0
+    private var flushScheduled = false
+    private var interest = (readable: false, writable: false)
+    private var deadline: ContinuousClock.Instant
+    private var closeError: (any Error)?
+    private let staged = Mutex<(bytes: [UInt8], scheduled: Bool)>(([], false))
+    private let closedFlag = Atomic<Bool>(false)
+
+    private init(descriptor: Int32, context: TLSContext, loop: EventLoop, state: State,
+                 connectAddress: SocketAddress?, serverName: String?) throws {
+        guard let ssl = SSL_new(context.context) else { throw OpenSSLError.drain("SSL_new") }
+        self.ssl = ssl
+        self.descriptor = descriptor
+        self.loop = loop
+        self.role = context.role
+        self.state = state
+        self.connectAddress = connectAddress
+        self.remoteAddress = connectAddress?.description ?? Socket.peerDescription(descriptor)
+        self.deadline = .now + .seconds(10)
+        SSL_set_fd(ssl, descriptor)
+        if context.role == .server {
+            SSL_set_accept_state(ssl)
+        } else {
+            SSL_set_connect_state(ssl)
+            if let serverName { try Self.requireServerName(serverName, on: ssl) }
+        }
+    }
+
+    deinit {
+        SSL_free(ssl)
+        if !closedFlag.load(ordering: .relaxed) { Glibc.close(descriptor) }
+    }
+
+    /// Wraps an accepted socket; the handshake starts on `loop`.
+    public static func accept(descriptor: Int32, context: TLSContext, loop: EventLoop,
+                              delegate: any TLSChannelDelegate) throws -> TLSChannel {
+        let channel = try TLSChannel(descriptor: descriptor, context: context, loop: loop, state: .handshaking,
+                                     connectAddress: nil, serverName: nil)
+        channel.delegate = delegate
+        return channel
+    }
+
+    /// Starts connecting to `address`; `serverName` is the name or IP the server certificate must carry.
+    public static func connect(to address: SocketAddress, context: TLSContext, loop: EventLoop,
+                               serverName: String, delegate: any TLSChannelDelegate) throws -> TLSChannel {
+        let descriptor = try Socket.startConnect(to: address)
+        do {
+            let channel = try TLSChannel(descriptor: descriptor, context: context, loop: loop, state: .connecting,
+                                         connectAddress: address, serverName: serverName)
+            channel.delegate = delegate
+            return channel
+        } catch {
+            Glibc.close(descriptor)
+            throw error
+        }
+    }
+
+    /// Registers with the loop and begins; call once, from any thread.
+    public func start() {
+        loop.execute { [self] in
+            deadline = .now + handshakeTimeout
+            let writable = state == .connecting
+            do {
+                try loop.register(descriptor, handler: self, readable: !writable, writable: writable)
+                interest = (!writable, writable)
+            } catch {
+                finishClose(error: error)
+                return
+            }
+            if state == .handshaking { continueHandshake() }
+        }
+    }
+
+    /// Queues bytes for sending; safe from any thread.
+    public func write(_ bytes: [UInt8]) {
+        if loop.inLoop {
+            appendOutbound(bytes)
+            return
+        }
+        let schedule = staged.withLock { staged -> Bool in
+            staged.bytes.append(contentsOf: bytes)
+            defer { staged.scheduled = true }
+            return !staged.scheduled
+        }
+        if schedule {
+            loop.execute { [self] in
+                let bytes = staged.withLock { staged -> [UInt8] in
+                    staged.scheduled = false
+                    defer { staged.bytes = [] }
+                    return staged.bytes
+                }
+                appendOutbound(bytes)
+            }
+        }
+    }
+
+    /// Appends to the outbound buffer directly (loop thread only), avoiding a copy.
+    public func withOutboundBuffer(_ body: (inout [UInt8]) -> Void) {
+        precondition(loop.inLoop)
+        guard state != .closed else { return }
+        body(&outbound)
+        scheduleFlush()
+    }
+
+    /// Bytes queued but not yet accepted by the socket (loop thread only).
+    public var pendingOutboundByteCount: Int { outbound.count - outboundOffset }
+
+    /// Closes after sending what is queued (or at once with `flush: false`); safe from any thread.
+    public func close(flush: Bool = true, error: (any Error)? = nil) {
+        guard loop.inLoop else {
+            loop.execute { [self] in close(flush: flush, error: error) }
+            return
+        }
+        switch state {
+        case .closed, .closing:
+            return
+        case .open where flush && pendingOutboundByteCount > 0:
+            state = .closing
+            closeError = error
+            deadline = .now + .seconds(5)
+        default:
+            finishClose(error: error)
+        }
+    }
+
+    public var isOpen: Bool { state == .open }
+
+    // MARK: EventHandler
+
+    public func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {
+        switch state {
+        case .connecting:
+            finishConnect()
+        case .handshaking:
+            continueHandshake()
+        case .open, .closing:
+            if writable { flush() }
+            if readable { readAvailable() }
+        case .closed:
+            break
+        }
+    }
+
+    public func handleTick(now: ContinuousClock.Instant) {
+        switch state {
+        case .connecting, .handshaking:
+            if now > deadline {
+                finishClose(error: TLSHandshakeError(peer: remoteAddress, reason: "no handshake within \(handshakeTimeout)"))
+            }
+        case .closing:
+            if now > deadline { finishClose(error: closeError) }
+        case .open:
+            delegate?.channelTick(self, now: now)
+        case .closed:
+            break
+        }
+    }
+
+    public func handleEndOfIteration() {
+        flushScheduled = false
+        if state == .open || state == .closing { flush() }
+    }
+
+    // MARK: Internals
+
+    private func appendOutbound(_ bytes: [UInt8]) {
+        guard state != .closed else { return }
+        outbound.append(contentsOf: bytes)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        if !flushScheduled {
+            flushScheduled = true
+            loop.flushAtEndOfIteration(self)
+        }
+    }
+
+    private func finishConnect() {
+        do {
+            try Socket.connectResult(descriptor, address: connectAddress!)
+        } catch {
+            finishClose(error: error)
+            return
+        }
+        state = .handshaking
+        continueHandshake()
+    }
+
+    func setInterest(readable: Bool, writable: Bool) {
+        guard interest != (readable, writable), state != .closed else { return }
+        interest = (readable, writable)
+        do { try loop.modify(descriptor, readable: readable, writable: writable) } catch { finishClose(error: error) }
+    }
+
+    /// Sends the queued bytes until the socket would block.
+    private func flush() {
+        guard state == .open || state == .closing else { return }
+        while outboundOffset < outbound.count {
+            ERR_clear_error()
+            var written = 0
+            let chunk = min(outbound.count - outboundOffset, 1 << 18)
+            let result = outbound.withUnsafeBytes { buffer in
+                SSL_write_ex(ssl, buffer.baseAddress! + outboundOffset, chunk, &written)
+            }
+            if result == 1 {
+                outboundOffset += written
+                continue
+            }
+            switch SSL_get_error(ssl, result) {
+            case SSL_ERROR_WANT_WRITE:
+                setInterest(readable: true, writable: true)
+                return
+            case SSL_ERROR_WANT_READ:
+                return
+            default:
+                finishClose(error: ioError(operation: "SSL_write", result: result))
+                return
+            }
+        }
+        if outbound.capacity > 1 << 20 { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
+        outboundOffset = 0
+        setInterest(readable: true, writable: false)
+        if state == .closing { finishClose(error: closeError) }
+    }
+
+    /// Reads and hands over decrypted bytes until the socket is drained (or a fairness budget is spent).
+    private func readAvailable() {
+        var budget = 32
+        let buffer = loop.readBuffer
+        while state == .open || state == .closing {
+            ERR_clear_error()
+            var count = 0
+            let result = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
+            if result == 1 {
+                delegate?.channel(self, didRead: UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
+                budget -= 1
+                if budget == 0 {
+                    // Let other connections run; come back for what OpenSSL or the socket still holds.
+                    loop.execute { [self] in readAvailable() }
+                    return
+                }
+                continue
+            }
+            switch SSL_get_error(ssl, result) {
+            case SSL_ERROR_WANT_READ:
+                return
+            case SSL_ERROR_WANT_WRITE:
+                setInterest(readable: true, writable: true)
+                return
+            case SSL_ERROR_ZERO_RETURN:
+                finishClose(error: nil)
+                return
+            default:
+                finishClose(error: ioError(operation: "SSL_read", result: result))
+                return
+            }
+        }
+    }
+
+    func finishClose(error: (any Error)?) {
+        guard state != .closed else { return }
+        let wasOpen = state == .open || state == .closing
+        state = .closed
+        if wasOpen {
+            ERR_clear_error()
+            _ = SSL_shutdown(ssl)  // best effort close_notify; never waits
+        }
+        ERR_clear_error()
+        loop.deregister(descriptor)
+        if !closedFlag.exchange(true, ordering: .relaxed) { Glibc.close(descriptor) }
+        outbound = []
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.channelDidClose(self, error: error)
+    }
+
+    func markOpen() {
+        state = .open
+        peerCertificate = PeerCertificate.read(from: ssl)
+    }
+
+    func ioError(operation: String, result: Int32) -> any Error {
+        let code = SSL_get_error(ssl, result)
+        if code == SSL_ERROR_SYSCALL {
+            let queue = OpenSSLError.drainQueue()
+            if !queue.isEmpty { return OpenSSLError(operation: operation, queue: queue) }
+            if errno != 0 && errno != EAGAIN { return SystemError(call: operation, errno: errno) }
+            return ChannelClosedError(reason: "\(remoteAddress) closed the connection without a TLS close_notify")
+        }
+        return OpenSSLError.drain(operation)
+    }
+}
