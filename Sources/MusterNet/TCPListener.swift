@@ -21,7 +21,7 @@ public final class TCPListener: EventHandler, @unchecked Sendable {
         descriptor = try Socket.listen(on: address)
         boundPort = (try? Socket.localPort(descriptor)) ?? address.port
         loop.execute { [self] in
-            do { try loop.register(descriptor, handler: self) } catch { onError(error) }
+            do throws(SystemError) { try loop.register(descriptor, handler: self) } catch { self.onError(error) }
         }
     }
 
@@ -36,7 +36,7 @@ public final class TCPListener: EventHandler, @unchecked Sendable {
     public func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {
         // Accept in batches so one busy listener cannot starve established connections.
         for _ in 0..<64 {
-            do {
+            do throws(SystemError) {
                 guard let accepted = try Socket.accept(descriptor) else { return }
                 onAccept(accepted)
             } catch {

@@ -61,8 +61,8 @@ struct CertificateBuilder {
 
     private func setSubject(_ x509: OpaquePointer) throws {
         let name = X509_get_subject_name(x509)
-        var entries = [(NID_commonName, commonName)]
-        if let organization { entries.append((NID_organizationName, organization)) }
+        // Most significant first: O, then CN.
+        let entries = (organization.map { [(NID_organizationName, $0)] } ?? []) + [(NID_commonName, commonName)]
         for (nid, value) in entries {
             let bytes = Array(value.utf8)
             guard X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8, bytes, Int32(bytes.count), -1, 0) == 1 else {

@@ -1,0 +1,56 @@
+public import MusterStomp
+
+/// What a `SessionMachine` asks its connection to do.
+public enum SessionAction: Sendable {
+    /// Send a reply frame (CONNECTED, RECEIPT, ERROR).
+    case send(StompFrame)
+    /// The session is connected with this heart-beat agreement.
+    case connected(HeartbeatAgreement)
+    case publish(Publication, receipt: String?)
+    case subscribe(id: String, destination: Destination, mode: AckMode, prefetch: Int?, receipt: String?)
+    case unsubscribe(id: String, receipt: String?)
+    case acknowledge(ackID: String, receipt: String?)
+    case reject(ackID: String, requeue: Bool, receipt: String?)
+    /// Run these (publishes, acks) in order, then send the receipt if any.
+    case commit(transaction: String, actions: [SessionAction], receipt: String?)
+    /// Close the connection once what was sent so far has been flushed.
+    case close
+}
+
+/// Limits a session enforces beyond the frame codec's.
+public struct SessionSettings: Sendable {
+    public var maxSubscriptions: Int
+    public var maxTransactionFrames: Int
+    /// The broker's own heart-beat offer: send every / want every (ms).
+    public var heartbeatSend: Int
+    public var heartbeatWant: Int
+    public var serverName: String
+
+    public init(maxSubscriptions: Int = 256, maxTransactionFrames: Int = 10_000,
+                heartbeatSend: Int = 10_000, heartbeatWant: Int = 10_000, serverName: String = "Muster/0.1") {
+        self.maxSubscriptions = maxSubscriptions
+        self.maxTransactionFrames = maxTransactionFrames
+        self.heartbeatSend = heartbeatSend
+        self.heartbeatWant = heartbeatWant
+        self.serverName = serverName
+    }
+}
+
+extension StompFrame {
+    /// A RECEIPT frame for `receiptID`.
+    public static func receipt(_ receiptID: String) -> StompFrame {
+        StompFrame(.receipt, headers: ["receipt-id": receiptID])
+    }
+
+    /// An ERROR frame for a refusal: short `message`, stable `muster-error-code`, and a body
+    /// that says what was wrong and what to do.
+    public static func error(_ error: BrokerError, receiptID: String? = nil) -> StompFrame {
+        var headers: StompHeaders = [
+            "message": error.message,
+            ReservedHeader.errorCode: error.code.rawValue,
+            "content-type": "text/plain;charset=utf-8",
+        ]
+        if let receiptID { headers["receipt-id"] = receiptID }
+        return StompFrame(.error, headers: headers, text: "\(error.message).\n\(error.code.advice)\n")
+    }
+}

@@ -1,0 +1,202 @@
+public import MusterStomp
+
+/// The STOMP 1.2 protocol of one connection, as a pure state machine: frames in, actions
+/// out. It validates every frame, negotiates the session, keeps transactions, and turns
+/// SEND/SUBSCRIBE/ACK… into broker actions. The connection performs the actions.
+public struct SessionMachine: Sendable {
+    enum Phase: Equatable, Sendable { case awaitingConnect, connected, closed }
+
+    public let party: PartyIdentity
+    public let sessionName: String
+    public let settings: SessionSettings
+    private(set) var phase: Phase = .awaitingConnect
+    private var subscriptionCount = 0
+    private var transactions: [String: [SessionAction]] = [:]
+
+    public init(party: PartyIdentity, sessionName: String, settings: SessionSettings) {
+        self.party = party
+        self.sessionName = sessionName
+        self.settings = settings
+    }
+
+    public var isClosed: Bool { phase == .closed }
+
+    /// Handles one decoded frame.
+    public mutating func handle(_ frame: StompFrame) -> [SessionAction] {
+        let receipt = frame.headers["receipt"]
+        do throws(BrokerError) {
+            switch phase {
+            case .closed:
+                return []
+            case .awaitingConnect:
+                guard frame.command == .connect || frame.command == .stomp else {
+                    throw BrokerError(.notConnected, "expected CONNECT, got \(frame.command.rawValue)")
+                }
+                return try connect(frame)
+            case .connected:
+                return try handleConnected(frame, receipt: receipt)
+            }
+        } catch {
+            return fail(error, receiptID: receipt)
+        }
+    }
+
+    /// Refuses and closes the session (also used by the connection for decoder errors,
+    /// heart-beat timeouts and broker refusals).
+    public mutating func fail(_ error: BrokerError, receiptID: String? = nil) -> [SessionAction] {
+        guard phase != .closed else { return [] }
+        phase = .closed
+        return [.send(.error(error, receiptID: receiptID)), .close]
+    }
+
+    /// Bookkeeping when the connection reports that a subscription was refused by the broker.
+    public mutating func subscriptionRefused() {
+        subscriptionCount = max(0, subscriptionCount - 1)
+    }
+
+    private mutating func connect(_ frame: StompFrame) throws(BrokerError) -> [SessionAction] {
+        let versions = (frame.headers["accept-version"] ?? "1.0").split(separator: ",").map { $0.trimmingSpaces }
+        guard versions.contains("1.2") else {
+            throw BrokerError(.unsupportedVersion, "this broker speaks STOMP 1.2 only; the client offered \(versions.joined(separator: ","))")
+        }
+        var client = (send: 0, want: 0)
+        if let text = frame.headers["heart-beat"] {
+            guard let parsed = HeartbeatAgreement.parse(text) else {
+                throw BrokerError(.invalidHeader, "heart-beat '\(text)' must be two non-negative integers, like 10000,10000")
+            }
+            client = parsed
+        }
+        let agreement = HeartbeatAgreement.negotiate(client: client, server: (settings.heartbeatSend, settings.heartbeatWant))
+        phase = .connected
+        let connected = StompFrame(.connected, headers: [
+            "version": "1.2",
+            "session": sessionName,
+            "server": settings.serverName,
+            "heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)",
+            "muster-party": party.uri,
+        ])
+        return [.send(connected), .connected(agreement)]
+    }
+
+    private mutating func handleConnected(_ frame: StompFrame, receipt: String?) throws(BrokerError) -> [SessionAction] {
+        switch frame.command {
+        case .connect, .stomp:
+            throw BrokerError(.alreadyConnected, "this connection is already connected")
+        case .send:
+            return try inTransaction(frame, action: try publication(frame), receipt: receipt)
+        case .subscribe:
+            return try subscribe(frame, receipt: receipt)
+        case .unsubscribe:
+            let id = try required("id", in: frame)
+            subscriptionCount = max(0, subscriptionCount - 1)
+            return [.unsubscribe(id: id, receipt: receipt)]
+        case .ack:
+            return try inTransaction(frame, action: .acknowledge(ackID: try required("id", in: frame), receipt: nil), receipt: receipt)
+        case .nack:
+            let requeue = try flag("requeue", in: frame, default: true)
+            return try inTransaction(frame, action: .reject(ackID: try required("id", in: frame), requeue: requeue, receipt: nil), receipt: receipt)
+        case .begin:
+            let id = try required("transaction", in: frame)
+            guard transactions[id] == nil else { throw BrokerError(.duplicateTransaction, "transaction '\(id)' is already open") }
+            transactions[id] = []
+            return receiptActions(receipt)
+        case .commit:
+            let id = try required("transaction", in: frame)
+            guard let actions = transactions.removeValue(forKey: id) else {
+                throw BrokerError(.unknownTransaction, "COMMIT names transaction '\(id)', which is not open")
+            }
+            return [.commit(transaction: id, actions: actions, receipt: receipt)]
+        case .abort:
+            let id = try required("transaction", in: frame)
+            guard transactions.removeValue(forKey: id) != nil else {
+                throw BrokerError(.unknownTransaction, "ABORT names transaction '\(id)', which is not open")
+            }
+            return receiptActions(receipt)
+        case .disconnect:
+            phase = .closed
+            return receiptActions(receipt) + [.close]
+        case .connected, .message, .receipt, .error:
+            throw BrokerError(.malformedFrame, "\(frame.command.rawValue) is a server frame; clients may not send it")
+        }
+    }
+
+    private func receiptActions(_ receipt: String?) -> [SessionAction] {
+        receipt.map { [.send(.receipt($0))] } ?? []
+    }
+
+    /// Buffers SEND/ACK/NACK inside a transaction, or passes them on.
+    private mutating func inTransaction(_ frame: StompFrame, action: SessionAction, receipt: String?) throws(BrokerError) -> [SessionAction] {
+        guard let id = frame.headers["transaction"] else {
+            return [action.withReceipt(receipt)]
+        }
+        guard var buffered = transactions[id] else {
+            throw BrokerError(.unknownTransaction, "\(frame.command.rawValue) names transaction '\(id)', which is not open")
+        }
+        guard buffered.count < settings.maxTransactionFrames else {
+            throw BrokerError(.frameTooLarge, "transaction '\(id)' exceeds \(settings.maxTransactionFrames) frames")
+        }
+        buffered.append(action)
+        transactions[id] = buffered
+        return receiptActions(receipt)
+    }
+
+    private func publication(_ frame: StompFrame) throws(BrokerError) -> SessionAction {
+        let destination = try Destination(parsing: try required("destination", in: frame))
+        var headers = StompHeaders()
+        for (name, value) in frame.headers {
+            if ReservedHeader.refusedOnSend.contains(name) {
+                throw BrokerError(.reservedHeader, "the header \(name) is set by the broker, not by clients")
+            }
+            if !ReservedHeader.sendControl.contains(name) { headers.append(name, value) }
+        }
+        return .publish(Publication(destination: destination, headers: headers, body: frame.body, sender: party), receipt: nil)
+    }
+
+    private mutating func subscribe(_ frame: StompFrame, receipt: String?) throws(BrokerError) -> [SessionAction] {
+        let id = try required("id", in: frame)
+        let destination = try Destination(parsing: try required("destination", in: frame))
+        let modeText = frame.headers["ack"] ?? "auto"
+        guard let mode = AckMode(rawValue: modeText) else {
+            throw BrokerError(.invalidHeader, "ack '\(modeText)' must be auto, client or client-individual")
+        }
+        var prefetch: Int?
+        if let text = frame.headers["prefetch-count"] {
+            guard let value = Int(text), value >= 0 else {
+                throw BrokerError(.invalidHeader, "prefetch-count '\(text)' must be a non-negative integer")
+            }
+            prefetch = value == 0 ? nil : value
+        }
+        guard subscriptionCount < settings.maxSubscriptions else {
+            throw BrokerError(.tooManySubscriptions, "this connection already has \(settings.maxSubscriptions) subscriptions")
+        }
+        subscriptionCount += 1
+        return [.subscribe(id: id, destination: destination, mode: mode, prefetch: prefetch, receipt: receipt)]
+    }
+
+    private func required(_ name: String, in frame: StompFrame) throws(BrokerError) -> String {
+        guard let value = frame.headers[name], !value.isEmpty else {
+            throw BrokerError(.missingHeader, "\(frame.command.rawValue) needs a '\(name)' header")
+        }
+        return value
+    }
+
+    private func flag(_ name: String, in frame: StompFrame, default defaultValue: Bool) throws(BrokerError) -> Bool {
+        guard let value = frame.headers[name] else { return defaultValue }
+        switch value {
+        case "true": return true
+        case "false": return false
+        default: throw BrokerError(.invalidHeader, "\(name) '\(value)' must be true or false")
+        }
+    }
+}
+
+extension SessionAction {
+    func withReceipt(_ receipt: String?) -> SessionAction {
+        switch self {
+        case .publish(let publication, _): return .publish(publication, receipt: receipt)
+        case .acknowledge(let id, _): return .acknowledge(ackID: id, receipt: receipt)
+        case .reject(let id, let requeue, _): return .reject(ackID: id, requeue: requeue, receipt: receipt)
+        default: return self
+        }
+    }
+}
