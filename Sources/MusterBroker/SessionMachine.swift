@@ -191,7 +191,7 @@ public struct SessionMachine: Sendable {
 }
 
 extension SessionAction {
-    func withReceipt(_ receipt: String?) -> SessionAction {
+    public func withReceipt(_ receipt: String?) -> SessionAction {
         switch self {
         case .publish(let publication, _): return .publish(publication, receipt: receipt)
         case .acknowledge(let id, _): return .acknowledge(ackID: id, receipt: receipt)

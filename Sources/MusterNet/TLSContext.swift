@@ -30,6 +30,7 @@ public struct TLSConfiguration: Sendable {
 /// A configuration problem with TLS files, said so that the user can fix it.
 public struct TLSSetupError: Error, CustomStringConvertible, Sendable {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -37,12 +37,14 @@ public struct StompFrameDecoder: Sendable {
     /// Bytes received but not yet returned as frames or skipped as heart-beats.
     public var bufferedByteCount: Int { buffer.count - frameStart }
 
+    /// Buffers received bytes (copied). Ignored once the decoder has failed.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard failure == nil, !bytes.isEmpty else { return }
         compactIfWorthwhile()
         buffer.append(contentsOf: bytes)
     }
 
+    /// Convenience for arrays and slices; same as the raw-buffer variant.
     public mutating func append(_ bytes: some Sequence<UInt8>) {
         guard failure == nil else { return }
         compactIfWorthwhile()
@@ -57,6 +59,7 @@ public struct StompFrameDecoder: Sendable {
             return try decodeNextFrame()
         } catch {
             failure = error
+            // Nothing more will be decoded, so release the memory now rather than at close.
             buffer = []
             frameStart = 0
             throw error

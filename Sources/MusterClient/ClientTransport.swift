@@ -1,0 +1,177 @@
+import MusterNet
+import MusterStomp
+import Synchronization
+
+/// The client side of one connection: decodes frames on the event loop and hands them to
+/// whoever awaits them (CONNECTED, receipts, subscription streams). Thread-safe.
+final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
+    typealias MessageContinuation = AsyncThrowingStream<ReceivedMessage, any Error>.Continuation
+
+    private struct State {
+        var connected: CheckedContinuation<StompFrame, any Error>?
+        var receipts: [String: CheckedContinuation<Void, any Error>] = [:]
+        var subscriptions: [String: MessageContinuation] = [:]
+        /// Set once: why the connection can no longer be used.
+        var failure: MusterClientError?
+        var refusal: MusterClientError?
+        var opened = false
+    }
+
+    private let state = Mutex(State())
+    private var decoder = StompFrameDecoder()
+    private var heartbeat: (send: Int, expect: Int) = (0, 0)
+    private var lastRead = ContinuousClock.now
+    private let lastWriteNanoseconds = Atomic<Int64>(0)
+    private static let epoch = ContinuousClock.now
+    private(set) var channel: TLSChannel!
+    let connectFrame: StompFrame
+
+    init(connectFrame: StompFrame) {
+        self.connectFrame = connectFrame
+    }
+
+    func attach(_ channel: TLSChannel) { self.channel = channel }
+
+    /// Sends CONNECT after the handshake and waits for CONNECTED.
+    func awaitConnected() async throws -> StompFrame {
+        try await withCheckedThrowingContinuation { continuation in
+            let failure = state.withLock { state -> MusterClientError? in
+                if let failure = state.failure { return failure }
+                state.connected = continuation
+                return nil
+            }
+            if let failure { continuation.resume(throwing: failure) }
+        }
+    }
+
+    func setHeartbeat(send: Int, expect: Int) {
+        channel.loop.execute { [self] in heartbeat = (send, expect) }
+    }
+
+    /// Queues a frame; throws if the connection is already unusable.
+    func send(_ frame: StompFrame) throws {
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+        write(StompFrameEncoder.encode(frame))
+    }
+
+    /// Sends a frame carrying `receipt` and waits for the broker's RECEIPT.
+    func sendAwaitingReceipt(_ frame: StompFrame, receipt: String) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let failure = state.withLock { state -> MusterClientError? in
+                if let failure = state.failure { return failure }
+                state.receipts[receipt] = continuation
+                return nil
+            }
+            if let failure {
+                continuation.resume(throwing: failure)
+                return
+            }
+            write(StompFrameEncoder.encode(frame))
+        }
+    }
+
+    func register(subscription id: String, continuation: MessageContinuation) {
+        let failure = state.withLock { state -> MusterClientError? in
+            if let failure = state.failure { return failure }
+            state.subscriptions[id] = continuation
+            return nil
+        }
+        if let failure { continuation.finish(throwing: failure) }
+    }
+
+    func unregister(subscription id: String) {
+        state.withLock { $0.subscriptions.removeValue(forKey: id) }?.finish()
+    }
+
+    func close() { channel.close() }
+
+    private func write(_ bytes: [UInt8]) {
+        lastWriteNanoseconds.store(Int64((ContinuousClock.now - Self.epoch) / .nanoseconds(1)), ordering: .relaxed)
+        channel.write(bytes)
+    }
+
+    // MARK: TLSChannelDelegate
+
+    func channelDidOpen(_ channel: TLSChannel) {
+        state.withLock { $0.opened = true }
+        write(StompFrameEncoder.encode(connectFrame))
+    }
+
+    func channel(_ channel: TLSChannel, didRead bytes: UnsafeRawBufferPointer) {
+        lastRead = .now
+        decoder.append(bytes)
+        do {
+            while let frame = try decoder.next() { dispatch(frame) }
+        } catch {
+            fail(.transport("the broker sent a malformed frame: \(error)"))
+            channel.close(flush: false)
+        }
+    }
+
+    func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {
+        let opened = state.withLock { $0.opened }
+        if let error {
+            fail(opened && !(error is TLSHandshakeError) ? .closed("\(error)") : .transport("\(error)"))
+        } else {
+            fail(.closed("the broker closed the connection"))
+        }
+    }
+
+    func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
+        if heartbeat.expect > 0, now - lastRead > .milliseconds(heartbeat.expect * 2) {
+            fail(.closed("no heart-beat from the broker for \(heartbeat.expect * 2) ms"))
+            channel.close(flush: false)
+            return
+        }
+        let sinceWrite = Int64((now - Self.epoch) / .nanoseconds(1)) - lastWriteNanoseconds.load(ordering: .relaxed)
+        if heartbeat.send > 0, sinceWrite >= Int64(heartbeat.send) * 1_000_000 {
+            write(StompFrameEncoder.heartbeat)
+        }
+    }
+
+    // MARK: Dispatch
+
+    private func dispatch(_ frame: StompFrame) {
+        switch frame.command {
+        case .connected:
+            state.withLock { state in
+                defer { state.connected = nil }
+                return state.connected
+            }?.resume(returning: frame)
+        case .receipt:
+            guard let id = frame.headers["receipt-id"] else { return }
+            state.withLock { $0.receipts.removeValue(forKey: id) }?.resume()
+        case .message:
+            let id = frame.headers["subscription"] ?? ""
+            _ = state.withLock { $0.subscriptions[id] }?.yield(ReceivedMessage(frame: frame))
+        case .error:
+            let refusal = MusterClientError.refused(code: frame.headers["muster-error-code"],
+                                                    message: frame.headers["message"] ?? "error",
+                                                    detail: frame.bodyText)
+            let waiting = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                state.refusal = refusal
+                return frame.headers["receipt-id"].flatMap { state.receipts.removeValue(forKey: $0) }
+            }
+            waiting?.resume(throwing: refusal)
+            fail(refusal)
+        default:
+            break
+        }
+    }
+
+    /// Marks the connection unusable and fails everything that waits on it, once.
+    private func fail(_ error: MusterClientError) {
+        let (connected, receipts, subscriptions, failure) = state.withLock { state in
+            if state.failure == nil { state.failure = state.refusal ?? error }
+            defer {
+                state.connected = nil
+                state.receipts = [:]
+                state.subscriptions = [:]
+            }
+            return (state.connected, Array(state.receipts.values), Array(state.subscriptions.values), state.failure!)
+        }
+        connected?.resume(throwing: failure)
+        for receipt in receipts { receipt.resume(throwing: failure) }
+        for subscription in subscriptions { subscription.finish(throwing: failure) }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+public import Logging
+public import MusterBroker
+public import MusterNet
+import Synchronization
+
+/// The running broker: TLS listener, event loops, sessions and the broker core.
+public final class BrokerServer: @unchecked Sendable {
+    public let configuration: ServerConfiguration
+    public let broker: Broker
+    private let logger: Logger
+    private var group: EventLoopGroup?
+    private var listener: TCPListener?
+    private var context: TLSContext?
+    private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
+
+    public init(configuration: ServerConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        self.broker = Broker()
+    }
+
+    /// Loads the TLS files, starts the loops and listens. Returns the bound address.
+    @discardableResult
+    public func start() throws -> SocketAddress {
+        Socket.ignoreBrokenPipeSignal()
+        let context = try TLSContext(role: .server, configuration: configuration.tls)
+        let group = try EventLoopGroup(count: configuration.eventLoopCount)
+        let acceptLoop = group.loops[0]
+        let listener: TCPListener
+        do {
+            listener = try TCPListener(address: configuration.listen, loop: acceptLoop, onError: { [logger] error in
+                logger.error("accepting connections: \(error)")
+            }, onAccept: { [self] descriptor in
+                accept(descriptor, context: context, loop: group.next())
+            })
+        } catch {
+            group.shutdown()
+            throw error
+        }
+        self.context = context
+        self.group = group
+        self.listener = listener
+        let bound = SocketAddress(host: configuration.listen.host, port: listener.boundPort)
+        logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)",
+                                            "tls-min": "\(configuration.minimumTLSVersion.rawValue)"])
+        return bound
+    }
+
+    /// Stops accepting, tells every client the broker is going away, and stops the loops.
+    public func shutdown() {
+        listener?.close()
+        let open = sessions.withLock { Array($0.values) }
+        for session in open {
+            session.channel.loop.execute {
+                session.perform([.send(.error(BrokerError(.shuttingDown, "the broker is shutting down"))), .close])
+            }
+        }
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline, !sessions.withLock({ $0.isEmpty }) {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        group?.shutdown()
+        logger.info("stopped")
+    }
+
+    private func accept(_ descriptor: Int32, context: TLSContext, loop: EventLoop) {
+        let session = ServerSession(
+            broker: broker, limits: configuration.limits, settings: configuration.session,
+            heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
+            onClose: { [weak self] session in _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } })
+        do {
+            let channel = try TLSChannel.accept(descriptor: descriptor, context: context, loop: loop, delegate: session)
+            session.attach(channel)
+            sessions.withLock { $0[ObjectIdentifier(session)] = session }
+            channel.start()
+        } catch {
+            logger.error("cannot set up TLS for an accepted connection: \(error)")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+public import MusterNet
+public import MusterStomp
+public import MusterBroker
+
+/// Everything `muster serve` reads from `Config/muster.yaml` (and the parties file it names).
+public struct ServerConfiguration: Sendable {
+    public var file: String
+    public var brokerName: String
+    /// The jurisdiction this broker belongs to; its CA signs the broker's certificate.
+    public var jurisdiction: String
+    public var listen: SocketAddress
+    public var dataDirectory: String
+    public var certificatePath: String
+    public var privateKeyPath: String
+    /// Extra trusted CA files, beyond each jurisdiction's CA from the parties file.
+    public var extraAuthorityPaths: [String]
+    public var minimumTLSVersion: TLSVersion
+    /// Where `serve` creates a development PKI when the certificate files are missing (nil: never).
+    public var developmentCertificatesDirectory: String?
+    public var limits: StompLimits
+    public var session: SessionSettings
+    public var heartbeatTolerance: Double
+    public var eventLoopCount: Int
+    public var partiesFile: String
+    public var parties: PartyDirectory
+
+    /// Every CA file the broker trusts for client certificates.
+    public var trustedAuthorityPaths: [String] { parties.jurisdictions.map(\.authorityPath) + extraAuthorityPaths }
+
+    public var tls: TLSConfiguration {
+        TLSConfiguration(certificatePath: certificatePath, privateKeyPath: privateKeyPath,
+                         trustedAuthorityPaths: trustedAuthorityPaths, minimumVersion: minimumTLSVersion)
+    }
+
+    /// Loads and validates the file; relative paths are taken from the current directory.
+    public static func load(file: String) throws(ConfigurationError) -> ServerConfiguration {
+        let root = try ConfigurationReader.load(file: file)
+        let broker = try root.section("broker")
+        let brokerName = try broker?.string("name", default: "muster") ?? "muster"
+        let jurisdiction = try broker?.string("jurisdiction") ?? ""
+        try broker?.rejectUnknownKeys()
+
+        let listenText = try root.string("listen", default: "127.0.0.1:61614")
+        let listen: SocketAddress
+        do { listen = try SocketAddress(parsing: listenText) } catch { throw root.error("listen", error.description) }
+
+        let dataDirectory = try root.string("data-directory", default: ".muster/data")
+        let tlsSection = try root.section("tls")
+        let certificatePath = try tlsSection?.string("certificate") ?? ".muster/certs/server.crt"
+        let privateKeyPath = try tlsSection?.string("private-key") ?? ".muster/certs/server.key"
+        let extraAuthorities = try tlsSection?.stringList("extra-authorities") ?? []
+        let versionText = try tlsSection?.string("min-version", default: "1.2") ?? "1.2"
+        guard let minimumVersion = TLSVersion(rawValue: versionText) else {
+            throw ConfigurationError(file: file, key: "tls.min-version", problem: "'\(versionText)' must be 1.2 or 1.3")
+        }
+        let developmentDirectory = try tlsSection?.string("development-certificates")
+        try tlsSection?.rejectUnknownKeys()
+
+        let limitsSection = try root.section("limits")
+        let defaults = StompLimits.default
+        let limits = StompLimits(
+            maxFrameBytes: try limitsSection?.integer("max-frame-bytes", default: defaults.maxFrameBytes, minimum: 1024) ?? defaults.maxFrameBytes,
+            maxHeaderCount: try limitsSection?.integer("max-header-count", default: defaults.maxHeaderCount, minimum: 4) ?? defaults.maxHeaderCount,
+            maxHeaderLineBytes: try limitsSection?.integer("max-header-bytes", default: defaults.maxHeaderLineBytes, minimum: 64) ?? defaults.maxHeaderLineBytes,
+            maxBodyBytes: try limitsSection?.integer("max-body-bytes", default: defaults.maxBodyBytes, minimum: 0) ?? defaults.maxBodyBytes)
+        var session = SessionSettings()
+        session.maxSubscriptions = try limitsSection?.integer("max-subscriptions", default: session.maxSubscriptions, minimum: 1) ?? session.maxSubscriptions
+        try limitsSection?.rejectUnknownKeys()
+
+        let heartbeat = try root.section("heartbeat")
+        session.heartbeatSend = try heartbeat?.integer("send-ms", default: session.heartbeatSend) ?? session.heartbeatSend
+        session.heartbeatWant = try heartbeat?.integer("expect-ms", default: session.heartbeatWant) ?? session.heartbeatWant
+        let tolerance = try heartbeat?.number("tolerance", default: 2.0, minimum: 1.0) ?? 2.0
+        try heartbeat?.rejectUnknownKeys()
+
+        let loops = try root.integer("event-loops", default: 0)
+        let partiesText = try root.string("parties", default: "Config/parties.yaml")
+        try root.rejectUnknownKeys()
+
+        let parties = try PartyDirectory.load(file: partiesText)
+        guard !jurisdiction.isEmpty else {
+            throw ConfigurationError(file: file, key: "broker.jurisdiction", problem: "is required: name the jurisdiction (from \(partiesText)) this broker belongs to")
+        }
+        guard parties.jurisdiction(jurisdiction) != nil else {
+            throw ConfigurationError(file: file, key: "broker.jurisdiction", problem: "'\(jurisdiction)' is not a jurisdiction in \(partiesText)")
+        }
+        return ServerConfiguration(
+            file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory,
+            certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
+            minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
+            limits: limits, session: session, heartbeatTolerance: tolerance,
+            eventLoopCount: loops == 0 ? System.coreCount : loops, partiesFile: partiesText, parties: parties)
+    }
+}

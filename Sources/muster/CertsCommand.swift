@@ -1,0 +1,43 @@
+import ArgumentParser
+import MusterServer
+
+struct CertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certs",
+        abstract: "Manage development certificates.",
+        subcommands: [Initialize.self])
+
+    struct Initialize: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "init",
+            abstract: "Create a development PKI: a CA per jurisdiction, the broker's certificate, one per party.",
+            discussion: """
+            Writes DIR/JURISDICTION/ca.crt and ca.key, DIR/server.crt and server.key (SANs 127.0.0.1, ::1, \
+            localhost), DIR/JURISDICTION/PARTY.crt and .key with the URI name muster://JURISDICTION/PARTY, \
+            and DIR/ca-bundle.crt. Keys are written with mode 0600. Existing CAs are reused unless --replace.
+            """)
+
+        @Option(help: "Broker configuration file (names the parties file and the broker's jurisdiction).")
+        var config = "Config/muster.yaml"
+
+        @Option(help: ArgumentHelp("Output directory.", valueName: "dir"))
+        var out = ".muster/certs"
+
+        @Flag(help: "Create new CAs even if some exist (invalidates every certificate they issued).")
+        var replace = false
+
+        func run() throws {
+            let configuration: ServerConfiguration
+            do { configuration = try ServerConfiguration.load(file: config) } catch { throw CommandFailure("\(error)") }
+            let report: DevelopmentPKI.Report
+            do {
+                report = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction,
+                                                   in: out, replace: replace)
+            } catch {
+                throw CommandFailure("cannot create certificates in \(out): \(error)")
+            }
+            for path in report.reused { print("reused  \(path)") }
+            for path in report.created { print("created \(path)") }
+        }
+    }
+}

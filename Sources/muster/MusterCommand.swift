@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct MusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "muster",
+        abstract: "Muster: a STOMP 1.2 message broker over mutual TLS for agencies that govern together.",
+        subcommands: [ServeCommand.self, CertsCommand.self, PublishCommand.self, SubscribeCommand.self])
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import MusterNet
+import MusterServer
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the broker.",
+        discussion: """
+        Reads the broker settings (and the parties file they name). When the TLS files are \
+        missing and tls.development-certificates is set, creates a development PKI there first.
+        Stops gracefully on SIGINT or SIGTERM.
+        """)
+
+    @Option(help: "Broker configuration file.")
+    var config = "Config/muster.yaml"
+
+    @Option(help: ArgumentHelp("Listen address, overriding the file's `listen`.", valueName: "host:port"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp("Data directory, overriding the file's `data-directory`.", valueName: "dir"))
+    var data: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+    var logLevel = "info"
+
+    func run() throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "muster")
+        var configuration: ServerConfiguration
+        do {
+            configuration = try ServerConfiguration.load(file: config)
+            if let listen { configuration.listen = try SocketAddress(parsing: listen) }
+            if let data { configuration.dataDirectory = data }
+        } catch {
+            throw CommandFailure("\(error)")
+        }
+        try createDevelopmentCertificatesIfMissing(configuration)
+        let server = BrokerServer(configuration: configuration, logger: logger)
+        let address: SocketAddress
+        do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
+        printHowToConnect(address, configuration)
+        waitForTerminationSignal()
+        logger.info("shutting down")
+        server.shutdown()
+    }
+
+    private func createDevelopmentCertificatesIfMissing(_ configuration: ServerConfiguration) throws {
+        guard let directory = configuration.developmentCertificatesDirectory,
+              !FileManager.default.fileExists(atPath: configuration.certificatePath) else { return }
+        do {
+            let report = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction, in: directory)
+            print("muster: created a development PKI in \(directory) (\(report.created.count) files); do not use it in production")
+        } catch {
+            throw CommandFailure("cannot create development certificates in \(directory): \(error)")
+        }
+    }
+
+    private func printHowToConnect(_ address: SocketAddress, _ configuration: ServerConfiguration) {
+        let certificates = configuration.developmentCertificatesDirectory ?? "<your certificates>"
+        let example = configuration.parties.parties.first
+        let party = example.map { "\($0.jurisdiction)/\($0.id)" } ?? "JURISDICTION/PARTY"
+        print("""
+        muster: broker \(configuration.brokerName) (\(configuration.jurisdiction)) listening on \(address) — STOMP 1.2 over mutual TLS
+          connect as \(party):
+            muster sub /topic/demo --server \(address) --cert \(certificates)/\(party).crt --key \(certificates)/\(party).key --ca \(certificates)/ca-bundle.crt
+          stop with Ctrl-C
+        """)
+        fflush(nil)
+    }
+
+    private func waitForTerminationSignal() {
+        let done = DispatchSemaphore(value: 0)
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { done.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        done.wait()
+        _ = sources
+    }
+}
