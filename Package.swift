@@ -52,14 +52,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
         .muster("MusterStomp"),
-        .muster("MusterNet", dependencies: [
-            "CLinuxSystem", "COpenSSL",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .muster("MusterBroker", dependencies: [
-            "MusterStomp",
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .muster("MusterNet", dependencies: ["CLinuxSystem", "COpenSSL"]),
+        .muster("MusterBroker", dependencies: ["MusterStomp"]),
         .muster("MusterServer", dependencies: [
             "MusterNet", "MusterStomp", "MusterBroker",
             .product(name: "Logging", package: "swift-log"),

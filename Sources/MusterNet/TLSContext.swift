@@ -65,16 +65,19 @@ public final class TLSContext: @unchecked Sendable {
         _ = muster_SSL_CTX_set_max_proto_version(context, configuration.maximumVersion.openSSLValue)
         _ = muster_SSL_CTX_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
 
-        try requireReadable(configuration.certificatePath, what: "certificate")
-        try requireReadable(configuration.privateKeyPath, what: "private key")
-        guard SSL_CTX_use_certificate_chain_file(context, configuration.certificatePath) == 1 else {
-            throw TLSSetupError(message: "cannot load the certificate \(configuration.certificatePath): \(OpenSSLError.drain("load").queue.joined(separator: "; ")); it must be a PEM certificate")
-        }
-        guard SSL_CTX_use_PrivateKey_file(context, configuration.privateKeyPath, SSL_FILETYPE_PEM) == 1 else {
-            throw TLSSetupError(message: "cannot load the private key \(configuration.privateKeyPath): \(OpenSSLError.drain("load").queue.joined(separator: "; ")); it must be an unencrypted PEM key")
-        }
-        guard SSL_CTX_check_private_key(context) == 1 else {
-            throw TLSSetupError(message: "the private key \(configuration.privateKeyPath) does not belong to the certificate \(configuration.certificatePath); use the key issued with that certificate")
+        // A client context may omit its certificate (only to test that the broker refuses it).
+        if role == .server || !configuration.certificatePath.isEmpty {
+            try requireReadable(configuration.certificatePath, what: "certificate")
+            try requireReadable(configuration.privateKeyPath, what: "private key")
+            guard SSL_CTX_use_certificate_chain_file(context, configuration.certificatePath) == 1 else {
+                throw TLSSetupError(message: "cannot load the certificate \(configuration.certificatePath): \(OpenSSLError.drain("load").queue.joined(separator: "; ")); it must be a PEM certificate")
+            }
+            guard SSL_CTX_use_PrivateKey_file(context, configuration.privateKeyPath, SSL_FILETYPE_PEM) == 1 else {
+                throw TLSSetupError(message: "cannot load the private key \(configuration.privateKeyPath): \(OpenSSLError.drain("load").queue.joined(separator: "; ")); it must be an unencrypted PEM key")
+            }
+            guard SSL_CTX_check_private_key(context) == 1 else {
+                throw TLSSetupError(message: "the private key \(configuration.privateKeyPath) does not belong to the certificate \(configuration.certificatePath); use the key issued with that certificate")
+            }
         }
         guard !configuration.trustedAuthorityPaths.isEmpty else {
             throw TLSSetupError(message: "no trusted certificate authority is configured; mutual TLS needs at least one CA file")

@@ -34,7 +34,7 @@ public enum StompFrameError: Error, Equatable, Sendable, CustomStringConvertible
         case .tooManyHeaders(let limit):
             "frame has more than \(limit) headers; send fewer headers or raise limits.max-header-count"
         case .headerTooLarge(let limit):
-            "header line exceeds the \(limit)-byte limit; shorten the header or raise limits.max-header-line-bytes"
+            "header line exceeds the \(limit)-byte limit; shorten the header or raise limits.max-header-bytes"
         case .bodyTooLarge(let limit):
             "frame body exceeds the \(limit)-byte limit; send smaller messages or raise limits.max-body-bytes"
         case .invalidContentLength(let value):

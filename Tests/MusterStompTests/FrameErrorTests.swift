@@ -72,7 +72,7 @@ struct FrameErrorTests {
     @Test(arguments: [
         (StompFrameError.frameTooLarge(limit: 11), "limits.max-frame-bytes"),
         (.tooManyHeaders(limit: 12), "limits.max-header-count"),
-        (.headerTooLarge(limit: 13), "limits.max-header-line-bytes"),
+        (.headerTooLarge(limit: 13), "limits.max-header-bytes"),
         (.bodyTooLarge(limit: 14), "limits.max-body-bytes"),
     ])
     func limitDescriptionsNameTheLimitAndTheSettingToRaise(error: StompFrameError, setting: String) {

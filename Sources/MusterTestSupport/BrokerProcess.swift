@@ -1,0 +1,143 @@
+import Foundation
+public import MusterClient
+public import MusterNet
+import Synchronization
+
+/// A real `muster serve` process on 127.0.0.1 with a test PKI and a fresh data directory.
+public final class BrokerProcess: Sendable {
+    public let directory: TemporaryDirectory
+    public let pki: TestPKI
+    public let address: SocketAddress
+    private let process: Process
+    private let output: OutputBuffer
+
+    /// The parties the test broker knows.
+    public static let parties: [(id: String, jurisdiction: String, kind: String)] = [
+        ("langxia-town", "jinshan", "township"),
+        ("jinshan-public-security", "jinshan", "department"),
+        ("shanta-village-grid", "jinshan", "grid"),
+        ("guangchen-town", "pinghu", "township"),
+        ("discipline-inspector", "jinshan", "auditor"),
+    ]
+
+    /// Starts the broker and waits until it listens. `settings` is appended to muster.yaml.
+    public static func start(settings: String = "") throws -> BrokerProcess {
+        let directory = try TemporaryDirectory(prefix: "muster-broker")
+        let pki = try TestPKI(in: directory.path)
+        let parties = Self.parties.map {
+            "  - {id: \($0.id), jurisdiction: \($0.jurisdiction), kind: \($0.kind)}"
+        }.joined(separator: "\n")
+        let partiesFile = try directory.write("""
+            jurisdictions:
+              - {id: jinshan, name: Jinshan, ca: \(pki.jinshanAuthority)}
+              - {id: pinghu, name: Pinghu, ca: \(pki.pinghuAuthority)}
+            parties:
+            \(parties)
+            """, to: "parties.yaml")
+        let configFile = try directory.write("""
+            broker: {name: test-broker, jurisdiction: jinshan}
+            listen: 127.0.0.1:0
+            data-directory: \(directory.file("data"))
+            parties: \(partiesFile)
+            tls: {certificate: \(pki.serverCertificate), private-key: \(pki.serverKey)}
+            \(settings)
+            """, to: "muster.yaml")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: musterExecutable())
+        process.arguments = ["serve", "--config", configFile, "--log-level", "debug"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        let output = OutputBuffer()
+        let listening = DispatchSemaphore(value: 0)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil; listening.signal(); return }
+            let text = String(decoding: data, as: UTF8.self)
+            let isListening = output.text.withLock { output -> Bool in
+                let was = output.contains(" listening on ")
+                output += text
+                return !was && output.contains(" listening on ")
+            }
+            if isListening { listening.signal() }
+        }
+        try process.run()
+        guard listening.wait(timeout: .now() + 30) == .success else {
+            process.terminate()
+            throw BrokerProcessError(message: "the broker did not start listening within 30 s", log: output.contents)
+        }
+        let log = output.contents
+        guard let address = Self.listeningAddress(in: log) else {
+            process.terminate()
+            throw BrokerProcessError(message: "the broker did not start", log: log)
+        }
+        return BrokerProcess(directory: directory, pki: pki, address: address, process: process, output: output)
+    }
+
+    private init(directory: TemporaryDirectory, pki: TestPKI, address: SocketAddress, process: Process, output: OutputBuffer) {
+        self.directory = directory
+        self.pki = pki
+        self.address = address
+        self.process = process
+        self.output = output
+    }
+
+    /// Everything the broker printed so far.
+    public var log: String { output.contents }
+
+    /// Connection options for a party (issuing its certificate on first use).
+    public func options(for party: String, jurisdiction: String = "jinshan", heartbeat: Int = 0) throws -> ClientOptions {
+        let files = try pki.client(party, jurisdiction: jurisdiction)
+        return ClientOptions(server: address, identity: ClientIdentity(certificatePath: files.certificate, privateKeyPath: files.key,
+                                                                       trustedAuthorityPaths: [files.authority]),
+                             heartbeatSend: heartbeat, heartbeatWant: heartbeat)
+    }
+
+    public func connect(_ party: String, jurisdiction: String = "jinshan") async throws -> MusterConnection {
+        try await MusterConnection.connect(try options(for: party, jurisdiction: jurisdiction))
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        directory.remove()
+        return process.terminationStatus
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    static func listeningAddress(in log: String) -> SocketAddress? {
+        guard let range = log.range(of: " listening on ") else { return nil }
+        let rest = log[range.upperBound...]
+        let token = rest.prefix { !$0.isWhitespace }
+        return try? SocketAddress(parsing: String(token))
+    }
+
+    /// The `muster` binary built next to the test bundle (or MUSTER_EXECUTABLE).
+    public static func musterExecutable() -> String {
+        if let path = ProcessInfo.processInfo.environment["MUSTER_EXECUTABLE"] { return path }
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("muster").path,
+            Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("muster").path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/muster").path,
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+    }
+}
+
+public struct BrokerProcessError: Error, CustomStringConvertible {
+    public let message: String
+    public let log: String
+    public var description: String { "\(message)\n--- broker output ---\n\(log)" }
+}
+
+/// The broker's combined output, appended to by the pipe's reader.
+final class OutputBuffer: Sendable {
+    let text = Mutex("")
+    var contents: String { text.withLock { $0 } }
+}
