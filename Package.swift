@@ -73,6 +73,6 @@ let package = Package(
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterNet", "MusterTestSupport", "muster",
-        ], kind: .test),
+        ], exclude: ["Interop"], kind: .test),
     ]
 )

@@ -1,3 +1,4 @@
+public import Foundation
 import MusterNet
 public import MusterStomp
 import Synchronization
@@ -167,4 +168,15 @@ enum ClientEventLoop {
         loop.start()
         return loop
     }()
+}
+
+extension MusterConnection {
+    /// Opens a TLS connection to the broker as a Foundation `InputStream`/`OutputStream` pair
+    /// (no STOMP exchange yet), for adapters that speak STOMP over Foundation streams.
+    public static func openStreams(_ options: ClientOptions) throws -> (input: InputStream, output: OutputStream) {
+        let context = try TLSContext(role: .client, configuration: options.tlsConfiguration)
+        let pair = try BlockingTLSConnection.streamPair(to: options.server, context: context,
+                                                        serverName: options.serverName, loop: ClientEventLoop.shared)
+        return (pair.input, pair.output)
+    }
 }
