@@ -41,7 +41,9 @@ public struct HeartbeatMonitor: Sendable {
         if agreement.expectEvery > 0, Double(sinceRead) > Double(agreement.expectEvery) * tolerance {
             return .peerSilent
         }
-        if agreement.sendEvery > 0, sinceWrite >= agreement.sendEvery {
+        // Beat at half the interval: the caller's clock ticks coarsely, and a beat that is
+        // a tick late must still arrive within the interval the peer checks.
+        if agreement.sendEvery > 0, sinceWrite * 2 >= agreement.sendEvery {
             return .sendHeartbeat
         }
         return .idle

@@ -124,7 +124,8 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
             return
         }
         let sinceWrite = Int64((now - Self.epoch) / .nanoseconds(1)) - lastWriteNanoseconds.load(ordering: .relaxed)
-        if heartbeat.send > 0, sinceWrite >= Int64(heartbeat.send) * 1_000_000 {
+        // Half the interval, so a beat a tick late still arrives in time (see HeartbeatMonitor).
+        if heartbeat.send > 0, sinceWrite * 2 >= Int64(heartbeat.send) * 1_000_000 {
             write(StompFrameEncoder.heartbeat)
         }
     }

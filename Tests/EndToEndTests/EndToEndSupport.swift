@@ -1,0 +1,62 @@
+import Foundation
+import MusterClient
+import MusterTestSupport
+import Testing
+
+/// Runs `body` against a fresh `muster serve` process and stops it afterwards.
+func withBroker<Result: Sendable>(settings: String = "", _ body: (BrokerProcess) async throws -> Result) async throws -> Result {
+    let broker = try BrokerProcess.start(settings: settings)
+    do {
+        let result = try await body(broker)
+        broker.stop()
+        return result
+    } catch {
+        Issue.record("broker output:\n\(broker.log)")
+        broker.stop()
+        throw error
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `operation` with a deadline (a deadline only turns a hang into a failure).
+func within<Result: Sendable>(_ timeout: Duration = .seconds(15), _ what: String,
+                              _ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    try await withThrowingTaskGroup(of: Result.self) { group in
+        group.addTask { try await operation() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            throw TimedOut(what: what)
+        }
+        let result = try await group.next()!
+        group.cancelAll()
+        return result
+    }
+}
+
+extension MessageSubscription {
+    /// The next `count` messages, failing after `timeout`.
+    func take(_ count: Int, timeout: Duration = .seconds(15)) async throws -> [ReceivedMessage] {
+        let subscription = self
+        return try await within(timeout, "\(count) message(s) on \(destination)") {
+            var messages: [ReceivedMessage] = []
+            for try await message in subscription {
+                messages.append(message)
+                if messages.count == count { break }
+            }
+            return messages
+        }
+    }
+}
+
+/// Polls `condition` until it holds (for effects visible only in the broker's log).
+func eventually(timeout: Duration = .seconds(15), _ what: String, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while !condition() {
+        if ContinuousClock.now > deadline { throw TimedOut(what: what) }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
