@@ -116,10 +116,12 @@ public final class EventLoop: @unchecked Sendable {
     private func run() {
         loopThreadID.store(UInt(pthread_self()), ordering: .relaxed)
         var events = [muster_ready_event](repeating: muster_ready_event(), count: 256)
-        let tickMilliseconds = Int32(Self.tickInterval.components.attoseconds / 1_000_000_000_000_000)
         while running.load(ordering: .relaxed) {
+            // Sleep only until the next tick is due, so ticks keep their period on a busy loop.
+            let untilTick = Self.tickInterval - (ContinuousClock.now - lastTick)
+            let timeout = max(0, Int32(untilTick / .milliseconds(1)) + 1)
             let count = events.withUnsafeMutableBufferPointer {
-                muster_epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), tickMilliseconds)
+                muster_epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), timeout)
             }
             if count < 0 && errno != EINTR { fatalError("epoll_wait failed: \(SystemError(call: "epoll_wait", errno: errno))") }
             for index in 0..<max(0, Int(count)) {

@@ -161,7 +161,11 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             continueHandshake()
         case .open, .closing:
             if writable { flush() }
-            if readable { readAvailable() }
+            if readable {
+                readAvailable()
+                // A write that wanted to read first (TLS post-handshake traffic) can go on now.
+                if pendingOutboundByteCount > 0 { flush() }
+            }
         case .closed:
             break
         }
