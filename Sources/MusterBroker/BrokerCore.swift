@@ -47,6 +47,11 @@ public struct BrokerCore: Sendable {
     /// Ends a session; its unacknowledged queue messages go back to their queues.
     public mutating func detach(sessionID: UInt64) -> [Delivery] {
         guard let session = sessions[sessionID] else { return [] }
+        // Leave every queue's rotation first, so that messages requeued from one of this
+        // session's subscriptions are never handed to another of its subscriptions.
+        for (id, subscription) in session.subscriptions where subscription.destination.kind == .queue {
+            queues[subscription.destination]?.removeConsumer(SubscriptionKey(sessionID: sessionID, subscriptionID: id))
+        }
         var deliveries: [Delivery] = []
         for id in session.subscriptions.keys.sorted() {
             deliveries += (try? unsubscribe(sessionID: sessionID, subscriptionID: id)) ?? []

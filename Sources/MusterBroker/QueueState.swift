@@ -39,7 +39,9 @@ struct QueueState: Sendable {
     }
 
     mutating func removeConsumer(_ key: BrokerCore.SubscriptionKey) {
-        consumers.removeAll { $0 == key }
+        guard let index = consumers.firstIndex(of: key) else { return }
+        consumers.remove(at: index)
+        if index < cursor { cursor -= 1 }
         if cursor >= consumers.count { cursor = 0 }
     }
 

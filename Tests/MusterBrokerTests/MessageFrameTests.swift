@@ -1,0 +1,81 @@
+import Testing
+@testable import MusterBroker
+import MusterStomp
+
+@Suite("Delivery → MESSAGE frame")
+struct MessageFrameTests {
+    private func delivery(headers: StompHeaders = [:], ackID: UInt64? = 17, deliveryCount: Int = 1,
+                          text: String = "hello") -> Delivery {
+        Delivery(sessionID: 4, subscriptionID: "sub-1",
+                 message: stored(42, to: pricesTopic, text: text, headers: headers, sender: bob, timestamp: 1_234_567),
+                 ackID: ackID, deliveryCount: deliveryCount)
+    }
+
+    @Test func messageFrameCarriesBrokerHeadersFirstThenThePublishersInOrder() {
+        let frame = delivery(headers: StompHeaders([("content-type", "text/plain"), ("x-trace", "a"), ("x-trace", "b")])).frame
+        #expect(frame.command == .message)
+        #expect(frame.headers.entries.map(\.name) == [
+            "subscription", "message-id", "destination", "ack", "muster-delivery-count",
+            "muster-sender", "muster-sender-jurisdiction", "muster-timestamp", "x-stream-offset",
+            "content-type", "x-trace", "x-trace",
+        ])
+        #expect(frame.headers.entries.suffix(3).map(\.value) == ["text/plain", "a", "b"])
+        #expect(frame.bodyText == "hello")
+    }
+
+    @Test func publisherHeadersCannotShadowBrokerHeaders() {
+        let forged = StompHeaders([
+            ("subscription", "victim"), ("destination", "/topic/elsewhere"), ("message-id", "m-0"), ("ack", "1"),
+            ("redelivered", "true"), ("x-stream-offset", "0"), ("muster-delivery-count", "99"), ("x-custom", "kept"),
+        ])
+        let frame = delivery(headers: forged).frame
+        #expect(frame.headers["subscription"] == "sub-1")
+        #expect(frame.headers["destination"] == "/topic/prices")
+        #expect(frame.headers["message-id"] == "m-42")
+        #expect(frame.headers["ack"] == "17")
+        #expect(frame.headers["redelivered"] == nil)
+        #expect(frame.headers["x-stream-offset"] == "42")
+        #expect(frame.headers["muster-delivery-count"] == "1")
+        #expect(frame.headers["x-custom"] == "kept")
+        for name in ["subscription", "destination", "message-id", "ack", "x-stream-offset", "muster-delivery-count"] {
+            #expect(frame.headers.entries.filter { $0.name == name }.count == 1, "\(name) appears once")
+        }
+    }
+
+    @Test func redeliveredAppearsOnlyWhenDeliveredMoreThanOnce() {
+        #expect(delivery(deliveryCount: 1).frame.headers["redelivered"] == nil)
+        let again = delivery(deliveryCount: 2).frame
+        #expect(again.headers["redelivered"] == "true")
+        #expect(again.headers["muster-delivery-count"] == "2")
+        #expect(delivery(deliveryCount: 5).frame.headers["muster-delivery-count"] == "5")
+    }
+
+    @Test func ackHeaderOnlyForDeliveriesThatNeedAnAck() {
+        #expect(delivery(ackID: nil).frame.headers.contains("ack") == false)
+        #expect(delivery(ackID: 9).frame.headers["ack"] == "9")
+    }
+
+    @Test func senderTimestampAndOffsetAreStampedFromTheStoredMessage() {
+        let headers = delivery().frame.headers
+        #expect(headers["muster-sender"] == "bob")
+        #expect(headers["muster-sender-jurisdiction"] == "uk")
+        #expect(headers["muster-timestamp"] == "1234567")
+        #expect(headers["x-stream-offset"] == "42")
+        #expect(headers["message-id"] == "m-42")
+    }
+
+    @Test func forgedSenderHeadersInAStoredPublicationAreDropped() {
+        let forged = StompHeaders([("muster-sender", "alice"), ("muster-sender-jurisdiction", "eu"), ("muster-timestamp", "1")])
+        let headers = delivery(headers: forged).frame.headers
+        #expect(headers.entries.filter { $0.name.hasPrefix("muster-sender") }.map(\.value) == ["bob", "uk"])
+        #expect(headers.entries.filter { $0.name == "muster-timestamp" }.map(\.value) == ["1234567"])
+    }
+
+    @Test func bodyBytesPassThroughUnchanged() {
+        let bytes: [UInt8] = [0, 1, 0xFF, 10]
+        let message = StoredMessage(offset: 1, timestamp: 0, publication: Publication(destination: ordersQueue, headers: [:], body: bytes, sender: alice))
+        let frame = Delivery(sessionID: 1, subscriptionID: "s", message: message, ackID: nil, deliveryCount: 1).frame
+        #expect(frame.body == bytes)
+        #expect(frame.headers["destination"] == "/queue/orders")
+    }
+}

@@ -1,0 +1,270 @@
+import Testing
+@testable import MusterBroker
+import MusterStomp
+
+@Suite("SessionMachine: connecting")
+struct SessionMachineConnectTests {
+    @Test(arguments: ["1.2", "1.0,1.1,1.2", "1.1, 1.2"])
+    func connectOfferingVersion12IsAccepted(acceptVersion: String) {
+        var machine = freshMachine()
+        let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": acceptVersion]))
+        #expect(actions.map(\.summary) == ["send CONNECTED", "connected 0,0"])
+        #expect(actions.first?.sentFrame?.headers["version"] == "1.2")
+    }
+
+    @Test(arguments: [Optional<String>.none, "1.0", "1.1", "1.0,1.1", "2.0"])
+    func connectWithout12IsRefusedAsUnsupportedVersionAndCloses(acceptVersion: String?) {
+        var machine = freshMachine()
+        var headers: StompHeaders = ["host": "muster"]
+        if let acceptVersion { headers["accept-version"] = acceptVersion }
+        expectRefusal(machine.handle(StompFrame(.connect, headers: headers)), code: .unsupportedVersion)
+        #expect(machine.isClosed)
+    }
+
+    @Test func stompCommandIsAcceptedLikeConnect() {
+        var machine = freshMachine()
+        let actions = machine.handle(StompFrame(.stomp, headers: ["accept-version": "1.2"]))
+        #expect(actions.map(\.summary) == ["send CONNECTED", "connected 0,0"])
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices"])).first?.publication != nil)
+    }
+
+    @Test func connectedCarriesVersionSessionServerHeartbeatAndParty() throws {
+        var machine = SessionMachine(party: alice, sessionName: "s-42",
+                                     settings: SessionSettings(heartbeatSend: 4000, heartbeatWant: 6000, serverName: "Muster/test"))
+        let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "heart-beat": "5000,3000"]))
+        let connected = try #require(actions.first?.sentFrame)
+        #expect(connected.command == .connected)
+        #expect(connected.headers["version"] == "1.2")
+        #expect(connected.headers["session"] == "s-42")
+        #expect(connected.headers["server"] == "Muster/test")
+        // Broker sends every max(sx=4000, cy=3000); expects every max(cx=5000, sy=6000).
+        #expect(connected.headers["heart-beat"] == "4000,6000")
+        #expect(connected.headers["muster-party"] == "muster://eu/alice")
+        #expect(actions.last?.summary == "connected 4000,6000")
+    }
+
+    @Test(arguments: ["10000", "a,b", "-1,0", "1,2,3"])
+    func malformedHeartbeatIsRefusedAsInvalidHeader(heartbeat: String) {
+        var machine = freshMachine()
+        expectRefusal(machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "heart-beat": heartbeat])),
+                      code: .invalidHeader)
+    }
+
+    @Test(arguments: [StompCommand.send, .subscribe, .ack, .begin, .disconnect])
+    func framesBeforeConnectAreRefusedAsNotConnected(command: StompCommand) {
+        var machine = freshMachine()
+        let actions = machine.handle(StompFrame(command, headers: ["destination": "/topic/prices", "receipt": "r-1"]))
+        expectRefusal(actions, code: .notConnected, receiptID: "r-1")
+        #expect(machine.isClosed)
+    }
+
+    @Test func secondConnectIsRefusedAsAlreadyConnected() {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2"])), code: .alreadyConnected)
+    }
+
+    @Test func loginAndPasscodeNeverChangeTheAuthenticatedParty() throws {
+        var machine = freshMachine()
+        let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "login": "muster://uk/bob", "passcode": "x"]))
+        #expect(actions.first?.sentFrame?.headers["muster-party"] == alice.uri)
+        let sent = machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices", "login": "bob"]))
+        let publication = try #require(sent.first?.publication)
+        #expect(publication.sender == alice)
+    }
+}
+
+@Suite("SessionMachine: SEND")
+struct SessionMachineSendTests {
+    @Test func sendBecomesAPublicationWithItsReceipt() throws {
+        var machine = connectedMachine()
+        let actions = machine.handle(StompFrame(.send, headers: ["destination": "/queue/orders", "receipt": "r-9"], text: "hi"))
+        #expect(actions.map(\.summary) == ["publish /queue/orders hi receipt=r-9"])
+        #expect(try #require(actions.first?.publication).destination == ordersQueue)
+    }
+
+    @Test func sendWithoutDestinationIsRefusedEchoingTheReceipt() {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.send, headers: ["receipt": "r-3"], text: "hi")), code: .missingHeader, receiptID: "r-3")
+    }
+
+    @Test func sendWithEmptyDestinationIsAMissingHeader() {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.send, headers: ["destination": ""])), code: .missingHeader)
+    }
+
+    @Test(arguments: ["/exchange/x", "/topic/", "/topic/a//b", "/queue/has space", "topic/x"])
+    func sendToAnInvalidDestinationIsRefused(destination: String) {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.send, headers: ["destination": destination])), code: .invalidDestination)
+    }
+
+    @Test(arguments: [ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp])
+    func clientSuppliedBrokerHeadersAreRefusedAsReserved(header: String) {
+        var machine = connectedMachine()
+        let frame = StompFrame(.send, headers: StompHeaders([("destination", "/topic/prices"), (header, "mallory")]))
+        expectRefusal(machine.handle(frame), code: .reservedHeader)
+    }
+
+    @Test func publicationKeepsApplicationHeadersInOrderAndDropsFrameControlOnes() throws {
+        var machine = connectedMachine()
+        let frame = StompFrame(.send, headers: StompHeaders([
+            ("destination", "/topic/prices"), ("x-trace", "t1"), ("receipt", "r-1"),
+            ("content-length", "2"), ("content-type", "text/plain"), ("x-trace", "t2"),
+        ]), text: "hi")
+        let publication = try #require(machine.handle(frame).first?.publication)
+        #expect(publication.headers == StompHeaders([("x-trace", "t1"), ("content-type", "text/plain"), ("x-trace", "t2")]))
+        #expect(publication.body == Array("hi".utf8))
+        #expect(publication.sender == alice)
+    }
+
+    @Test func clientSendingServerFramesIsRefused() {
+        for command in [StompCommand.message, .connected, .receipt, .error] {
+            var machine = connectedMachine()
+            expectRefusal(machine.handle(StompFrame(command, headers: ["destination": "/topic/prices"])), code: .malformedFrame)
+        }
+    }
+}
+
+@Suite("SessionMachine: subscriptions and acknowledgements")
+struct SessionMachineSubscribeTests {
+    @Test(arguments: [(nil, .auto), ("auto", .auto), ("client", .client), ("client-individual", .clientIndividual)] as [(String?, AckMode)])
+    func subscribeAcceptsTheThreeAckModes(header: String?, mode: AckMode) {
+        var machine = connectedMachine()
+        var headers: StompHeaders = ["id": "s1", "destination": "/topic/prices", "receipt": "r-1"]
+        if let header { headers["ack"] = header }
+        #expect(machine.handle(StompFrame(.subscribe, headers: headers)).map(\.summary)
+                == ["subscribe s1 /topic/prices \(mode.rawValue) prefetch=none receipt=r-1"])
+    }
+
+    @Test(arguments: ["Client", "individual", ""])
+    func unknownAckModeIsRefusedAsInvalidHeader(mode: String) {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/topic/prices", "ack": mode])),
+                      code: .invalidHeader)
+    }
+
+    @Test(arguments: [("5", "5"), ("1", "1"), ("0", "none")])
+    func prefetchCountIsParsedAndZeroMeansUnlimited(text: String, expected: String) {
+        var machine = connectedMachine()
+        let actions = machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/queue/orders", "prefetch-count": text]))
+        #expect(actions.map(\.summary) == ["subscribe s1 /queue/orders auto prefetch=\(expected)"])
+    }
+
+    @Test(arguments: ["-1", "many", "2.5"])
+    func invalidPrefetchCountIsRefused(text: String) {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/queue/orders", "prefetch-count": text])),
+                      code: .invalidHeader)
+    }
+
+    @Test func subscribeNeedsAnID() {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["destination": "/topic/prices"])), code: .missingHeader)
+    }
+
+    @Test func subscriptionsBeyondTheLimitAreRefusedUntilOneEnds() {
+        var machine = connectedMachine(SessionSettings(maxSubscriptions: 2))
+        func subscribe(_ id: String) -> [SessionAction] {
+            machine.handle(StompFrame(.subscribe, headers: ["id": id, "destination": "/topic/prices"]))
+        }
+        #expect(subscribe("a").count == 1)
+        #expect(subscribe("b").count == 1)
+        #expect(machine.handle(StompFrame(.unsubscribe, headers: ["id": "a"])).map(\.summary) == ["unsubscribe a"])
+        #expect(subscribe("c").count == 1)
+        machine.subscriptionRefused()  // the broker refused "c"
+        #expect(subscribe("d").count == 1)
+        expectRefusal(subscribe("e"), code: .tooManySubscriptions)
+    }
+
+    @Test func ackAndNackNameTheAckIDAndNackRequeuesByDefault() {
+        var machine = connectedMachine()
+        #expect(machine.handle(StompFrame(.ack, headers: ["id": "12", "receipt": "r"])).map(\.summary) == ["ack 12 receipt=r"])
+        #expect(machine.handle(StompFrame(.nack, headers: ["id": "13"])).map(\.summary) == ["nack 13 requeue=true"])
+        #expect(machine.handle(StompFrame(.nack, headers: ["id": "14", "requeue": "false"])).map(\.summary) == ["nack 14 requeue=false"])
+    }
+
+    @Test func ackWithoutIDAndNackWithABadRequeueFlagAreRefused() {
+        var first = connectedMachine()
+        expectRefusal(first.handle(StompFrame(.ack, headers: ["receipt": "r-5"])), code: .missingHeader, receiptID: "r-5")
+        var second = connectedMachine()
+        expectRefusal(second.handle(StompFrame(.nack, headers: ["id": "1", "requeue": "yes"])), code: .invalidHeader)
+    }
+}
+
+@Suite("SessionMachine: transactions and closing")
+struct SessionMachineTransactionTests {
+    @Test func commitYieldsTheBufferedSendAckAndNackInOrder() throws {
+        var machine = connectedMachine()
+        #expect(machine.handle(StompFrame(.begin, headers: ["transaction": "t1", "receipt": "b"])).map(\.summary) == ["send RECEIPT b"])
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "t1"], text: "one")).isEmpty)
+        #expect(machine.handle(StompFrame(.ack, headers: ["id": "4", "transaction": "t1"])).isEmpty)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/queue/orders", "transaction": "t1", "receipt": "s"], text: "two"))
+                .map(\.summary) == ["send RECEIPT s"])
+        #expect(machine.handle(StompFrame(.nack, headers: ["id": "5", "transaction": "t1", "requeue": "false"])).isEmpty)
+        let commit = machine.handle(StompFrame(.commit, headers: ["transaction": "t1", "receipt": "c"]))
+        #expect(commit.map(\.summary) == [
+            "commit t1 [publish /topic/prices one; ack 4; publish /queue/orders two; nack 5 requeue=false] receipt=c",
+        ])
+        guard case .commit(_, let actions, _) = try #require(commit.first) else { return }
+        #expect(!(try #require(actions.first?.publication)).headers.contains("transaction"))
+    }
+
+    @Test func abortDiscardsTheBufferedFrames() {
+        var machine = connectedMachine()
+        _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
+        _ = machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "t1"]))
+        #expect(machine.handle(StompFrame(.abort, headers: ["transaction": "t1", "receipt": "a"])).map(\.summary) == ["send RECEIPT a"])
+        expectRefusal(machine.handle(StompFrame(.commit, headers: ["transaction": "t1"])), code: .unknownTransaction)
+    }
+
+    @Test func framesNamingAnUnknownTransactionAreRefused() {
+        for frame in [StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "nope"]),
+                      StompFrame(.ack, headers: ["id": "1", "transaction": "nope"]),
+                      StompFrame(.commit, headers: ["transaction": "nope"]),
+                      StompFrame(.abort, headers: ["transaction": "nope"])] {
+            var machine = connectedMachine()
+            expectRefusal(machine.handle(frame), code: .unknownTransaction)
+        }
+    }
+
+    @Test func beginningAnOpenTransactionAgainIsRefused() {
+        var machine = connectedMachine()
+        _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
+        expectRefusal(machine.handle(StompFrame(.begin, headers: ["transaction": "t1", "receipt": "r"])), code: .duplicateTransaction, receiptID: "r")
+    }
+
+    @Test func transactionsAreLimitedInFrames() {
+        var machine = connectedMachine(SessionSettings(maxTransactionFrames: 2))
+        _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
+        let send = StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "t1"])
+        #expect(machine.handle(send).isEmpty)
+        #expect(machine.handle(send).isEmpty)
+        expectRefusal(machine.handle(send), code: .frameTooLarge)
+    }
+
+    @Test func disconnectWithReceiptSendsTheReceiptThenCloses() {
+        var machine = connectedMachine()
+        #expect(machine.handle(StompFrame(.disconnect, headers: ["receipt": "bye"])).map(\.summary) == ["send RECEIPT bye", "close"])
+        #expect(machine.isClosed)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices"])).isEmpty)
+        var quiet = connectedMachine()
+        #expect(quiet.handle(StompFrame(.disconnect)).map(\.summary) == ["close"])
+    }
+
+    @Test func afterAnErrorTheMachineIgnoresEveryFrame() {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.send, headers: [:])), code: .missingHeader)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices"])).isEmpty)
+        #expect(machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2"])).isEmpty)
+        #expect(machine.fail(BrokerError(.heartbeatTimeout, "late")).isEmpty)
+    }
+
+    @Test func errorFrameCarriesMessageCodeAdviceAndReceipt() {
+        let frame = StompFrame.error(BrokerError(.unknownAck, "ack id '9' is unknown"), receiptID: "r-2")
+        #expect(frame.command == .error)
+        #expect(frame.headers["message"] == "ack id '9' is unknown")
+        #expect(frame.headers["muster-error-code"] == "unknown-ack")
+        #expect(frame.headers["receipt-id"] == "r-2")
+        #expect(frame.bodyText.contains(ErrorCode.unknownAck.advice))
+    }
+}
