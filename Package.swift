@@ -71,6 +71,7 @@ let package = Package(
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], kind: .test),
+        .muster("MusterServerTests", dependencies: ["MusterServer", "MusterBroker", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterNet", "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),

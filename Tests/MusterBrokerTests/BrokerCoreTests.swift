@@ -5,9 +5,9 @@ import MusterStomp
 /// A core with sessions 1, 2 and 3 attached.
 private func coreWithThreeSessions() -> BrokerCore {
     var core = BrokerCore()
-    core.attach(sessionID: 1, party: alice)
-    core.attach(sessionID: 2, party: bob)
-    core.attach(sessionID: 3, party: bob)
+    core.attach(sessionID: 1, party: langxiaTown)
+    core.attach(sessionID: 2, party: guangchenTown)
+    core.attach(sessionID: 3, party: guangchenTown)
     return core
 }
 
@@ -15,34 +15,34 @@ private func coreWithThreeSessions() -> BrokerCore {
 struct BrokerCoreTopicTests {
     @Test func topicMessageFansOutToEverySubscriptionIncludingTwoOnOneSession() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic)
-        _ = try core.subscribe(1, "b", to: pricesTopic)
-        _ = try core.subscribe(2, "c", to: pricesTopic)
-        _ = try core.subscribe(3, "other", to: newsTopic)
-        let deliveries = core.route(stored(0, to: pricesTopic))
+        _ = try core.subscribe(1, "a", to: patrolTopic)
+        _ = try core.subscribe(1, "b", to: patrolTopic)
+        _ = try core.subscribe(2, "c", to: patrolTopic)
+        _ = try core.subscribe(3, "other", to: noticesTopic)
+        let deliveries = core.route(stored(0, to: patrolTopic))
         #expect(deliveries.map(\.summary) == ["1/a m-0 #1", "1/b m-0 #1", "2/c m-0 #1"])
     }
 
     @Test func unsubscribedSubscriptionGetsNothing() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic)
-        _ = try core.subscribe(2, "b", to: pricesTopic)
+        _ = try core.subscribe(1, "a", to: patrolTopic)
+        _ = try core.subscribe(2, "b", to: patrolTopic)
         _ = try core.unsubscribe(sessionID: 1, subscriptionID: "a")
-        #expect(core.route(stored(0, to: pricesTopic)).map(\.summary) == ["2/b m-0 #1"])
+        #expect(core.route(stored(0, to: patrolTopic)).map(\.summary) == ["2/b m-0 #1"])
     }
 
     @Test func topicMessagesWithoutSubscribersAreNotKeptForLaterSubscribers() throws {
         var core = coreWithThreeSessions()
-        #expect(core.route(stored(0, to: pricesTopic)).isEmpty)
-        #expect(try core.subscribe(1, "a", to: pricesTopic).isEmpty)
-        #expect(core.backlog(of: pricesTopic) == 0)
+        #expect(core.route(stored(0, to: patrolTopic)).isEmpty)
+        #expect(try core.subscribe(1, "a", to: patrolTopic).isEmpty)
+        #expect(core.backlog(of: patrolTopic) == 0)
     }
 
     @Test func autoModeDeliveriesHaveNoAckIDAndAreNotPending() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic, mode: .auto)
-        _ = try core.subscribe(2, "b", to: pricesTopic, mode: .client)
-        let deliveries = core.route(stored(0, to: pricesTopic))
+        _ = try core.subscribe(1, "a", to: patrolTopic, mode: .auto)
+        _ = try core.subscribe(2, "b", to: patrolTopic, mode: .client)
+        let deliveries = core.route(stored(0, to: patrolTopic))
         #expect(deliveries[0].ackID == nil)
         #expect(deliveries[1].ackID != nil)
         #expect(core.pendingCount(sessionID: 1, subscriptionID: "a") == 0)
@@ -51,9 +51,9 @@ struct BrokerCoreTopicTests {
 
     @Test func topicNackWithRequeueRedeliversToTheSameSubscription() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic, mode: .clientIndividual)
-        _ = try core.subscribe(2, "b", to: pricesTopic, mode: .clientIndividual)
-        let first = core.route(stored(0, to: pricesTopic))[0]
+        _ = try core.subscribe(1, "a", to: patrolTopic, mode: .clientIndividual)
+        _ = try core.subscribe(2, "b", to: patrolTopic, mode: .clientIndividual)
+        let first = core.route(stored(0, to: patrolTopic))[0]
         let again = try core.reject(sessionID: 1, ackID: first.ackHeader, requeue: true)
         #expect(again.map(\.summary) == ["1/a m-0 #2"])
         #expect(again[0].ackID != first.ackID)
@@ -62,8 +62,8 @@ struct BrokerCoreTopicTests {
 
     @Test func unsubscribingDropsPendingTopicDeliveries() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic, mode: .client)
-        let delivery = core.route(stored(0, to: pricesTopic))[0]
+        _ = try core.subscribe(1, "a", to: patrolTopic, mode: .client)
+        let delivery = core.route(stored(0, to: patrolTopic))[0]
         #expect(try core.unsubscribe(sessionID: 1, subscriptionID: "a").isEmpty)
         #expect(throws: BrokerError.self) { try core.acknowledge(sessionID: 1, ackID: delivery.ackHeader) }
     }
@@ -73,28 +73,28 @@ struct BrokerCoreTopicTests {
 struct BrokerCoreQueueTests {
     @Test func queueMessagesGoRoundRobinToOneConsumerEach() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue)
-        _ = try core.subscribe(2, "b", to: ordersQueue)
-        let deliveries = (0..<4).flatMap { core.route(stored($0, to: ordersQueue)) }
+        _ = try core.subscribe(1, "a", to: workOrdersQueue)
+        _ = try core.subscribe(2, "b", to: workOrdersQueue)
+        let deliveries = (0..<4).flatMap { core.route(stored($0, to: workOrdersQueue)) }
         #expect(deliveries.map(\.summary) == ["1/a m-0 #1", "2/b m-1 #1", "1/a m-2 #1", "2/b m-3 #1"])
     }
 
     @Test func queueBacklogIsKeptUntilAConsumerSubscribes() throws {
         var core = coreWithThreeSessions()
-        for offset: UInt64 in 0..<3 { #expect(core.route(stored(offset, to: ordersQueue)).isEmpty) }
-        #expect(core.backlog(of: ordersQueue) == 3)
-        let deliveries = try core.subscribe(2, "b", to: ordersQueue)
+        for offset: UInt64 in 0..<3 { #expect(core.route(stored(offset, to: workOrdersQueue)).isEmpty) }
+        #expect(core.backlog(of: workOrdersQueue) == 3)
+        let deliveries = try core.subscribe(2, "b", to: workOrdersQueue)
         #expect(deliveries.map(\.summary) == ["2/b m-0 #1", "2/b m-1 #1", "2/b m-2 #1"])
-        #expect(core.backlog(of: ordersQueue) == 0)
+        #expect(core.backlog(of: workOrdersQueue) == 0)
     }
 
     @Test func prefetchLimitsInFlightAndAnAckReleasesTheNext() throws {
         var core = coreWithThreeSessions()
-        let first = try core.subscribe(1, "a", to: ordersQueue, mode: .clientIndividual, prefetch: 2)
+        let first = try core.subscribe(1, "a", to: workOrdersQueue, mode: .clientIndividual, prefetch: 2)
         #expect(first.isEmpty)
-        let delivered = (0..<3).flatMap { core.route(stored($0, to: ordersQueue)) }
+        let delivered = (0..<3).flatMap { core.route(stored($0, to: workOrdersQueue)) }
         #expect(delivered.map(\.summary) == ["1/a m-0 #1", "1/a m-1 #1"])
-        #expect(core.backlog(of: ordersQueue) == 1)
+        #expect(core.backlog(of: workOrdersQueue) == 1)
         let released = try core.acknowledge(sessionID: 1, ackID: delivered[1].ackHeader)
         #expect(released.map(\.summary) == ["1/a m-2 #1"])
         #expect(core.pendingCount(sessionID: 1, subscriptionID: "a") == 2)
@@ -102,17 +102,17 @@ struct BrokerCoreQueueTests {
 
     @Test func aConsumerAtItsPrefetchLimitIsSkipped() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue, mode: .client, prefetch: 1)
-        _ = try core.subscribe(2, "b", to: ordersQueue)
-        let deliveries = (0..<3).flatMap { core.route(stored($0, to: ordersQueue)) }
+        _ = try core.subscribe(1, "a", to: workOrdersQueue, mode: .client, prefetch: 1)
+        _ = try core.subscribe(2, "b", to: workOrdersQueue)
+        let deliveries = (0..<3).flatMap { core.route(stored($0, to: workOrdersQueue)) }
         #expect(deliveries.map(\.summary) == ["1/a m-0 #1", "2/b m-1 #1", "2/b m-2 #1"])
     }
 
     @Test func queueNackWithRequeueRedeliversWithCountTwoPossiblyToAnotherConsumer() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue, mode: .clientIndividual, prefetch: 1)
-        _ = try core.subscribe(2, "b", to: ordersQueue, mode: .clientIndividual, prefetch: 1)
-        let first = core.route(stored(0, to: ordersQueue))
+        _ = try core.subscribe(1, "a", to: workOrdersQueue, mode: .clientIndividual, prefetch: 1)
+        _ = try core.subscribe(2, "b", to: workOrdersQueue, mode: .clientIndividual, prefetch: 1)
+        let first = core.route(stored(0, to: workOrdersQueue))
         #expect(first.map(\.summary) == ["1/a m-0 #1"])
         let again = try core.reject(sessionID: 1, ackID: first[0].ackHeader, requeue: true)
         #expect(again.map(\.summary) == ["2/b m-0 #2"])
@@ -121,29 +121,29 @@ struct BrokerCoreQueueTests {
 
     @Test func nackedMessageGoesBackAheadOfTheBacklog() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue, mode: .clientIndividual, prefetch: 1)
-        let first = (0..<2).flatMap { core.route(stored($0, to: ordersQueue)) }
+        _ = try core.subscribe(1, "a", to: workOrdersQueue, mode: .clientIndividual, prefetch: 1)
+        let first = (0..<2).flatMap { core.route(stored($0, to: workOrdersQueue)) }
         #expect(first.map(\.summary) == ["1/a m-0 #1"])
         let again = try core.reject(sessionID: 1, ackID: first[0].ackHeader, requeue: true)
         #expect(again.map(\.summary) == ["1/a m-0 #2"])
-        #expect(core.backlog(of: ordersQueue) == 1)
+        #expect(core.backlog(of: workOrdersQueue) == 1)
     }
 
     @Test func nackWithoutRequeueDropsTheMessageAndFreesTheSlot() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue, mode: .clientIndividual, prefetch: 1)
-        let first = (0..<2).flatMap { core.route(stored($0, to: ordersQueue)) }
+        _ = try core.subscribe(1, "a", to: workOrdersQueue, mode: .clientIndividual, prefetch: 1)
+        let first = (0..<2).flatMap { core.route(stored($0, to: workOrdersQueue)) }
         let next = try core.reject(sessionID: 1, ackID: first[0].ackHeader, requeue: false)
         #expect(next.map(\.summary) == ["1/a m-1 #1"])
-        #expect(core.backlog(of: ordersQueue) == 0)
+        #expect(core.backlog(of: workOrdersQueue) == 0)
         #expect(core.pendingCount(sessionID: 1, subscriptionID: "a") == 1)
     }
 
     @Test func detachReturnsUnackedQueueMessagesToOtherConsumersWithCountIncremented() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue, mode: .client)
-        #expect((0..<2).flatMap { core.route(stored($0, to: ordersQueue)) }.count == 2)
-        #expect(try core.subscribe(2, "b", to: ordersQueue, mode: .clientIndividual).isEmpty)
+        _ = try core.subscribe(1, "a", to: workOrdersQueue, mode: .client)
+        #expect((0..<2).flatMap { core.route(stored($0, to: workOrdersQueue)) }.count == 2)
+        #expect(try core.subscribe(2, "b", to: workOrdersQueue, mode: .clientIndividual).isEmpty)
         let redelivered = core.detach(sessionID: 1)
         #expect(redelivered.map(\.summary) == ["2/b m-0 #2", "2/b m-1 #2"])
         #expect(redelivered.allSatisfy { $0.ackID != nil })
@@ -152,21 +152,21 @@ struct BrokerCoreQueueTests {
 
     @Test func unsubscribedUnackedMessagesWaitAheadOfTheBacklog() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: ordersQueue, mode: .client, prefetch: 1)
-        _ = (0..<2).flatMap { core.route(stored($0, to: ordersQueue)) }
+        _ = try core.subscribe(1, "a", to: workOrdersQueue, mode: .client, prefetch: 1)
+        _ = (0..<2).flatMap { core.route(stored($0, to: workOrdersQueue)) }
         #expect(try core.unsubscribe(sessionID: 1, subscriptionID: "a").isEmpty)
-        #expect(core.backlog(of: ordersQueue) == 2)
-        #expect(try core.subscribe(2, "b", to: ordersQueue).map(\.summary) == ["2/b m-0 #2", "2/b m-1 #1"])
+        #expect(core.backlog(of: workOrdersQueue) == 2)
+        #expect(try core.subscribe(2, "b", to: workOrdersQueue).map(\.summary) == ["2/b m-0 #2", "2/b m-1 #1"])
     }
 }
 
 @Suite("BrokerCore: acknowledgements")
 struct BrokerCoreAckTests {
-    /// Session 1 subscribes "a" to prices in `mode` and receives three messages.
+    /// Session 1 subscribes "a" to the joint patrol topic in `mode` and receives three messages.
     private func threeDeliveries(_ mode: AckMode) throws -> (BrokerCore, [Delivery]) {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic, mode: mode)
-        let deliveries = (0..<3).flatMap { core.route(stored($0, to: pricesTopic)) }
+        _ = try core.subscribe(1, "a", to: patrolTopic, mode: mode)
+        let deliveries = (0..<3).flatMap { core.route(stored($0, to: patrolTopic)) }
         return (core, deliveries)
     }
 
@@ -193,9 +193,9 @@ struct BrokerCoreAckTests {
 
     @Test func ackIDsGrowAndAreUniqueAcrossSubscriptions() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic, mode: .client)
-        _ = try core.subscribe(2, "b", to: pricesTopic, mode: .clientIndividual)
-        let ids = (0..<3).flatMap { core.route(stored($0, to: pricesTopic)) }.compactMap(\.ackID)
+        _ = try core.subscribe(1, "a", to: patrolTopic, mode: .client)
+        _ = try core.subscribe(2, "b", to: patrolTopic, mode: .clientIndividual)
+        let ids = (0..<3).flatMap { core.route(stored($0, to: patrolTopic)) }.compactMap(\.ackID)
         #expect(ids.count == 6)
         #expect(ids == ids.sorted() && Set(ids).count == 6)
     }
@@ -227,13 +227,13 @@ struct BrokerCoreAckTests {
 
     @Test func subscriptionBookkeepingErrors() throws {
         var core = coreWithThreeSessions()
-        _ = try core.subscribe(1, "a", to: pricesTopic)
-        let duplicate = #expect(throws: BrokerError.self) { try core.subscribe(1, "a", to: ordersQueue) }
+        _ = try core.subscribe(1, "a", to: patrolTopic)
+        let duplicate = #expect(throws: BrokerError.self) { try core.subscribe(1, "a", to: workOrdersQueue) }
         #expect(duplicate?.code == .duplicateSubscription)
-        #expect(try core.subscribe(2, "a", to: pricesTopic).isEmpty)  // ids are per session
+        #expect(try core.subscribe(2, "a", to: patrolTopic).isEmpty)  // ids are per session
         let unknown = #expect(throws: BrokerError.self) { try core.unsubscribe(sessionID: 1, subscriptionID: "zz") }
         #expect(unknown?.code == .unknownSubscription)
-        let detached = #expect(throws: BrokerError.self) { try core.subscribe(99, "a", to: pricesTopic) }
+        let detached = #expect(throws: BrokerError.self) { try core.subscribe(99, "a", to: patrolTopic) }
         #expect(detached?.code == .notConnected)
     }
 }

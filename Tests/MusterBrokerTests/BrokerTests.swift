@@ -64,8 +64,8 @@ private final class Completions: Sendable {
 struct BrokerTests {
     @Test func attachHandsOutDistinctSessionIDs() {
         let broker = Broker()
-        let first = broker.attach(party: alice, target: RecordingTarget())
-        let second = broker.attach(party: bob, target: RecordingTarget())
+        let first = broker.attach(party: langxiaTown, target: RecordingTarget())
+        let second = broker.attach(party: guangchenTown, target: RecordingTarget())
         #expect(first != second)
     }
 
@@ -73,10 +73,10 @@ struct BrokerTests {
         let store = CountingStore()
         let broker = Broker(store: store)
         let target = RecordingTarget()
-        let session = broker.attach(party: bob, target: target)
-        try broker.subscribe(sessionID: session, party: bob, subscriptionID: "s", destination: pricesTopic, mode: .auto, prefetch: nil)
+        let session = broker.attach(party: guangchenTown, target: target)
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: patrolTopic, mode: .auto, prefetch: nil)
         for text in ["one", "two", "three"] {
-            broker.publish(publication(to: pricesTopic, text: text)) { _ in }
+            broker.publish(publication(to: patrolTopic, text: text)) { _ in }
         }
         #expect(target.bodies == ["one", "two", "three"])
         #expect(target.deliveries.map(\.message.offset) == [0, 1, 2])
@@ -87,11 +87,11 @@ struct BrokerTests {
         let store = CountingStore(holdCompletions: true)
         let broker = Broker(store: store)
         let target = RecordingTarget()
-        let session = broker.attach(party: bob, target: target)
-        try broker.subscribe(sessionID: session, party: bob, subscriptionID: "s", destination: pricesTopic, mode: .auto, prefetch: nil)
+        let session = broker.attach(party: guangchenTown, target: target)
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: patrolTopic, mode: .auto, prefetch: nil)
         let completions = Completions()
-        broker.publish(publication(to: pricesTopic, text: "one"), completion: completions.handler)
-        broker.publish(publication(to: pricesTopic, text: "two"), completion: completions.handler)
+        broker.publish(publication(to: patrolTopic, text: "one"), completion: completions.handler)
+        broker.publish(publication(to: patrolTopic, text: "two"), completion: completions.handler)
         #expect(target.deliveries.isEmpty)
         #expect(completions.all.isEmpty)
         store.release()
@@ -103,8 +103,8 @@ struct BrokerTests {
         let store = CountingStore()
         let broker = Broker(store: store, gate: SecretGate())
         let target = RecordingTarget()
-        let session = broker.attach(party: bob, target: target)
-        try broker.subscribe(sessionID: session, party: bob, subscriptionID: "s", destination: ordersQueue, mode: .auto, prefetch: nil)
+        let session = broker.attach(party: guangchenTown, target: target)
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue, mode: .auto, prefetch: nil)
         let completions = Completions()
         broker.publish(publication(to: Destination(kind: .queue, name: "secret")), completion: completions.handler)
         #expect(store.appendCount == 0)
@@ -121,21 +121,21 @@ struct BrokerTests {
     @Test func receiptCompletionIsCalledOnceWithTheStoredMessage() throws {
         let broker = Broker(store: CountingStore())
         let completions = Completions()
-        broker.publish(publication(to: ordersQueue, text: "x"), completion: completions.handler)
-        broker.publish(publication(to: ordersQueue, text: "y"), completion: completions.handler)
+        broker.publish(publication(to: workOrdersQueue, text: "x"), completion: completions.handler)
+        broker.publish(publication(to: workOrdersQueue, text: "y"), completion: completions.handler)
         #expect(completions.all.count == 2)
         let offsets = try completions.all.map { try $0.get().offset }
         #expect(offsets == [0, 1])
-        #expect(broker.inspect { $0.backlog(of: ordersQueue) } == 2)
+        #expect(broker.inspect { $0.backlog(of: workOrdersQueue) } == 2)
     }
 
     @Test func storeFailureIsReportedAndNothingIsRouted() throws {
         let broker = Broker(store: CountingStore(failure: BrokerError(.storageFailure, "disk full")))
         let target = RecordingTarget()
-        let session = broker.attach(party: bob, target: target)
-        try broker.subscribe(sessionID: session, party: bob, subscriptionID: "s", destination: pricesTopic, mode: .auto, prefetch: nil)
+        let session = broker.attach(party: guangchenTown, target: target)
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: patrolTopic, mode: .auto, prefetch: nil)
         let completions = Completions()
-        broker.publish(publication(to: pricesTopic), completion: completions.handler)
+        broker.publish(publication(to: patrolTopic), completion: completions.handler)
         #expect(completions.all.count == 1)
         #expect(throws: BrokerError(.storageFailure, "disk full")) { try completions.all[0].get() }
         #expect(target.deliveries.isEmpty)
@@ -143,9 +143,9 @@ struct BrokerTests {
 
     @Test func gateRefusedSubscriptionIsNotCreated() {
         let broker = Broker(gate: SecretGate())
-        let session = broker.attach(party: bob, target: RecordingTarget())
+        let session = broker.attach(party: guangchenTown, target: RecordingTarget())
         let error = #expect(throws: BrokerError.self) {
-            try broker.subscribe(sessionID: session, party: bob, subscriptionID: "s",
+            try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s",
                                  destination: Destination(kind: .topic, name: "secret"), mode: .auto, prefetch: nil)
         }
         #expect(error?.code == .notAuthorized)
@@ -155,9 +155,9 @@ struct BrokerTests {
     @Test func ackThroughTheBrokerReleasesTheNextQueuedMessage() throws {
         let broker = Broker()
         let target = RecordingTarget()
-        let session = broker.attach(party: bob, target: target)
-        try broker.subscribe(sessionID: session, party: bob, subscriptionID: "s", destination: ordersQueue, mode: .client, prefetch: 1)
-        for text in ["one", "two"] { broker.publish(publication(to: ordersQueue, text: text)) { _ in } }
+        let session = broker.attach(party: guangchenTown, target: target)
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue, mode: .client, prefetch: 1)
+        for text in ["one", "two"] { broker.publish(publication(to: workOrdersQueue, text: text)) { _ in } }
         #expect(target.bodies == ["one"])
         try broker.acknowledge(sessionID: session, ackID: String(try #require(target.deliveries[0].ackID)))
         #expect(target.bodies == ["one", "two"])
@@ -166,11 +166,11 @@ struct BrokerTests {
     @Test func detachHandsUnackedQueueMessagesToAnotherSession() throws {
         let broker = Broker()
         let leaving = RecordingTarget(), staying = RecordingTarget()
-        let first = broker.attach(party: alice, target: leaving)
-        try broker.subscribe(sessionID: first, party: alice, subscriptionID: "s", destination: ordersQueue, mode: .client, prefetch: nil)
-        broker.publish(publication(to: ordersQueue, text: "job")) { _ in }
-        let second = broker.attach(party: bob, target: staying)
-        try broker.subscribe(sessionID: second, party: bob, subscriptionID: "s", destination: ordersQueue, mode: .auto, prefetch: nil)
+        let first = broker.attach(party: langxiaTown, target: leaving)
+        try broker.subscribe(sessionID: first, party: langxiaTown, subscriptionID: "s", destination: workOrdersQueue, mode: .client, prefetch: nil)
+        broker.publish(publication(to: workOrdersQueue, text: "job")) { _ in }
+        let second = broker.attach(party: guangchenTown, target: staying)
+        try broker.subscribe(sessionID: second, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue, mode: .auto, prefetch: nil)
         #expect(staying.deliveries.isEmpty)
         broker.detach(sessionID: first)
         #expect(staying.deliveries.map(\.summary) == ["\(second)/s m-0 #2"])

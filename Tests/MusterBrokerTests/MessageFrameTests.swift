@@ -7,7 +7,7 @@ struct MessageFrameTests {
     private func delivery(headers: StompHeaders = [:], ackID: UInt64? = 17, deliveryCount: Int = 1,
                           text: String = "hello") -> Delivery {
         Delivery(sessionID: 4, subscriptionID: "sub-1",
-                 message: stored(42, to: pricesTopic, text: text, headers: headers, sender: bob, timestamp: 1_234_567),
+                 message: stored(42, to: patrolTopic, text: text, headers: headers, sender: guangchenTown, timestamp: 1_234_567),
                  ackID: ackID, deliveryCount: deliveryCount)
     }
 
@@ -30,7 +30,7 @@ struct MessageFrameTests {
         ])
         let frame = delivery(headers: forged).frame
         #expect(frame.headers["subscription"] == "sub-1")
-        #expect(frame.headers["destination"] == "/topic/prices")
+        #expect(frame.headers["destination"] == "/topic/joint-patrol")
         #expect(frame.headers["message-id"] == "m-42")
         #expect(frame.headers["ack"] == "17")
         #expect(frame.headers["redelivered"] == nil)
@@ -57,25 +57,25 @@ struct MessageFrameTests {
 
     @Test func senderTimestampAndOffsetAreStampedFromTheStoredMessage() {
         let headers = delivery().frame.headers
-        #expect(headers["muster-sender"] == "bob")
-        #expect(headers["muster-sender-jurisdiction"] == "uk")
+        #expect(headers["muster-sender"] == "guangchen-town")
+        #expect(headers["muster-sender-jurisdiction"] == "pinghu")
         #expect(headers["muster-timestamp"] == "1234567")
         #expect(headers["x-stream-offset"] == "42")
         #expect(headers["message-id"] == "m-42")
     }
 
     @Test func forgedSenderHeadersInAStoredPublicationAreDropped() {
-        let forged = StompHeaders([("muster-sender", "alice"), ("muster-sender-jurisdiction", "eu"), ("muster-timestamp", "1")])
+        let forged = StompHeaders([("muster-sender", "langxia-town"), ("muster-sender-jurisdiction", "jinshan"), ("muster-timestamp", "1")])
         let headers = delivery(headers: forged).frame.headers
-        #expect(headers.entries.filter { $0.name.hasPrefix("muster-sender") }.map(\.value) == ["bob", "uk"])
+        #expect(headers.entries.filter { $0.name.hasPrefix("muster-sender") }.map(\.value) == ["guangchen-town", "pinghu"])
         #expect(headers.entries.filter { $0.name == "muster-timestamp" }.map(\.value) == ["1234567"])
     }
 
     @Test func bodyBytesPassThroughUnchanged() {
         let bytes: [UInt8] = [0, 1, 0xFF, 10]
-        let message = StoredMessage(offset: 1, timestamp: 0, publication: Publication(destination: ordersQueue, headers: [:], body: bytes, sender: alice))
+        let message = StoredMessage(offset: 1, timestamp: 0, publication: Publication(destination: workOrdersQueue, headers: [:], body: bytes, sender: langxiaTown))
         let frame = Delivery(sessionID: 1, subscriptionID: "s", message: message, ackID: nil, deliveryCount: 1).frame
         #expect(frame.body == bytes)
-        #expect(frame.headers["destination"] == "/queue/orders")
+        #expect(frame.headers["destination"] == "/queue/work-orders")
     }
 }

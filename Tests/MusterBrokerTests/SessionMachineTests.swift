@@ -25,11 +25,11 @@ struct SessionMachineConnectTests {
         var machine = freshMachine()
         let actions = machine.handle(StompFrame(.stomp, headers: ["accept-version": "1.2"]))
         #expect(actions.map(\.summary) == ["send CONNECTED", "connected 0,0"])
-        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices"])).first?.publication != nil)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol"])).first?.publication != nil)
     }
 
     @Test func connectedCarriesVersionSessionServerHeartbeatAndParty() throws {
-        var machine = SessionMachine(party: alice, sessionName: "s-42",
+        var machine = SessionMachine(party: langxiaTown, sessionName: "s-42",
                                      settings: SessionSettings(heartbeatSend: 4000, heartbeatWant: 6000, serverName: "Muster/test"))
         let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "heart-beat": "5000,3000"]))
         let connected = try #require(actions.first?.sentFrame)
@@ -39,7 +39,7 @@ struct SessionMachineConnectTests {
         #expect(connected.headers["server"] == "Muster/test")
         // Broker sends every max(sx=4000, cy=3000); expects every max(cx=5000, sy=6000).
         #expect(connected.headers["heart-beat"] == "4000,6000")
-        #expect(connected.headers["muster-party"] == "muster://eu/alice")
+        #expect(connected.headers["muster-party"] == "muster://jinshan/langxia-town")
         #expect(actions.last?.summary == "connected 4000,6000")
     }
 
@@ -53,7 +53,7 @@ struct SessionMachineConnectTests {
     @Test(arguments: [StompCommand.send, .subscribe, .ack, .begin, .disconnect])
     func framesBeforeConnectAreRefusedAsNotConnected(command: StompCommand) {
         var machine = freshMachine()
-        let actions = machine.handle(StompFrame(command, headers: ["destination": "/topic/prices", "receipt": "r-1"]))
+        let actions = machine.handle(StompFrame(command, headers: ["destination": "/topic/joint-patrol", "receipt": "r-1"]))
         expectRefusal(actions, code: .notConnected, receiptID: "r-1")
         #expect(machine.isClosed)
     }
@@ -65,11 +65,11 @@ struct SessionMachineConnectTests {
 
     @Test func loginAndPasscodeNeverChangeTheAuthenticatedParty() throws {
         var machine = freshMachine()
-        let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "login": "muster://uk/bob", "passcode": "x"]))
-        #expect(actions.first?.sentFrame?.headers["muster-party"] == alice.uri)
-        let sent = machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices", "login": "bob"]))
+        let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "login": "muster://pinghu/guangchen-town", "passcode": "x"]))
+        #expect(actions.first?.sentFrame?.headers["muster-party"] == langxiaTown.uri)
+        let sent = machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "login": "guangchen-town"]))
         let publication = try #require(sent.first?.publication)
-        #expect(publication.sender == alice)
+        #expect(publication.sender == langxiaTown)
     }
 }
 
@@ -77,9 +77,9 @@ struct SessionMachineConnectTests {
 struct SessionMachineSendTests {
     @Test func sendBecomesAPublicationWithItsReceipt() throws {
         var machine = connectedMachine()
-        let actions = machine.handle(StompFrame(.send, headers: ["destination": "/queue/orders", "receipt": "r-9"], text: "hi"))
-        #expect(actions.map(\.summary) == ["publish /queue/orders hi receipt=r-9"])
-        #expect(try #require(actions.first?.publication).destination == ordersQueue)
+        let actions = machine.handle(StompFrame(.send, headers: ["destination": "/queue/work-orders", "receipt": "r-9"], text: "hi"))
+        #expect(actions.map(\.summary) == ["publish /queue/work-orders hi receipt=r-9"])
+        #expect(try #require(actions.first?.publication).destination == workOrdersQueue)
     }
 
     @Test func sendWithoutDestinationIsRefusedEchoingTheReceipt() {
@@ -101,26 +101,26 @@ struct SessionMachineSendTests {
     @Test(arguments: [ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp])
     func clientSuppliedBrokerHeadersAreRefusedAsReserved(header: String) {
         var machine = connectedMachine()
-        let frame = StompFrame(.send, headers: StompHeaders([("destination", "/topic/prices"), (header, "mallory")]))
+        let frame = StompFrame(.send, headers: StompHeaders([("destination", "/topic/joint-patrol"), (header, "mallory")]))
         expectRefusal(machine.handle(frame), code: .reservedHeader)
     }
 
     @Test func publicationKeepsApplicationHeadersInOrderAndDropsFrameControlOnes() throws {
         var machine = connectedMachine()
         let frame = StompFrame(.send, headers: StompHeaders([
-            ("destination", "/topic/prices"), ("x-trace", "t1"), ("receipt", "r-1"),
+            ("destination", "/topic/joint-patrol"), ("x-trace", "t1"), ("receipt", "r-1"),
             ("content-length", "2"), ("content-type", "text/plain"), ("x-trace", "t2"),
         ]), text: "hi")
         let publication = try #require(machine.handle(frame).first?.publication)
         #expect(publication.headers == StompHeaders([("x-trace", "t1"), ("content-type", "text/plain"), ("x-trace", "t2")]))
         #expect(publication.body == Array("hi".utf8))
-        #expect(publication.sender == alice)
+        #expect(publication.sender == langxiaTown)
     }
 
     @Test func clientSendingServerFramesIsRefused() {
         for command in [StompCommand.message, .connected, .receipt, .error] {
             var machine = connectedMachine()
-            expectRefusal(machine.handle(StompFrame(command, headers: ["destination": "/topic/prices"])), code: .malformedFrame)
+            expectRefusal(machine.handle(StompFrame(command, headers: ["destination": "/topic/joint-patrol"])), code: .malformedFrame)
         }
     }
 }
@@ -130,42 +130,42 @@ struct SessionMachineSubscribeTests {
     @Test(arguments: [(nil, .auto), ("auto", .auto), ("client", .client), ("client-individual", .clientIndividual)] as [(String?, AckMode)])
     func subscribeAcceptsTheThreeAckModes(header: String?, mode: AckMode) {
         var machine = connectedMachine()
-        var headers: StompHeaders = ["id": "s1", "destination": "/topic/prices", "receipt": "r-1"]
+        var headers: StompHeaders = ["id": "s1", "destination": "/topic/joint-patrol", "receipt": "r-1"]
         if let header { headers["ack"] = header }
         #expect(machine.handle(StompFrame(.subscribe, headers: headers)).map(\.summary)
-                == ["subscribe s1 /topic/prices \(mode.rawValue) prefetch=none receipt=r-1"])
+                == ["subscribe s1 /topic/joint-patrol \(mode.rawValue) prefetch=none receipt=r-1"])
     }
 
     @Test(arguments: ["Client", "individual", ""])
     func unknownAckModeIsRefusedAsInvalidHeader(mode: String) {
         var machine = connectedMachine()
-        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/topic/prices", "ack": mode])),
+        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/topic/joint-patrol", "ack": mode])),
                       code: .invalidHeader)
     }
 
     @Test(arguments: [("5", "5"), ("1", "1"), ("0", "none")])
     func prefetchCountIsParsedAndZeroMeansUnlimited(text: String, expected: String) {
         var machine = connectedMachine()
-        let actions = machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/queue/orders", "prefetch-count": text]))
-        #expect(actions.map(\.summary) == ["subscribe s1 /queue/orders auto prefetch=\(expected)"])
+        let actions = machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/queue/work-orders", "prefetch-count": text]))
+        #expect(actions.map(\.summary) == ["subscribe s1 /queue/work-orders auto prefetch=\(expected)"])
     }
 
     @Test(arguments: ["-1", "many", "2.5"])
     func invalidPrefetchCountIsRefused(text: String) {
         var machine = connectedMachine()
-        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/queue/orders", "prefetch-count": text])),
+        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["id": "s1", "destination": "/queue/work-orders", "prefetch-count": text])),
                       code: .invalidHeader)
     }
 
     @Test func subscribeNeedsAnID() {
         var machine = connectedMachine()
-        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["destination": "/topic/prices"])), code: .missingHeader)
+        expectRefusal(machine.handle(StompFrame(.subscribe, headers: ["destination": "/topic/joint-patrol"])), code: .missingHeader)
     }
 
     @Test func subscriptionsBeyondTheLimitAreRefusedUntilOneEnds() {
         var machine = connectedMachine(SessionSettings(maxSubscriptions: 2))
         func subscribe(_ id: String) -> [SessionAction] {
-            machine.handle(StompFrame(.subscribe, headers: ["id": id, "destination": "/topic/prices"]))
+            machine.handle(StompFrame(.subscribe, headers: ["id": id, "destination": "/topic/joint-patrol"]))
         }
         #expect(subscribe("a").count == 1)
         #expect(subscribe("b").count == 1)
@@ -196,14 +196,14 @@ struct SessionMachineTransactionTests {
     @Test func commitYieldsTheBufferedSendAckAndNackInOrder() throws {
         var machine = connectedMachine()
         #expect(machine.handle(StompFrame(.begin, headers: ["transaction": "t1", "receipt": "b"])).map(\.summary) == ["send RECEIPT b"])
-        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "t1"], text: "one")).isEmpty)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "t1"], text: "one")).isEmpty)
         #expect(machine.handle(StompFrame(.ack, headers: ["id": "4", "transaction": "t1"])).isEmpty)
-        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/queue/orders", "transaction": "t1", "receipt": "s"], text: "two"))
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/queue/work-orders", "transaction": "t1", "receipt": "s"], text: "two"))
                 .map(\.summary) == ["send RECEIPT s"])
         #expect(machine.handle(StompFrame(.nack, headers: ["id": "5", "transaction": "t1", "requeue": "false"])).isEmpty)
         let commit = machine.handle(StompFrame(.commit, headers: ["transaction": "t1", "receipt": "c"]))
         #expect(commit.map(\.summary) == [
-            "commit t1 [publish /topic/prices one; ack 4; publish /queue/orders two; nack 5 requeue=false] receipt=c",
+            "commit t1 [publish /topic/joint-patrol one; ack 4; publish /queue/work-orders two; nack 5 requeue=false] receipt=c",
         ])
         guard case .commit(_, let actions, _) = try #require(commit.first) else { return }
         #expect(!(try #require(actions.first?.publication)).headers.contains("transaction"))
@@ -212,13 +212,13 @@ struct SessionMachineTransactionTests {
     @Test func abortDiscardsTheBufferedFrames() {
         var machine = connectedMachine()
         _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
-        _ = machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "t1"]))
+        _ = machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "t1"]))
         #expect(machine.handle(StompFrame(.abort, headers: ["transaction": "t1", "receipt": "a"])).map(\.summary) == ["send RECEIPT a"])
         expectRefusal(machine.handle(StompFrame(.commit, headers: ["transaction": "t1"])), code: .unknownTransaction)
     }
 
     @Test func framesNamingAnUnknownTransactionAreRefused() {
-        for frame in [StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "nope"]),
+        for frame in [StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "nope"]),
                       StompFrame(.ack, headers: ["id": "1", "transaction": "nope"]),
                       StompFrame(.commit, headers: ["transaction": "nope"]),
                       StompFrame(.abort, headers: ["transaction": "nope"])] {
@@ -236,7 +236,7 @@ struct SessionMachineTransactionTests {
     @Test func transactionsAreLimitedInFrames() {
         var machine = connectedMachine(SessionSettings(maxTransactionFrames: 2))
         _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
-        let send = StompFrame(.send, headers: ["destination": "/topic/prices", "transaction": "t1"])
+        let send = StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "t1"])
         #expect(machine.handle(send).isEmpty)
         #expect(machine.handle(send).isEmpty)
         expectRefusal(machine.handle(send), code: .frameTooLarge)
@@ -246,7 +246,7 @@ struct SessionMachineTransactionTests {
         var machine = connectedMachine()
         #expect(machine.handle(StompFrame(.disconnect, headers: ["receipt": "bye"])).map(\.summary) == ["send RECEIPT bye", "close"])
         #expect(machine.isClosed)
-        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices"])).isEmpty)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol"])).isEmpty)
         var quiet = connectedMachine()
         #expect(quiet.handle(StompFrame(.disconnect)).map(\.summary) == ["close"])
     }
@@ -254,7 +254,7 @@ struct SessionMachineTransactionTests {
     @Test func afterAnErrorTheMachineIgnoresEveryFrame() {
         var machine = connectedMachine()
         expectRefusal(machine.handle(StompFrame(.send, headers: [:])), code: .missingHeader)
-        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/prices"])).isEmpty)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol"])).isEmpty)
         #expect(machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2"])).isEmpty)
         #expect(machine.fail(BrokerError(.heartbeatTimeout, "late")).isEmpty)
     }

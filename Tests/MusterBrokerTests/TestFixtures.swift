@@ -4,34 +4,34 @@ import MusterStomp
 
 // Shared vocabulary for the MusterBroker specifications.
 
-let alice = PartyIdentity(jurisdiction: "eu", party: "alice")
-let bob = PartyIdentity(jurisdiction: "uk", party: "bob")
+let langxiaTown = PartyIdentity(jurisdiction: "jinshan", party: "langxia-town")
+let guangchenTown = PartyIdentity(jurisdiction: "pinghu", party: "guangchen-town")
 
-let pricesTopic = Destination(kind: .topic, name: "prices")
-let newsTopic = Destination(kind: .topic, name: "news")
-let ordersQueue = Destination(kind: .queue, name: "orders")
+let patrolTopic = Destination(kind: .topic, name: "joint-patrol")
+let noticesTopic = Destination(kind: .topic, name: "notices")
+let workOrdersQueue = Destination(kind: .queue, name: "work-orders")
 
 /// A publication from `sender` to `destination`.
 func publication(to destination: Destination, text: String = "", headers: StompHeaders = [:],
-                 sender: PartyIdentity = alice) -> Publication {
+                 sender: PartyIdentity = langxiaTown) -> Publication {
     Publication(destination: destination, headers: headers, body: Array(text.utf8), sender: sender)
 }
 
 /// A message as the store would hand it back.
 func stored(_ offset: UInt64, to destination: Destination, text: String = "", headers: StompHeaders = [:],
-            sender: PartyIdentity = alice, timestamp: Int64 = 1_700_000_000_000) -> StoredMessage {
+            sender: PartyIdentity = langxiaTown, timestamp: Int64 = 1_700_000_000_000) -> StoredMessage {
     StoredMessage(offset: offset, timestamp: timestamp,
                   publication: publication(to: destination, text: text, headers: headers, sender: sender))
 }
 
 // MARK: SessionMachine helpers
 
-/// A machine for `alice` that has not seen CONNECT yet.
+/// A machine for `langxiaTown` that has not seen CONNECT yet.
 func freshMachine(_ settings: SessionSettings = SessionSettings()) -> SessionMachine {
-    SessionMachine(party: alice, sessionName: "session-7", settings: settings)
+    SessionMachine(party: langxiaTown, sessionName: "session-7", settings: settings)
 }
 
-/// A machine for `alice` that accepted a plain STOMP 1.2 CONNECT.
+/// A machine for `langxiaTown` that accepted a plain STOMP 1.2 CONNECT.
 func connectedMachine(_ settings: SessionSettings = SessionSettings()) -> SessionMachine {
     var machine = freshMachine(settings)
     let actions = machine.handle(StompFrame(.connect, headers: ["accept-version": "1.2", "host": "muster"]))

@@ -1,0 +1,119 @@
+import Foundation
+import MusterBroker
+import MusterServer
+import MusterTestSupport
+import Testing
+
+@Suite("configuration files")
+struct ConfigurationTests {
+    let directory: TemporaryDirectory
+    let partiesFile: String
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "muster-config")
+        partiesFile = try directory.write("""
+            jurisdictions:
+              - {id: jinshan, name: 金山区, ca: /certs/jinshan/ca.crt}
+              - {id: pinghu, name: 平湖市, ca: /certs/pinghu/ca.crt}
+            parties:
+              - {id: langxia-town, name: 廊下镇, jurisdiction: jinshan, kind: township}
+              - {id: jinshan-public-security, jurisdiction: jinshan, kind: department, supervisor: langxia-town}
+            """, to: "parties.yaml")
+    }
+
+    func load(_ text: String) throws(ConfigurationError) -> ServerConfiguration {
+        let file = try! directory.write("parties: \(partiesFile)\n" + text, to: "muster.yaml")
+        return try ServerConfiguration.load(file: file)
+    }
+
+    func refusal(_ text: String) -> ConfigurationError? {
+        do { _ = try load(text); return nil } catch { return error }
+    }
+
+    @Test func shippedConfigurationLoads() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let previous = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(root.path)
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        let configuration = try ServerConfiguration.load(file: "Config/muster.yaml")
+        #expect(configuration.jurisdiction == "jinshan")
+        #expect(configuration.listen.description == "127.0.0.1:61614")
+        #expect(configuration.parties.parties.count == 8)
+        #expect(configuration.trustedAuthorityPaths.count == 2)
+        let kinds = Set(configuration.parties.parties.map(\.kind.rawValue))
+        #expect(kinds.isSuperset(of: ["township", "department", "enterprise", "grid", "coordinator", "auditor"]))
+    }
+
+    @Test func defaultsApplyWhenKeysAreAbsent() throws {
+        let configuration = try load("broker: {jurisdiction: pinghu}\n")
+        #expect(configuration.listen.description == "127.0.0.1:61614")
+        #expect(configuration.minimumTLSVersion == .tls12)
+        #expect(configuration.session.heartbeatSend == 10_000)
+        #expect(configuration.parties.party(.init(jurisdiction: "jinshan", party: "langxia-town"))?.name == "廊下镇")
+    }
+
+    @Test func settingsOverrideDefaults() throws {
+        let configuration = try load("""
+            broker: {jurisdiction: jinshan}
+            listen: "[::1]:7000"
+            tls: {min-version: "1.3"}
+            limits: {max-body-bytes: 2048, max-subscriptions: 3}
+            heartbeat: {send-ms: 500, expect-ms: 0, tolerance: 3}
+            """)
+        #expect(configuration.listen.description == "[::1]:7000")
+        #expect(configuration.minimumTLSVersion == .tls13)
+        #expect(configuration.limits.maxBodyBytes == 2048)
+        #expect(configuration.session.maxSubscriptions == 3)
+        #expect(configuration.session.heartbeatWant == 0)
+        #expect(configuration.heartbeatTolerance == 3)
+    }
+
+    @Test func unknownKeyIsNamedWithItsPath() {
+        let error = refusal("broker: {jurisdiction: jinshan}\nlimits: {max-body-byte: 10}\n")
+        #expect(error?.key == "limits.max-body-byte")
+        #expect(error?.file.hasSuffix("muster.yaml") == true)
+        #expect(error?.problem.contains("not a known setting") == true)
+    }
+
+    @Test func badValuesAreNamedWithWhatIsWrong() {
+        #expect(refusal("broker: {jurisdiction: jinshan}\nlisten: somewhere\n")?.key == "listen")
+        #expect(refusal("broker: {jurisdiction: jinshan}\ntls: {min-version: \"1.1\"}\n")?.key == "tls.min-version")
+        #expect(refusal("broker: {jurisdiction: jinshan}\nlimits: {max-subscriptions: -1}\n")?.key == "limits.max-subscriptions")
+        #expect(refusal("broker: {jurisdiction: jinshan}\nheartbeat: {tolerance: 0.5}\n")?.key == "heartbeat.tolerance")
+        #expect(refusal("broker: {jurisdiction: mars}\n")?.problem.contains("'mars' is not a jurisdiction") == true)
+        #expect(refusal("listen: 127.0.0.1:1\n")?.key == "broker.jurisdiction")
+    }
+
+    @Test func invalidYAMLIsReportedForTheFile() {
+        let error = refusal("broker: [unclosed\n")
+        #expect(error?.key == "")
+        #expect(error?.problem.contains("not valid YAML") == true)
+    }
+
+    @Test func partiesFileProblemsNameThePartiesFile() throws {
+        let badParties = try directory.write("""
+            jurisdictions:
+              - {id: jinshan, ca: /certs/ca.crt}
+            parties:
+              - {id: langxia-town, jurisdiction: jinshan, kind: village-head}
+            """, to: "bad-parties.yaml")
+        #expect(throws: ConfigurationError.self) { try PartyDirectory.load(file: badParties) }
+        do {
+            _ = try PartyDirectory.load(file: badParties)
+        } catch {
+            #expect(error.file == badParties)
+            #expect(error.key == "parties[0].kind")
+            #expect(error.problem.contains("township"))
+        }
+        let unknownJurisdiction = try directory.write("""
+            jurisdictions: [{id: jinshan, ca: /c.crt}]
+            parties: [{id: x, jurisdiction: pinghu, kind: grid}]
+            """, to: "parties-2.yaml")
+        do {
+            _ = try PartyDirectory.load(file: unknownJurisdiction)
+            Issue.record("a party of an unlisted jurisdiction must be refused")
+        } catch {
+            #expect(error.key == "parties[0].jurisdiction")
+        }
+    }
+}
