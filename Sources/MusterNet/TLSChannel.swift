@@ -8,7 +8,10 @@ import Synchronization
 /// thread and hop onto the loop. Writes are coalesced: everything written during one loop
 /// iteration goes out in as few `SSL_write` calls as possible at its end.
 public final class TLSChannel: EventHandler, @unchecked Sendable {
-    enum State: Equatable { case connecting, handshaking, open, closing, closed }
+    /// `draining`: our close_notify is sent and our side shut down; we read and discard
+    /// until the peer closes too, so that the kernel never answers unread input with a
+    /// reset that could destroy our last frames (an ERROR, a RECEIPT) before the peer reads them.
+    enum State: Equatable { case connecting, handshaking, open, closing, draining, closed }
 
     public let loop: EventLoop
     public let descriptor: Int32
@@ -29,6 +32,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     private var interest = (readable: false, writable: false)
     private var deadline: ContinuousClock.Instant
     private var closeError: (any Error)?
+    private var closeNotifyPending = false
     private let staged = Mutex<(bytes: [UInt8], scheduled: Bool)>(([], false))
     private let closedFlag = Atomic<Bool>(false)
 
@@ -123,7 +127,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     /// Appends to the outbound buffer directly (loop thread only), avoiding a copy.
     public func withOutboundBuffer(_ body: (inout [UInt8]) -> Void) {
         precondition(loop.inLoop)
-        guard state != .closed else { return }
+        guard state != .closed, state != .draining else { return }
         body(&outbound)
         scheduleFlush()
     }
@@ -138,14 +142,14 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             return
         }
         switch state {
-        case .closed, .closing:
+        case .closed, .closing, .draining:
             return
         case .open where flush && pendingOutboundByteCount > 0:
             state = .closing
             closeError = error
             deadline = .now + .seconds(5)
         default:
-            finishClose(error: error)
+            finishClose(error: error, orderly: true)
         }
     }
 
@@ -166,6 +170,9 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
                 // A write that wanted to read first (TLS post-handshake traffic) can go on now.
                 if pendingOutboundByteCount > 0 { flush() }
             }
+        case .draining:
+            if writable && closeNotifyPending { sendCloseNotify() }
+            if readable { drain() }
         case .closed:
             break
         }
@@ -179,6 +186,8 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             }
         case .closing:
             if now > deadline { finishClose(error: closeError) }
+        case .draining:
+            if now > deadline { release() }
         case .open:
             delegate?.channelTick(self, now: now)
         case .closed:
@@ -194,7 +203,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     // MARK: Internals
 
     private func appendOutbound(_ bytes: [UInt8]) {
-        guard state != .closed else { return }
+        guard state != .closed, state != .draining else { return }
         outbound.append(contentsOf: bytes)
         scheduleFlush()
     }
@@ -251,7 +260,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         if outbound.capacity > 1 << 20 { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
         outboundOffset = 0
         setInterest(readable: true, writable: false)
-        if state == .closing { finishClose(error: closeError) }
+        if state == .closing { finishClose(error: closeError, orderly: true) }
     }
 
     /// Reads and hands over decrypted bytes until the socket is drained (or a fairness budget is spent).
@@ -279,7 +288,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
                 setInterest(readable: true, writable: true)
                 return
             case SSL_ERROR_ZERO_RETURN:
-                finishClose(error: nil)
+                finishClose(error: nil, orderly: true)
                 return
             default:
                 finishClose(error: ioError(operation: "SSL_read", result: result))
@@ -288,21 +297,60 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         }
     }
 
-    func finishClose(error: (any Error)?) {
-        guard state != .closed else { return }
+    /// Ends the channel and tells the delegate. An orderly end of an open channel sends
+    /// close_notify and drains (see `State.draining`); anything else releases at once.
+    func finishClose(error: (any Error)?, orderly: Bool = false) {
+        guard state != .closed, state != .draining else { return }
         let wasOpen = state == .open || state == .closing
-        state = .closed
-        if wasOpen {
-            ERR_clear_error()
-            _ = SSL_shutdown(ssl)  // best effort close_notify; never waits
+        outbound = []
+        if wasOpen && orderly {
+            state = .draining
+            deadline = .now + .seconds(2)
+            sendCloseNotify()
+        } else {
+            release()
         }
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.channelDidClose(self, error: error)
+    }
+
+    /// Sends close_notify (retried on writability when the socket is full), then shuts our
+    /// side down. Never waits for the peer's close_notify.
+    private func sendCloseNotify() {
+        ERR_clear_error()
+        let result = SSL_shutdown(ssl)
+        if result < 0, SSL_get_error(ssl, result) == SSL_ERROR_WANT_WRITE {
+            closeNotifyPending = true
+            setInterest(readable: true, writable: true)
+            return
+        }
+        ERR_clear_error()
+        closeNotifyPending = false
+        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
+        setInterest(readable: true, writable: false)
+    }
+
+    /// Reads and discards until the peer's end of stream (or an error), then releases.
+    private func drain() {
+        let buffer = loop.readBuffer
+        while true {
+            let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+            if count > 0 { continue }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
+            release()
+            return
+        }
+    }
+
+    /// Forgets the socket: deregisters and closes it.
+    private func release() {
+        guard state != .closed else { return }
+        state = .closed
         ERR_clear_error()
         loop.deregister(descriptor)
         if !closedFlag.exchange(true, ordering: .relaxed) { Glibc.close(descriptor) }
         outbound = []
-        let delegate = self.delegate
-        self.delegate = nil
-        delegate?.channelDidClose(self, error: error)
     }
 
     func markOpen() {

@@ -87,10 +87,39 @@ struct TLSHandshakeTests {
                 client.channel.close()
             }
             try await eventually(timeout: .seconds(30), "server saw the close") { server.log.closed }
-            expectSameBytes(server.log.received, payload, "bytes queued before close(flush: true)")
-            #expect(server.log.closeError == nil, "close_notify is an orderly close: \(server.log.closeError ?? "")")
             try await eventually("client closed") { client.log.closed }
             #expect(client.log.closeError == nil)
+            // The echo is still arriving unread when the client closes: the channel must drain
+            // it rather than let the kernel answer with a reset that destroys the unsent tail.
+            expectSameBytes(server.log.received, payload, "bytes queued before close(flush: true)")
+            #expect(server.log.closeError == nil, "close_notify is an orderly close: \(server.log.closeError ?? "")")
+        }
+    }
+
+    @Test("Bytes queued before close() reach a peer that is still sending")
+    func closeDeliversQueuedBytesWhilePeerIsStillSending() async throws {
+        try await withTLSHarness(serverEchoes: false) { harness in
+            let client = try harness.connect(try harness.clientTLS())
+            let server = try await harness.acceptedServer(number: 1)
+            try await eventually("both open") { client.log.opened && server.log.opened }
+            // The client keeps sending (like a publisher) while the server answers and hangs up
+            // (like a broker sending an ERROR frame and closing).
+            let stopSending = Flag()
+            let clientChannel = client.channel
+            Thread.detachNewThread {
+                let chunk = patternBytes(count: 16 * 1024, seed: 3)
+                for _ in 0..<512 where !stopSending.isSet { clientChannel.write(chunk); usleep(200) }
+            }
+            try await eventually("server is receiving") { server.log.received.count > 64 * 1024 }
+            let answer = patternBytes(count: 64 * 1024, seed: 11)
+            server.channel.loop.execute {
+                server.channel.write(answer)
+                server.channel.close()
+            }
+            try await eventually(timeout: .seconds(30), "client sees the close") { client.log.closed }
+            stopSending.set()
+            expectSameBytes(client.log.received, answer, "what the client got before the close")
+            #expect(client.log.closeError == nil, "\(client.log.closeError ?? "")")
         }
     }
 
@@ -269,8 +298,13 @@ struct TLSHandshakeTests {
             #expect(lived < timeout + .seconds(3), "dropped only after \(lived)")
             try await eventually("the stalled peer sees its socket closed") { stalled.peerHasClosed }
 
-            // The timeout applies to handshakes only: the established connection is still served.
-            #expect(!server.log.closed && !client.log.closed)
+            // The timeout applies to handshakes only: the established connection is still served after
+            // a tick well past its own handshake deadline.
+            let pastOwnDeadline = server.startedAt + timeout + EventLoop.tickInterval
+            try await eventually("a tick past the open connection's own deadline") {
+                (server.log.lastTick.map { $0 > pastOwnDeadline } ?? false) || server.log.closed
+            }
+            #expect(!server.log.closed && !client.log.closed, "\(server.log.closeError ?? "")")
             client.channel.write(Array("pong".utf8))
             try await eventually("second echo") { client.log.received.count >= 8 || client.log.closed }
             #expect(client.log.received == Array("pingpong".utf8))

@@ -22,6 +22,8 @@ struct ChannelLog: Sendable {
     var closed = false
     var closedAt: ContinuousClock.Instant?
     var closeError: String?
+    /// The latest `channelTick` an open channel got.
+    var lastTick: ContinuousClock.Instant?
     var handshakeError: TLSHandshakeError?
     /// Delegate calls that did not run on the channel's own event loop thread.
     var callsOffLoop = 0
@@ -61,6 +63,14 @@ final class ChannelRecorder: TLSChannelDelegate, Sendable {
         if echo { channel.write(copy) }
     }
 
+    func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
+        let onLoop = channel.loop.inLoop
+        log.withLock { log in
+            note(onLoop: onLoop, in: &log)
+            log.lastTick = now
+        }
+    }
+
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {
         let onLoop = channel.loop.inLoop
         log.withLock { log in
@@ -95,13 +105,15 @@ private final class Acceptor: Sendable {
     let pinnedLoop: EventLoop?
     let handshakeTimeout: Duration?
     let sendBufferSize: Int32?
+    let echo: Bool
     let accepted = Mutex<[Endpoint]>([])
     /// Errors from the listener or from wrapping an accepted socket.
     let errors = Mutex<[String]>([])
 
     init(context: TLSContext, group: EventLoopGroup, pinnedLoop: EventLoop?, handshakeTimeout: Duration?,
-         sendBufferSize: Int32?) {
+         sendBufferSize: Int32?, echo: Bool) {
         self.context = context
+        self.echo = echo
         self.sendBufferSize = sendBufferSize
         self.group = group
         self.pinnedLoop = pinnedLoop
@@ -114,7 +126,7 @@ private final class Acceptor: Sendable {
     }
 
     func accept(_ descriptor: Int32) {
-        let recorder = ChannelRecorder(echo: true)
+        let recorder = ChannelRecorder(echo: echo)
         let startedAt = ContinuousClock.now
         if let sendBufferSize { shrinkSendBuffer(descriptor, to: sendBufferSize) }
         do {
@@ -143,7 +155,9 @@ final class TLSTestHarness: Sendable {
     ///   - handshakeTimeout: set on every accepted channel before it starts (default: the channel's own).
     ///   - pinServerChannels: put every accepted channel on the first loop instead of spreading them.
     ///   - serverSendBuffer: shrink accepted sockets' send buffers to this many bytes.
-    init(handshakeTimeout: Duration? = nil, pinServerChannels: Bool = false, serverSendBuffer: Int32? = nil) throws {
+    ///   - serverEchoes: whether accepted channels write back what they read.
+    init(handshakeTimeout: Duration? = nil, pinServerChannels: Bool = false, serverSendBuffer: Int32? = nil,
+         serverEchoes: Bool = true) throws {
         Socket.ignoreBrokenPipeSignal()
         let directory = try TemporaryDirectory(prefix: "muster-tls-test")
         do {
@@ -153,7 +167,8 @@ final class TLSTestHarness: Sendable {
             let context = try TLSContext(role: .server, configuration: pki.serverTLS)
             let acceptor = Acceptor(context: context, group: group,
                                     pinnedLoop: pinServerChannels ? group.loops[0] : nil,
-                                    handshakeTimeout: handshakeTimeout, sendBufferSize: serverSendBuffer)
+                                    handshakeTimeout: handshakeTimeout, sendBufferSize: serverSendBuffer,
+                                    echo: serverEchoes)
             self.acceptor = acceptor
             listener = try TCPListener(address: SocketAddress(host: "127.0.0.1", port: 0), loop: group.loops[0],
                                        onError: { error in acceptor.record(error) },
@@ -230,9 +245,9 @@ final class TLSTestHarness: Sendable {
 
 /// Runs `body` with a fresh harness and always shuts it down afterwards.
 func withTLSHarness(handshakeTimeout: Duration? = nil, pinServerChannels: Bool = false, serverSendBuffer: Int32? = nil,
-                    _ body: (TLSTestHarness) async throws -> Void) async throws {
+                    serverEchoes: Bool = true, _ body: (TLSTestHarness) async throws -> Void) async throws {
     let harness = try TLSTestHarness(handshakeTimeout: handshakeTimeout, pinServerChannels: pinServerChannels,
-                                     serverSendBuffer: serverSendBuffer)
+                                     serverSendBuffer: serverSendBuffer, serverEchoes: serverEchoes)
     do {
         try await body(harness)
     } catch {
