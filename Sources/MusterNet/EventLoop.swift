@@ -26,6 +26,7 @@ public final class EventLoop: @unchecked Sendable {
     private var endOfIterationQueue: [any EventHandler] = []
     private let tasks = Mutex<(queue: [@Sendable () -> Void], wakePending: Bool)>(([], false))
     private let running = Atomic<Bool>(true)
+    private let started = Atomic<Bool>(false)
     private let loopThreadID = Atomic<UInt>(0)
     private let finished = DispatchSemaphore(value: 0)
     private var lastTick = ContinuousClock.now
@@ -50,6 +51,7 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Starts the loop on its own thread.
     public func start() {
+        guard !started.exchange(true, ordering: .relaxed) else { return }
         let thread = Thread { [self] in self.run() }
         thread.name = name
         thread.stackSize = 1 << 20
@@ -72,9 +74,9 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Stops the loop after the current iteration and waits for it, unless called from it.
     public func stop() {
-        running.store(false, ordering: .relaxed)
+        guard running.exchange(false, ordering: .relaxed) else { return }
         wake()
-        if !inLoop { finished.wait() }
+        if !inLoop && started.load(ordering: .relaxed) { finished.wait() }
     }
 
     public func register(_ descriptor: Int32, handler: any EventHandler, readable: Bool = true, writable: Bool = false) throws(SystemError) {

@@ -52,7 +52,15 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             SSL_set_accept_state(ssl)
         } else {
             SSL_set_connect_state(ssl)
-            if let serverName { try Self.requireServerName(serverName, on: ssl) }
+            if let serverName {
+                do {
+                    try Self.requireServerName(serverName, on: ssl)
+                } catch {
+                    // deinit runs now; the caller closes the descriptor it created.
+                    closedFlag.store(true, ordering: .relaxed)
+                    throw error
+                }
+            }
         }
     }
 
