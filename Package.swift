@@ -51,7 +51,9 @@ let package = Package(
         .target(name: "CLinuxSystem"),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
                        providers: [.apt(["libssl-dev"])]),
+        .target(name: "CChecksum"),
         .muster("MusterStomp"),
+        .muster("MusterLog", dependencies: ["CChecksum", "COpenSSL"]),
         .muster("MusterNet", dependencies: ["CLinuxSystem", "COpenSSL"]),
         .muster("MusterBroker", dependencies: ["MusterStomp"]),
         .muster("MusterServer", dependencies: [
@@ -69,6 +71,7 @@ let package = Package(
         ], kind: .executable),
         .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient"]),
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
+        .muster("MusterLogTests", dependencies: ["MusterLog"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: ["MusterServer", "MusterBroker", "MusterTestSupport"], kind: .test),

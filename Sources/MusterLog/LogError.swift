@@ -1,0 +1,42 @@
+import Glibc
+
+/// Why the log refused something. Every description says what went wrong and what to do.
+public enum LogError: Error, Sendable, CustomStringConvertible {
+    /// A record (or segment header) that is not what was written: the log must not be served.
+    case corrupt(segment: String, position: Int, offset: UInt64?, reason: String, directory: String)
+    /// A system call on a log file failed.
+    case io(operation: String, path: String, errno: Int32)
+    /// An earlier fsync failed; the log accepts nothing more until the broker restarts and recovers.
+    case unavailable(reason: String)
+    /// The log's files are not laid out as this build expects.
+    case layout(String)
+    /// The log is closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .corrupt(let segment, let position, let offset, let reason, let directory):
+            let at = offset.map { "offset \($0) (byte \(position))" } ?? "byte \(position)"
+            return "log segment \(segment) is damaged at \(at): \(reason). Nothing past it is served. "
+                + "Inspect it with `muster log verify --data \(directory)` and `muster log dump --data \(directory) --from offset=\(offset ?? 0)`; "
+                + "restore the segment from a backup or replica before starting the broker"
+        case .io(let operation, let path, let code):
+            let advice = code == ENOSPC || code == EDQUOT
+                ? "the disk is full: free space or move the data directory, then retry"
+                : "check the disk and the permissions of the data directory"
+            return "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code)); \(advice)"
+        case .unavailable(let reason):
+            return "the log stopped accepting messages: \(reason). Restart the broker so that it recovers the log from disk"
+        case .layout(let problem):
+            return problem
+        case .closed:
+            return "the log is closed (the broker is shutting down)"
+        }
+    }
+
+    /// True when the failure came from a full disk (or quota).
+    public var isDiskFull: Bool {
+        if case .io(_, _, let code) = self { return code == ENOSPC || code == EDQUOT }
+        return false
+    }
+}

@@ -1,0 +1,272 @@
+import Dispatch
+import Glibc
+
+/// The log's writer thread: takes whatever appends have queued up, encodes them, writes them
+/// with one `pwrite`, syncs once, publishes them to readers and completes them in order.
+/// All state here belongs to that one thread.
+final class LogWriter: @unchecked Sendable {
+    /// Where the chain stands: the next offset, the last chain hash and timestamp.
+    struct ChainState {
+        var nextOffset: UInt64
+        var lastChain: ChainHash
+        var lastTimestamp: Int64
+    }
+
+    /// A record encoded in the current chunk, waiting for its write and sync.
+    struct Placed {
+        let request: MessageLog.Request
+        let appended: AppendedRecord
+        let position: Int
+        let size: Int
+    }
+
+    unowned let log: MessageLog
+    private let directory: String
+    private var segment: SegmentIndex
+    private var file: LogFile
+    private var position: Int
+    private var state: ChainState
+    private var unsynced = false
+    private var lastSync = ContinuousClock.now
+    private var lastRetention = ContinuousClock.now
+    private static let retentionPeriod = Duration.seconds(30)
+
+    init(log: MessageLog, scan: ScanResult) throws(LogError) {
+        self.log = log
+        self.directory = log.options.logDirectory
+        let active = log.catalog.withLock { $0.segments.last! }
+        self.segment = active
+        self.file = try LogFile(path: active.path, flags: O_RDWR)
+        self.position = active.size
+        var lastTimestamp = Int64.min
+        for segment in scan.segments.reversed() {
+            if let last = segment.lastTimestamp { lastTimestamp = last; break }
+        }
+        self.state = ChainState(nextOffset: active.endOffset, lastChain: active.lastChain, lastTimestamp: lastTimestamp)
+    }
+
+    func run() {
+        applyRetention()
+        while true {
+            if let timeout = nextTimeout() {
+                _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(max(timeout, .zero) / .nanoseconds(1))))
+            } else {
+                log.wake.wait()
+            }
+            while true {
+                let (batch, closed) = log.queue.withLock { queue in
+                    let batch = queue.pending
+                    queue.pending = []
+                    queue.inFlight = batch.count
+                    return (batch, queue.closed)
+                }
+                if batch.isEmpty {
+                    if closed {
+                        if unsynced { syncNow() }
+                        return
+                    }
+                    break
+                }
+                process(batch)
+                log.queue.withLock { $0.inFlight = 0 }
+            }
+            if case .interval(let milliseconds) = log.options.fsync, unsynced,
+               ContinuousClock.now - lastSync >= .milliseconds(milliseconds) {
+                syncNow()
+            }
+            if ContinuousClock.now - lastRetention >= Self.retentionPeriod { applyRetention() }
+        }
+    }
+
+    /// How long to sleep before there is something to do without being woken.
+    private func nextTimeout() -> Duration? {
+        var timeout: Duration?
+        if case .interval(let milliseconds) = log.options.fsync, unsynced {
+            timeout = lastSync + .milliseconds(milliseconds) - ContinuousClock.now
+        }
+        if !log.options.retention.isEmpty {
+            let untilRetention = lastRetention + Self.retentionPeriod - ContinuousClock.now
+            timeout = min(timeout ?? untilRetention, untilRetention)
+        }
+        return timeout
+    }
+
+    // MARK: Batches
+
+    private func process(_ batch: [MessageLog.Request]) {
+        if let failure = log.queue.withLock({ $0.failure }) {
+            fail(batch[...], failure)
+            return
+        }
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(batch.reduce(0) { $0 + $1.entry.body.count + 256 })
+        var placed: [Placed] = []
+        var chunkStart = state
+        for (index, request) in batch.enumerated() {
+            let recordStart = buffer.count
+            let timestamp = max(log.options.clock(), state.lastTimestamp)
+            let chain = RecordFormat.encode(request.entry, offset: state.nextOffset, timestamp: timestamp,
+                                            previous: state.lastChain, into: &buffer)
+            var start = recordStart
+            let segmentHasRecords = position + recordStart > SegmentHeader.size
+            if position + buffer.count > log.options.segmentBytes && segmentHasRecords {
+                let record = Array(buffer[recordStart...])
+                buffer.removeSubrange(recordStart...)
+                if !placed.isEmpty {
+                    guard commit(buffer, placed, rewindTo: chunkStart) else { fail(batch[index...], currentFailure()); return }
+                }
+                do throws(LogError) {
+                    try roll()
+                } catch {
+                    fail(batch[index...], error)
+                    return
+                }
+                buffer = record
+                placed = []
+                chunkStart = state
+                start = 0
+            }
+            let appended = AppendedRecord(offset: state.nextOffset, timestamp: timestamp, chain: chain)
+            placed.append(Placed(request: request, appended: appended, position: position + start, size: buffer.count - start))
+            state = ChainState(nextOffset: state.nextOffset + 1, lastChain: chain, lastTimestamp: timestamp)
+        }
+        if !placed.isEmpty, !commit(buffer, placed, rewindTo: chunkStart) {
+            return
+        }
+    }
+
+    /// Writes and (per policy) syncs one chunk, then publishes and completes its records.
+    /// On failure the chunk's records fail, the file and chain go back to `chunkStart`.
+    private func commit(_ buffer: [UInt8], _ placed: [Placed], rewindTo chunkStart: ChainState) -> Bool {
+        let start = position
+        do throws(LogError) {
+            try file.write(buffer, at: start)
+        } catch {
+            try? file.truncate(to: start)
+            state = chunkStart
+            fail(placed.map(\.request)[...], error)
+            return false
+        }
+        position += buffer.count
+        if log.options.fsync == .always {
+            do {
+                try file.sync()
+            } catch {
+                // After a failed fsync the page cache can no longer be trusted (the kernel may
+                // have dropped the dirty pages): stop accepting until a restart recovers from disk.
+                try? file.truncate(to: start)
+                position = start
+                state = chunkStart
+                let failure = LogError.unavailable(reason: error.description)
+                log.queue.withLock { $0.failure = failure }
+                fail(placed.map(\.request)[...], failure)
+                return false
+            }
+            lastSync = .now
+        } else {
+            unsynced = true
+        }
+        for record in placed {
+            segment.add(offset: record.appended.offset, timestamp: record.appended.timestamp, chain: record.appended.chain,
+                        destination: record.request.entry.destination, position: record.position, size: record.size)
+        }
+        let (observers, next) = log.catalog.withLock { catalog in
+            catalog.segments[catalog.segments.count - 1] = segment
+            catalog.nextOffset = state.nextOffset
+            for record in placed {
+                catalog.lastOffsetByDestination[record.request.entry.destination] = record.appended.offset
+                catalog.totalBytesByDestination[record.request.entry.destination, default: 0] += record.size
+            }
+            return (Array(catalog.observers.values), catalog.nextOffset)
+        }
+        for record in placed { record.request.completion(.success(record.appended)) }
+        for observer in observers { observer(next) }
+        return true
+    }
+
+    /// Seals the active segment (synced whatever the policy) and starts the next one.
+    private func roll() throws(LogError) {
+        do throws(LogError) {
+            try file.sync()
+        } catch {
+            let failure = LogError.unavailable(reason: error.description)
+            log.queue.withLock { $0.failure = failure }
+            throw failure
+        }
+        unsynced = false
+        lastSync = .now
+        let header = SegmentHeader(baseOffset: state.nextOffset, created: log.options.clock(), previousChain: state.lastChain)
+        let next = try LogRecovery.createSegment(header, in: directory)
+        file = try LogFile(path: next.path, flags: O_RDWR)
+        segment = next
+        position = SegmentHeader.size
+        log.catalog.withLock { $0.segments.append(next) }
+        applyRetention()
+    }
+
+    private func syncNow() {
+        do {
+            try file.sync()
+            unsynced = false
+            lastSync = .now
+        } catch {
+            log.queue.withLock { $0.failure = .unavailable(reason: error.description) }
+        }
+    }
+
+    private func currentFailure() -> LogError {
+        log.queue.withLock { $0.failure } ?? .unavailable(reason: "an earlier write failed")
+    }
+
+    private func fail(_ requests: ArraySlice<MessageLog.Request>, _ error: LogError) {
+        for request in requests { request.completion(.failure(error)) }
+    }
+
+    // MARK: Retention
+
+    /// Deletes whole segments from the old end while the retention rules allow, recording the
+    /// pruned head first so that the remaining chain still verifies from it.
+    private func applyRetention() {
+        lastRetention = .now
+        let rules = log.options.retention
+        guard !rules.isEmpty else { return }
+        let now = log.options.clock()
+        while true {
+            let candidate: SegmentIndex? = log.catalog.withLock { catalog in
+                guard catalog.segments.count > 1, let oldest = catalog.segments.first, !oldest.isEmpty,
+                      RetentionRule.allowsDeleting(oldest, now: now, rules: rules, totalBytes: catalog.totalBytesByDestination)
+                else { return nil }
+                return oldest
+            }
+            guard let oldest = candidate else { return }
+            let pruned = LogHead(offset: oldest.endOffset - 1, chain: oldest.lastChain)
+            do throws(LogError) {
+                try LogFile.writeAtomically("\(pruned)\n", to: directory + "/" + LogScanner.prunedHeadFile, in: directory)
+                try LogFile.remove(oldest.path)
+                try LogFile.syncDirectory(directory)
+            } catch {
+                log.options.notice("retention could not delete segment \(oldest.fileName): \(error)")
+                return
+            }
+            log.catalog.withLock { catalog in
+                catalog.segments.removeFirst()
+                for (destination, bytes) in oldest.destinationBytes {
+                    catalog.totalBytesByDestination[destination, default: 0] -= bytes
+                }
+            }
+            log.options.notice("retention deleted segment \(oldest.fileName) (offsets \(oldest.baseOffset)–\(pruned.offset)); the log now verifies from pruned head \(pruned)")
+        }
+    }
+}
+
+extension LogFile {
+    /// Replaces a small file so that a crash leaves either the old or the new contents.
+    static func writeAtomically(_ text: String, to path: String, in directory: String) throws(LogError) {
+        let temporary = path + ".tmp"
+        let file = try LogFile(path: temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
+        try file.write(Array(text.utf8), at: 0)
+        try file.sync()
+        guard rename(temporary, path) == 0 else { throw LogError.io(operation: "rename", path: temporary, errno: errno) }
+        try syncDirectory(directory)
+    }
+}

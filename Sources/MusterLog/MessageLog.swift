@@ -1,0 +1,198 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// The durable, tamper-evident, segmented append-only log.
+///
+/// Appends go to one writer thread that batches whatever has queued up, writes it with one
+/// `pwrite`, syncs once (group commit) and only then completes the appends, in offset order.
+/// Readers (cursors) see records once they are durable. Opening the log scans it: a torn
+/// tail is cut off and reported; damage anywhere else refuses the open.
+public final class MessageLog: @unchecked Sendable {
+    public typealias Completion = @Sendable (Result<AppendedRecord, LogError>) -> Void
+
+    struct Catalog {
+        var segments: [SegmentIndex]
+        /// One past the last durable record.
+        var nextOffset: UInt64
+        var lastOffsetByDestination: [String: UInt64]
+        var totalBytesByDestination: [String: Int]
+        var observers: [UInt64: @Sendable (UInt64) -> Void] = [:]
+        var nextObserverID: UInt64 = 1
+    }
+
+    struct Request {
+        let entry: LogEntry
+        let completion: Completion
+    }
+
+    struct Queue {
+        var pending: [Request] = []
+        var inFlight = 0
+        var closed = false
+        var failure: LogError?
+    }
+
+    public let options: LogOptions
+    /// What recovery found and did when the log was opened.
+    public let recovery: RecoveryReport
+    let catalog: Mutex<Catalog>
+    let queue = Mutex(Queue())
+    let wake = DispatchSemaphore(value: 0)
+    private let stopped = DispatchSemaphore(value: 0)
+    private var writer: LogWriter?
+
+    /// Opens (or creates) the log under `options.dataDirectory`, recovering it first.
+    public static func open(_ options: LogOptions, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws(LogError) -> MessageLog {
+        let (scan, report) = try LogRecovery(options: options).recover(progress: progress)
+        let log = MessageLog(options: options, scan: scan, report: report)
+        let writer = try LogWriter(log: log, scan: scan)
+        log.writer = writer
+        let thread = Thread { [log] in
+            writer.run()
+            log.stopped.signal()
+        }
+        thread.name = "muster-log-writer"
+        thread.start()
+        return log
+    }
+
+    private init(options: LogOptions, scan: ScanResult, report: RecoveryReport) {
+        self.options = options
+        self.recovery = report
+        var totals: [String: Int] = [:]
+        for segment in scan.segments {
+            for (destination, bytes) in segment.destinationBytes { totals[destination, default: 0] += bytes }
+        }
+        let next = scan.segments.last?.endOffset ?? 0
+        self.catalog = Mutex(Catalog(segments: scan.segments, nextOffset: next,
+                                     lastOffsetByDestination: scan.lastOffsetByDestination,
+                                     totalBytesByDestination: totals))
+    }
+
+    /// Appends a record. `completion` runs on the writer thread once the record is durable
+    /// (per the fsync policy), or with the reason it was not stored; completions run in offset order.
+    public func append(_ entry: LogEntry, completion: @escaping Completion) {
+        let refusal: LogError? = queue.withLock { queue in
+            if queue.closed { return .closed }
+            if let failure = queue.failure { return failure }
+            queue.pending.append(Request(entry: entry, completion: completion))
+            return nil
+        }
+        if let refusal {
+            completion(.failure(refusal))
+        } else {
+            wake.signal()
+        }
+    }
+
+    /// Stops accepting appends, completes the queued ones, syncs and stops the writer.
+    public func close() {
+        let first = queue.withLock { queue -> Bool in
+            defer { queue.closed = true }
+            return !queue.closed
+        }
+        guard first else { return }
+        wake.signal()
+        stopped.wait()
+    }
+
+    // MARK: Reading
+
+    /// One past the last durable record: where a subscriber that wants only new records starts.
+    public var nextOffset: UInt64 { catalog.withLock { $0.nextOffset } }
+
+    /// The oldest offset still in the log (after retention).
+    public var firstOffset: UInt64 { catalog.withLock { $0.segments.first?.baseOffset ?? 0 } }
+
+    /// The last durable record's offset and chain hash, or nil for an empty log.
+    public var head: LogHead? {
+        catalog.withLock { catalog in
+            guard let last = catalog.segments.last(where: { !$0.isEmpty }) else { return nil }
+            return LogHead(offset: last.endOffset - 1, chain: last.lastChain)
+        }
+    }
+
+    /// The offset of the newest durable record for a destination.
+    public func lastOffset(for destination: String) -> UInt64? {
+        catalog.withLock { $0.lastOffsetByDestination[destination] }
+    }
+
+    /// A reader starting at `offset` (clamped to the oldest record still kept).
+    public func cursor(from offset: UInt64) -> LogCursor {
+        LogCursor(log: self, offset: offset)
+    }
+
+    /// The first offset whose record is stamped at or after `timestamp` (ms), found through the
+    /// sparse time index and a short read; `nextOffset` when every record is older.
+    public func firstOffset(atOrAfter timestamp: Int64) throws(LogError) -> UInt64 {
+        let found: (SegmentIndex, Int)? = catalog.withLock { catalog in
+            guard let segment = catalog.segments.first(where: { ($0.lastTimestamp ?? .min) >= timestamp }) else { return nil }
+            return (segment, segment.startPosition(forTimestamp: timestamp))
+        }
+        guard let (segment, position) = found else { return nextOffset }
+        let reader = try SegmentReader(path: segment.path, fileName: segment.fileName, position: position)
+        while true {
+            switch try reader.next(limit: segment.size) {
+            case .record(let record, _):
+                if record.timestamp >= timestamp { return record.offset }
+            case .end:
+                return segment.endOffset
+            case .bad(let position, let reason, _):
+                throw LogError.corrupt(segment: segment.fileName, position: position, offset: nil, reason: reason, directory: options.dataDirectory)
+            }
+        }
+    }
+
+    /// When nothing is queued or being written: the earliest timestamp any future record can get.
+    /// Nil while appends are in flight (their timestamps are not known yet).
+    public func timestampFloor() -> Int64? {
+        queue.withLock { queue in
+            queue.pending.isEmpty && queue.inFlight == 0 ? options.clock() : nil
+        }
+    }
+
+    /// Calls `observer` (on the writer thread) with the new `nextOffset` after records become durable.
+    public func observeAppends(_ observer: @escaping @Sendable (UInt64) -> Void) -> UInt64 {
+        catalog.withLock { catalog in
+            let id = catalog.nextObserverID
+            catalog.nextObserverID += 1
+            catalog.observers[id] = observer
+            return id
+        }
+    }
+
+    public func removeObserver(_ id: UInt64) {
+        _ = catalog.withLock { $0.observers.removeValue(forKey: id) }
+    }
+
+    /// The segment holding `offset` (or the first one after it) and the durable end, for cursors.
+    func locate(_ offset: UInt64) -> (segment: SegmentIndex, isLast: Bool, nextOffset: UInt64)? {
+        catalog.withLock { catalog in
+            let segments = catalog.segments
+            guard !segments.isEmpty else { return nil }
+            var low = 0, high = segments.count
+            while low < high {
+                let middle = (low + high) / 2
+                if segments[middle].baseOffset <= offset { low = middle + 1 } else { high = middle }
+            }
+            let index = max(low - 1, 0)
+            return (segments[index], index == segments.count - 1, catalog.nextOffset)
+        }
+    }
+
+    /// Total bytes of the segment files (for reports).
+    public var totalBytes: Int { catalog.withLock { $0.segments.reduce(0) { $0 + $1.size } } }
+}
+
+/// What opening the log found.
+public struct RecoveryReport: Sendable {
+    public let records: Int
+    public let segments: Int
+    public let head: LogHead?
+    /// A torn tail that was cut off (nil when the log ended cleanly).
+    public let truncated: TornTail?
+    /// A segment file left empty by a crash while rolling, which was removed.
+    public let removedSegment: String?
+    public let prunedHead: LogHead?
+}
