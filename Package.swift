@@ -57,7 +57,7 @@ let package = Package(
         .muster("MusterNet", dependencies: ["CLinuxSystem", "COpenSSL"]),
         .muster("MusterBroker", dependencies: ["MusterStomp"]),
         .muster("MusterServer", dependencies: [
-            "MusterNet", "MusterStomp", "MusterBroker",
+            "MusterNet", "MusterStomp", "MusterBroker", "MusterLog",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -65,18 +65,18 @@ let package = Package(
             "MusterNet", "MusterStomp",
         ]),
         .muster("muster", dependencies: [
-            "MusterServer", "MusterClient", "MusterNet",
+            "MusterServer", "MusterClient", "MusterNet", "MusterLog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], kind: .executable),
-        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient"]),
+        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog"]),
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
         .muster("MusterLogTests", dependencies: ["MusterLog"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: ["MusterServer", "MusterBroker", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [
-            "MusterClient", "MusterStomp", "MusterNet", "MusterTestSupport", "muster",
+            "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),
     ]
 )

@@ -143,6 +143,11 @@ public struct BrokerCore: Sendable {
         sessions[sessionID]?.subscriptions[subscriptionID]?.ledger.count ?? 0
     }
 
+    /// Whether a session has a (live) subscription with this id.
+    public func hasSubscription(sessionID: UInt64, subscriptionID: String) -> Bool {
+        sessions[sessionID]?.subscriptions[subscriptionID] != nil
+    }
+
     /// Messages waiting in a queue for a consumer.
     public func backlog(of destination: Destination) -> Int { queues[destination]?.readyCount ?? 0 }
 

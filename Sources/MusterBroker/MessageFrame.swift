@@ -4,13 +4,18 @@ extension Delivery {
     /// The MESSAGE frame for this delivery. Broker headers come first so that, with STOMP's
     /// first-wins rule, a publisher's header can never shadow them.
     public var frame: StompFrame {
+        Self.messageFrame(message, subscriptionID: subscriptionID, ackID: ackID.map { String($0) }, deliveryCount: deliveryCount)
+    }
+
+    /// The MESSAGE frame of `message` for a subscription (live or replay).
+    public static func messageFrame(_ message: StoredMessage, subscriptionID: String, ackID: String?, deliveryCount: Int) -> StompFrame {
         let publication = message.publication
         var headers = StompHeaders()
         headers.entries.reserveCapacity(publication.headers.count + 10)
         headers.append("subscription", subscriptionID)
         headers.append("message-id", message.messageID)
         headers.append("destination", publication.destination.description)
-        if let ackID { headers.append("ack", String(ackID)) }
+        if let ackID { headers.append("ack", ackID) }
         if deliveryCount > 1 { headers.append("redelivered", "true") }
         headers.append(ReservedHeader.deliveryCount, String(deliveryCount))
         headers.append(ReservedHeader.sender, publication.sender.party)

@@ -7,7 +7,8 @@ public enum SessionAction: Sendable {
     /// The session is connected with this heart-beat agreement.
     case connected(HeartbeatAgreement)
     case publish(Publication, receipt: String?)
-    case subscribe(id: String, destination: Destination, mode: AckMode, prefetch: Int?, receipt: String?)
+    /// `replay` is set when the client asked to read the log from a point (`x-stream-offset`).
+    case subscribe(id: String, destination: Destination, mode: AckMode, prefetch: Int?, replay: ReplayRequest?, receipt: String?)
     case unsubscribe(id: String, receipt: String?)
     case acknowledge(ackID: String, receipt: String?)
     case reject(ackID: String, requeue: Bool, receipt: String?)

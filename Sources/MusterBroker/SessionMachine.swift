@@ -166,11 +166,12 @@ public struct SessionMachine: Sendable {
             }
             prefetch = value == 0 ? nil : value
         }
+        let replay = try ReplayRequest.parse(start: frame.headers[ReplayRequest.startHeader], end: frame.headers[ReplayRequest.endHeader])
         guard subscriptionCount < settings.maxSubscriptions else {
             throw BrokerError(.tooManySubscriptions, "this connection already has \(settings.maxSubscriptions) subscriptions")
         }
         subscriptionCount += 1
-        return [.subscribe(id: id, destination: destination, mode: mode, prefetch: prefetch, receipt: receipt)]
+        return [.subscribe(id: id, destination: destination, mode: mode, prefetch: prefetch, replay: replay, receipt: receipt)]
     }
 
     private func required(_ name: String, in frame: StompFrame) throws(BrokerError) -> String {

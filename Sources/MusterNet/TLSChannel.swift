@@ -265,10 +265,15 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
                 return
             }
         }
+        let wroteSomething = outboundOffset > 0
         if outbound.capacity > 1 << 20 { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
         outboundOffset = 0
         setInterest(readable: true, writable: false)
-        if state == .closing { finishClose(error: closeError, orderly: true) }
+        if state == .closing {
+            finishClose(error: closeError, orderly: true)
+        } else if wroteSomething {
+            delegate?.channelDidDrain(self)
+        }
     }
 
     /// Reads and hands over decrypted bytes until the socket is drained (or a fairness budget is spent).

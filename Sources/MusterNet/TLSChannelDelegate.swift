@@ -8,10 +8,14 @@ public protocol TLSChannelDelegate: AnyObject {
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?)
     /// Periodic tick (heart-beats); see `EventLoop.tickInterval`.
     func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant)
+    /// Everything queued so far was handed to the socket (a reader that paused for a slow
+    /// peer may queue more now).
+    func channelDidDrain(_ channel: TLSChannel)
 }
 
 extension TLSChannelDelegate {
     public func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {}
+    public func channelDidDrain(_ channel: TLSChannel) {}
 }
 
 /// Why a TLS handshake failed, in words a user can act on.

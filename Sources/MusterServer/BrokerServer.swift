@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import MusterBroker
+public import MusterLog
 public import MusterNet
 import Synchronization
 
@@ -8,16 +9,37 @@ import Synchronization
 public final class BrokerServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let broker: Broker
+    /// The durable log every accepted message is written to before its RECEIPT.
+    public let log: MessageLog
     private let logger: Logger
     private var group: EventLoopGroup?
     private var listener: TCPListener?
     private var context: TLSContext?
     private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
 
-    public init(configuration: ServerConfiguration, logger: Logger) {
+    /// Opens (and recovers) the log; throws `LogError` when it is damaged or cannot be opened.
+    public init(configuration: ServerConfiguration, logger: Logger) throws(LogError) {
         self.configuration = configuration
         self.logger = logger
-        self.broker = Broker()
+        var options = configuration.logOptions
+        options.notice = { [logger] in logger.notice("\($0)") }
+        let started = ContinuousClock.now
+        logger.info("opening the log", metadata: ["directory": "\(options.logDirectory)", "fsync": "\(options.fsync)"])
+        let log = try MessageLog.open(options)
+        let report = log.recovery
+        if let torn = report.truncated {
+            logger.warning("recovered the log: cut off \(torn) (a write interrupted by a crash; it never got a receipt)")
+        }
+        if let removed = report.removedSegment {
+            logger.warning("recovered the log: removed segment \(removed), whose creation a crash interrupted")
+        }
+        logger.info("log verified", metadata: [
+            "records": "\(report.records)", "segments": "\(report.segments)",
+            "head": "\(report.head.map { "\($0)" } ?? "empty")",
+            "seconds": "\(Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000)",
+        ])
+        self.log = log
+        self.broker = Broker(store: LogMessageStore(log: log))
     }
 
     /// Loads the TLS files, starts the loops and listens. Returns the bound address.
@@ -61,12 +83,13 @@ public final class BrokerServer: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         group?.shutdown()
+        log.close()
         logger.info("stopped")
     }
 
     private func accept(_ descriptor: Int32, context: TLSContext, loop: EventLoop) {
         let session = ServerSession(
-            broker: broker, limits: configuration.limits, settings: configuration.session,
+            broker: broker, log: log, limits: configuration.limits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
             onClose: { [weak self] session in _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } })
         do {

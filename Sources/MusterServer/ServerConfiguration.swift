@@ -2,6 +2,7 @@ import Foundation
 public import MusterNet
 public import MusterStomp
 public import MusterBroker
+public import MusterLog
 
 /// Everything `muster serve` reads from `Config/muster.yaml` (and the parties file it names).
 public struct ServerConfiguration: Sendable {
@@ -11,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     public var jurisdiction: String
     public var listen: SocketAddress
     public var dataDirectory: String
+    /// fsync policy, segment size and retention of the durable log.
+    public var log: LogSettings
     public var certificatePath: String
     public var privateKeyPath: String
     /// Extra trusted CA files, beyond each jurisdiction's CA from the parties file.
@@ -27,6 +30,11 @@ public struct ServerConfiguration: Sendable {
 
     /// Every CA file the broker trusts for client certificates.
     public var trustedAuthorityPaths: [String] { parties.jurisdictions.map(\.authorityPath) + extraAuthorityPaths }
+
+    /// Where and how the durable log is kept.
+    public var logOptions: LogOptions {
+        LogOptions(dataDirectory: dataDirectory, segmentBytes: log.segmentBytes, fsync: log.fsync, retention: log.retention)
+    }
 
     public var tls: TLSConfiguration {
         TLSConfiguration(certificatePath: certificatePath, privateKeyPath: privateKeyPath,
@@ -46,6 +54,7 @@ public struct ServerConfiguration: Sendable {
         do { listen = try SocketAddress(parsing: listenText) } catch { throw root.error("listen", error.description) }
 
         let dataDirectory = try root.string("data-directory", default: ".muster/data")
+        let log = try LogSettings.read(try root.section("log"))
         let tlsSection = try root.section("tls")
         let certificatePath = try tlsSection?.string("certificate") ?? ".muster/certs/server.crt"
         let privateKeyPath = try tlsSection?.string("private-key") ?? ".muster/certs/server.key"
@@ -86,7 +95,7 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError(file: file, key: "broker.jurisdiction", problem: "'\(jurisdiction)' is not a jurisdiction in \(partiesText)")
         }
         return ServerConfiguration(
-            file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory,
+            file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
             limits: limits, session: session, heartbeatTolerance: tolerance,

@@ -1,5 +1,6 @@
 import Logging
 import MusterBroker
+import MusterLog
 import MusterNet
 import MusterStomp
 import Synchronization
@@ -9,6 +10,8 @@ import Synchronization
 /// except `deliver` and publish completions, which only queue bytes or hop to the loop.
 final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendable {
     let broker: Broker
+    /// The durable log replay subscriptions read from (nil: replay is refused).
+    let log: MessageLog?
     let settings: SessionSettings
     let heartbeatTolerance: Double
     let connectTimeout: Duration
@@ -20,15 +23,18 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private var machine: SessionMachine?
     private var sessionID: UInt64?
     private var heartbeat: HeartbeatMonitor?
+    private var replays: [String: ReplayStream] = [:]
+    private var nextReplaySerial: UInt64 = 1
     private var lastRead = ContinuousClock.now
     private var openedAt = ContinuousClock.now
     /// Updated from any thread (deliveries), read on the loop for heart-beats.
     private let lastWriteNanoseconds = Atomic<Int64>(0)
     private static let epoch = ContinuousClock.now
 
-    init(broker: Broker, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
+    init(broker: Broker, log: MessageLog?, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
          connectTimeout: Duration = .seconds(30), logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
         self.broker = broker
+        self.log = log
         self.settings = settings
         self.heartbeatTolerance = heartbeatTolerance
         self.connectTimeout = connectTimeout
@@ -84,6 +90,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     }
 
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {
+        for stream in replays.values { stream.stop() }
+        replays = [:]
         if let sessionID { broker.detach(sessionID: sessionID) }
         sessionID = nil
         if let error {
@@ -94,8 +102,14 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         onClose(self)
     }
 
+    func channelDidDrain(_ channel: TLSChannel) {
+        // Resume on the next loop iteration, so that one fast reader cannot starve the loop.
+        for stream in replays.values where stream.waitingForDrain { stream.wake() }
+    }
+
     func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
         guard let machine, !machine.isClosed else { return }
+        for stream in replays.values { stream.tick() }
         guard let heartbeat else {
             if now - openedAt > connectTimeout {
                 perform(self.machine!.fail(BrokerError(.notConnected, "no CONNECT frame within \(connectTimeout) of the handshake")))
@@ -136,9 +150,16 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             logger.info("connected", metadata: ["heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)"])
         case .publish(let publication, let receipt):
             publish(publication, receipt: receipt)
-        case .subscribe(let id, let destination, let mode, let prefetch, let receipt):
+        case .subscribe(let id, let destination, let mode, let prefetch, let replay, let receipt):
+            if let replay {
+                startReplay(id: id, destination: destination, mode: mode, prefetch: prefetch, request: replay, receipt: receipt)
+                return
+            }
             attempt(receipt) { [self] () throws(BrokerError) in
                 do throws(BrokerError) {
+                    guard replays[id] == nil else {
+                        throw BrokerError(.duplicateSubscription, "subscription id '\(id)' is already in use on this connection")
+                    }
                     try broker.subscribe(sessionID: sessionID!, party: machine.party, subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch)
                 } catch {
                     self.machine?.subscriptionRefused()
@@ -146,11 +167,26 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                 }
             }
         case .unsubscribe(let id, let receipt):
-            attempt(receipt) { [self] () throws(BrokerError) in try broker.unsubscribe(sessionID: sessionID!, subscriptionID: id) }
+            attempt(receipt) { [self] () throws(BrokerError) in
+                if let stream = replays.removeValue(forKey: id) {
+                    stream.stop()
+                } else {
+                    try broker.unsubscribe(sessionID: sessionID!, subscriptionID: id)
+                }
+            }
         case .acknowledge(let ackID, let receipt):
-            attempt(receipt) { [self] () throws(BrokerError) in try broker.acknowledge(sessionID: sessionID!, ackID: ackID) }
+            attempt(receipt) { [self] () throws(BrokerError) in
+                if let stream = try replayStream(owning: ackID) { try stream.acknowledge(ackID) } else {
+                    try broker.acknowledge(sessionID: sessionID!, ackID: ackID)
+                }
+            }
         case .reject(let ackID, let requeue, let receipt):
-            attempt(receipt) { [self] () throws(BrokerError) in try broker.reject(sessionID: sessionID!, ackID: ackID, requeue: requeue) }
+            attempt(receipt) { [self] () throws(BrokerError) in
+                // A replay re-reads the log on request; a NACK only settles the delivery.
+                if let stream = try replayStream(owning: ackID) { try stream.acknowledge(ackID) } else {
+                    try broker.reject(sessionID: sessionID!, ackID: ackID, requeue: requeue)
+                }
+            }
         case .commit(_, let actions, let receipt):
             // Stores complete in order, so the last publish's receipt covers the whole transaction.
             let lastPublish = actions.lastIndex { if case .publish = $0 { return true } else { return false } }
@@ -161,6 +197,61 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         case .close:
             channel.close()
         }
+    }
+
+    // MARK: Replay
+
+    private func startReplay(id: String, destination: Destination, mode: AckMode, prefetch: Int?,
+                             request: ReplayRequest, receipt: String?) {
+        do throws(BrokerError) {
+            guard let log else { throw BrokerError(.storageFailure, "this broker keeps no log to replay from") }
+            guard replays[id] == nil, !broker.inspect({ $0.hasSubscription(sessionID: sessionID!, subscriptionID: id) }) else {
+                throw BrokerError(.duplicateSubscription, "subscription id '\(id)' is already in use on this connection")
+            }
+            if let refusal = broker.gate.checkSubscribe(destination, by: machine!.party) { throw refusal }
+            let start = try Self.startOffset(of: request.start, destination: destination, in: log)
+            let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch,
+                                    end: Self.resolve(request.end, in: log), serial: nextReplaySerial)
+            nextReplaySerial += 1
+            let stream = ReplayStream(state: state, log: log, startOffset: start, channel: channel, logger: logger)
+            replays[id] = stream
+            if let receipt { send(.receipt(receipt)) }
+            logger.debug("replay", metadata: ["subscription": "\(id)", "destination": "\(destination)", "from": "\(start)"])
+            stream.start()
+        } catch {
+            machine?.subscriptionRefused()
+            refuse(error, receipt: receipt)
+        }
+    }
+
+    private func replayStream(owning ackID: String) throws(BrokerError) -> ReplayStream? {
+        guard let serial = ReplayState.serial(of: ackID) else { return nil }
+        guard let stream = replays.values.first(where: { $0.state.serial == serial }) else {
+            throw BrokerError(.unknownAck, "ack id '\(ackID)' belongs to no replay subscription of this connection")
+        }
+        return stream
+    }
+
+    static func startOffset(of start: ReplayStart, destination: Destination, in log: MessageLog) throws(BrokerError) -> UInt64 {
+        switch start {
+        case .first: return log.firstOffset
+        case .last: return log.lastOffset(for: destination.description) ?? log.nextOffset
+        case .next: return log.nextOffset
+        case .offset(let offset): return max(offset, log.firstOffset)
+        case .timestamp(let milliseconds):
+            do throws(LogError) {
+                return try log.firstOffset(atOrAfter: milliseconds)
+            } catch {
+                throw BrokerError(.storageFailure, "the log's time index cannot be read: \(error)")
+            }
+        }
+    }
+
+    /// `head` becomes the newest offset now; on an empty log, a bound every record passes.
+    static func resolve(_ end: ReplayEnd?, in log: MessageLog) -> ReplayEnd? {
+        guard case .head = end else { return end }
+        let next = log.nextOffset
+        return next == 0 ? .timestamp(milliseconds: .min) : .offset(next - 1)
     }
 
     private func attempt(_ receipt: String?, _ body: () throws(BrokerError) -> Void) {

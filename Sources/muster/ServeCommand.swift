@@ -46,7 +46,8 @@ struct ServeCommand: ParsableCommand {
             throw CommandFailure("\(error)")
         }
         try createDevelopmentCertificatesIfMissing(configuration)
-        let server = BrokerServer(configuration: configuration, logger: logger)
+        let server: BrokerServer
+        do { server = try BrokerServer(configuration: configuration, logger: logger) } catch { throw CommandFailure("cannot start: \(error)") }
         let address: SocketAddress
         do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
         printHowToConnect(address, configuration)

@@ -62,8 +62,10 @@ extension SessionAction {
             return "connected \(agreement.sendEvery),\(agreement.expectEvery)"
         case .publish(let publication, let receipt):
             return "publish \(publication.destination) \(String(decoding: publication.body, as: UTF8.self))" + (receipt.map { " receipt=\($0)" } ?? "")
-        case .subscribe(let id, let destination, let mode, let prefetch, let receipt):
-            return "subscribe \(id) \(destination) \(mode.rawValue) prefetch=\(prefetch.map(String.init) ?? "none")" + (receipt.map { " receipt=\($0)" } ?? "")
+        case .subscribe(let id, let destination, let mode, let prefetch, let replay, let receipt):
+            return "subscribe \(id) \(destination) \(mode.rawValue) prefetch=\(prefetch.map(String.init) ?? "none")"
+                + (replay.map { " replay=\($0.start)" + ($0.end.map { "..\($0)" } ?? "") } ?? "")
+                + (receipt.map { " receipt=\($0)" } ?? "")
         case .unsubscribe(let id, let receipt):
             return "unsubscribe \(id)" + (receipt.map { " receipt=\($0)" } ?? "")
         case .acknowledge(let ackID, let receipt):

@@ -1,0 +1,65 @@
+import Foundation
+public import MusterLog
+
+/// The `log:` section of muster.yaml.
+public struct LogSettings: Sendable {
+    public var fsync: FsyncPolicy = .always
+    public var segmentBytes = 64 << 20
+    public var retention: [RetentionRule] = []
+
+    public init() {}
+
+    static func read(_ section: ConfigurationReader?) throws(ConfigurationError) -> LogSettings {
+        var settings = LogSettings()
+        guard let section else { return settings }
+        if let text = try section.string("fsync") {
+            guard let policy = FsyncPolicy(text) else {
+                throw section.error("fsync", "'\(text)' must be always or interval(MILLISECONDS), for example interval(100)")
+            }
+            settings.fsync = policy
+        }
+        settings.segmentBytes = try section.byteSize("segment-size", default: settings.segmentBytes, minimum: 64 << 10)
+        settings.retention = try section.list("retention") { rule throws(ConfigurationError) in
+            guard let destination = try rule.string("destination") else {
+                throw rule.error("destination", "is required: an exact destination, a prefix ending in *, or *")
+            }
+            let age = try rule.duration("max-age")
+            let bytes = try rule.string("max-size") == nil ? nil : try rule.byteSize("max-size", default: 0, minimum: 1)
+            guard age != nil || bytes != nil else {
+                throw rule.error("max-age", "a retention rule needs max-age, max-size or both")
+            }
+            return RetentionRule(destination: destination, maxAgeMilliseconds: age, maxBytes: bytes)
+        }
+        try section.rejectUnknownKeys()
+        return settings
+    }
+}
+
+extension ConfigurationReader {
+    /// A size such as `64MiB`, `1GiB`, `512KiB` or a plain number of bytes.
+    func byteSize(_ key: String, default value: Int, minimum: Int) throws(ConfigurationError) -> Int {
+        guard let text = try string(key) else { return value }
+        let units: [(String, Int)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1), ("", 1)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let number = Int(text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), number >= 0 {
+                let bytes = number.multipliedReportingOverflow(by: factor)
+                guard !bytes.overflow, bytes.partialValue >= minimum else { break }
+                return bytes.partialValue
+            }
+        }
+        throw error(key, "'\(text)' must be a size of at least \(minimum) bytes, such as 64MiB, 1GiB or 4096")
+    }
+
+    /// A duration such as `90s`, `30m`, `12h` or `400d`, in milliseconds (nil when absent).
+    func duration(_ key: String) throws(ConfigurationError) -> Int64? {
+        guard let text = try string(key) else { return nil }
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            if let number = Int64(text.dropLast(suffix.count)), number > 0 {
+                let milliseconds = number.multipliedReportingOverflow(by: factor)
+                if !milliseconds.overflow { return milliseconds.partialValue }
+            }
+        }
+        throw error(key, "'\(text)' must be a duration such as 90s, 30m, 12h or 400d")
+    }
+}
