@@ -70,6 +70,9 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
         }
     }
 
+    /// The receipt-id prefix of the broker's end-of-replay marker.
+    static let replayEndPrefix = "muster-end:"
+
     func register(subscription id: String, continuation: MessageContinuation) {
         let failure = state.withLock { state -> MusterClientError? in
             if let failure = state.failure { return failure }
@@ -141,6 +144,12 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
             }?.resume(returning: frame)
         case .receipt:
             guard let id = frame.headers["receipt-id"] else { return }
+            if id.hasPrefix(Self.replayEndPrefix) {
+                // The end of a replay range: its subscription's stream ends normally.
+                let subscription = String(id.dropFirst(Self.replayEndPrefix.count))
+                state.withLock { $0.subscriptions.removeValue(forKey: subscription) }?.finish()
+                return
+            }
             state.withLock { $0.receipts.removeValue(forKey: id) }?.resume()
         case .message:
             let id = frame.headers["subscription"] ?? ""

@@ -5,5 +5,6 @@ struct MusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster",
         abstract: "Muster: a STOMP 1.2 message broker over mutual TLS for agencies that govern together.",
-        subcommands: [ServeCommand.self, CertsCommand.self, PublishCommand.self, SubscribeCommand.self])
+        subcommands: [ServeCommand.self, CertsCommand.self, PublishCommand.self, SubscribeCommand.self,
+                      ReplayCommand.self, LogCommand.self])
 }
