@@ -21,8 +21,8 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
                 + "Inspect it with `muster log verify --data \(directory)` and `muster log dump --data \(directory) --from offset=\(offset ?? 0)`; "
                 + "restore the segment from a backup or replica before starting the broker"
         case .io(let operation, let path, let code):
-            let advice = code == ENOSPC || code == EDQUOT
-                ? "the disk is full: free space or move the data directory, then retry"
+            let advice = code == ENOSPC || code == EDQUOT || code == EFBIG
+                ? "the disk (or the file-size limit) is full: free space or move the data directory, then retry"
                 : "check the disk and the permissions of the data directory"
             return "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code)); \(advice)"
         case .unavailable(let reason):
@@ -36,7 +36,7 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
 
     /// True when the failure came from a full disk (or quota).
     public var isDiskFull: Bool {
-        if case .io(_, _, let code) = self { return code == ENOSPC || code == EDQUOT }
+        if case .io(_, _, let code) = self { return code == ENOSPC || code == EDQUOT || code == EFBIG }
         return false
     }
 }

@@ -46,6 +46,9 @@ public final class BrokerServer: @unchecked Sendable {
     @discardableResult
     public func start() throws -> SocketAddress {
         Socket.ignoreBrokenPipeSignal()
+        // A file-size limit (ulimit -f) then fails a log write with EFBIG, which the broker
+        // refuses and reports, instead of killing the process.
+        signal(SIGXFSZ, SIG_IGN)
         let context = try TLSContext(role: .server, configuration: configuration.tls)
         let group = try EventLoopGroup(count: configuration.eventLoopCount)
         let acceptLoop = group.loops[0]
