@@ -31,19 +31,19 @@ class Bad(Exception):
         super().__init__(f"BAD at offset {offset}" + (f" (segment {segment}, byte {pos})" if segment else "") + f": {why}")
 
 def parse_payload(p):
-    """destination, headers, body of a record payload, or None when it does not parse exactly."""
+    """destination, headers, body of a record payload (raw bytes), or None when it does not parse exactly."""
     try:
         i = 0
-        (n,) = struct.unpack_from("<H", p, i); dest = p[i + 2:i + 2 + n].decode(); i += 2 + n
+        (n,) = struct.unpack_from("<H", p, i); dest = p[i + 2:i + 2 + n]; i += 2 + n
         (count,) = struct.unpack_from("<H", p, i); i += 2
         headers = []
         for _ in range(count):
-            (n,) = struct.unpack_from("<H", p, i); name = p[i + 2:i + 2 + n].decode(); i += 2 + n
-            (n,) = struct.unpack_from("<I", p, i); value = p[i + 4:i + 4 + n].decode(); i += 4 + n
+            (n,) = struct.unpack_from("<H", p, i); name = p[i + 2:i + 2 + n]; i += 2 + n
+            (n,) = struct.unpack_from("<I", p, i); value = p[i + 4:i + 4 + n]; i += 4 + n
             headers.append((name, value))
         (n,) = struct.unpack_from("<I", p, i); body = p[i + 4:i + 4 + n]; i += 4 + n
         return (dest, headers, body) if i == len(p) else None
-    except (struct.error, UnicodeDecodeError):
+    except struct.error:
         return None
 
 def decode(buf, pos):
