@@ -80,6 +80,12 @@ public final class Broker: Sendable {
         try mutate { core throws(BrokerError) in try core.reject(sessionID: sessionID, ackID: ackID, requeue: requeue) }
     }
 
+    /// Runs `body` while no message is routed (a subscriber that caught up from the log
+    /// rejoins live delivery here without a gap).
+    public func whileRoutingPaused<Result>(_ body: () -> Result) -> Result {
+        state.withLock { _ in body() }
+    }
+
     /// Reads the routing state (for inspection and tests).
     public func inspect<Result>(_ body: (BrokerCore) -> Result) -> Result {
         state.withLock { body($0.core) }

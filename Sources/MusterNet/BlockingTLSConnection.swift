@@ -7,6 +7,9 @@ public final class BlockingTLSConnection: TLSChannelDelegate, @unchecked Sendabl
     private let condition = NSCondition()
     private var inbound: [UInt8] = []
     private var inboundOffset = 0
+    /// Reading from the socket stops while this much is buffered and unread.
+    static let inboundLimit = 1 << 20
+    private var readingPaused = false
     private var opened = false
     private var closed = false
     private var closeError: (any Error)?
@@ -48,10 +51,12 @@ public final class BlockingTLSConnection: TLSChannelDelegate, @unchecked Sendabl
     /// Blocks until at least one byte arrives; returns the count, 0 at the end, -1 on error.
     public func read(into buffer: UnsafeMutablePointer<UInt8>, maxLength: Int) -> Int {
         condition.lock()
-        defer { condition.unlock() }
         while inboundOffset == inbound.count && !closed { condition.wait() }
         let available = inbound.count - inboundOffset
-        if available == 0 { return closeError == nil ? 0 : -1 }
+        if available == 0 {
+            condition.unlock()
+            return closeError == nil ? 0 : -1
+        }
         let count = min(available, maxLength)
         inbound.withUnsafeBufferPointer { source in
             buffer.update(from: source.baseAddress! + inboundOffset, count: count)
@@ -60,7 +65,14 @@ public final class BlockingTLSConnection: TLSChannelDelegate, @unchecked Sendabl
         if inboundOffset == inbound.count {
             inbound.removeAll(keepingCapacity: true)
             inboundOffset = 0
+        } else if inboundOffset >= Self.inboundLimit {
+            inbound.removeFirst(inboundOffset)
+            inboundOffset = 0
         }
+        let resume = readingPaused && inbound.count - inboundOffset < Self.inboundLimit / 2
+        if resume { readingPaused = false }
+        condition.unlock()
+        if resume { channel.loop.execute { [channel] in channel.resumeReading() } }
         return count
     }
 
@@ -104,8 +116,11 @@ public final class BlockingTLSConnection: TLSChannelDelegate, @unchecked Sendabl
     public func channel(_ channel: TLSChannel, didRead bytes: UnsafeRawBufferPointer) {
         condition.lock()
         inbound.append(contentsOf: bytes)
+        let pause = !readingPaused && inbound.count - inboundOffset >= Self.inboundLimit
+        if pause { readingPaused = true }
         condition.broadcast()
         condition.unlock()
+        if pause { channel.pauseReading() }
     }
 
     public func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {

@@ -8,7 +8,7 @@ extension TLSChannel {
         let result = role == .server ? SSL_accept(ssl) : SSL_connect(ssl)
         if result == 1 {
             markOpen()
-            setInterest(readable: true, writable: pendingOutboundByteCount > 0)
+            setInterest(readable: !readingPaused, writable: pendingOutboundByteCount > 0)
             delegate?.channelDidOpen(self)
             if state == .open {
                 // Bytes may have arrived with the final handshake flight.
@@ -18,9 +18,9 @@ extension TLSChannel {
         }
         switch SSL_get_error(ssl, result) {
         case SSL_ERROR_WANT_READ:
-            setInterest(readable: true, writable: false)
+            setInterest(readable: !readingPaused, writable: false)
         case SSL_ERROR_WANT_WRITE:
-            setInterest(readable: true, writable: true)
+            setInterest(readable: !readingPaused, writable: true)
         default:
             finishClose(error: TLSHandshakeError(peer: remoteAddress, reason: handshakeFailureReason(result: result)))
         }

@@ -30,11 +30,15 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     private var outboundOffset = 0
     private var flushScheduled = false
     private var interest = (readable: false, writable: false)
+    /// Set by `pauseReading`: the peer's bytes stay in the kernel until `resumeReading`.
+    private(set) var readingPaused = false
     private var deadline: ContinuousClock.Instant
     private var closeError: (any Error)?
     private var closeNotifyPending = false
     private let staged = Mutex<(bytes: [UInt8], scheduled: Bool)>(([], false))
     private let closedFlag = Atomic<Bool>(false)
+    /// Bytes written (from any thread) and not yet accepted by the socket.
+    private let backlog = Atomic<Int>(0)
 
     private init(descriptor: Int32, context: TLSContext, loop: EventLoop, state: State,
                  connectAddress: SocketAddress?, serverName: String?) throws {
@@ -111,6 +115,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
 
     /// Queues bytes for sending; safe from any thread.
     public func write(_ bytes: [UInt8]) {
+        backlog.add(bytes.count, ordering: .relaxed)
         if loop.inLoop {
             appendOutbound(bytes)
             return
@@ -136,12 +141,18 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     public func withOutboundBuffer(_ body: (inout [UInt8]) -> Void) {
         precondition(loop.inLoop)
         guard state != .closed, state != .draining else { return }
+        let before = outbound.count
         body(&outbound)
+        backlog.add(outbound.count - before, ordering: .relaxed)
         scheduleFlush()
     }
 
     /// Bytes queued but not yet accepted by the socket (loop thread only).
     public var pendingOutboundByteCount: Int { outbound.count - outboundOffset }
+
+    /// Bytes written from any thread and not yet accepted by the socket (readable anywhere;
+    /// a moment's writes may be in flight).
+    public var approximateBacklog: Int { backlog.load(ordering: .relaxed) }
 
     /// Closes after sending what is queued (or at once with `flush: false`); safe from any thread.
     public func close(flush: Bool = true, error: (any Error)? = nil) {
@@ -163,6 +174,25 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
 
     public var isOpen: Bool { state == .open }
 
+    /// Stops reading from the socket (loop thread only), so that a consumer that cannot keep
+    /// up pushes back on its peer through TCP instead of growing a buffer.
+    public func pauseReading() {
+        precondition(loop.inLoop)
+        guard !readingPaused else { return }
+        readingPaused = true
+        setInterest(readable: false, writable: interest.writable)
+    }
+
+    /// Reads again after `pauseReading` (loop thread only).
+    public func resumeReading() {
+        precondition(loop.inLoop)
+        guard readingPaused else { return }
+        readingPaused = false
+        guard state == .open || state == .closing else { return }
+        setInterest(readable: true, writable: interest.writable)
+        readAvailable()  // OpenSSL may already hold decrypted bytes the socket will not signal again
+    }
+
     // MARK: EventHandler
 
     public func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {
@@ -173,7 +203,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             continueHandshake()
         case .open, .closing:
             if writable { flush() }
-            if readable {
+            if readable && !readingPaused {
                 readAvailable()
                 // A write that wanted to read first (TLS post-handshake traffic) can go on now.
                 if pendingOutboundByteCount > 0 { flush() }
@@ -252,11 +282,12 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             }
             if result == 1 {
                 outboundOffset += written
+                backlog.subtract(written, ordering: .relaxed)
                 continue
             }
             switch SSL_get_error(ssl, result) {
             case SSL_ERROR_WANT_WRITE:
-                setInterest(readable: true, writable: true)
+                setInterest(readable: !readingPaused, writable: true)
                 return
             case SSL_ERROR_WANT_READ:
                 return
@@ -268,7 +299,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         let wroteSomething = outboundOffset > 0
         if outbound.capacity > 1 << 20 { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
         outboundOffset = 0
-        setInterest(readable: true, writable: false)
+        setInterest(readable: !readingPaused, writable: false)
         if state == .closing {
             finishClose(error: closeError, orderly: true)
         } else if wroteSomething {
@@ -280,7 +311,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     private func readAvailable() {
         var budget = 32
         let buffer = loop.readBuffer
-        while state == .open || state == .closing {
+        while (state == .open || state == .closing) && !readingPaused {
             ERR_clear_error()
             var count = 0
             let result = SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &count)
@@ -298,7 +329,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             case SSL_ERROR_WANT_READ:
                 return
             case SSL_ERROR_WANT_WRITE:
-                setInterest(readable: true, writable: true)
+                setInterest(readable: !readingPaused, writable: true)
                 return
             case SSL_ERROR_ZERO_RETURN:
                 finishClose(error: nil, orderly: true)
@@ -335,13 +366,13 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         let result = SSL_shutdown(ssl)
         if result < 0, SSL_get_error(ssl, result) == SSL_ERROR_WANT_WRITE {
             closeNotifyPending = true
-            setInterest(readable: true, writable: true)
+            setInterest(readable: !readingPaused, writable: true)
             return
         }
         ERR_clear_error()
         closeNotifyPending = false
         _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
-        setInterest(readable: true, writable: false)
+        setInterest(readable: !readingPaused, writable: false)
     }
 
     /// Reads and discards until the peer's end of stream (or an error), then releases.

@@ -26,7 +26,13 @@ final class ReplayStream: @unchecked Sendable {
     /// Set when the stream stopped because the outbound buffer was full.
     private(set) var waitingForDrain = false
 
-    init(state: ReplayState, log: MessageLog, startOffset: UInt64, channel: TLSChannel, logger: Logger) {
+    /// Called when the reader has read every durable record; returning true ends the stream
+    /// (a lagging live subscriber that rejoined live delivery).
+    private let caughtUp: ((UInt64) -> Bool)?
+
+    init(state: ReplayState, log: MessageLog, startOffset: UInt64, channel: TLSChannel, logger: Logger,
+         caughtUp: ((UInt64) -> Bool)? = nil) {
+        self.caughtUp = caughtUp
         self.state = state
         self.log = log
         self.cursor = log.cursor(from: startOffset)
@@ -79,6 +85,10 @@ final class ReplayStream: @unchecked Sendable {
                 buffered.reverse()  // consumed from the end
             }
             guard let record = buffered.popLast() else {
+                if let caughtUp, caughtUp(cursor.nextOffset) {
+                    stop()
+                    return
+                }
                 if state.reachedHead(nextOffset: cursor.nextOffset, timestampFloor: log.timestampFloor()) { finish(at: cursor.nextOffset) }
                 return
             }

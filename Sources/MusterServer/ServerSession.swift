@@ -25,6 +25,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private var heartbeat: HeartbeatMonitor?
     private var replays: [String: ReplayStream] = [:]
     private var nextReplaySerial: UInt64 = 1
+    /// Readers serving live topic subscriptions that fell behind, from the log (loop thread).
+    private var followers: [String: ReplayStream] = [:]
+    private let flow = Mutex(LiveFlow())
     private var lastRead = ContinuousClock.now
     private var openedAt = ContinuousClock.now
     /// Updated from any thread (deliveries), read on the loop for heart-beats.
@@ -92,6 +95,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {
         for stream in replays.values { stream.stop() }
         replays = [:]
+        for follower in followers.values { follower.stop() }
+        followers = [:]
         if let sessionID { broker.detach(sessionID: sessionID) }
         sessionID = nil
         if let error {
@@ -105,6 +110,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     func channelDidDrain(_ channel: TLSChannel) {
         // Resume on the next loop iteration, so that one fast reader cannot starve the loop.
         for stream in replays.values where stream.waitingForDrain { stream.wake() }
+        for follower in followers.values where follower.waitingForDrain { follower.wake() }
     }
 
     func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
@@ -129,8 +135,60 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
 
     // MARK: DeliveryTarget
 
+    /// Runs under the broker's lock, on whichever thread routed the message.
     func deliver(_ delivery: Delivery) {
-        write(StompFrameEncoder.encode(delivery.frame))
+        guard log != nil, delivery.ackID == nil, delivery.message.destination.kind == .topic else {
+            write(StompFrameEncoder.encode(delivery.frame))
+            return
+        }
+        let decision = flow.withLock { flow in
+            flow.decide(subscriptionID: delivery.subscriptionID, offset: delivery.message.offset, backlog: channel.approximateBacklog)
+        }
+        switch decision {
+        case .write:
+            write(StompFrameEncoder.encode(delivery.frame))
+        case .drop:
+            break
+        case .follow(let offset):
+            let destination = delivery.message.destination
+            channel.loop.execute { [self] in startFollower(subscriptionID: delivery.subscriptionID, destination: destination, from: offset) }
+        }
+    }
+
+    // MARK: Lagging live subscribers
+
+    /// A live topic subscriber whose connection holds more than `LiveFlow.highWater` unsent
+    /// bytes stops receiving pushed messages; a reader serves it from the log at the pace it
+    /// reads, and hands it back to live delivery once it has caught up.
+    private func startFollower(subscriptionID id: String, destination: Destination, from offset: UInt64) {
+        guard let log, followers[id] == nil, flow.withLock({ $0.lagging[id] != nil }) else { return }
+        logger.notice("subscriber is behind; serving it from the log", metadata: ["subscription": "\(id)", "from": "\(offset)"])
+        let state = ReplayState(subscriptionID: id, destination: destination, mode: .auto, prefetch: nil, end: nil, serial: 0)
+        let follower = ReplayStream(state: state, log: log, startOffset: offset, channel: channel, logger: logger,
+                                    caughtUp: { [weak self] next in self?.rejoin(subscriptionID: id, at: next) ?? true })
+        followers[id] = follower
+        follower.start()
+    }
+
+    /// Hands a caught-up subscriber back to live delivery if nothing new is durable; with routing
+    /// paused, every message below `next` was read from the log, and every later one is routed after this.
+    private func rejoin(subscriptionID id: String, at next: UInt64) -> Bool {
+        guard let log else { return true }
+        let joined = broker.whileRoutingPaused { () -> Bool in
+            guard log.nextOffset == next else { return false }
+            flow.withLock { $0.rejoin(subscriptionID: id, at: next) }
+            return true
+        }
+        if joined {
+            followers[id] = nil
+            logger.info("subscriber caught up; live delivery again", metadata: ["subscription": "\(id)", "at": "\(next)"])
+        }
+        return joined
+    }
+
+    private func forgetFollower(_ id: String) {
+        followers.removeValue(forKey: id)?.stop()
+        flow.withLock { $0.forget(id) }
     }
 
     // MARK: Actions
@@ -172,6 +230,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                     stream.stop()
                 } else {
                     try broker.unsubscribe(sessionID: sessionID!, subscriptionID: id)
+                    forgetFollower(id)
                 }
             }
         case .acknowledge(let ackID, let receipt):
