@@ -102,10 +102,11 @@ struct LogScanner {
                 switch try reader.next(limit: fileSize) {
                 case .end:
                     break scanning
-                case .bad(let position, let reason, let incomplete):
-                    var torn = incomplete
-                    if isLast && !torn { torn = try !reader.validRecordExists(after: position, limit: fileSize) }
-                    if isLast && torn {
+                case .bad(let position, let reason, _):
+                    // Only the end of the last segment can be torn, and only when no valid record
+                    // follows: a record in the middle whose length field was damaged also looks
+                    // incomplete, and cutting it off would throw away the records after it.
+                    if isLast, try !reader.validRecordExists(after: position, limit: fileSize) {
                         result.tornTail = TornTail(segment: fileName, position: position, fileSize: fileSize, reason: reason)
                         break scanning
                     }
