@@ -76,7 +76,7 @@ struct LogScanner {
                 header = parsed
             case .failure(let problem):
                 let reason = problem.reason
-                if isLast && fileSize <= SegmentHeader.size && number > 0 {
+                if isLast && fileSize <= SegmentHeader.size && (number > 0 || base == 0) {
                     result.unfinishedSegment = fileName
                     continue
                 }

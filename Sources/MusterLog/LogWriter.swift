@@ -42,6 +42,9 @@ final class LogWriter: @unchecked Sendable {
         for segment in scan.segments.reversed() {
             if let last = segment.lastTimestamp { lastTimestamp = last; break }
         }
+        // A segment is created after every record before it, so its creation time is a floor too
+        // (it matters when retention pruned every segment that had records).
+        lastTimestamp = max(lastTimestamp, active.header.created)
         self.state = ChainState(nextOffset: active.endOffset, lastChain: active.lastChain, lastTimestamp: lastTimestamp)
     }
 

@@ -147,6 +147,24 @@ import Testing
         #expect(verification.head?.offset == 89)
     }
 
+    @Test(arguments: [0, 30, 72])
+    func firstSegmentWhoseHeaderNeverReachedTheDiskIsCreatedAgain(headerBytes: Int) throws {
+        // A crash while creating a brand-new log.
+        let directory = try LogTestDirectory()
+        let options = LogOptions(dataDirectory: directory.path)
+        try FileManager.default.createDirectory(atPath: options.logDirectory, withIntermediateDirectories: true)
+        var header = SegmentHeader(baseOffset: 0, created: 1, previousChain: .genesis).encoded()
+        if headerBytes == 72 { header[64] ^= 0xFF }
+        try writeFile(Array(header.prefix(headerBytes)), to: options.logDirectory + "/" + SegmentName.fileName(baseOffset: 0))
+
+        let log = try MessageLog.open(options)
+        #expect(log.recovery.removedSegment == SegmentName.fileName(baseOffset: 0))
+        let appended = try appendAll(log, count: 3) { _ in "/topic/first.words" }
+        #expect(appended.map(\.offset) == [0, 1, 2])
+        log.close()
+        #expect(try LogArchive(dataDirectory: directory.path).verify().records == 3)
+    }
+
     @Test func cleanLogNeedsNoRepair() throws {
         let (directory, options) = try makeClosedLog(count: 40)
         defer { withExtendedLifetime(directory) {} }
