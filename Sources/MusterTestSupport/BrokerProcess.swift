@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 public import MusterClient
 public import MusterNet
 import Synchronization
@@ -8,6 +9,8 @@ public final class BrokerProcess: Sendable {
     public let directory: TemporaryDirectory
     public let pki: TestPKI
     public let address: SocketAddress
+    /// The muster.yaml this process was started with.
+    public let configFile: String
     private let process: Process
     private let output: OutputBuffer
 
@@ -22,7 +25,14 @@ public final class BrokerProcess: Sendable {
 
     /// Starts the broker and waits until it listens. `settings` is appended to muster.yaml.
     public static func start(settings: String = "") throws -> BrokerProcess {
-        let directory = try TemporaryDirectory(prefix: "muster-broker")
+        try start(in: TemporaryDirectory(prefix: "muster-broker"), settings: settings)
+    }
+
+    /// Starts a broker in an existing directory (its data directory is `DIRECTORY/data`, which
+    /// may already hold a log), creating the PKI and the settings files there. `startupTimeout`
+    /// bounds the wait for it to listen (opening a big log verifies all of it first).
+    public static func start(in directory: TemporaryDirectory, settings: String = "",
+                             startupTimeout: Duration = .seconds(30)) throws -> BrokerProcess {
         let pki = try TestPKI(in: directory.path)
         let parties = Self.parties.map {
             "  - {id: \($0.id), jurisdiction: \($0.jurisdiction), kind: \($0.kind)}"
@@ -37,11 +47,22 @@ public final class BrokerProcess: Sendable {
         let configFile = try directory.write("""
             broker: {name: test-broker, jurisdiction: jinshan}
             listen: 127.0.0.1:0
-            data-directory: \(directory.file("data"))
+            data-directory: \(dataDirectory(in: directory))
             parties: \(partiesFile)
             tls: {certificate: \(pki.serverCertificate), private-key: \(pki.serverKey)}
             \(settings)
             """, to: "muster.yaml")
+        return try launch(directory: directory, pki: pki, configFile: configFile, startupTimeout: startupTimeout)
+    }
+
+    /// Starts a new broker process on the same directory, PKI, settings and data directory
+    /// (after `kill()` or `stop(removingDirectory: false)`). It listens on a new port.
+    public func restart(startupTimeout: Duration = .seconds(30)) throws -> BrokerProcess {
+        try Self.launch(directory: directory, pki: pki, configFile: configFile, startupTimeout: startupTimeout)
+    }
+
+    private static func launch(directory: TemporaryDirectory, pki: TestPKI, configFile: String,
+                               startupTimeout: Duration) throws -> BrokerProcess {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: musterExecutable())
         process.arguments = ["serve", "--config", configFile, "--log-level", "debug"]
@@ -62,21 +83,24 @@ public final class BrokerProcess: Sendable {
             if isListening { listening.signal() }
         }
         try process.run()
-        guard listening.wait(timeout: .now() + 30) == .success else {
+        let seconds = Double(startupTimeout.components.seconds) + Double(startupTimeout.components.attoseconds) / 1e18
+        guard listening.wait(timeout: .now() + seconds) == .success else {
             process.terminate()
-            throw BrokerProcessError(message: "the broker did not start listening within 30 s", log: output.contents)
+            throw BrokerProcessError(message: "the broker did not start listening within \(startupTimeout)", log: output.contents)
         }
         let log = output.contents
         guard let address = Self.listeningAddress(in: log) else {
             process.terminate()
             throw BrokerProcessError(message: "the broker did not start", log: log)
         }
-        return BrokerProcess(directory: directory, pki: pki, address: address, process: process, output: output)
+        return BrokerProcess(directory: directory, pki: pki, configFile: configFile, address: address, process: process, output: output)
     }
 
-    private init(directory: TemporaryDirectory, pki: TestPKI, address: SocketAddress, process: Process, output: OutputBuffer) {
+    private init(directory: TemporaryDirectory, pki: TestPKI, configFile: String, address: SocketAddress, process: Process,
+                 output: OutputBuffer) {
         self.directory = directory
         self.pki = pki
+        self.configFile = configFile
         self.address = address
         self.process = process
         self.output = output
@@ -97,18 +121,45 @@ public final class BrokerProcess: Sendable {
         try await MusterConnection.connect(try options(for: party, jurisdiction: jurisdiction))
     }
 
-    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status. Removes the
+    /// directory (PKI, settings and data) unless `removingDirectory` is false.
     @discardableResult
-    public func stop() -> Int32 {
+    public func stop(removingDirectory: Bool = true) -> Int32 {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
-        directory.remove()
+        if removingDirectory { directory.remove() }
         return process.terminationStatus
     }
 
+    /// Sends SIGKILL (no shutdown of any kind) and waits for the process to end. The directory stays.
+    public func kill() {
+        if process.isRunning {
+            _ = Glibc.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
     public var isRunning: Bool { process.isRunning }
+
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// The broker's data directory (`data-directory` in its muster.yaml).
+    public var dataDirectory: String { Self.dataDirectory(in: directory) }
+
+    public static func dataDirectory(in directory: TemporaryDirectory) -> String { directory.file("data") }
+
+    /// The process's resident set size in bytes (VmRSS in /proc/PID/status); nil once it has ended.
+    public var residentBytes: Int? {
+        guard process.isRunning,
+              let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
+        // "VmRSS:	   12345 kB"
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard fields.count >= 3, let kilobytes = Int(fields[1]), fields[2] == "kB" else { return nil }
+        return kilobytes * 1024
+    }
 
     static func listeningAddress(in log: String) -> SocketAddress? {
         guard let range = log.range(of: " listening on ") else { return nil }
