@@ -70,8 +70,13 @@ func runBlocking<Value: Sendable>(_ body: @escaping @Sendable () throws -> Value
 
 /// Runs the `muster` binary the broker tests use, with `arguments`; its exit status and output.
 func runMuster(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    try runProcess(BrokerProcess.musterExecutable(), arguments)
+}
+
+/// Runs a program to its end; its exit status and its standard output and error together.
+func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: BrokerProcess.musterExecutable())
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     let pipe = Pipe()
     process.standardOutput = pipe
@@ -92,14 +97,5 @@ func onThread<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async 
 /// Runs a script of Tests/EndToEndTests/Interop with MUSTER_PYTHON (else python3).
 func runPythonScript(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/\(name)").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", script] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return try runProcess("/usr/bin/env", [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", script] + arguments)
 }

@@ -5,20 +5,8 @@ import Testing
 /// Interoperability with a STOMP client we did not write: Python's stomp.py.
 @Suite("stomp.py interoperability")
 struct InteropTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Interop/stomp_interop.py").path
-
     func runScript(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", Self.script] + arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try runPythonScript("stomp_interop.py", arguments)
     }
 
     @Test func stompPyConnectsSubscribesSendsWithReceiptReceivesAndAcks() async throws {
