@@ -31,8 +31,10 @@ public final class BrokerProcess: Sendable {
     /// Starts a broker in an existing directory (its data directory is `DIRECTORY/data`, which
     /// may already hold a log), creating the PKI and the settings files there. `startupTimeout`
     /// bounds the wait for it to listen (opening a big log verifies all of it first).
+    /// `fileSizeLimit` runs it under `prlimit --fsize` (bytes), so that log writes past it fail
+    /// as they would on a full disk.
     public static func start(in directory: TemporaryDirectory, settings: String = "",
-                             startupTimeout: Duration = .seconds(30)) throws -> BrokerProcess {
+                             startupTimeout: Duration = .seconds(30), fileSizeLimit: Int? = nil) throws -> BrokerProcess {
         let pki = try TestPKI(in: directory.path)
         let parties = Self.parties.map {
             "  - {id: \($0.id), jurisdiction: \($0.jurisdiction), kind: \($0.kind)}"
@@ -52,7 +54,8 @@ public final class BrokerProcess: Sendable {
             tls: {certificate: \(pki.serverCertificate), private-key: \(pki.serverKey)}
             \(settings)
             """, to: "muster.yaml")
-        return try launch(directory: directory, pki: pki, configFile: configFile, startupTimeout: startupTimeout)
+        return try launch(directory: directory, pki: pki, configFile: configFile, startupTimeout: startupTimeout,
+                          fileSizeLimit: fileSizeLimit)
     }
 
     /// Starts a new broker process on the same directory, PKI, settings and data directory
@@ -62,10 +65,16 @@ public final class BrokerProcess: Sendable {
     }
 
     private static func launch(directory: TemporaryDirectory, pki: TestPKI, configFile: String,
-                               startupTimeout: Duration) throws -> BrokerProcess {
+                               startupTimeout: Duration, fileSizeLimit: Int? = nil) throws -> BrokerProcess {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: musterExecutable())
-        process.arguments = ["serve", "--config", configFile, "--log-level", "debug"]
+        let serve = ["serve", "--config", configFile, "--log-level", "debug"]
+        if let fileSizeLimit {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+            process.arguments = ["--fsize=\(fileSizeLimit)", "--", musterExecutable()] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: musterExecutable())
+            process.arguments = serve
+        }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
