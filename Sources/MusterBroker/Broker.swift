@@ -4,24 +4,47 @@ import Synchronization
 /// holds its lock (that keeps log order per destination), so it must only queue the bytes.
 public protocol DeliveryTarget: AnyObject, Sendable {
     func deliver(_ delivery: Delivery)
+    /// Whether the connection can take more now (its outbound buffer is not backed up).
+    var hasRoom: Bool { get }
 }
 
 /// The thread-safe broker: every SEND passes through `publish` — policy gate, then the
-/// store, then routing in store order — and every subscription change through the core.
+/// store, then routing in store order — and every subscription change, ACK and NACK through
+/// the core, whose delivery events go to the store as evidence. Tracked consumers read from
+/// the store in `pumpStep`, which the `ConsumerPump` thread runs.
 public final class Broker: Sendable {
     private struct State: ~Copyable {
-        var core = BrokerCore()
+        var core: BrokerCore
         var targets: [UInt64: any DeliveryTarget] = [:]
     }
 
     public let store: any MessageStore
     public let gate: any PublishGate
-    private let state = Mutex(State())
+    public let clock: @Sendable () -> Int64
+    private let state: Mutex<State>
     private let nextSessionID = Atomic<UInt64>(1)
+    private let wakeHandler = Mutex<(@Sendable () -> Void)?>(nil)
 
-    public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate()) {
+    public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
+                rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
+                restored: [RestoredConsumer] = []) {
         self.store = store
         self.gate = gate
+        self.clock = clock
+        // Ack ids start at the clock's microseconds, so an id from an earlier run names nothing now.
+        var core = BrokerCore(rules: rules, routedNext: store.nextOffset, firstAckID: UInt64(max(0, clock())) * 1000)
+        for consumer in restored { core.restore(consumer.state, owner: consumer.owner) }
+        self.state = Mutex(State(core: core))
+    }
+
+    /// Who to poke when consumers may have work (the pump).
+    public func onWork(_ handler: @escaping @Sendable () -> Void) {
+        wakeHandler.withLock { $0 = handler }
+    }
+
+    /// Tells the pump that consumers may be able to take more (an ACK, a drained connection).
+    public func wakeConsumers() {
+        wakeHandler.withLock { $0 }?()
     }
 
     /// Registers a connected session and returns its id.
@@ -34,13 +57,15 @@ public final class Broker: Sendable {
         return sessionID
     }
 
-    /// Forgets a session; its unacknowledged queue messages go to other consumers.
+    /// Forgets a session; what it had in flight goes to other subscribers or waits.
     public func detach(sessionID: UInt64) {
+        let now = clock()
         state.withLock { state in
-            let deliveries = state.core.detach(sessionID: sessionID)
+            let output = state.core.detach(sessionID: sessionID, now: now)
             state.targets[sessionID] = nil
-            Self.perform(deliveries, with: state.targets)
+            perform(output, with: state.targets)
         }
+        wakeConsumers()
     }
 
     /// Accepts a publication: checks policy, stores it, then routes it in store order.
@@ -50,35 +75,95 @@ public final class Broker: Sendable {
             completion(.failure(refusal))
             return
         }
+        store(publication, completion: completion)
+    }
+
+    private func store(_ publication: Publication, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
         store.append(publication) { [self] result in
             if case .success(let message) = result {
                 state.withLock { state in
-                    Self.perform(state.core.route(message), with: state.targets)
+                    for delivery in state.core.route(message) { state.targets[delivery.sessionID]?.deliver(delivery) }
                 }
             }
-            completion(result)
+            completion?(result)
         }
     }
 
+    /// Subscribes; see `BrokerCore.subscribe`. A new durable subscription starts at `start`
+    /// (nil: with the next message).
     public func subscribe(sessionID: UInt64, party: PartyIdentity, subscriptionID: String, destination: Destination,
-                          mode: AckMode, prefetch: Int?) throws(BrokerError) {
+                          mode: AckMode, prefetch: Int?, durable: Bool = false, start: UInt64? = nil) throws(BrokerError) {
         if let refusal = gate.checkSubscribe(destination, by: party) { throw refusal }
+        let now = clock()
         try mutate { core throws(BrokerError) in
-            try core.subscribe(sessionID: sessionID, subscriptionID: subscriptionID, destination: destination, mode: mode, prefetch: prefetch)
+            try core.subscribe(sessionID: sessionID, subscriptionID: subscriptionID, destination: destination, mode: mode,
+                               prefetch: prefetch, durable: durable, start: start, generation: UInt64.random(in: 1...UInt64.max), now: now)
         }
     }
 
-    public func unsubscribe(sessionID: UInt64, subscriptionID: String) throws(BrokerError) {
-        try mutate { core throws(BrokerError) in try core.unsubscribe(sessionID: sessionID, subscriptionID: subscriptionID) }
+    public func unsubscribe(sessionID: UInt64, subscriptionID: String, deleteDurable: Bool = false) throws(BrokerError) {
+        let now = clock()
+        try mutate { core throws(BrokerError) in
+            try core.unsubscribe(sessionID: sessionID, subscriptionID: subscriptionID, deleteDurable: deleteDurable, now: now)
+        }
     }
 
-    public func acknowledge(sessionID: UInt64, ackID: String) throws(BrokerError) {
-        try mutate { core throws(BrokerError) in try core.acknowledge(sessionID: sessionID, ackID: ackID) }
+    /// ACK. `recorded` (if any) runs once the acknowledgement is in the store (for a RECEIPT).
+    public func acknowledge(sessionID: UInt64, ackID: String, recorded: (@Sendable (BrokerError?) -> Void)? = nil) throws(BrokerError) {
+        let now = clock()
+        try mutate(recorded: recorded) { core throws(BrokerError) in try core.acknowledge(sessionID: sessionID, ackID: ackID, now: now) }
     }
 
-    public func reject(sessionID: UInt64, ackID: String, requeue: Bool) throws(BrokerError) {
-        try mutate { core throws(BrokerError) in try core.reject(sessionID: sessionID, ackID: ackID, requeue: requeue) }
+    public func reject(sessionID: UInt64, ackID: String, requeue: Bool, recorded: (@Sendable (BrokerError?) -> Void)? = nil) throws(BrokerError) {
+        let now = clock()
+        try mutate(recorded: recorded) { core throws(BrokerError) in try core.reject(sessionID: sessionID, ackID: ackID, requeue: requeue, now: now) }
     }
+
+    // MARK: Consumers
+
+    /// One round of consumer work: expire overdue deliveries, then read from the store what
+    /// consumers with room need, and deliver it. Returns whether anything was read, and when
+    /// the next ack-wait runs out.
+    @discardableResult
+    public func pumpStep() -> (progressed: Bool, nextDeadline: Int64?) {
+        state.withLock { state in perform(state.core.tick(now: clock()), with: state.targets) }
+        let head = store.nextOffset
+        let demands = state.withLock { state in
+            state.core.demands(head: head).filter { name, _, _ in
+                // A consumer whose every connection is backed up waits for a drain.
+                state.core.consumers[name]?.attachments.keys.contains { state.targets[$0.sessionID]?.hasRoom ?? false } ?? false
+            }
+        }
+        var progressed = false
+        for (name, destination, demand) in demands {
+            do throws(BrokerError) {
+                switch demand {
+                case .fetch(let offsets):
+                    let messages = try store.read(destination, offsets: offsets)
+                    let found = Set(messages.map(\.offset))
+                    let missing = offsets.filter { !found.contains($0) && $0 < store.nextOffset }
+                    let now = clock()
+                    state.withLock { state in
+                        perform(state.core.offer(to: name, messages, scannedTo: nil, missing: missing, now: now), with: state.targets)
+                    }
+                    progressed = progressed || !messages.isEmpty || !missing.isEmpty
+                case .read(let from, let limit):
+                    let (messages, scannedTo) = try store.read(destination, from: from, limit: limit)
+                    let now = clock()
+                    state.withLock { state in
+                        perform(state.core.offer(to: name, messages, scannedTo: scannedTo, now: now), with: state.targets)
+                    }
+                    progressed = progressed || scannedTo > from
+                }
+            } catch {
+                reportReadFailure?(name, error)
+            }
+        }
+        return (progressed, state.withLock { $0.core.nextDeadline() })
+    }
+
+    /// Told when a consumer cannot read the store (the server logs it).
+    public nonisolated(unsafe) var reportReadFailure: (@Sendable (ConsumerName, BrokerError) -> Void)?
 
     /// Runs `body` while no message is routed (a subscriber that caught up from the log
     /// rejoins live delivery here without a gap).
@@ -91,16 +176,49 @@ public final class Broker: Sendable {
         state.withLock { body($0.core) }
     }
 
-    private func mutate(_ body: (inout BrokerCore) throws(BrokerError) -> [Delivery]) throws(BrokerError) {
+    private func mutate(recorded: (@Sendable (BrokerError?) -> Void)? = nil,
+                        _ body: (inout BrokerCore) throws(BrokerError) -> ConsumerOutput) throws(BrokerError) {
         try state.withLock { (state: inout State) throws(BrokerError) in
-            let deliveries = try body(&state.core)
-            Self.perform(deliveries, with: state.targets)
+            let output = try body(&state.core)
+            perform(output, with: state.targets, recorded: recorded)
         }
+        wakeConsumers()
     }
 
-    private static func perform(_ deliveries: [Delivery], with targets: [UInt64: any DeliveryTarget]) {
-        for delivery in deliveries {
-            targets[delivery.sessionID]?.deliver(delivery)
+    /// Sends the deliveries, moves dead letters (before the events that say so are recorded),
+    /// and records the events. Runs under the lock, so the store sees events in order.
+    private func perform(_ output: ConsumerOutput, with targets: [UInt64: any DeliveryTarget],
+                         recorded: (@Sendable (BrokerError?) -> Void)? = nil) {
+        for delivery in output.deliveries { targets[delivery.sessionID]?.deliver(delivery) }
+        for deadLetter in output.deadLetters { store(deadLetter.publication, completion: nil) }
+        if !output.events.isEmpty {
+            store.record(output.events, completion: recorded)
+        } else {
+            recorded?(nil)
         }
+    }
+}
+
+/// A consumer rebuilt from the log at start, with the owner of a durable subscription.
+public struct RestoredConsumer: Sendable {
+    public let state: ConsumerState
+    public let owner: (party: PartyIdentity, subscriptionID: String)?
+
+    public init(state: ConsumerState, owner: (party: PartyIdentity, subscriptionID: String)?) {
+        self.state = state
+        self.owner = owner
+    }
+}
+
+extension DeadLetter {
+    /// The message as published to the dead-letter destination: the original headers, sender and
+    /// body, plus where it came from and why.
+    public var publication: Publication {
+        var headers = message.publication.headers
+        headers.append(ReservedHeader.deadLetterFrom, message.destination.description)
+        headers.append(ReservedHeader.deadLetterOffset, String(message.offset))
+        headers.append(ReservedHeader.deadLetterDeliveries, String(deliveryCount))
+        headers.append(ReservedHeader.deadLetterReason, reason)
+        return Publication(destination: target, headers: headers, body: message.publication.body, sender: message.publication.sender)
     }
 }

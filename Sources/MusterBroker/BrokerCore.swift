@@ -1,190 +1,223 @@
-import MusterStomp
-
-/// A message handed to one subscription of one session.
-public struct Delivery: Sendable {
-    public let sessionID: UInt64
-    public let subscriptionID: String
-    public let message: StoredMessage
-    /// Present for `client` and `client-individual` subscriptions: what the ACK must name.
-    public let ackID: UInt64?
-    /// 1 for the first delivery of this message to this subscription (or queue), then 2, 3, …
-    public let deliveryCount: Int
-}
-
-/// The routing state of the broker, as a pure state machine: sessions, subscriptions,
-/// queue backlogs and unacknowledged deliveries. Every operation returns the deliveries
-/// it causes; the `Broker` wrapper performs them. No I/O, no clocks, no locks.
+/// The routing state of the broker, as a pure state machine: sessions, their subscriptions,
+/// live topic subscribers, and the tracked consumers (queues, durable subscriptions, topic
+/// subscriptions with client acknowledgements). Operations return what they cause; the
+/// `Broker` wrapper performs it. No I/O, no clock (`now` is an input), no locks.
 public struct BrokerCore: Sendable {
-    struct SubscriptionKey: Hashable, Sendable {
-        let sessionID: UInt64
-        let subscriptionID: String
-    }
+    /// Unacknowledged deliveries a client-acknowledged subscription gets without `prefetch-count`.
+    public static let defaultPrefetch = 1000
 
-    struct Subscription: Sendable {
-        let destination: Destination
-        var ledger: AckLedger
-        let prefetch: Int?
-        var hasCapacity: Bool { ledger.mode == .auto || prefetch.map { ledger.count < $0 } ?? true }
+    enum Route: Sendable {
+        /// An `ack:auto` topic subscription: pushed every message as it is routed.
+        case push(Destination)
+        case consumer(ConsumerName)
     }
 
     struct Session: Sendable {
         let party: PartyIdentity
-        var subscriptions: [String: Subscription] = [:]
+        var subscriptions: [String: Route] = [:]
     }
 
     var sessions: [UInt64: Session] = [:]
-    var topicSubscribers: [Destination: [SubscriptionKey]] = [:]
-    var queues: [Destination: QueueState] = [:]
-    var ackOwners: [UInt64: SubscriptionKey] = [:]
-    var nextAckID: UInt64 = 1
+    var topicSubscribers: [Destination: [SubscriberKey]] = [:]
+    public private(set) var consumers: [ConsumerName: ConsumerState] = [:]
+    /// Durable consumers: who owns them.
+    public private(set) var owners: [ConsumerName: (party: PartyIdentity, subscriptionID: String)] = [:]
+    public let rules: DeliveryRules
+    /// Every message below this offset has been routed; a consumer created now starts here.
+    public private(set) var routedNext: UInt64
+    var ackIDs: UInt64
 
-    public init() {}
+    /// `routedNext`: the log's next offset at start; `firstAckID`: a value no earlier run used.
+    public init(rules: DeliveryRules = DeliveryRules(), routedNext: UInt64 = 0, firstAckID: UInt64 = 0) {
+        self.rules = rules
+        self.routedNext = routedNext
+        self.ackIDs = firstAckID
+    }
 
     public mutating func attach(sessionID: UInt64, party: PartyIdentity) {
         sessions[sessionID] = Session(party: party)
     }
 
-    /// Ends a session; its unacknowledged queue messages go back to their queues.
-    public mutating func detach(sessionID: UInt64) -> [Delivery] {
-        guard let session = sessions[sessionID] else { return [] }
-        // Leave every queue's rotation first, so that messages requeued from one of this
-        // session's subscriptions are never handed to another of its subscriptions.
-        for (id, subscription) in session.subscriptions where subscription.destination.kind == .queue {
-            queues[subscription.destination]?.removeConsumer(SubscriptionKey(sessionID: sessionID, subscriptionID: id))
-        }
-        var deliveries: [Delivery] = []
+    /// Ends a session; what its subscriptions had in flight goes back to their consumers.
+    public mutating func detach(sessionID: UInt64, now: Int64) -> ConsumerOutput {
+        guard let session = sessions[sessionID] else { return ConsumerOutput() }
+        var output = ConsumerOutput()
         for id in session.subscriptions.keys.sorted() {
-            deliveries += (try? unsubscribe(sessionID: sessionID, subscriptionID: id)) ?? []
+            output.append((try? unsubscribe(sessionID: sessionID, subscriptionID: id, deleteDurable: false, now: now)) ?? ConsumerOutput())
         }
         sessions[sessionID] = nil
-        return deliveries
+        return output
     }
 
-    public mutating func subscribe(sessionID: UInt64, subscriptionID: String, destination: Destination,
-                                   mode: AckMode, prefetch: Int?) throws(BrokerError) -> [Delivery] {
-        guard sessions[sessionID] != nil else { throw BrokerError(.notConnected, "session \(sessionID) is not attached") }
-        guard sessions[sessionID]!.subscriptions[subscriptionID] == nil else {
+    /// Subscribes. `durable` makes a topic subscription the party's named consumer (created at
+    /// `start`, or resumed); a queue is always one shared consumer. `generation` tells a new
+    /// durable consumer's events from those of an earlier one of the same name.
+    public mutating func subscribe(sessionID: UInt64, subscriptionID: String, destination: Destination, mode: AckMode,
+                                   prefetch: Int?, durable: Bool = false, start: UInt64? = nil, generation: UInt64 = 0,
+                                   now: Int64) throws(BrokerError) -> ConsumerOutput {
+        guard let session = sessions[sessionID] else { throw BrokerError(.notConnected, "session \(sessionID) is not attached") }
+        guard session.subscriptions[subscriptionID] == nil else {
             throw BrokerError(.duplicateSubscription, "subscription id '\(subscriptionID)' is already in use on this connection")
         }
-        sessions[sessionID]!.subscriptions[subscriptionID] = Subscription(destination: destination, ledger: AckLedger(mode: mode), prefetch: prefetch)
-        let key = SubscriptionKey(sessionID: sessionID, subscriptionID: subscriptionID)
-        switch destination.kind {
-        case .topic:
+        let key = SubscriberKey(sessionID: sessionID, subscriptionID: subscriptionID)
+        let name: ConsumerName
+        switch (destination.kind, durable, mode) {
+        case (.topic, false, .auto):
+            sessions[sessionID]!.subscriptions[subscriptionID] = .push(destination)
             topicSubscribers[destination, default: []].append(key)
-            return []
-        case .queue:
-            queues[destination, default: QueueState()].addConsumer(key)
-            return dispatchQueue(destination)
+            return ConsumerOutput()
+        case (.queue, _, _):
+            name = .queue(destination)
+        case (.topic, true, _):
+            name = .durable(party: session.party, subscriptionID: subscriptionID)
+            if let existing = consumers[name], existing.destination != destination {
+                throw BrokerError(.durableConflict, "durable subscription '\(subscriptionID)' of \(session.party) reads \(existing.destination), not \(destination)")
+            }
+            if consumers[name] == nil { owners[name] = (session.party, subscriptionID) }
+        case (.topic, false, _):
+            name = .session(sessionID, subscriptionID: subscriptionID)
         }
+        if consumers[name] == nil {
+            consumers[name] = ConsumerState(name: name, generation: generation, destination: destination,
+                                            policy: rules.policy(for: destination), readCursor: start ?? routedNext)
+        }
+        consumers[name]!.attach(key, party: session.party, mode: mode, limit: prefetch ?? Self.defaultPrefetch)
+        sessions[sessionID]!.subscriptions[subscriptionID] = .consumer(name)
+        return consumers[name]!.tick(now: now, ackIDs: &ackIDs)
     }
 
-    public mutating func unsubscribe(sessionID: UInt64, subscriptionID: String) throws(BrokerError) -> [Delivery] {
-        guard var subscription = sessions[sessionID]?.subscriptions.removeValue(forKey: subscriptionID) else {
+    /// Ends a subscription. With `deleteDurable`, a durable subscription's consumer is deleted too.
+    public mutating func unsubscribe(sessionID: UInt64, subscriptionID: String, deleteDurable: Bool, now: Int64) throws(BrokerError) -> ConsumerOutput {
+        guard let route = sessions[sessionID]?.subscriptions.removeValue(forKey: subscriptionID) else {
             throw BrokerError(.unknownSubscription, "no subscription with id '\(subscriptionID)' on this connection")
         }
-        let key = SubscriptionKey(sessionID: sessionID, subscriptionID: subscriptionID)
-        let unsettled = subscription.ledger.drain()
-        for pending in unsettled { ackOwners[pending.ackID] = nil }
-        let destination = subscription.destination
-        switch destination.kind {
-        case .topic:
+        let key = SubscriberKey(sessionID: sessionID, subscriptionID: subscriptionID)
+        switch route {
+        case .push(let destination):
             topicSubscribers[destination]?.removeAll { $0 == key }
             if topicSubscribers[destination]?.isEmpty == true { topicSubscribers[destination] = nil }
-            return []
-        case .queue:
-            queues[destination]?.removeConsumer(key)
-            // At-least-once: what the consumer never acknowledged goes back, first in line.
-            queues[destination]?.requeueAtFront(unsettled.map { QueuedMessage(message: $0.message, deliveryCount: $0.deliveryCount) })
-            return dispatchQueue(destination)
+            return ConsumerOutput()
+        case .consumer(let name):
+            guard consumers[name] != nil else { return ConsumerOutput() }
+            let output = consumers[name]!.detach(key, now: now, ackIDs: &ackIDs)
+            let ephemeral = !name.isDurable
+            let deleted = deleteDurable && owners[name] != nil
+            if ephemeral || deleted {
+                consumers[name] = nil
+                owners[name] = nil
+            }
+            return output
         }
     }
 
-    /// Routes a stored message to its destination's subscribers.
+    /// Routes a stored message: pushed to live topic subscribers; a queue seen for the first
+    /// time gets its consumer (which reads the message from the log).
     public mutating func route(_ message: StoredMessage) -> [Delivery] {
+        routedNext = max(routedNext, message.offset + 1)
         let destination = message.destination
         switch destination.kind {
         case .topic:
-            var deliveries: [Delivery] = []
-            for key in topicSubscribers[destination] ?? [] {
-                deliveries.append(deliver(message, deliveryCount: 1, to: key))
+            return (topicSubscribers[destination] ?? []).map {
+                Delivery(sessionID: $0.sessionID, subscriptionID: $0.subscriptionID, message: message, ackID: nil, deliveryCount: 1)
             }
-            return deliveries
         case .queue:
-            queues[destination, default: QueueState()].enqueue(QueuedMessage(message: message, deliveryCount: 0))
-            return dispatchQueue(destination)
+            let name = ConsumerName.queue(destination)
+            if consumers[name] == nil {
+                consumers[name] = ConsumerState(name: name, generation: 0, destination: destination,
+                                                policy: rules.policy(for: destination), readCursor: message.offset)
+            }
+            return []
         }
     }
 
-    /// Settles a delivery (ACK). Unknown, foreign or already settled ack ids are refused.
-    public mutating func acknowledge(sessionID: UInt64, ackID: String) throws(BrokerError) -> [Delivery] {
-        let (key, settled) = try settle(sessionID: sessionID, ackID: ackID)
-        let destination = sessions[sessionID]!.subscriptions[key.subscriptionID]!.destination
-        _ = settled
-        return destination.kind == .queue ? dispatchQueue(destination) : []
+    /// Notes that offsets below `next` hold nothing left to route (records that are not messages).
+    public mutating func advanceRouted(to next: UInt64) {
+        routedNext = max(routedNext, next)
     }
 
-    /// Refuses a delivery (NACK). With `requeue` the message is delivered again (to any
-    /// consumer of a queue, or to the same topic subscription); without it, it is dropped.
-    public mutating func reject(sessionID: UInt64, ackID: String, requeue: Bool) throws(BrokerError) -> [Delivery] {
-        let (key, settled) = try settle(sessionID: sessionID, ackID: ackID)
-        let destination = sessions[sessionID]!.subscriptions[key.subscriptionID]!.destination
-        guard requeue else { return destination.kind == .queue ? dispatchQueue(destination) : [] }
-        switch destination.kind {
-        case .queue:
-            queues[destination]?.requeueAtFront(settled.map { QueuedMessage(message: $0.message, deliveryCount: $0.deliveryCount) })
-            return dispatchQueue(destination)
-        case .topic:
-            return settled.map { deliver($0.message, deliveryCount: $0.deliveryCount + 1, to: key) }
+    /// ACK. Unknown, foreign, settled and superseded ack ids are refused with the reason.
+    public mutating func acknowledge(sessionID: UInt64, ackID text: String, now: Int64) throws(BrokerError) -> ConsumerOutput {
+        let (name, key, ackID) = try owner(of: text, sessionID: sessionID)
+        return try consumers[name]!.acknowledge(ackID: ackID, from: key, now: now, ackIDs: &ackIDs)
+    }
+
+    /// NACK, with or without requeue.
+    public mutating func reject(sessionID: UInt64, ackID text: String, requeue: Bool, now: Int64) throws(BrokerError) -> ConsumerOutput {
+        let (name, key, ackID) = try owner(of: text, sessionID: sessionID)
+        return try consumers[name]!.reject(ackID: ackID, from: key, requeue: requeue, now: now, ackIDs: &ackIDs)
+    }
+
+    /// Expires overdue deliveries everywhere and hands waiting messages to subscribers with room.
+    public mutating func tick(now: Int64) -> ConsumerOutput {
+        var output = ConsumerOutput()
+        for name in consumers.keys.sorted() {
+            let due = consumers[name]!.nextDeadline.map { $0 <= now } ?? false
+            guard due || consumers[name]!.waitingCount > 0 else { continue }
+            output.append(consumers[name]!.tick(now: now, ackIDs: &ackIDs))
+        }
+        return output
+    }
+
+    /// What the consumers need read from the log, given its next offset.
+    public func demands(head: UInt64) -> [(ConsumerName, Destination, ConsumerDemand)] {
+        consumers.keys.sorted().compactMap { name in
+            let consumer = consumers[name]!
+            return consumer.demand(head: min(head, routedNext)).map { (name, consumer.destination, $0) }
         }
     }
 
-    /// Number of unacknowledged deliveries of a subscription (for tests and inspection).
-    public func pendingCount(sessionID: UInt64, subscriptionID: String) -> Int {
-        sessions[sessionID]?.subscriptions[subscriptionID]?.ledger.count ?? 0
+    /// Messages read from the log for a consumer (see `ConsumerState.offer`).
+    public mutating func offer(to name: ConsumerName, _ messages: [StoredMessage], scannedTo: UInt64?, missing: [UInt64] = [],
+                               now: Int64) -> ConsumerOutput {
+        guard consumers[name] != nil else { return ConsumerOutput() }
+        return consumers[name]!.offer(messages, scannedTo: scannedTo.map { min($0, routedNext) }, missing: missing, now: now, ackIDs: &ackIDs)
     }
 
-    /// Whether a session has a (live) subscription with this id.
+    /// Puts back a consumer rebuilt from the log after a restart.
+    public mutating func restore(_ consumer: ConsumerState, owner: (party: PartyIdentity, subscriptionID: String)?) {
+        consumers[consumer.name] = consumer
+        if let owner { owners[consumer.name] = owner }
+    }
+
+    /// The earliest ack-wait deadline of any consumer.
+    public mutating func nextDeadline() -> Int64? {
+        var earliest: Int64?
+        for name in consumers.keys {
+            if let deadline = consumers[name]!.nextDeadline { earliest = min(earliest ?? deadline, deadline) }
+        }
+        return earliest
+    }
+
+    /// Unacknowledged deliveries, optionally of one destination or to one party.
+    public func pending(destination: Destination? = nil, party: PartyIdentity? = nil) -> [PendingDelivery] {
+        consumers.keys.sorted().flatMap { name -> [PendingDelivery] in
+            let consumer = consumers[name]!
+            guard destination == nil || consumer.destination == destination else { return [] }
+            return consumer.pending.filter { party == nil || $0.party == party }
+        }
+    }
+
+    /// Whether a session has a subscription with this id.
     public func hasSubscription(sessionID: UInt64, subscriptionID: String) -> Bool {
         sessions[sessionID]?.subscriptions[subscriptionID] != nil
     }
 
-    /// Messages waiting in a queue for a consumer.
-    public func backlog(of destination: Destination) -> Int { queues[destination]?.readyCount ?? 0 }
+    /// Unacknowledged deliveries of one subscription.
+    public func pendingCount(sessionID: UInt64, subscriptionID: String) -> Int {
+        guard case .consumer(let name)? = sessions[sessionID]?.subscriptions[subscriptionID] else { return 0 }
+        let key = SubscriberKey(sessionID: sessionID, subscriptionID: subscriptionID)
+        return consumers[name]?.attachments[key]?.inFlight.count ?? 0
+    }
 
-    private mutating func settle(sessionID: UInt64, ackID text: String) throws(BrokerError) -> (SubscriptionKey, [PendingDelivery]) {
-        guard let ackID = UInt64(text), let key = ackOwners[ackID], key.sessionID == sessionID,
-              let settled = sessions[sessionID]?.subscriptions[key.subscriptionID]?.ledger.settle(ackID) else {
+    private func owner(of text: String, sessionID: UInt64) throws(BrokerError) -> (ConsumerName, SubscriberKey, UInt64) {
+        guard let ackID = UInt64(text), let session = sessions[sessionID] else {
             throw BrokerError(.unknownAck, "ack id '\(text)' does not name an unsettled delivery of this connection")
         }
-        for pending in settled { ackOwners[pending.ackID] = nil }
-        return (key, settled)
-    }
-
-    private mutating func deliver(_ message: StoredMessage, deliveryCount: Int, to key: SubscriptionKey) -> Delivery {
-        let mode = sessions[key.sessionID]!.subscriptions[key.subscriptionID]!.ledger.mode
-        guard mode != .auto else {
-            return Delivery(sessionID: key.sessionID, subscriptionID: key.subscriptionID, message: message, ackID: nil, deliveryCount: deliveryCount)
+        for (subscriptionID, route) in session.subscriptions {
+            guard case .consumer(let name) = route else { continue }
+            let key = SubscriberKey(sessionID: sessionID, subscriptionID: subscriptionID)
+            if consumers[name]?.knows(ackID: ackID, from: key) == true { return (name, key, ackID) }
         }
-        let ackID = nextAckID
-        nextAckID += 1
-        sessions[key.sessionID]!.subscriptions[key.subscriptionID]!.ledger.record(
-            PendingDelivery(ackID: ackID, message: message, deliveryCount: deliveryCount))
-        ackOwners[ackID] = key
-        return Delivery(sessionID: key.sessionID, subscriptionID: key.subscriptionID, message: message, ackID: ackID, deliveryCount: deliveryCount)
-    }
-
-    /// Hands queued messages to consumers with capacity, round-robin.
-    private mutating func dispatchQueue(_ destination: Destination) -> [Delivery] {
-        guard var queue = queues[destination] else { return [] }
-        var deliveries: [Delivery] = []
-        while queue.readyCount > 0 {
-            guard let key = queue.nextConsumer(where: { sessions[$0.sessionID]?.subscriptions[$0.subscriptionID]?.hasCapacity ?? false }) else { break }
-            let queued = queue.dequeue()!
-            queues[destination] = queue  // deliver() reads sessions only; keep queue state consistent
-            deliveries.append(deliver(queued.message, deliveryCount: queued.deliveryCount + 1, to: key))
-        }
-        queues[destination] = queue
-        if queue.isIdle { queues[destination] = nil }
-        return deliveries
+        throw BrokerError(.unknownAck, "ack id '\(text)' does not name an unsettled delivery of this connection")
     }
 }

@@ -35,4 +35,7 @@ public struct Destination: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "/\(kind.rawValue)/\(name)" }
+
+    /// Names beginning `muster.` belong to the broker (queries, replies, dead letters); clients cannot send to them.
+    public var isReserved: Bool { name.hasPrefix("muster.") }
 }

@@ -41,9 +41,14 @@ public enum ReservedHeader {
     public static let timestamp = "muster-timestamp"
     public static let errorCode = "muster-error-code"
     public static let deliveryCount = "muster-delivery-count"
+    public static let deadLetterFrom = "muster-dead-letter-from"
+    public static let deadLetterOffset = "muster-dead-letter-offset"
+    public static let deadLetterDeliveries = "muster-dead-letter-deliveries"
+    public static let deadLetterReason = "muster-dead-letter-reason"
 
     /// Client-supplied headers that are refused on SEND.
-    public static let refusedOnSend: Set<String> = [sender, senderJurisdiction, timestamp]
+    public static let refusedOnSend: Set<String> = [sender, senderJurisdiction, timestamp, deliveryCount,
+                                                   deadLetterFrom, deadLetterOffset, deadLetterDeliveries, deadLetterReason]
 
     /// Frame-control headers of SEND that do not travel with the message.
     public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]

@@ -1,16 +1,34 @@
 import Glibc
 import Synchronization
 
-/// Where accepted messages go before anyone is told about them. The durable log plugs in
-/// here; `append` reports through `completion` once the message is as safe as the store
-/// promises (for the log: on stable storage), and completions come in offset order.
+/// Where accepted messages go before anyone is told about them, and where consumers read
+/// them back. The durable log plugs in here; `append` reports through `completion` once the
+/// message is as safe as the store promises (for the log: on stable storage), and
+/// completions come in offset order.
 public protocol MessageStore: Sendable {
     func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void)
+    /// Records delivery events; `completion` (if any) runs once they are stored.
+    func record(_ events: [LedgerEvent], completion: (@Sendable (BrokerError?) -> Void)?)
+    /// The offset the next record will get.
+    var nextOffset: UInt64 { get }
+    /// Up to `limit` messages of `destination` from `offset` on, and the offset the read reached:
+    /// every message of the destination below it was returned.
+    func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64)
+    /// The messages at these offsets (those the store still holds).
+    func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage]
+    /// Calls `observer` whenever new records are stored.
+    func observeAppends(_ observer: @escaping @Sendable () -> Void)
 }
 
-/// Keeps nothing but a counter: offsets and timestamps for the in-memory broker.
+/// Keeps everything in memory: the broker without a log (tests and experiments).
 public final class InMemoryMessageStore: MessageStore {
-    private let nextOffset = Mutex<UInt64>(0)
+    private struct State {
+        var messages: [StoredMessage] = []
+        var events: [LedgerEvent] = []
+        var observers: [@Sendable () -> Void] = []
+    }
+
+    private let state = Mutex(State())
     private let clock: @Sendable () -> Int64
 
     public init(clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() }) {
@@ -19,11 +37,45 @@ public final class InMemoryMessageStore: MessageStore {
 
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
         // Completing inside the lock keeps completions in offset order, as the store contract requires.
-        nextOffset.withLock { next in
-            let stored = StoredMessage(offset: next, timestamp: clock(), publication: publication)
-            next += 1
+        let observers = state.withLock { state in
+            let stored = StoredMessage(offset: UInt64(state.messages.count), timestamp: clock(), publication: publication)
+            state.messages.append(stored)
             completion(.success(stored))
+            return state.observers
         }
+        for observer in observers { observer() }
+    }
+
+    public func record(_ events: [LedgerEvent], completion: (@Sendable (BrokerError?) -> Void)?) {
+        state.withLock { $0.events += events }
+        completion?(nil)
+    }
+
+    public var nextOffset: UInt64 { state.withLock { UInt64($0.messages.count) } }
+
+    /// The delivery events recorded so far.
+    public var events: [LedgerEvent] { state.withLock { $0.events } }
+
+    public func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64) {
+        state.withLock { state in
+            var found: [StoredMessage] = []
+            var position = Int(offset)
+            while position < state.messages.count, found.count < limit {
+                if state.messages[position].destination == destination { found.append(state.messages[position]) }
+                position += 1
+            }
+            return (found, UInt64(position))
+        }
+    }
+
+    public func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage] {
+        state.withLock { state in
+            offsets.compactMap { $0 < state.messages.count ? state.messages[Int($0)] : nil }.filter { $0.destination == destination }
+        }
+    }
+
+    public func observeAppends(_ observer: @escaping @Sendable () -> Void) {
+        state.withLock { $0.observers.append(observer) }
     }
 }
 

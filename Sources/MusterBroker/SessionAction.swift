@@ -7,9 +7,13 @@ public enum SessionAction: Sendable {
     /// The session is connected with this heart-beat agreement.
     case connected(HeartbeatAgreement)
     case publish(Publication, receipt: String?)
-    /// `replay` is set when the client asked to read the log from a point (`x-stream-offset`).
-    case subscribe(id: String, destination: Destination, mode: AckMode, prefetch: Int?, replay: ReplayRequest?, receipt: String?)
-    case unsubscribe(id: String, receipt: String?)
+    /// `replay` is set when the client asked to read the log from a point (`x-stream-offset`);
+    /// with `durable`, it only says where a new durable subscription starts.
+    case subscribe(id: String, destination: Destination, mode: AckMode, prefetch: Int?, replay: ReplayRequest?, durable: Bool, receipt: String?)
+    /// With `durable`, a durable subscription is deleted, not just left.
+    case unsubscribe(id: String, durable: Bool, receipt: String?)
+    /// Answer a question about acknowledgements.
+    case query(AckQuery, receipt: String?)
     case acknowledge(ackID: String, receipt: String?)
     case reject(ackID: String, requeue: Bool, receipt: String?)
     /// Run these (publishes, acks) in order, then send the receipt if any.

@@ -83,13 +83,20 @@ public struct SessionMachine: Sendable {
         case .connect, .stomp:
             throw BrokerError(.alreadyConnected, "this connection is already connected")
         case .send:
+            if frame.headers["destination"] == AckQuery.destination.description {
+                guard frame.headers["transaction"] == nil else {
+                    throw BrokerError(.invalidQuery, "a query cannot be part of a transaction")
+                }
+                return [.query(try AckQuery.parse(frame.headers), receipt: receipt)]
+            }
             return try inTransaction(frame, action: try publication(frame), receipt: receipt)
         case .subscribe:
             return try subscribe(frame, receipt: receipt)
         case .unsubscribe:
             let id = try required("id", in: frame)
+            let durable = try flag("durable", in: frame, default: false)
             subscriptionCount = max(0, subscriptionCount - 1)
-            return [.unsubscribe(id: id, receipt: receipt)]
+            return [.unsubscribe(id: id, durable: durable, receipt: receipt)]
         case .ack:
             return try inTransaction(frame, action: .acknowledge(ackID: try required("id", in: frame), receipt: nil), receipt: receipt)
         case .nack:
@@ -142,6 +149,9 @@ public struct SessionMachine: Sendable {
 
     private func publication(_ frame: StompFrame) throws(BrokerError) -> SessionAction {
         let destination = try Destination(parsing: try required("destination", in: frame))
+        if destination.isReserved {
+            throw BrokerError(.notAuthorized, "\(destination) is reserved for the broker; clients may send only queries, to \(AckQuery.destination)")
+        }
         var headers = StompHeaders()
         for (name, value) in frame.headers {
             if ReservedHeader.refusedOnSend.contains(name) {
@@ -167,11 +177,20 @@ public struct SessionMachine: Sendable {
             prefetch = value == 0 ? nil : value
         }
         let replay = try ReplayRequest.parse(start: frame.headers[ReplayRequest.startHeader], end: frame.headers[ReplayRequest.endHeader])
+        let durableFlag = try flag("durable", in: frame, default: false)
+        let persistentFlag = try flag("persistent", in: frame, default: false)  // RabbitMQ's older spelling
+        let durable = durableFlag || persistentFlag
+        if durable, replay?.end != nil {
+            throw BrokerError(.invalidHeader, "a durable subscription has no end; drop \(ReplayRequest.endHeader), or subscribe without durable:true")
+        }
+        if destination == AckQuery.destination {
+            throw BrokerError(.invalidDestination, "\(destination) takes queries; subscribe to a \(AckQuery.replyPrefix)NAME destination for the answers")
+        }
         guard subscriptionCount < settings.maxSubscriptions else {
             throw BrokerError(.tooManySubscriptions, "this connection already has \(settings.maxSubscriptions) subscriptions")
         }
         subscriptionCount += 1
-        return [.subscribe(id: id, destination: destination, mode: mode, prefetch: prefetch, replay: replay, receipt: receipt)]
+        return [.subscribe(id: id, destination: destination, mode: mode, prefetch: prefetch, replay: replay, durable: durable, receipt: receipt)]
     }
 
     private func required(_ name: String, in frame: StompFrame) throws(BrokerError) -> String {

@@ -1,0 +1,10 @@
+/// A message handed to one subscription of one session.
+public struct Delivery: Sendable {
+    public let sessionID: UInt64
+    public let subscriptionID: String
+    public let message: StoredMessage
+    /// Present for `client` and `client-individual` subscriptions: what the ACK must name.
+    public let ackID: UInt64?
+    /// 1 for the first delivery of this message to this consumer, then 2, 3, …
+    public let deliveryCount: Int
+}
