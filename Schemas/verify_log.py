@@ -57,7 +57,7 @@ def decode(buf, pos):
     if len(buf) - pos < length: return ("incomplete", f"record needs {length} bytes, {len(buf) - pos} remain")
     rec = buf[pos:pos + length]
     if crc32c(rec[16:]) != crc: return ("invalid", "CRC mismatch")
-    if kind != 1: return ("invalid", f"unknown record kind {kind}")
+    if kind not in (1, 2): return ("invalid", f"unknown record kind {kind}")
     if parse_payload(rec[HEADER:]) is None: return ("invalid", "payload does not match the record length")
     return ("ok", length, offset, ts, rec[32:64])
 

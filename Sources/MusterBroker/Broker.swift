@@ -24,6 +24,7 @@ public final class Broker: Sendable {
     private let state: Mutex<State>
     private let nextSessionID = Atomic<UInt64>(1)
     private let wakeHandler = Mutex<(@Sendable () -> Void)?>(nil)
+    private let readFailureHandler = Mutex<(@Sendable (ConsumerName, BrokerError) -> Void)?>(nil)
 
     public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
                 rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
@@ -156,14 +157,16 @@ public final class Broker: Sendable {
                     progressed = progressed || scannedTo > from
                 }
             } catch {
-                reportReadFailure?(name, error)
+                readFailureHandler.withLock { $0 }?(name, error)
             }
         }
         return (progressed, state.withLock { $0.core.nextDeadline() })
     }
 
-    /// Told when a consumer cannot read the store (the server logs it).
-    public nonisolated(unsafe) var reportReadFailure: (@Sendable (ConsumerName, BrokerError) -> Void)?
+    /// Who to tell when a consumer cannot read the store (the server logs it).
+    public func onReadFailure(_ handler: @escaping @Sendable (ConsumerName, BrokerError) -> Void) {
+        readFailureHandler.withLock { $0 = handler }
+    }
 
     /// Runs `body` while no message is routed (a subscriber that caught up from the log
     /// rejoins live delivery here without a gap).

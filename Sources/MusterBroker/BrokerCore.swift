@@ -202,6 +202,14 @@ public struct BrokerCore: Sendable {
         sessions[sessionID]?.subscriptions[subscriptionID] != nil
     }
 
+    /// The ids of a session's live subscriptions to `destination` (where query answers go).
+    public func subscriptionIDs(sessionID: UInt64, to destination: Destination) -> [String] {
+        (sessions[sessionID]?.subscriptions ?? [:]).compactMap { id, route in
+            if case .push(let subscribed) = route, subscribed == destination { return id }
+            return nil
+        }.sorted()
+    }
+
     /// Unacknowledged deliveries of one subscription.
     public func pendingCount(sessionID: UInt64, subscriptionID: String) -> Int {
         guard case .consumer(let name)? = sessions[sessionID]?.subscriptions[subscriptionID] else { return 0 }

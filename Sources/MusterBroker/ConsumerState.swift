@@ -169,7 +169,7 @@ public struct ConsumerState: Sendable {
         let attachment = attachments[key]!
         guard attachment.mode != .auto else {
             output.deliveries.append(Delivery(sessionID: key.sessionID, subscriptionID: key.subscriptionID, message: message,
-                                              ackID: nil, deliveryCount: deliveryCount))
+                                              ackID: nil, deliveryCount: deliveryCount, tracked: true))
             output.events.append(LedgerEvent(kind: .consumed, consumer: name, generation: generation, destination: destination,
                                              offset: message.offset, party: attachment.party, subscriptionID: key.subscriptionID,
                                              deliveryCount: deliveryCount, deliveredAt: now, at: now))
@@ -183,7 +183,7 @@ public struct ConsumerState: Sendable {
         deliveryOrder.append(ackID)
         attachments[key]!.inFlight.append(ackID)
         output.deliveries.append(Delivery(sessionID: key.sessionID, subscriptionID: key.subscriptionID, message: message,
-                                          ackID: ackID, deliveryCount: deliveryCount))
+                                          ackID: ackID, deliveryCount: deliveryCount, tracked: true))
         output.events.append(event(.delivered, entry, at: now))
         return output
     }

@@ -7,4 +7,6 @@ public struct Delivery: Sendable {
     public let ackID: UInt64?
     /// 1 for the first delivery of this message to this consumer, then 2, 3, …
     public let deliveryCount: Int
+    /// From a tracked consumer (queue, durable or client-acknowledged subscription), not pushed live.
+    public var tracked = false
 }

@@ -2,6 +2,9 @@
 public enum RecordKind: UInt8, Sendable {
     /// A message accepted for a destination.
     case message = 1
+    /// What happened to a delivery of a message (delivered, acked, nacked, expired, …); the
+    /// record's destination is the message's, its headers name the consumer, party and offset.
+    case delivery = 2
 }
 
 /// One header of a stored message, in the order the publisher sent it.

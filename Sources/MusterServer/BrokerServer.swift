@@ -16,9 +16,12 @@ public final class BrokerServer: @unchecked Sendable {
     private var listener: TCPListener?
     private var context: TLSContext?
     private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
+    private let pump: ConsumerPump
 
-    /// Opens (and recovers) the log; throws `LogError` when it is damaged or cannot be opened.
-    public init(configuration: ServerConfiguration, logger: Logger) throws(LogError) {
+    /// Opens (and recovers) the log and rebuilds the queues and durable subscriptions; throws
+    /// `LogError` when the log is damaged or cannot be opened, `ConfigurationError` when the
+    /// consumer registry cannot be read.
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
         var options = configuration.logOptions
@@ -39,7 +42,16 @@ public final class BrokerServer: @unchecked Sendable {
             "seconds": "\(Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000)",
         ])
         self.log = log
-        self.broker = Broker(store: LogMessageStore(log: log))
+        let registry = ConsumerRegistry(dataDirectory: configuration.dataDirectory)
+        let rebuilt = try ConsumerRecovery(registry: try registry.load(), log: log, rules: configuration.delivery)
+        logger.info("consumers rebuilt", metadata: [
+            "consumers": "\(rebuilt.consumers.count)", "records-read": "\(rebuilt.recordsRead)",
+            "awaiting-redelivery": "\(rebuilt.consumers.reduce(0) { $0 + $1.state.waitingCount })",
+        ])
+        let store = LogMessageStore(log: log)
+        self.broker = Broker(store: store, rules: configuration.delivery, restored: rebuilt.consumers)
+        self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
+        broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
     }
 
     /// Loads the TLS files, starts the loops and listens. Returns the bound address.
@@ -66,6 +78,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.context = context
         self.group = group
         self.listener = listener
+        pump.start()
         let bound = SocketAddress(host: configuration.listen.host, port: listener.boundPort)
         logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)",
                                             "tls-min": "\(configuration.minimumTLSVersion.rawValue)"])
@@ -86,13 +99,14 @@ public final class BrokerServer: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         group?.shutdown()
+        pump.stop()
         log.close()
         logger.info("stopped")
     }
 
     private func accept(_ descriptor: Int32, context: TLSContext, loop: EventLoop) {
         let session = ServerSession(
-            broker: broker, log: log, limits: configuration.limits, settings: configuration.session,
+            broker: broker, log: log, consumers: pump, limits: configuration.limits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
             onClose: { [weak self] session in _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } })
         do {

@@ -1,11 +1,18 @@
 public import MusterBroker
 public import MusterLog
 import MusterStomp
+import Foundation
+import Synchronization
 
 /// The broker's message store on the durable log: a publication becomes a log record, and
 /// the broker hears of it (to route it and send the RECEIPT) only once the record is durable.
+/// Delivery events become records too; consumers read messages back through cursors.
 public final class LogMessageStore: MessageStore {
     public let log: MessageLog
+    /// Open cursors by the offset they will read next, so a consumer reading on does not reopen files.
+    private let cursors = CursorPool()
+    /// Records one read looks at before it reports how far it got (bounds the time per read).
+    static let scanLimit = 4096
 
     public init(log: MessageLog) {
         self.log = log
@@ -19,6 +26,113 @@ public final class LogMessageStore: MessageStore {
             case .failure(let error):
                 completion(.failure(BrokerError(.storageFailure, "the message was not stored: \(error)")))
             }
+        }
+    }
+
+    public func record(_ events: [LedgerEvent], completion: (@Sendable (BrokerError?) -> Void)?) {
+        let failure = Mutex<LogError?>(nil)
+        for (index, event) in events.enumerated() {
+            let last = index == events.count - 1
+            log.append(LogEntry(event)) { result in
+                if case .failure(let error) = result { failure.withLock { $0 = $0 ?? error } }
+                guard last, let completion else { return }
+                completion(failure.withLock { $0 }.map { BrokerError(.storageFailure, "the acknowledgement was not recorded: \($0)") })
+            }
+        }
+        if events.isEmpty { completion?(nil) }
+    }
+
+    public var nextOffset: UInt64 { log.nextOffset }
+
+    public func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64) {
+        let cursor = takeCursor(at: offset)
+        let name = destination.description
+        var messages: [StoredMessage] = []
+        var scanned = 0
+        var reached = offset
+        do throws(LogError) {
+            reading: while messages.count < limit, scanned < Self.scanLimit {
+                let records = try cursor.next(maxRecords: min(256, Self.scanLimit - scanned))
+                if records.isEmpty { reached = cursor.nextOffset; break }
+                scanned += records.count
+                for record in records {
+                    reached = record.offset + 1
+                    guard record.kind == .message, record.destination == name, let message = StoredMessage(record: record) else { continue }
+                    messages.append(message)
+                    if messages.count == limit { break reading }
+                }
+            }
+        } catch {
+            throw BrokerError(.storageFailure, "reading \(name) from the log: \(error)")
+        }
+        if cursor.nextOffset != reached { cursor.seek(to: reached) }
+        putBack(cursor)
+        return (messages, reached)
+    }
+
+    public func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage] {
+        var messages: [StoredMessage] = []
+        for offset in offsets {
+            let cursor = takeCursor(at: offset)
+            do throws(LogError) {
+                if let record = try cursor.next(maxRecords: 1).first, record.offset == offset,
+                   record.destination == destination.description, let message = StoredMessage(record: record) {
+                    messages.append(message)
+                }
+            } catch {
+                throw BrokerError(.storageFailure, "reading offset \(offset) of \(destination) from the log: \(error)")
+            }
+            putBack(cursor)
+        }
+        return messages
+    }
+
+    public func observeAppends(_ observer: @escaping @Sendable () -> Void) {
+        _ = log.observeAppends { _ in observer() }
+    }
+
+    /// Every delivery event about the message at `offset` of `destination`, in log order. Reads
+    /// the log from that offset to its head.
+    public func history(of destination: Destination, offset: UInt64) throws(BrokerError) -> [LedgerEvent] {
+        let cursor = log.cursor(from: offset)
+        let name = destination.description
+        var events: [LedgerEvent] = []
+        do throws(LogError) {
+            while true {
+                let records = try cursor.next()
+                if records.isEmpty { break }
+                for record in records where record.kind == .delivery && record.destination == name {
+                    if let event = LedgerEvent(record: record), event.offset == offset { events.append(event) }
+                }
+            }
+        } catch {
+            throw BrokerError(.storageFailure, "reading the log: \(error)")
+        }
+        return events
+    }
+
+    private func takeCursor(at offset: UInt64) -> LogCursor {
+        cursors.take(at: offset) ?? log.cursor(from: offset)
+    }
+
+    private func putBack(_ cursor: LogCursor) {
+        cursors.put(cursor)
+    }
+}
+
+/// A few idle cursors; each is used by one reader at a time (taken out, then put back).
+private final class CursorPool: @unchecked Sendable {
+    private let lock = NSLock()
+    private var idle: [UInt64: LogCursor] = [:]
+
+    func take(at offset: UInt64) -> LogCursor? {
+        lock.withLock { idle.removeValue(forKey: offset) }
+    }
+
+    func put(_ cursor: LogCursor) {
+        lock.withLock {
+            if idle.count >= 64 { idle.removeAll(keepingCapacity: true) }
+            idle[cursor.nextOffset] = cursor
         }
     }
 }

@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var dataDirectory: String
     /// fsync policy, segment size and retention of the durable log.
     public var log: LogSettings
+    /// Ack-wait, max-deliveries and dead letters, per destination (`delivery:`).
+    public var delivery: DeliveryRules
     public var certificatePath: String
     public var privateKeyPath: String
     /// Extra trusted CA files, beyond each jurisdiction's CA from the parties file.
@@ -55,6 +57,7 @@ public struct ServerConfiguration: Sendable {
 
         let dataDirectory = try root.string("data-directory", default: ".muster/data")
         let log = try LogSettings.read(try root.section("log"))
+        let delivery = try DeliveryConfiguration.read(try root.section("delivery"))
         let tlsSection = try root.section("tls")
         let certificatePath = try tlsSection?.string("certificate") ?? ".muster/certs/server.crt"
         let privateKeyPath = try tlsSection?.string("private-key") ?? ".muster/certs/server.key"
@@ -95,7 +98,7 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError(file: file, key: "broker.jurisdiction", problem: "'\(jurisdiction)' is not a jurisdiction in \(partiesText)")
         }
         return ServerConfiguration(
-            file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log,
+            file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log, delivery: delivery,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
             limits: limits, session: session, heartbeatTolerance: tolerance,

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import MusterBroker
 import MusterLog
@@ -12,6 +13,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     let broker: Broker
     /// The durable log replay subscriptions read from (nil: replay is refused).
     let log: MessageLog?
+    /// Saves the consumer registry when a durable subscription is created or deleted.
+    let consumers: ConsumerPump?
     let settings: SessionSettings
     let heartbeatTolerance: Double
     let connectTimeout: Duration
@@ -34,10 +37,11 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private let lastWriteNanoseconds = Atomic<Int64>(0)
     private static let epoch = ContinuousClock.now
 
-    init(broker: Broker, log: MessageLog?, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
+    init(broker: Broker, log: MessageLog?, consumers: ConsumerPump? = nil, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
          connectTimeout: Duration = .seconds(30), logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
         self.broker = broker
         self.log = log
+        self.consumers = consumers
         self.settings = settings
         self.heartbeatTolerance = heartbeatTolerance
         self.connectTimeout = connectTimeout
@@ -108,6 +112,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     }
 
     func channelDidDrain(_ channel: TLSChannel) {
+        broker.wakeConsumers()
         // Resume on the next loop iteration, so that one fast reader cannot starve the loop.
         for stream in replays.values where stream.waitingForDrain { stream.wake() }
         for follower in followers.values where follower.waitingForDrain { follower.wake() }
@@ -135,9 +140,14 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
 
     // MARK: DeliveryTarget
 
+    /// Unsent bytes beyond which tracked consumers stop handing this connection more.
+    static let consumerHighWater = 256 << 10
+
+    var hasRoom: Bool { channel.approximateBacklog < Self.consumerHighWater }
+
     /// Runs under the broker's lock, on whichever thread routed the message.
     func deliver(_ delivery: Delivery) {
-        guard log != nil, delivery.ackID == nil, delivery.message.destination.kind == .topic else {
+        guard log != nil, !delivery.tracked, delivery.message.destination.kind == .topic else {
             write(StompFrameEncoder.encode(delivery.frame))
             return
         }
@@ -208,8 +218,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             logger.info("connected", metadata: ["heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)"])
         case .publish(let publication, let receipt):
             publish(publication, receipt: receipt)
-        case .subscribe(let id, let destination, let mode, let prefetch, let replay, let receipt):
-            if let replay {
+        case .subscribe(let id, let destination, let mode, let prefetch, let replay, let durable, let receipt):
+            if let replay, !durable {
                 startReplay(id: id, destination: destination, mode: mode, prefetch: prefetch, request: replay, receipt: receipt)
                 return
             }
@@ -218,34 +228,36 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                     guard replays[id] == nil else {
                         throw BrokerError(.duplicateSubscription, "subscription id '\(id)' is already in use on this connection")
                     }
-                    try broker.subscribe(sessionID: sessionID!, party: machine.party, subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch)
+                    var start: UInt64?
+                    if let replay, let log { start = try Self.startOffset(of: replay.start, destination: destination, in: log) }
+                    try broker.subscribe(sessionID: sessionID!, party: machine.party, subscriptionID: id, destination: destination,
+                                         mode: mode, prefetch: prefetch, durable: durable, start: start)
+                    if durable, destination.kind == .topic { consumers?.saveRegistry() }
                 } catch {
                     self.machine?.subscriptionRefused()
                     throw error
                 }
             }
-        case .unsubscribe(let id, let receipt):
+        case .unsubscribe(let id, let durable, let receipt):
             attempt(receipt) { [self] () throws(BrokerError) in
                 if let stream = replays.removeValue(forKey: id) {
                     stream.stop()
                 } else {
-                    try broker.unsubscribe(sessionID: sessionID!, subscriptionID: id)
+                    try broker.unsubscribe(sessionID: sessionID!, subscriptionID: id, deleteDurable: durable)
+                    if durable { consumers?.saveRegistry() }
                     forgetFollower(id)
                 }
             }
         case .acknowledge(let ackID, let receipt):
-            attempt(receipt) { [self] () throws(BrokerError) in
-                if let stream = try replayStream(owning: ackID) { try stream.acknowledge(ackID) } else {
-                    try broker.acknowledge(sessionID: sessionID!, ackID: ackID)
-                }
+            settle(ackID, receipt: receipt) { [self] recorded throws(BrokerError) in
+                try broker.acknowledge(sessionID: sessionID!, ackID: ackID, recorded: recorded)
             }
         case .reject(let ackID, let requeue, let receipt):
-            attempt(receipt) { [self] () throws(BrokerError) in
-                // A replay re-reads the log on request; a NACK only settles the delivery.
-                if let stream = try replayStream(owning: ackID) { try stream.acknowledge(ackID) } else {
-                    try broker.reject(sessionID: sessionID!, ackID: ackID, requeue: requeue)
-                }
+            settle(ackID, receipt: receipt) { [self] recorded throws(BrokerError) in
+                try broker.reject(sessionID: sessionID!, ackID: ackID, requeue: requeue, recorded: recorded)
             }
+        case .query(let query, let receipt):
+            answer(query, receipt: receipt)
         case .commit(_, let actions, let receipt):
             // Stores complete in order, so the last publish's receipt covers the whole transaction.
             let lastPublish = actions.lastIndex { if case .publish = $0 { return true } else { return false } }
@@ -311,6 +323,79 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         guard case .head = end else { return end }
         let next = log.nextOffset
         return next == 0 ? .timestamp(milliseconds: .min) : .offset(next - 1)
+    }
+
+    /// ACK or NACK: a replay's delivery is settled in its stream; a consumer's in the broker,
+    /// whose RECEIPT waits until the acknowledgement is recorded in the log.
+    private func settle(_ ackID: String, receipt: String?,
+                        _ body: (_ recorded: (@Sendable (BrokerError?) -> Void)?) throws(BrokerError) -> Void) {
+        do throws(BrokerError) {
+            if let stream = try replayStream(owning: ackID) {
+                // A replay re-reads the log on request; a NACK only settles the delivery.
+                try stream.acknowledge(ackID)
+                if let receipt { send(.receipt(receipt)) }
+                return
+            }
+            guard let receipt else {
+                try body(nil)
+                return
+            }
+            try body { [self] (failure: BrokerError?) in
+                if let failure {
+                    channel.loop.execute { [self] in refuse(failure, receipt: receipt) }
+                } else {
+                    send(.receipt(receipt))
+                }
+            }
+        } catch {
+            refuse(error, receipt: receipt)
+        }
+    }
+
+    // MARK: Queries
+
+    /// Answers an acknowledgement query on the connection's own `reply-to` subscription. Only
+    /// destinations the party may subscribe to are reported. History reads the log, off the loop.
+    private func answer(_ query: AckQuery, receipt: String?) {
+        guard let sessionID, let party = machine?.party else { return }
+        let subscriptions = broker.inspect { $0.subscriptionIDs(sessionID: sessionID, to: query.replyTo) }
+        guard !subscriptions.isEmpty else {
+            refuse(BrokerError(.invalidQuery, "reply-to \(query.replyTo) is not a destination this connection subscribed to"), receipt: receipt)
+            return
+        }
+        let serial = nextReplaySerial
+        nextReplaySerial += 1
+        let reply: @Sendable ([UInt8]) -> Void = { [self] body in
+            for id in subscriptions { write(StompFrameEncoder.encode(AckQueryAnswer.frame(body, for: query, subscriptionID: id, serial: serial))) }
+            if let receipt { send(.receipt(receipt)) }
+        }
+        let gate = broker.gate
+        switch query.kind {
+        case .pending:
+            let now = broker.clock()
+            let entries = broker.inspect { $0.pending(destination: query.destination, party: query.party) }
+                .filter { gate.checkSubscribe($0.destination, by: party) == nil }
+            reply(AckQueryAnswer.pending(entries, now: now))
+        case .history:
+            let destination = query.destination!, offset = query.offset!
+            if let refusal = gate.checkSubscribe(destination, by: party) {
+                refuse(refusal, receipt: receipt)
+                return
+            }
+            guard let store = broker.store as? LogMessageStore else {
+                refuse(BrokerError(.storageFailure, "this broker keeps no log to read the history from"), receipt: receipt)
+                return
+            }
+            DispatchQueue.global().async { [self] in
+                do throws(BrokerError) {
+                    let events = try store.history(of: destination, offset: offset)
+                    let pending = broker.inspect { $0.pending(destination: destination) }
+                    reply(AckQueryAnswer.history(destination: destination, offset: offset, events: events, pending: pending, now: broker.clock()))
+                } catch {
+                    channel.loop.execute { [self] in refuse(error, receipt: receipt) }
+                }
+            }
+        }
     }
 
     private func attempt(_ receipt: String?, _ body: () throws(BrokerError) -> Void) {

@@ -1,0 +1,75 @@
+import Dispatch
+import Foundation
+import Logging
+import MusterBroker
+import Synchronization
+
+/// The thread that feeds tracked consumers from the log: it wakes on new records, ACKs,
+/// subscriptions and drained connections, and at the next ack-wait deadline; each round
+/// expires overdue deliveries and delivers what consumers with room can take. It also saves
+/// the consumer registry now and then, so a restart reads only the recent log.
+final class ConsumerPump: @unchecked Sendable {
+    private let broker: Broker
+    private let registry: ConsumerRegistry
+    private let logger: Logger
+    private let wakeSignal = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+    /// How often the registry's floors are saved.
+    static let checkpointInterval: Int64 = 10_000
+    /// The longest the pump sleeps without a reason to wake.
+    static let idleWait: Int64 = 1_000
+
+    init(broker: Broker, registry: ConsumerRegistry, logger: Logger) {
+        self.broker = broker
+        self.registry = registry
+        self.logger = logger
+    }
+
+    func start() {
+        broker.onWork { [weak self] in self?.wake() }
+        broker.store.observeAppends { [weak self] in self?.wake() }
+        let thread = Thread { [self] in run() }
+        thread.name = "muster-consumers"
+        thread.start()
+    }
+
+    func wake() { wakeSignal.signal() }
+
+    /// Stops the thread and saves the registry one last time.
+    func stop() {
+        guard !stopping.exchange(true, ordering: .relaxed) else { return }
+        wake()
+        stopped.wait()
+        checkpoint(broker.inspect { ConsumerRegistry.contents(of: $0) })
+    }
+
+    /// Saves the registry now (a durable subscription was created or deleted).
+    func saveRegistry() {
+        checkpoint(broker.inspect { ConsumerRegistry.contents(of: $0) })
+    }
+
+    private func run() {
+        var lastCheckpoint = broker.clock()
+        while !stopping.load(ordering: .relaxed) {
+            let (progressed, deadline) = broker.pumpStep()
+            let now = broker.clock()
+            if now - lastCheckpoint >= Self.checkpointInterval {
+                saveRegistry()
+                lastCheckpoint = now
+            }
+            if progressed { continue }
+            let wait = max(1, min(Self.idleWait, (deadline ?? .max) - now))
+            _ = wakeSignal.wait(timeout: .now() + .milliseconds(Int(wait)))
+        }
+        stopped.signal()
+    }
+
+    private func checkpoint(_ contents: ConsumerRegistry.Contents) {
+        do {
+            try registry.save(contents)
+        } catch {
+            logger.error("cannot save the consumer registry: \(error)")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+public import MusterBroker
+public import MusterLog
+
+/// Rebuilds the queues and durable subscriptions at start: the registry says which exist and
+/// how far each had settled; the log, read from there, says what was delivered since and what
+/// became of it. Whatever was delivered and never settled waits to be delivered again, with
+/// its delivery count; delivery of new messages resumes after the last one delivered.
+public struct ConsumerRecovery {
+    struct Builder {
+        let name: ConsumerName
+        let destination: Destination
+        let generation: UInt64
+        let floor: UInt64
+        let owner: (party: PartyIdentity, subscriptionID: String)?
+        var nextNew: UInt64
+        var unsettled: [UInt64: LedgerEvent] = [:]
+    }
+
+    public private(set) var consumers: [RestoredConsumer] = []
+    /// Records read to rebuild them.
+    public private(set) var recordsRead = 0
+
+    public init(registry: ConsumerRegistry.Contents, log: MessageLog, rules: DeliveryRules) throws(LogError) {
+        var builders: [ConsumerName: Builder] = [:]
+        for entry in registry.consumers {
+            guard let destination = try? Destination(parsing: entry.destination) else { continue }
+            let name = ConsumerName(text: entry.name)
+            let owner = entry.party.flatMap { PartyIdentity(uri: PartyIdentity.uriScheme + $0) }.map { ($0, entry.subscription ?? "") }
+            builders[name] = Builder(name: name, destination: destination, generation: entry.generation, floor: entry.floor,
+                                     owner: owner, nextNew: entry.floor)
+        }
+        let cursor = log.cursor(from: registry.scanFrom)
+        while true {
+            let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
+            if records.isEmpty { break }
+            recordsRead += records.count
+            for record in records {
+                switch record.kind {
+                case .message:
+                    // A queue first used after the registry was saved is found by its first message.
+                    guard record.destination.hasPrefix("/queue/"), let destination = try? Destination(parsing: record.destination) else { continue }
+                    let name = ConsumerName.queue(destination)
+                    if builders[name] == nil {
+                        builders[name] = Builder(name: name, destination: destination, generation: 0, floor: record.offset,
+                                                 owner: nil, nextNew: record.offset)
+                    }
+                case .delivery:
+                    guard let event = LedgerEvent(record: record), var builder = builders[event.consumer],
+                          builder.generation == event.generation, event.offset >= builder.floor else { continue }
+                    if event.kind == .delivered || event.kind == .consumed {
+                        builder.nextNew = max(builder.nextNew, event.offset + 1)
+                    }
+                    if event.kind.isTerminal {
+                        builder.unsettled[event.offset] = nil
+                    } else {
+                        builder.unsettled[event.offset] = event
+                    }
+                    builders[event.consumer] = builder
+                }
+            }
+        }
+        for builder in builders.values.sorted(by: { $0.name < $1.name }) {
+            var state = ConsumerState(name: builder.name, generation: builder.generation, destination: builder.destination,
+                                      policy: rules.policy(for: builder.destination), readCursor: builder.nextNew)
+            for (offset, event) in builder.unsettled {
+                state.restoreWaiting(offset: offset, deliveryCount: event.deliveryCount, party: event.party,
+                                     subscriptionID: event.subscriptionID, since: event.at)
+            }
+            consumers.append(RestoredConsumer(state: state, owner: builder.owner))
+        }
+    }
+}
