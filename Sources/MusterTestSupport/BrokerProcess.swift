@@ -201,3 +201,11 @@ final class OutputBuffer: Sendable {
     let text = Mutex("")
     var contents: String { text.withLock { $0 } }
 }
+
+extension ClientOptions {
+    /// The same connection as `muster` command-line flags.
+    public var commandLineArguments: [String] {
+        ["--server", "\(server)", "--server-name", serverName, "--cert", identity.certificatePath, "--key", identity.privateKeyPath]
+            + identity.trustedAuthorityPaths.flatMap { ["--ca", $0] }
+    }
+}
