@@ -25,21 +25,29 @@ public enum ReplayEnd: Sendable, Equatable {
 public struct ReplayRequest: Sendable, Equatable {
     public var start: ReplayStart
     public var end: ReplayEnd?
+    /// Also deliver the destination's delivery records (who received and acknowledged what).
+    public var includeAcks: Bool
 
-    public init(start: ReplayStart, end: ReplayEnd? = nil) {
+    public init(start: ReplayStart, end: ReplayEnd? = nil, includeAcks: Bool = false) {
         self.start = start
         self.end = end
+        self.includeAcks = includeAcks
     }
 
     public static let startHeader = "x-stream-offset"
     public static let endHeader = "muster-until"
+    public static let includeAcksHeader = "muster-include-acks"
 
-    /// Reads `x-stream-offset` and `muster-until` from SUBSCRIBE headers; nil when neither is present.
-    public static func parse(start startText: String?, end endText: String?) throws(BrokerError) -> ReplayRequest? {
-        guard startText != nil || endText != nil else { return nil }
+    /// Reads `x-stream-offset`, `muster-until` and `muster-include-acks` from SUBSCRIBE headers;
+    /// nil when none is present.
+    public static func parse(start startText: String?, end endText: String?, includeAcks acksText: String? = nil) throws(BrokerError) -> ReplayRequest? {
+        guard startText != nil || endText != nil || acksText != nil else { return nil }
         let start = try startText.map { text throws(BrokerError) in try parseStart(text) } ?? .next
         let end = try endText.map { text throws(BrokerError) in try parseEnd(text) }
-        return ReplayRequest(start: start, end: end)
+        guard acksText == nil || acksText == "true" || acksText == "false" else {
+            throw BrokerError(.invalidHeader, "\(includeAcksHeader) '\(acksText!)' must be true or false")
+        }
+        return ReplayRequest(start: start, end: end, includeAcks: acksText == "true")
     }
 
     static func parseStart(_ text: String) throws(BrokerError) -> ReplayStart {

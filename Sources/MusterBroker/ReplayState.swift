@@ -27,6 +27,9 @@ public struct ReplayState: Sendable {
     /// Offsets delivered and not yet acknowledged, oldest first.
     private var unacknowledged: [UInt64] = []
 
+    /// Delivery records of the destination are delivered too (`muster-include-acks:true`).
+    public var includeAcks = false
+
     public init(subscriptionID: String, destination: Destination, mode: AckMode, prefetch: Int?, end: ReplayEnd?, serial: UInt64) {
         self.subscriptionID = subscriptionID
         self.destination = destination

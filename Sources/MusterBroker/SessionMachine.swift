@@ -176,12 +176,13 @@ public struct SessionMachine: Sendable {
             }
             prefetch = value == 0 ? nil : value
         }
-        let replay = try ReplayRequest.parse(start: frame.headers[ReplayRequest.startHeader], end: frame.headers[ReplayRequest.endHeader])
+        let replay = try ReplayRequest.parse(start: frame.headers[ReplayRequest.startHeader], end: frame.headers[ReplayRequest.endHeader],
+                                             includeAcks: frame.headers[ReplayRequest.includeAcksHeader])
         let durableFlag = try flag("durable", in: frame, default: false)
         let persistentFlag = try flag("persistent", in: frame, default: false)  // RabbitMQ's older spelling
         let durable = durableFlag || persistentFlag
-        if durable, replay?.end != nil {
-            throw BrokerError(.invalidHeader, "a durable subscription has no end; drop \(ReplayRequest.endHeader), or subscribe without durable:true")
+        if durable, replay?.end != nil || replay?.includeAcks == true {
+            throw BrokerError(.invalidHeader, "a durable subscription has no end and carries messages only; drop \(ReplayRequest.endHeader) and \(ReplayRequest.includeAcksHeader), or subscribe without durable:true")
         }
         if destination == AckQuery.destination {
             throw BrokerError(.invalidDestination, "\(destination) takes queries; subscribe to a \(AckQuery.replyPrefix)NAME destination for the answers")

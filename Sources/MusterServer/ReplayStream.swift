@@ -92,18 +92,39 @@ final class ReplayStream: @unchecked Sendable {
                 if state.reachedHead(nextOffset: cursor.nextOffset, timestampFloor: log.timestampFloor()) { finish(at: cursor.nextOffset) }
                 return
             }
-            switch state.consider(offset: record.offset, timestamp: record.timestamp, destination: record.destination) {
+            let wanted = record.kind == .message || (record.kind == .delivery && state.includeAcks)
+            switch state.consider(offset: record.offset, timestamp: record.timestamp, destination: wanted ? record.destination : "") {
             case .skip:
                 continue
             case .finish:
                 finish(at: record.offset)
                 return
             case .deliver(let ackID):
-                guard let message = StoredMessage(record: record) else { continue }
-                let frame = Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)
+                let frame: StompFrame
+                if record.kind == .delivery {
+                    frame = Self.deliveryRecordFrame(record, subscriptionID: state.subscriptionID, ackID: ackID)
+                } else {
+                    guard let message = StoredMessage(record: record) else { continue }
+                    frame = Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)
+                }
                 channel.withOutboundBuffer { StompFrameEncoder.encode(frame, into: &$0) }
             }
         }
+    }
+
+    /// A delivery record as a MESSAGE: `muster-record:delivery`, the event's headers, no body.
+    static func deliveryRecordFrame(_ record: LogRecord, subscriptionID: String, ackID: String?) -> StompFrame {
+        var headers: StompHeaders = [
+            "subscription": subscriptionID,
+            "message-id": "d-\(record.offset)",
+            "destination": record.destination,
+        ]
+        if let ackID { headers.append("ack", ackID) }
+        headers.append("muster-record", "delivery")
+        headers.append(ReservedHeader.timestamp, String(record.timestamp))
+        headers.append(ReplayRequest.startHeader, String(record.offset))
+        for header in record.headers { headers.append(header.name, header.value) }
+        return StompFrame(.message, headers: headers, body: [])
     }
 
     /// Re-checks a time bound whose end lies in the future (called on the connection's ticks).

@@ -281,8 +281,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             }
             if let refusal = broker.gate.checkSubscribe(destination, by: machine!.party) { throw refusal }
             let start = try Self.startOffset(of: request.start, destination: destination, in: log)
-            let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch,
+            var state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch,
                                     end: Self.resolve(request.end, in: log), serial: nextReplaySerial)
+            state.includeAcks = request.includeAcks
             nextReplaySerial += 1
             let stream = ReplayStream(state: state, log: log, startOffset: start, channel: channel, logger: logger)
             replays[id] = stream

@@ -124,6 +124,40 @@ struct RedeliveryTests {
         }
     }
 
+    @Test func aReplayThatAsksForAcksShowsWhoAcknowledgedWhatAndWhen() async throws {
+        try await withBroker { broker in
+            let adapter = try await broker.connect("jinshan-public-security")
+            let inbox = try await adapter.subscribe(to: "/topic/summons", ack: .clientIndividual, id: "inbox", headers: ["durable": "true"])
+            try await publish("whistle", to: "/topic/summons", on: broker)
+            let message = try await inbox.take(1)[0]
+            try await adapter.ack(message, receipt: true)
+
+            let auditor = try await broker.connect("discipline-inspector")
+            let replay = try await auditor.subscribe(to: "/topic/summons", headers: [
+                "x-stream-offset": "first", "muster-until": "head", "muster-include-acks": "true",
+            ])
+            let records = try await within(.seconds(15), "the replay") {
+                var records: [ReceivedMessage] = []
+                for try await record in replay { records.append(record) }
+                return records
+            }
+            #expect(records.map { $0.headers["muster-record"] ?? "message" } == ["message", "delivery", "delivery"])
+            #expect(records.dropFirst().map { $0.headers["muster-event"] } == ["delivered", "acked"])
+            #expect(records.dropFirst().allSatisfy {
+                $0.headers["muster-party"] == "jinshan/jinshan-public-security" && $0.headers["muster-offset"] == String(message.offset)
+                    && $0.headers["muster-subscription"] == "inbox" && $0.headers["muster-delivery-count"] == "1"
+            })
+            // Without the header, a replay carries the messages only.
+            let plain = try await auditor.subscribe(to: "/topic/summons", headers: ["x-stream-offset": "first", "muster-until": "head"])
+            let messages = try await within(.seconds(15), "the plain replay") {
+                var messages: [ReceivedMessage] = []
+                for try await message in plain { messages.append(message) }
+                return messages
+            }
+            #expect(messages.map(\.bodyText) == ["whistle"])
+        }
+    }
+
     @Test func aQueryWithoutAReplySubscriptionIsRefusedClearly() async throws {
         try await withBroker { broker in
             let coordinator = try await broker.connect("langxia-town")
