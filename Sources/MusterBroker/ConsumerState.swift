@@ -147,7 +147,7 @@ public struct ConsumerState: Sendable {
     /// Sends waiting messages (those with copies) to subscribers with room, lowest offset first.
     mutating func dispatchWaiting(now: Int64, ackIDs: inout UInt64) -> ConsumerOutput {
         var output = ConsumerOutput()
-        guard !waiting.isEmpty, !attachments.isEmpty else { return output }
+        guard !waiting.isEmpty, totalCapacity > 0 || policy.maxDeliveries != nil else { return output }
         for offset in waiting.keys.sorted() {
             guard let entry = waiting[offset], let message = entry.message else { continue }
             if let limit = policy.maxDeliveries, entry.deliveryCount >= limit, canDeadLetter {

@@ -75,6 +75,9 @@ struct LogCommand: ParsableCommand {
         @Option(help: "jsonl or csv.")
         var format: ExportFormat = .jsonl
 
+        @Option(help: "all, messages, or deliveries (the delivery and acknowledgement records).")
+        var kinds: DumpKinds = .all
+
         func run() throws {
             let writer = RecordWriter(format: format)
             let progress = ProgressReporter()
@@ -85,8 +88,16 @@ struct LogCommand: ParsableCommand {
                     progress.update(records: exported, bytes: bytes)
                     if let until, !until.admitsUntil(offset: record.offset, timestamp: record.timestamp) { return false }
                     guard from.admitsFrom(offset: record.offset, timestamp: record.timestamp),
-                          destinationMatches(record.destination), let message = StoredMessage(record: record) else { return true }
-                    writer.write(ExportedRecord(message, chain: record.chain.hex))
+                          destinationMatches(record.destination) else { return true }
+                    if let message = StoredMessage(record: record), kinds.includesMessages {
+                        writer.write(ExportedRecord(message, chain: record.chain.hex))
+                    } else if record.kind == .delivery, kinds.includesDeliveries {
+                        writer.write(ExportedRecord(offset: record.offset, timestamp: record.timestamp, destination: record.destination,
+                                                    sender: "", headers: record.headers.map { ($0.name, $0.value) }, body: [],
+                                                    chain: record.chain.hex, kind: "delivery"))
+                    } else {
+                        return true
+                    }
                     exported += 1
                     return true
                 }
@@ -106,6 +117,13 @@ struct LogCommand: ParsableCommand {
 }
 
 extension ExportFormat: ExpressibleByArgument {}
+
+enum DumpKinds: String, CaseIterable, ExpressibleByArgument {
+    case all, messages, deliveries
+
+    var includesMessages: Bool { self != .deliveries }
+    var includesDeliveries: Bool { self != .messages }
+}
 
 extension ExportedRecord {
     init(_ message: StoredMessage, chain: String?) {

@@ -10,6 +10,8 @@ struct ExportedRecord {
     var body: [UInt8]
     /// The chain hash (dumps only: a replay does not see it).
     var chain: String?
+    /// `message`, or `delivery` for a delivery event (dumps only).
+    var kind = "message"
 }
 
 enum ExportFormat: String, CaseIterable {
@@ -19,7 +21,7 @@ enum ExportFormat: String, CaseIterable {
 /// Writes records as JSON lines or CSV (RFC 4180) to standard output.
 struct RecordWriter {
     let format: ExportFormat
-    private static let csvColumns = ["offset", "timestamp", "time", "destination", "sender", "headers", "body", "body-encoding", "chain"]
+    private static let csvColumns = ["offset", "timestamp", "time", "destination", "sender", "headers", "body", "body-encoding", "chain", "kind"]
 
     init(format: ExportFormat) {
         self.format = format
@@ -38,12 +40,13 @@ struct RecordWriter {
                 encoding == "utf-8" ? "body" : "body-base64": body,
             ]
             if let chain = record.chain { object["chain"] = chain }
+            if record.kind != "message" { object["kind"] = record.kind }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
             print(String(decoding: data, as: UTF8.self))
         case .csv:
             let headers = record.headers.map { "\($0.0):\($0.1)" }.joined(separator: "\n")
             let fields = [String(record.offset), String(record.timestamp), Self.time(record.timestamp), record.destination,
-                          record.sender, headers, body, encoding, record.chain ?? ""]
+                          record.sender, headers, body, encoding, record.chain ?? "", record.kind]
             print(fields.map(Self.csvField).joined(separator: ","))
         }
     }

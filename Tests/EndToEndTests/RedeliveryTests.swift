@@ -155,6 +155,13 @@ struct RedeliveryTests {
                 return messages
             }
             #expect(messages.map(\.bodyText) == ["whistle"])
+
+            // The offline dump shows the same two records.
+            let dump = try runMuster(["log", "dump", "--data", broker.dataDirectory, "--kinds", "deliveries"])
+            #expect(dump.status == 0)
+            let lines = dump.output.split(separator: "\n").filter { $0.contains("\"kind\":\"delivery\"") }
+            #expect(lines.count == 2)
+            #expect(lines.last?.contains("\"muster-event\":\"acked\"") == true)
         }
     }
 
