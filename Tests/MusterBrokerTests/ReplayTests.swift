@@ -32,7 +32,7 @@ struct ReplayRequestTests {
             "id": "audit", "destination": "/topic/jinshan.summons", "ack": "client-individual",
             "prefetch-count": "10", "x-stream-offset": "offset=7", "muster-until": "offset=9",
         ]))
-        guard case .subscribe(_, _, let mode, let prefetch, let replay, _) = actions.first else {
+        guard case .subscribe(_, _, let mode, let prefetch, let replay, _, _) = actions.first else {
             Issue.record("expected a subscribe action, got \(actions)")
             return
         }

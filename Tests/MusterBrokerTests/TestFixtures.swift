@@ -62,12 +62,14 @@ extension SessionAction {
             return "connected \(agreement.sendEvery),\(agreement.expectEvery)"
         case .publish(let publication, let receipt):
             return "publish \(publication.destination) \(String(decoding: publication.body, as: UTF8.self))" + (receipt.map { " receipt=\($0)" } ?? "")
-        case .subscribe(let id, let destination, let mode, let prefetch, let replay, let receipt):
+        case .subscribe(let id, let destination, let mode, let prefetch, let replay, let durable, let receipt):
+            let replayText: String = replay.map { " replay=\($0.start)" + ($0.end.map { "..\($0)" } ?? "") } ?? ""
             return "subscribe \(id) \(destination) \(mode.rawValue) prefetch=\(prefetch.map(String.init) ?? "none")"
-                + (replay.map { " replay=\($0.start)" + ($0.end.map { "..\($0)" } ?? "") } ?? "")
-                + (receipt.map { " receipt=\($0)" } ?? "")
-        case .unsubscribe(let id, let receipt):
-            return "unsubscribe \(id)" + (receipt.map { " receipt=\($0)" } ?? "")
+                + replayText + (durable ? " durable" : "") + (receipt.map { " receipt=\($0)" } ?? "")
+        case .unsubscribe(let id, let durable, let receipt):
+            return "unsubscribe \(id)" + (durable ? " durable" : "") + (receipt.map { " receipt=\($0)" } ?? "")
+        case .query(let query, let receipt):
+            return "query \(query.kind.rawValue) reply-to=\(query.replyTo)" + (receipt.map { " receipt=\($0)" } ?? "")
         case .acknowledge(let ackID, let receipt):
             return "ack \(ackID)" + (receipt.map { " receipt=\($0)" } ?? "")
         case .reject(let ackID, let requeue, let receipt):
@@ -100,6 +102,115 @@ func expectRefusal(_ actions: [SessionAction], code: ErrorCode, receiptID: Strin
     #expect(actions[1].isClose, sourceLocation: sourceLocation)
 }
 
+// MARK: Log and consumer helpers
+
+/// A message log for specifications: messages at dense offsets, read back the way the
+/// message store reads them for consumers.
+struct TestLog {
+    private(set) var messages: [StoredMessage] = []
+
+    /// The offset the next message gets.
+    var head: UInt64 { UInt64(messages.count) }
+
+    /// Stores a message and returns it.
+    @discardableResult
+    mutating func append(to destination: Destination, text: String = "", headers: StompHeaders = [:],
+                         sender: PartyIdentity = langxiaTown) -> StoredMessage {
+        let message = stored(head, to: destination, text: text, headers: headers, sender: sender)
+        messages.append(message)
+        return message
+    }
+
+    /// Stores `count` messages to `destination`.
+    mutating func append(_ count: Int, to destination: Destination) {
+        for _ in 0..<count { append(to: destination) }
+    }
+
+    /// Up to `limit` messages of `destination` from `offset` on, and where the read stopped.
+    func read(_ destination: Destination, from offset: UInt64, limit: Int) -> (messages: [StoredMessage], scannedTo: UInt64) {
+        var found: [StoredMessage] = []
+        var position = offset
+        while position < head, found.count < limit {
+            if messages[Int(position)].destination == destination { found.append(messages[Int(position)]) }
+            position += 1
+        }
+        return (found, position)
+    }
+
+    /// The messages of `destination` at these offsets.
+    func read(_ destination: Destination, offsets: [UInt64]) -> [StoredMessage] {
+        offsets.compactMap { $0 < head ? messages[Int($0)] : nil }.filter { $0.destination == destination }
+    }
+}
+
+/// Subscriptions of three connections, for consumer specifications.
+let subscriberA = SubscriberKey(sessionID: 1, subscriptionID: "a")
+let subscriberB = SubscriberKey(sessionID: 2, subscriptionID: "b")
+let subscriberC = SubscriberKey(sessionID: 3, subscriptionID: "c")
+
+/// One consumer with its log and ack id counter, driven the way the broker drives it; time is
+/// whatever `now` a specification passes.
+struct ConsumerRig {
+    static let generation: UInt64 = 7
+
+    var consumer: ConsumerState
+    var log = TestLog()
+    var ackIDs: UInt64
+
+    init(_ destination: Destination = workOrdersQueue, name: ConsumerName? = nil, policy: DeliveryPolicy = DeliveryPolicy(),
+         readCursor: UInt64 = 0, firstAckID: UInt64 = 0) {
+        consumer = ConsumerState(name: name ?? .queue(destination), generation: Self.generation, destination: destination,
+                                 policy: policy, readCursor: readCursor)
+        ackIDs = firstAckID
+    }
+
+    var destination: Destination { consumer.destination }
+
+    /// Stores `count` messages to the consumer's destination.
+    mutating func publish(_ count: Int = 1) { log.append(count, to: destination) }
+
+    mutating func attach(_ key: SubscriberKey, party: PartyIdentity = guangchenTown, mode: AckMode = .clientIndividual, limit: Int = 10) {
+        consumer.attach(key, party: party, mode: mode, limit: limit)
+    }
+
+    /// Serves the consumer's demand from the log once, as the broker's pump does (nothing if it demands nothing).
+    mutating func pump(now: Int64) -> ConsumerOutput {
+        switch consumer.demand(head: log.head) {
+        case nil:
+            return ConsumerOutput()
+        case .read(let from, let limit)?:
+            let (messages, scannedTo) = log.read(destination, from: from, limit: limit)
+            return consumer.offer(messages, scannedTo: scannedTo, now: now, ackIDs: &ackIDs)
+        case .fetch(let offsets)?:
+            return consumer.offer(log.read(destination, offsets: offsets), scannedTo: nil, now: now, ackIDs: &ackIDs)
+        }
+    }
+
+    mutating func ack(_ delivery: Delivery, now: Int64) throws(BrokerError) -> ConsumerOutput {
+        try consumer.acknowledge(ackID: delivery.ackID ?? 0, from: delivery.subscriber, now: now, ackIDs: &ackIDs)
+    }
+
+    mutating func nack(_ delivery: Delivery, requeue: Bool, now: Int64) throws(BrokerError) -> ConsumerOutput {
+        try consumer.reject(ackID: delivery.ackID ?? 0, from: delivery.subscriber, requeue: requeue, now: now, ackIDs: &ackIDs)
+    }
+
+    mutating func tick(now: Int64) -> ConsumerOutput { consumer.tick(now: now, ackIDs: &ackIDs) }
+
+    mutating func detach(_ key: SubscriberKey, now: Int64) -> ConsumerOutput { consumer.detach(key, now: now, ackIDs: &ackIDs) }
+}
+
+extension ConsumerOutput {
+    /// The deliveries' summaries ("1/a m-0 #1").
+    var summaries: [String] { deliveries.map(\.summary) }
+    /// The events' summaries ("delivered m-0 a #1").
+    var eventSummaries: [String] { events.map(\.summary) }
+}
+
+extension LedgerEvent {
+    /// "kind m-offset subscription #count".
+    var summary: String { "\(kind.rawValue) m-\(offset) \(subscriptionID) #\(deliveryCount)" }
+}
+
 // MARK: BrokerCore helpers
 
 extension Delivery {
@@ -113,10 +224,49 @@ extension Delivery {
     }
 }
 
+extension Delivery {
+    var subscriber: SubscriberKey { SubscriberKey(sessionID: sessionID, subscriptionID: subscriptionID) }
+}
+
 extension BrokerCore {
-    /// Subscribes and returns the deliveries, with defaults that keep specifications short.
+    /// Subscribes, with defaults that keep specifications short.
     mutating func subscribe(_ sessionID: UInt64, _ subscriptionID: String, to destination: Destination,
-                            mode: AckMode = .auto, prefetch: Int? = nil) throws(BrokerError) -> [Delivery] {
-        try subscribe(sessionID: sessionID, subscriptionID: subscriptionID, destination: destination, mode: mode, prefetch: prefetch)
+                            mode: AckMode = .auto, prefetch: Int? = nil, durable: Bool = false, start: UInt64? = nil,
+                            now: Int64 = 0) throws(BrokerError) -> ConsumerOutput {
+        try subscribe(sessionID: sessionID, subscriptionID: subscriptionID, destination: destination, mode: mode,
+                      prefetch: prefetch, durable: durable, start: start, now: now)
+    }
+
+    mutating func unsubscribe(_ sessionID: UInt64, _ subscriptionID: String, deleteDurable: Bool = false,
+                              now: Int64 = 0) throws(BrokerError) -> ConsumerOutput {
+        try unsubscribe(sessionID: sessionID, subscriptionID: subscriptionID, deleteDurable: deleteDurable, now: now)
+    }
+
+    mutating func acknowledge(_ sessionID: UInt64, _ delivery: Delivery, now: Int64 = 0) throws(BrokerError) -> ConsumerOutput {
+        try acknowledge(sessionID: sessionID, ackID: delivery.ackHeader, now: now)
+    }
+
+    mutating func reject(_ sessionID: UInt64, _ delivery: Delivery, requeue: Bool, now: Int64 = 0) throws(BrokerError) -> ConsumerOutput {
+        try reject(sessionID: sessionID, ackID: delivery.ackHeader, requeue: requeue, now: now)
+    }
+
+    /// Stores a message in `log` and routes it; returns what was pushed to live topic subscribers.
+    mutating func publish(to destination: Destination, in log: inout TestLog, text: String = "") -> [Delivery] {
+        route(log.append(to: destination, text: text))
+    }
+
+    /// One round of the broker's pump: serves every consumer's demand from `log`.
+    mutating func pump(_ log: TestLog, now: Int64 = 0) -> ConsumerOutput {
+        var output = ConsumerOutput()
+        for (name, destination, demand) in demands(head: log.head) {
+            switch demand {
+            case .read(let from, let limit):
+                let (messages, scannedTo) = log.read(destination, from: from, limit: limit)
+                output.append(offer(to: name, messages, scannedTo: scannedTo, now: now))
+            case .fetch(let offsets):
+                output.append(offer(to: name, log.read(destination, offsets: offsets), scannedTo: nil, now: now))
+            }
+        }
+        return output
     }
 }
