@@ -61,11 +61,12 @@ public final class Broker: Sendable {
     /// Forgets a session; what it had in flight goes to other subscribers or waits.
     public func detach(sessionID: UInt64) {
         let now = clock()
-        state.withLock { state in
+        let deadLetters = state.withLock { state in
             let output = state.core.detach(sessionID: sessionID, now: now)
             state.targets[sessionID] = nil
-            perform(output, with: state.targets)
+            return perform(output, with: state.targets)
         }
+        moveDeadLetters(deadLetters)
         wakeConsumers()
     }
 
@@ -127,7 +128,7 @@ public final class Broker: Sendable {
     /// the next ack-wait runs out.
     @discardableResult
     public func pumpStep() -> (progressed: Bool, nextDeadline: Int64?) {
-        state.withLock { state in perform(state.core.tick(now: clock()), with: state.targets) }
+        moveDeadLetters(state.withLock { state in perform(state.core.tick(now: clock()), with: state.targets) })
         let head = store.nextOffset
         let demands = state.withLock { state in
             state.core.demands(head: head).filter { name, _, _ in
@@ -144,16 +145,16 @@ public final class Broker: Sendable {
                     let found = Set(messages.map(\.offset))
                     let missing = offsets.filter { !found.contains($0) && $0 < store.nextOffset }
                     let now = clock()
-                    state.withLock { state in
+                    moveDeadLetters(state.withLock { state in
                         perform(state.core.offer(to: name, messages, scannedTo: nil, missing: missing, now: now), with: state.targets)
-                    }
+                    })
                     progressed = progressed || !messages.isEmpty || !missing.isEmpty
                 case .read(let from, let limit):
                     let (messages, scannedTo) = try store.read(destination, from: from, limit: limit)
                     let now = clock()
-                    state.withLock { state in
+                    moveDeadLetters(state.withLock { state in
                         perform(state.core.offer(to: name, messages, scannedTo: scannedTo, now: now), with: state.targets)
-                    }
+                    })
                     progressed = progressed || scannedTo > from
                 }
             } catch {
@@ -181,23 +182,44 @@ public final class Broker: Sendable {
 
     private func mutate(recorded: (@Sendable (BrokerError?) -> Void)? = nil,
                         _ body: (inout BrokerCore) throws(BrokerError) -> ConsumerOutput) throws(BrokerError) {
-        try state.withLock { (state: inout State) throws(BrokerError) in
+        let deadLetters = try state.withLock { (state: inout State) throws(BrokerError) -> [DeadLetter] in
             let output = try body(&state.core)
-            perform(output, with: state.targets, recorded: recorded)
+            let deadLetters = perform(output, with: state.targets, recorded: output.deadLetters.isEmpty ? recorded : nil)
+            return deadLetters
         }
+        moveDeadLetters(deadLetters, recorded: deadLetters.isEmpty ? nil : recorded)
         wakeConsumers()
     }
 
-    /// Sends the deliveries, moves dead letters (before the events that say so are recorded),
-    /// and records the events. Runs under the lock, so the store sees events in order.
+    /// Sends the deliveries and records the events, under the lock, so the store sees events in
+    /// the order they happened. Dead letters are returned: the caller moves them once the lock
+    /// is released (storing one routes it, which takes the lock).
     private func perform(_ output: ConsumerOutput, with targets: [UInt64: any DeliveryTarget],
-                         recorded: (@Sendable (BrokerError?) -> Void)? = nil) {
+                         recorded: (@Sendable (BrokerError?) -> Void)? = nil) -> [DeadLetter] {
         for delivery in output.deliveries { targets[delivery.sessionID]?.deliver(delivery) }
-        for deadLetter in output.deadLetters { store(deadLetter.publication, completion: nil) }
-        if !output.events.isEmpty {
-            store.record(output.events, completion: recorded)
+        let events = output.deadLetters.isEmpty ? output.events : output.events.filter { $0.kind != .deadLettered }
+        if !events.isEmpty {
+            store.record(events, completion: recorded)
         } else {
             recorded?(nil)
+        }
+        return output.deadLetters
+    }
+
+    /// Stores each dead letter on its destination, then records that it was dead-lettered: the
+    /// record never claims a move that did not happen. `recorded` runs after the last one.
+    private func moveDeadLetters(_ deadLetters: [DeadLetter], recorded: (@Sendable (BrokerError?) -> Void)? = nil) {
+        for (index, deadLetter) in deadLetters.enumerated() {
+            let last = index == deadLetters.count - 1
+            store(deadLetter.publication) { [store] result in
+                switch result {
+                case .success:
+                    store.record([deadLetter.event], completion: last ? recorded : nil)
+                case .failure(let error):
+                    // Not settled on the record: after a restart the message is delivered again.
+                    if last { recorded?(error) }
+                }
+            }
         }
     }
 }

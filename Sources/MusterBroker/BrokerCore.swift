@@ -38,14 +38,20 @@ public struct BrokerCore: Sendable {
         sessions[sessionID] = Session(party: party)
     }
 
-    /// Ends a session; what its subscriptions had in flight goes back to their consumers.
+    /// Ends a session; what its subscriptions had in flight goes back to their consumers, and
+    /// only once all of them are gone, so none of it is handed to another subscription of this session.
     public mutating func detach(sessionID: UInt64, now: Int64) -> ConsumerOutput {
         guard let session = sessions[sessionID] else { return ConsumerOutput() }
         var output = ConsumerOutput()
+        var released: Set<ConsumerName> = []
         for id in session.subscriptions.keys.sorted() {
-            output.append((try? unsubscribe(sessionID: sessionID, subscriptionID: id, deleteDurable: false, now: now)) ?? ConsumerOutput())
+            if case .consumer(let name) = session.subscriptions[id] { released.insert(name) }
+            output.append((try? unsubscribe(sessionID: sessionID, subscriptionID: id, deleteDurable: false, now: now, dispatch: false)) ?? ConsumerOutput())
         }
         sessions[sessionID] = nil
+        for name in released.sorted() where consumers[name] != nil {
+            output.append(consumers[name]!.tick(now: now, ackIDs: &ackIDs))
+        }
         return output
     }
 
@@ -87,7 +93,8 @@ public struct BrokerCore: Sendable {
     }
 
     /// Ends a subscription. With `deleteDurable`, a durable subscription's consumer is deleted too.
-    public mutating func unsubscribe(sessionID: UInt64, subscriptionID: String, deleteDurable: Bool, now: Int64) throws(BrokerError) -> ConsumerOutput {
+    public mutating func unsubscribe(sessionID: UInt64, subscriptionID: String, deleteDurable: Bool, now: Int64,
+                                     dispatch: Bool = true) throws(BrokerError) -> ConsumerOutput {
         guard let route = sessions[sessionID]?.subscriptions.removeValue(forKey: subscriptionID) else {
             throw BrokerError(.unknownSubscription, "no subscription with id '\(subscriptionID)' on this connection")
         }
@@ -99,7 +106,7 @@ public struct BrokerCore: Sendable {
             return ConsumerOutput()
         case .consumer(let name):
             guard consumers[name] != nil else { return ConsumerOutput() }
-            let output = consumers[name]!.detach(key, now: now, ackIDs: &ackIDs)
+            let output = consumers[name]!.detach(key, now: now, ackIDs: &ackIDs, dispatch: dispatch)
             let ephemeral = !name.isDurable
             let deleted = deleteDurable && owners[name] != nil
             if ephemeral || deleted {

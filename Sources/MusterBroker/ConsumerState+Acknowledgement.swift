@@ -26,8 +26,10 @@ extension ConsumerState {
                 self.requeue(entry, now: now, output: &output, reason: nil)
             } else if canDeadLetter {
                 let reason = "rejected by \(entry.party) (NACK requeue:false)"
-                output.deadLetters.append(DeadLetter(message: entry.message, target: policy.deadLetter, deliveryCount: entry.deliveryCount, reason: reason))
-                output.events.append(event(.deadLettered, entry, at: now, reason: reason))
+                let recorded = event(.deadLettered, entry, at: now, reason: reason)
+                output.deadLetters.append(DeadLetter(message: entry.message, target: policy.deadLetter, deliveryCount: entry.deliveryCount,
+                                                     reason: reason, event: recorded))
+                output.events.append(recorded)
             } else {
                 // Already on the dead-letter destination: a NACK without requeue discards it, on the record.
                 output.events.append(event(.acked, entry, at: now, reason: "discarded from the dead-letter destination (NACK requeue:false)"))
@@ -121,8 +123,10 @@ extension ConsumerState {
     mutating func requeue(_ entry: InFlight, now: Int64, output: inout ConsumerOutput, reason: String?) {
         if let limit = policy.maxDeliveries, entry.deliveryCount >= limit, canDeadLetter {
             let why = "max-deliveries (\(limit)) reached" + (reason.map { " after the \($0)" } ?? "")
-            output.deadLetters.append(DeadLetter(message: entry.message, target: policy.deadLetter, deliveryCount: entry.deliveryCount, reason: why))
-            output.events.append(event(.deadLettered, entry, at: now, reason: why))
+            let recorded = event(.deadLettered, entry, at: now, reason: why)
+            output.deadLetters.append(DeadLetter(message: entry.message, target: policy.deadLetter, deliveryCount: entry.deliveryCount,
+                                                 reason: why, event: recorded))
+            output.events.append(recorded)
             return
         }
         waiting[entry.offset] = Waiting(deliveryCount: entry.deliveryCount, message: entry.message, lastParty: entry.party,

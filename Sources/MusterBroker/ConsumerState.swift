@@ -90,7 +90,9 @@ public struct ConsumerState: Sendable {
     public func isAttached(_ key: SubscriberKey) -> Bool { attachments[key] != nil }
 
     /// The subscription ended: what it had in flight is released for redelivery (to another subscriber, if any).
-    public mutating func detach(_ key: SubscriberKey, now: Int64, ackIDs: inout UInt64) -> ConsumerOutput {
+    /// With `dispatch: false` the released messages only wait (the caller dispatches once every
+    /// subscription of a closing connection is gone, so none is handed back to it).
+    public mutating func detach(_ key: SubscriberKey, now: Int64, ackIDs: inout UInt64, dispatch: Bool = true) -> ConsumerOutput {
         guard let attachment = attachments.removeValue(forKey: key) else { return ConsumerOutput() }
         if let index = rotation.firstIndex(of: key) {
             rotation.remove(at: index)
@@ -104,7 +106,7 @@ public struct ConsumerState: Sendable {
             output.events.append(event(.released, entry, at: now, reason: "subscription ended"))
             requeue(entry, now: now, output: &output, reason: nil)
         }
-        output.append(dispatchWaiting(now: now, ackIDs: &ackIDs))
+        if dispatch { output.append(dispatchWaiting(now: now, ackIDs: &ackIDs)) }
         return output
     }
 
@@ -152,9 +154,11 @@ public struct ConsumerState: Sendable {
             guard let entry = waiting[offset], let message = entry.message else { continue }
             if let limit = policy.maxDeliveries, entry.deliveryCount >= limit, canDeadLetter {
                 waiting[offset] = nil
+                let reason = "max-deliveries (\(limit)) reached"
+                let recorded = waitingEvent(.deadLettered, offset: offset, entry, at: now, reason: reason)
                 output.deadLetters.append(DeadLetter(message: message, target: policy.deadLetter, deliveryCount: entry.deliveryCount,
-                                                     reason: "max-deliveries (\(limit)) reached"))
-                output.events.append(waitingEvent(.deadLettered, offset: offset, entry, at: now, reason: "max-deliveries (\(limit)) reached"))
+                                                     reason: reason, event: recorded))
+                output.events.append(recorded)
                 continue
             }
             guard let key = nextSubscriberWithCapacity() else { break }

@@ -63,4 +63,6 @@ public struct DeadLetter: Sendable {
     public let target: Destination
     public let deliveryCount: Int
     public let reason: String
+    /// The `dead-lettered` event, recorded once the dead letter is stored.
+    public let event: LedgerEvent
 }

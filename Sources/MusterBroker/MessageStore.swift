@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Synchronization
 
@@ -29,6 +30,9 @@ public final class InMemoryMessageStore: MessageStore {
     }
 
     private let state = Mutex(State())
+    /// Held while a completion runs, so completions come in offset order; recursive, because a
+    /// completion may store again (a dead letter, its record).
+    private let completing = NSRecursiveLock()
     private let clock: @Sendable () -> Int64
 
     public init(clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() }) {
@@ -36,13 +40,14 @@ public final class InMemoryMessageStore: MessageStore {
     }
 
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
-        // Completing inside the lock keeps completions in offset order, as the store contract requires.
-        let observers = state.withLock { state in
+        completing.lock()
+        let (stored, observers) = state.withLock { state in
             let stored = StoredMessage(offset: UInt64(state.messages.count), timestamp: clock(), publication: publication)
             state.messages.append(stored)
-            completion(.success(stored))
-            return state.observers
+            return (stored, state.observers)
         }
+        completion(.success(stored))
+        completing.unlock()
         for observer in observers { observer() }
     }
 

@@ -185,7 +185,9 @@ struct ConsumerNackTests {
 
     @Test func deadLetterPublicationCarriesProvenanceAndKeepsSenderAndBody() {
         let message = stored(4, to: workOrdersQueue, text: "repair the bridge", headers: ["priority": "high"], sender: guangchenTown)
-        let deadLetter = DeadLetter(message: message, target: failedOrders, deliveryCount: 3, reason: "max-deliveries (3) reached")
+        let event = LedgerEvent(kind: .deadLettered, consumer: .queue(workOrdersQueue), generation: 0, destination: workOrdersQueue, offset: 4,
+                                party: langxiaTown, subscriptionID: "a", deliveryCount: 3, deliveredAt: 0, at: 0, reason: "max-deliveries (3) reached")
+        let deadLetter = DeadLetter(message: message, target: failedOrders, deliveryCount: 3, reason: "max-deliveries (3) reached", event: event)
         let publication = deadLetter.publication
         #expect(publication.destination == failedOrders)
         #expect(publication.sender == guangchenTown)
