@@ -95,9 +95,13 @@ public struct BrokerCore: Sendable {
     /// Ends a subscription. With `deleteDurable`, a durable subscription's consumer is deleted too.
     public mutating func unsubscribe(sessionID: UInt64, subscriptionID: String, deleteDurable: Bool, now: Int64,
                                      dispatch: Bool = true) throws(BrokerError) -> ConsumerOutput {
-        guard let route = sessions[sessionID]?.subscriptions.removeValue(forKey: subscriptionID) else {
+        guard let route = sessions[sessionID]?.subscriptions[subscriptionID] else {
             throw BrokerError(.unknownSubscription, "no subscription with id '\(subscriptionID)' on this connection")
         }
+        if deleteDurable, case .consumer(let name) = route, owners[name] != nil, let others = consumers[name].map({ $0.subscriberCount - 1 }), others > 0 {
+            throw BrokerError(.durableConflict, "durable subscription '\(subscriptionID)' is in use by \(others) other connection(s); they must unsubscribe before it can be deleted")
+        }
+        sessions[sessionID]!.subscriptions[subscriptionID] = nil
         let key = SubscriberKey(sessionID: sessionID, subscriptionID: subscriptionID)
         switch route {
         case .push(let destination):

@@ -46,10 +46,14 @@ extension ConsumerState {
             let entry = inFlight.removeValue(forKey: ackID)!
             removeFromAttachment(ackID, of: entry.subscriber)
             let waited = "ack-wait of \(Self.seconds(policy.ackWait)) expired"
-            remember(ackID, subscriber: entry.subscriber,
-                     "it is delivery \(entry.deliveryCount) of the message at offset \(entry.offset), superseded when its \(waited) and the message was delivered again")
             output.events.append(event(.expired, entry, at: now, reason: waited))
+            let deadLetters = output.deadLetters.count
             requeue(entry, now: now, output: &output, reason: "\(waited) on delivery \(entry.deliveryCount)")
+            let fate = output.deadLetters.count > deadLetters
+                ? "the message was moved to \(policy.deadLetter) after its last allowed delivery"
+                : "the message was delivered again"
+            remember(ackID, subscriber: entry.subscriber,
+                     "it is delivery \(entry.deliveryCount) of the message at offset \(entry.offset), superseded when its \(waited); \(fate)")
         }
         output.append(dispatchWaiting(now: now, ackIDs: &ackIDs))
         return output

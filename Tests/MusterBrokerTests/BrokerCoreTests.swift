@@ -227,6 +227,19 @@ struct BrokerCoreDurableTests {
         #expect(core.pump(log).summaries == ["1/d m-1 #1", "1/d m-2 #1"])
     }
 
+    @Test func aDurableSubscriptionInUseByAnotherConnectionIsNotDeleted() throws {
+        var core = coreWithThreeSessions()
+        core.attach(sessionID: 4, party: langxiaTown)
+        _ = try core.subscribe(1, "d", to: patrolTopic, mode: .client, durable: true)
+        _ = try core.subscribe(4, "d", to: patrolTopic, mode: .client, durable: true)
+        let error = #expect(throws: BrokerError.self) { try core.unsubscribe(1, "d", deleteDurable: true) }
+        #expect(error?.code == .durableConflict)
+        #expect(core.hasSubscription(sessionID: 1, subscriptionID: "d"), "the refused UNSUBSCRIBE changes nothing")
+        _ = try core.unsubscribe(4, "d", deleteDurable: false)
+        _ = try core.unsubscribe(1, "d", deleteDurable: true)
+        #expect(core.consumers[durableName] == nil)
+    }
+
     @Test func detachingTheSessionKeepsTheDurableConsumerWithItsUnackedMessages() throws {
         var core = coreWithThreeSessions()
         var log = TestLog()
