@@ -23,8 +23,14 @@ public final class Broker: Sendable {
     public let clock: @Sendable () -> Int64
     private let state: Mutex<State>
     private let nextSessionID = Atomic<UInt64>(1)
-    private let wakeHandler = Mutex<(@Sendable () -> Void)?>(nil)
-    private let readFailureHandler = Mutex<(@Sendable (ConsumerName, BrokerError) -> Void)?>(nil)
+    /// The callbacks live in structs: a bare closure in a Mutex is re-wrapped in a reabstraction
+    /// thunk each time `withLock` writes it back, until calling it overflows the stack.
+    private struct Callbacks: Sendable {
+        var wake: (@Sendable () -> Void)?
+        var readFailure: (@Sendable (ConsumerName, BrokerError) -> Void)?
+    }
+
+    private let callbacks = Mutex(Callbacks())
 
     public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
                 rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
@@ -40,12 +46,12 @@ public final class Broker: Sendable {
 
     /// Who to poke when consumers may have work (the pump).
     public func onWork(_ handler: @escaping @Sendable () -> Void) {
-        wakeHandler.withLock { $0 = handler }
+        callbacks.withLock { $0.wake = handler }
     }
 
     /// Tells the pump that consumers may be able to take more (an ACK, a drained connection).
     public func wakeConsumers() {
-        wakeHandler.withLock { $0 }?()
+        callbacks.withLock { $0.wake }?()
     }
 
     /// Registers a connected session and returns its id.
@@ -158,7 +164,7 @@ public final class Broker: Sendable {
                     progressed = progressed || scannedTo > from
                 }
             } catch {
-                readFailureHandler.withLock { $0 }?(name, error)
+                callbacks.withLock { $0.readFailure }?(name, error)
             }
         }
         return (progressed, state.withLock { $0.core.nextDeadline() })
@@ -166,7 +172,7 @@ public final class Broker: Sendable {
 
     /// Who to tell when a consumer cannot read the store (the server logs it).
     public func onReadFailure(_ handler: @escaping @Sendable (ConsumerName, BrokerError) -> Void) {
-        readFailureHandler.withLock { $0 = handler }
+        callbacks.withLock { $0.readFailure = handler }
     }
 
     /// Runs `body` while no message is routed (a subscriber that caught up from the log

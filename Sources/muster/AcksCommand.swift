@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterClient
+import MusterStomp
 
 struct AcksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,7 +30,7 @@ struct AcksCommand: AsyncParsableCommand {
             let pending = try await AckQueryClient(client).pending(destination: destination, party: party)
             try await client.disconnect()
             if json {
-                print(AckTable.json(pending.map(AckTable.object)))
+                print(AckTable.json(PendingAckList(pending: pending)))
                 return
             }
             guard !pending.isEmpty else {
@@ -64,8 +65,7 @@ struct AcksCommand: AsyncParsableCommand {
             let history = try await AckQueryClient(client).history(offset: offset, destination: destination)
             try await client.disconnect()
             if json {
-                print(AckTable.json(["destination": history.destination, "offset": history.offset,
-                                     "events": history.events.map(AckTable.object), "pending": history.pending.map(AckTable.object)]))
+                print(AckTable.json(history))
                 return
             }
             print("\(history.destination) offset \(history.offset)")
@@ -111,25 +111,9 @@ enum AckTable {
         return formatter.string(from: Date(timeIntervalSince1970: Double(milliseconds) / 1000))
     }
 
-    static func object(_ pending: PendingAck) -> [String: Any] {
-        var object: [String: Any] = ["consumer": pending.consumer, "destination": pending.destination, "offset": pending.offset,
-                                     "delivery-count": pending.deliveryCount, "state": pending.state, "since": pending.since,
-                                     "age-ms": pending.ageMilliseconds]
-        if let party = pending.party { object["party"] = party }
-        if let subscription = pending.subscription { object["subscription"] = subscription }
-        return object
-    }
-
-    static func object(_ event: AckHistory.Event) -> [String: Any] {
-        var object: [String: Any] = ["event": event.event, "consumer": event.consumer, "party": event.party,
-                                     "subscription": event.subscription, "delivery-count": event.deliveryCount,
-                                     "delivered-at": event.deliveredAt, "at": event.at]
-        if let reason = event.reason { object["reason"] = reason }
-        return object
-    }
-
-    static func json(_ value: Any) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .prettyPrinted])) ?? Data("null".utf8)
-        return String(decoding: data, as: UTF8.self)
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
     }
 }

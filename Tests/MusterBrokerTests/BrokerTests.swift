@@ -291,6 +291,15 @@ struct BrokerTests {
         #expect(try store.read(DeliveryPolicy.defaultDeadLetter, from: 0, limit: 10).messages.map(\.offset) == [1])
     }
 
+    @Test func wakingTheConsumersAMillionTimesCostsNoStack() {
+        // Each ACK wakes the pump; a callback that grew with every call once overflowed the stack.
+        let broker = Broker()
+        let wakes = Mutex(0)
+        broker.onWork { wakes.withLock { $0 += 1 } }
+        for _ in 0..<1_000_000 { broker.wakeConsumers() }
+        #expect(wakes.withLock { $0 } == 1_000_000)
+    }
+
     @Test func detachHandsUnackedQueueMessagesToAnotherSession() throws {
         let broker = Broker()
         let leaving = RecordingTarget(), staying = RecordingTarget()
