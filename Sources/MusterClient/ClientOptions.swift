@@ -23,17 +23,21 @@ public struct ClientOptions: Sendable {
     public var heartbeatSend: Int
     public var heartbeatWant: Int
     public var connectTimeout: Duration
+    /// How long a frame sent with a receipt may wait for its RECEIPT before the wait fails with
+    /// `timedOut` (the connection stays open).
+    public var receiptTimeout: Duration
     public var minimumTLSVersion: TLSVersion
 
     public init(server: SocketAddress, serverName: String? = nil, identity: ClientIdentity,
                 heartbeatSend: Int = 10_000, heartbeatWant: Int = 10_000, connectTimeout: Duration = .seconds(10),
-                minimumTLSVersion: TLSVersion = .tls12) {
+                receiptTimeout: Duration = .seconds(60), minimumTLSVersion: TLSVersion = .tls12) {
         self.server = server
         self.serverName = serverName ?? server.host
         self.identity = identity
         self.heartbeatSend = heartbeatSend
         self.heartbeatWant = heartbeatWant
         self.connectTimeout = connectTimeout
+        self.receiptTimeout = receiptTimeout
         self.minimumTLSVersion = minimumTLSVersion
     }
 

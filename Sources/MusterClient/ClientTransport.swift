@@ -9,7 +9,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
 
     private struct State {
         var connected: CheckedContinuation<StompFrame, any Error>?
-        var receipts: [String: CheckedContinuation<Void, any Error>] = [:]
+        var receipts: [String: PendingReceipt] = [:]
         var subscriptions: [String: MessageContinuation] = [:]
         /// Set once: why the connection can no longer be used.
         var failure: MusterClientError?
@@ -17,7 +17,15 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
         var opened = false
     }
 
+    struct PendingReceipt {
+        let continuation: CheckedContinuation<Void, any Error>
+        let deadline: ContinuousClock.Instant
+        let command: StompCommand
+    }
+
     private let state = Mutex(State())
+    /// How long a frame's RECEIPT may take before its sender is told it timed out.
+    let receiptTimeout: Duration
     private var decoder = StompFrameDecoder()
     private var heartbeat: (send: Int, expect: Int) = (0, 0)
     private var lastRead = ContinuousClock.now
@@ -26,8 +34,9 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
     private(set) var channel: TLSChannel!
     let connectFrame: StompFrame
 
-    init(connectFrame: StompFrame) {
+    init(connectFrame: StompFrame, receiptTimeout: Duration) {
         self.connectFrame = connectFrame
+        self.receiptTimeout = receiptTimeout
     }
 
     func attach(_ channel: TLSChannel) { self.channel = channel }
@@ -59,7 +68,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let failure = state.withLock { state -> MusterClientError? in
                 if let failure = state.failure { return failure }
-                state.receipts[receipt] = continuation
+                state.receipts[receipt] = PendingReceipt(continuation: continuation, deadline: .now + receiptTimeout, command: frame.command)
                 return nil
             }
             if let failure {
@@ -121,6 +130,13 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
     }
 
     func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
+        let overdue = state.withLock { state -> [PendingReceipt] in
+            let ids = state.receipts.filter { $0.value.deadline <= now }.keys
+            return ids.compactMap { state.receipts.removeValue(forKey: $0) }
+        }
+        for receipt in overdue {
+            receipt.continuation.resume(throwing: MusterClientError.timedOut("no RECEIPT for \(receipt.command.rawValue) within \(receiptTimeout)"))
+        }
         if heartbeat.expect > 0, now - lastRead > .milliseconds(heartbeat.expect * 2) {
             fail(.closed("no heart-beat from the broker for \(heartbeat.expect * 2) ms"))
             channel.close(flush: false)
@@ -150,7 +166,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
                 state.withLock { $0.subscriptions.removeValue(forKey: subscription) }?.finish()
                 return
             }
-            state.withLock { $0.receipts.removeValue(forKey: id) }?.resume()
+            state.withLock { $0.receipts.removeValue(forKey: id) }?.continuation.resume()
         case .message:
             let id = frame.headers["subscription"] ?? ""
             _ = state.withLock { $0.subscriptions[id] }?.yield(ReceivedMessage(frame: frame))
@@ -158,11 +174,11 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
             let refusal = MusterClientError.refused(code: frame.headers["muster-error-code"],
                                                     message: frame.headers["message"] ?? "error",
                                                     detail: frame.bodyText)
-            let waiting = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            let waiting = state.withLock { state -> PendingReceipt? in
                 state.refusal = refusal
                 return frame.headers["receipt-id"].flatMap { state.receipts.removeValue(forKey: $0) }
             }
-            waiting?.resume(throwing: refusal)
+            waiting?.continuation.resume(throwing: refusal)
             fail(refusal)
         default:
             break
@@ -181,7 +197,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
             return (state.connected, Array(state.receipts.values), Array(state.subscriptions.values), state.failure!)
         }
         connected?.resume(throwing: failure)
-        for receipt in receipts { receipt.resume(throwing: failure) }
+        for receipt in receipts { receipt.continuation.resume(throwing: failure) }
         for subscription in subscriptions { subscription.finish(throwing: failure) }
     }
 }

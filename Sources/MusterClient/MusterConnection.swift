@@ -36,7 +36,7 @@ public final class MusterConnection: Sendable {
             "heart-beat": "\(options.heartbeatSend),\(options.heartbeatWant)",
         ]
         for (name, value) in extraHeaders { headers[name] = value }
-        let transport = ClientTransport(connectFrame: StompFrame(.connect, headers: headers))
+        let transport = ClientTransport(connectFrame: StompFrame(.connect, headers: headers), receiptTimeout: options.receiptTimeout)
         do {
             let channel = try TLSChannel.connect(to: options.server, context: context, loop: ClientEventLoop.shared,
                                                  serverName: options.serverName, delegate: transport)
