@@ -79,10 +79,16 @@ public final class Broker: Sendable {
     /// Accepts a publication: checks policy, stores it, then routes it in store order.
     /// `completion` reports the stored message (for the receipt) or the refusal.
     public func publish(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
-        if let refusal = gate.check(publication) {
-            completion(.failure(refusal))
-            return
+        switch gate.admit(publication) {
+        case .success(let admitted):
+            store(admitted, completion: completion)
+        case .failure(let refusal):
+            completion(.failure(refusal.error))
         }
+    }
+
+    /// Stores and routes a message the broker writes itself (audit records): no policy check.
+    public func publishAsBroker(_ publication: Publication, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)? = nil) {
         store(publication, completion: completion)
     }
 
@@ -101,7 +107,7 @@ public final class Broker: Sendable {
     /// (nil: with the next message).
     public func subscribe(sessionID: UInt64, party: PartyIdentity, subscriptionID: String, destination: Destination,
                           mode: AckMode, prefetch: Int?, durable: Bool = false, start: UInt64? = nil) throws(BrokerError) {
-        if let refusal = gate.checkSubscribe(destination, by: party) { throw refusal }
+        if let refusal = gate.checkSubscribe(destination, by: party) { throw refusal.error }
         let now = clock()
         try mutate { core throws(BrokerError) in
             try core.subscribe(sessionID: sessionID, subscriptionID: subscriptionID, destination: destination, mode: mode,

@@ -22,6 +22,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case heartbeatTimeout = "heartbeat-timeout"
     case identityRefused = "identity-refused"
     case notAuthorized = "not-authorized"
+    case wrongType = "wrong-type"
+    case schemaViolation = "schema-violation"
+    case notAdmitted = "not-admitted"
     case storageFailure = "storage-failure"
     case shuttingDown = "shutting-down"
 
@@ -47,8 +50,11 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .unknownTransaction: return "BEGIN the transaction first, and name it in the transaction header."
         case .duplicateTransaction: return "Use a new transaction id."
         case .heartbeatTimeout: return "Send heart-beats at the negotiated interval, or negotiate a longer one."
-        case .identityRefused: return "Connect with a certificate that carries one muster://JURISDICTION/PARTY URI name."
-        case .notAuthorized: return "Ask the operator to grant your party this permission."
+        case .identityRefused: return "Connect with a valid, unrevoked certificate from your own jurisdiction's CA that carries one muster://JURISDICTION/PARTY URI name of a configured party."
+        case .notAuthorized: return "Ask the operator to grant your party this permission in the topics file (the rule named above)."
+        case .wrongType: return "Send a message type the destination carries, named in the muster-type header (Schemas/README.md lists the types)."
+        case .schemaViolation: return "Correct the value at the JSON Pointer named above so that the body matches the type's schema in Schemas/."
+        case .notAdmitted: return "This task type may not be sent here; ask the recipient's township to admit it to the admission list, or send it elsewhere."
         case .storageFailure: return "The message was not stored; retry later and tell the operator."
         case .shuttingDown: return "The broker is shutting down; reconnect in a moment."
         }

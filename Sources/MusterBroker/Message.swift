@@ -39,6 +39,8 @@ public enum ReservedHeader {
     public static let sender = "muster-sender"
     public static let senderJurisdiction = "muster-sender-jurisdiction"
     public static let timestamp = "muster-timestamp"
+    /// The message type (schema name); clients may set it, the broker adds it when the topic has one type.
+    public static let type = "muster-type"
     public static let errorCode = "muster-error-code"
     public static let deliveryCount = "muster-delivery-count"
     public static let deadLetterFrom = "muster-dead-letter-from"

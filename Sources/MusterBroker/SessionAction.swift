@@ -18,6 +18,9 @@ public enum SessionAction: Sendable {
     case reject(ackID: String, requeue: Bool, receipt: String?)
     /// Run these (publishes, acks) in order, then send the receipt if any.
     case commit(transaction: String, actions: [SessionAction], receipt: String?)
+    /// A refusal that is policy evidence (a spoofed sender header, a SEND to a reserved
+    /// destination): record it. The ERROR and close follow as usual.
+    case refused(PolicyRefusal)
     /// Close the connection once what was sent so far has been flushed.
     case close
 }

@@ -37,8 +37,20 @@ public struct SessionMachine: Sendable {
                 return try handleConnected(frame, receipt: receipt)
             }
         } catch {
-            return fail(error, receiptID: receipt)
+            return evidence(of: error, in: frame) + fail(error, receiptID: receipt)
         }
+    }
+
+    /// Refusals by the broker's built-in rules that the audit destination records.
+    private func evidence(of error: BrokerError, in frame: StompFrame) -> [SessionAction] {
+        let rule: String
+        switch error.code {
+        case .reservedHeader: rule = "built-in rule: the broker stamps muster-sender, muster-sender-jurisdiction and muster-timestamp"
+        case .notAuthorized: rule = "built-in rule: muster.* destinations belong to the broker"
+        default: return []
+        }
+        let destination = frame.headers["destination"].flatMap { try? Destination(parsing: $0) }
+        return [.refused(PolicyRefusal(error, rule: rule, party: party, destination: destination, type: frame.headers[ReservedHeader.type]))]
     }
 
     /// Refuses and closes the session (also used by the connection for decoder errors,

@@ -9,21 +9,30 @@ import Synchronization
 public final class BrokerServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     public let broker: Broker
+    /// The policy in force; `reload()` replaces it.
+    public let policy: PolicyGate
     /// The durable log every accepted message is written to before its RECEIPT.
     public let log: MessageLog
     private let logger: Logger
     private var group: EventLoopGroup?
     private var listener: TCPListener?
-    private var context: TLSContext?
+    /// The TLS context new connections get; a reload may replace it (new CA files).
+    private let context = Mutex<TLSContext?>(nil)
     private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
     private let pump: ConsumerPump
 
-    /// Opens (and recovers) the log and rebuilds the queues and durable subscriptions; throws
-    /// `LogError` when the log is damaged or cannot be opened, `ConfigurationError` when the
-    /// consumer registry cannot be read.
+    /// Loads the policy, opens (and recovers) the log and rebuilds the queues and durable
+    /// subscriptions; throws `ConfigurationError` when the policy or the consumer registry
+    /// cannot be read, `LogError` when the log is damaged or cannot be opened.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        let loaded = try PolicyLoader.load(configuration.policyFiles)
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        logger.info("policy loaded", metadata: [
+            "parties": "\(loaded.policy.parties.count)", "topics": "\(loaded.policy.topics.count)", "types": "\(loaded.policy.schemas.keys.sorted().joined(separator: ","))",
+        ])
+        self.policy = PolicyGate(loaded.policy)
         var options = configuration.logOptions
         options.notice = { [logger] in logger.notice("\($0)") }
         let started = ContinuousClock.now
@@ -49,7 +58,8 @@ public final class BrokerServer: @unchecked Sendable {
             "awaiting-redelivery": "\(rebuilt.consumers.reduce(0) { $0 + $1.state.waitingCount })",
         ])
         let store = LogMessageStore(log: log)
-        self.broker = Broker(store: store, rules: configuration.delivery, restored: rebuilt.consumers)
+        self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, restored: rebuilt.consumers)
+        RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
     }
@@ -69,13 +79,13 @@ public final class BrokerServer: @unchecked Sendable {
             listener = try TCPListener(address: configuration.listen, loop: acceptLoop, onError: { [logger] error in
                 logger.error("accepting connections: \(error)")
             }, onAccept: { [self] descriptor in
-                accept(descriptor, context: context, loop: group.next())
+                accept(descriptor, loop: group.next())
             })
         } catch {
             group.shutdown()
             throw error
         }
-        self.context = context
+        self.context.withLock { $0 = context }
         self.group = group
         self.listener = listener
         pump.start()
@@ -83,6 +93,24 @@ public final class BrokerServer: @unchecked Sendable {
         logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)",
                                             "tls-min": "\(configuration.minimumTLSVersion.rawValue)"])
         return bound
+    }
+
+    /// Re-reads the parties, topics, schemas and CRLs (SIGHUP, `muster reload`). The new
+    /// policy applies to the next frame; connections whose party was removed or revoked are
+    /// closed with the reason. A broken configuration is rejected whole; the old one stays.
+    public func reload() throws {
+        let loaded = try PolicyLoader.load(configuration.policyFiles)
+        var tls = configuration.tls
+        tls.trustedAuthorityPaths = loaded.parties.jurisdictions.flatMap(\.authorityPaths) + configuration.extraAuthorityPaths
+        let newContext = try TLSContext(role: .server, configuration: tls)
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        policy.replace(loaded.policy)
+        context.withLock { $0 = newContext }
+        let open = sessions.withLock { Array($0.values) }
+        for session in open { session.channel.loop.execute { session.readmit() } }
+        logger.notice("policy reloaded", metadata: [
+            "parties": "\(loaded.policy.parties.count)", "topics": "\(loaded.policy.topics.count)", "connections": "\(open.count)",
+        ])
     }
 
     /// Stops accepting, tells every client the broker is going away, and stops the loops.
@@ -104,9 +132,10 @@ public final class BrokerServer: @unchecked Sendable {
         logger.info("stopped")
     }
 
-    private func accept(_ descriptor: Int32, context: TLSContext, loop: EventLoop) {
+    private func accept(_ descriptor: Int32, loop: EventLoop) {
+        guard let context = context.withLock({ $0 }) else { close(descriptor); return }
         let session = ServerSession(
-            broker: broker, log: log, consumers: pump, limits: configuration.limits, settings: configuration.session,
+            broker: broker, policy: policy, log: log, consumers: pump, limits: configuration.limits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
             onClose: { [weak self] session in _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } })
         do {

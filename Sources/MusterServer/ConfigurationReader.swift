@@ -117,6 +117,38 @@ struct ConfigurationReader {
         return values
     }
 
+    /// A single value or a list of values, as a list.
+    func stringOrList(_ key: String) throws(ConfigurationError) -> [String]? {
+        guard let node = node(key) else { return nil }
+        if let scalar = node.scalar { return [scalar.string] }
+        return try stringList(key)
+    }
+
+    /// An entry of a list that holds values and mappings alike.
+    enum Item {
+        case value(String)
+        case mapping(ConfigurationReader)
+    }
+
+    /// A list whose entries are single values or mappings (a lone value counts as a list of one).
+    /// The caller checks each mapping's keys.
+    func items(_ key: String) throws(ConfigurationError) -> [Item]? {
+        guard let node = node(key) else { return nil }
+        if let scalar = node.scalar { return [.value(scalar.string)] }
+        guard let sequence = node.sequence else { throw error(key, "must be a list") }
+        var items: [Item] = []
+        for (index, entry) in sequence.enumerated() {
+            if let scalar = entry.scalar {
+                items.append(.value(scalar.string))
+            } else if let mapping = entry.mapping {
+                items.append(.mapping(ConfigurationReader(file: file, path: keyPath("\(key)[\(index)]"), mapping: mapping)))
+            } else {
+                throw error("\(key)[\(index)]", "must be a value or a mapping")
+            }
+        }
+        return items
+    }
+
     /// Fails on the first key of this mapping that no lookup asked for.
     func rejectUnknownKeys() throws(ConfigurationError) {
         for (key, _) in mapping {

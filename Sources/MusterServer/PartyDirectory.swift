@@ -3,15 +3,15 @@ public import MusterBroker
 
 /// The jurisdictions and parties of `Config/parties.yaml`.
 public struct PartyDirectory: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
-        case township, street, department, enterprise, community, grid, coordinator, auditor
-    }
+    public typealias Kind = PartyKind
 
     public struct Jurisdiction: Sendable {
         public let id: String
         public let name: String
-        /// The PEM file of this jurisdiction's certificate authority.
-        public let authorityPath: String
+        /// PEM files of this jurisdiction's certificate authority (several during a CA rollover).
+        public let authorityPaths: [String]
+        /// Certificate revocation lists issued by that authority (PEM or DER).
+        public let revocationListPaths: [String]
     }
 
     public struct Party: Sendable {
@@ -22,8 +22,11 @@ public struct PartyDirectory: Sendable {
         public let supervisor: String?
 
         public var identity: PartyIdentity { PartyIdentity(jurisdiction: jurisdiction, party: id) }
+        public var registered: RegisteredParty { RegisteredParty(identity: identity, name: name, kind: kind, supervisor: supervisor) }
     }
 
+    /// The file it was read from, for messages.
+    public let file: String
     public let jurisdictions: [Jurisdiction]
     public let parties: [Party]
 
@@ -35,8 +38,10 @@ public struct PartyDirectory: Sendable {
     public static func load(file: String) throws(ConfigurationError) -> PartyDirectory {
         let root = try ConfigurationReader.load(file: file)
         let jurisdictions = try root.list("jurisdictions") { reader throws(ConfigurationError) in
-            Jurisdiction(id: try identifier(reader, "id"), name: try reader.string("name") ?? "",
-                         authorityPath: try required(reader, "ca"))
+            let authorities = try reader.stringOrList("ca") ?? []
+            guard !authorities.isEmpty else { throw reader.error("ca", "is required: the PEM file(s) of the jurisdiction's certificate authority") }
+            return Jurisdiction(id: try identifier(reader, "id"), name: try reader.string("name") ?? "",
+                                authorityPaths: authorities, revocationListPaths: try reader.stringOrList("crl") ?? [])
         }
         let parties = try root.list("parties") { reader throws(ConfigurationError) in
             let kindText = try required(reader, "kind")
@@ -65,7 +70,7 @@ public struct PartyDirectory: Sendable {
                 throw ConfigurationError(file: file, key: "parties[\(index)].supervisor", problem: "'\(supervisor)' is not a party in this file")
             }
         }
-        return PartyDirectory(jurisdictions: jurisdictions, parties: parties)
+        return PartyDirectory(file: file, jurisdictions: jurisdictions, parties: parties)
     }
 
     private static func required(_ reader: ConfigurationReader, _ key: String) throws(ConfigurationError) -> String {

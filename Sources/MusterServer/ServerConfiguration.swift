@@ -29,9 +29,21 @@ public struct ServerConfiguration: Sendable {
     public var eventLoopCount: Int
     public var partiesFile: String
     public var parties: PartyDirectory
+    /// The topics file and the schema directory (with `partiesFile`: the policy).
+    public var topicsFile: String
+    public var schemasDirectory: String
+
+    public var policyFiles: PolicyFiles {
+        PolicyFiles(partiesFile: partiesFile, topicsFile: topicsFile, schemasDirectory: schemasDirectory)
+    }
+
+    /// The broker's own identity: the sender of the records it writes itself (refusals).
+    public var brokerIdentity: PartyIdentity {
+        PartyIdentity(uri: "muster://\(jurisdiction)/\(brokerName)") ?? PartyIdentity(jurisdiction: jurisdiction, party: "broker")
+    }
 
     /// Every CA file the broker trusts for client certificates.
-    public var trustedAuthorityPaths: [String] { parties.jurisdictions.map(\.authorityPath) + extraAuthorityPaths }
+    public var trustedAuthorityPaths: [String] { parties.jurisdictions.flatMap(\.authorityPaths) + extraAuthorityPaths }
 
     /// Where and how the durable log is kept.
     public var logOptions: LogOptions {
@@ -88,6 +100,8 @@ public struct ServerConfiguration: Sendable {
 
         let loops = try root.integer("event-loops", default: 0)
         let partiesText = try root.string("parties", default: "Config/parties.yaml")
+        let topicsText = try root.string("topics", default: "Config/topics.yaml")
+        let schemasText = try root.string("schemas", default: "Schemas")
         try root.rejectUnknownKeys()
 
         let parties = try PartyDirectory.load(file: partiesText)
@@ -102,6 +116,7 @@ public struct ServerConfiguration: Sendable {
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
             limits: limits, session: session, heartbeatTolerance: tolerance,
-            eventLoopCount: loops == 0 ? System.coreCount : loops, partiesFile: partiesText, parties: parties)
+            eventLoopCount: loops == 0 ? System.coreCount : loops, partiesFile: partiesText, parties: parties,
+            topicsFile: topicsText, schemasDirectory: schemasText)
     }
 }

@@ -11,6 +11,10 @@ import Synchronization
 /// except `deliver` and publish completions, which only queue bytes or hop to the loop.
 final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendable {
     let broker: Broker
+    /// Admits the connection's certificate and records refusals (nil: any identity is admitted).
+    let policy: PolicyGate?
+    /// The verified certificate's facts, kept to re-admit the connection on reload.
+    private(set) var credentials: ConnectionCredentials?
     /// The durable log replay subscriptions read from (nil: replay is refused).
     let log: MessageLog?
     /// Saves the consumer registry when a durable subscription is created or deleted.
@@ -37,9 +41,10 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private let lastWriteNanoseconds = Atomic<Int64>(0)
     private static let epoch = ContinuousClock.now
 
-    init(broker: Broker, log: MessageLog?, consumers: ConsumerPump? = nil, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
+    init(broker: Broker, policy: PolicyGate? = nil, log: MessageLog?, consumers: ConsumerPump? = nil, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
          connectTimeout: Duration = .seconds(30), logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
         self.broker = broker
+        self.policy = policy
         self.log = log
         self.consumers = consumers
         self.settings = settings
@@ -64,10 +69,20 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         switch PartyIdentity.from(uriNames: certificate.uriNames, subject: certificate.subject) {
         case .success(let party):
             logger[metadataKey: "party"] = "\(party)"
+            let credentials = ConnectionCredentials(identity: party, subject: certificate.subject, serialNumber: certificate.serialNumber,
+                                                    issuerFingerprint: certificate.issuerFingerprint, anchorFingerprint: certificate.anchorFingerprint)
+            if let policy, case .failure(let refusal) = policy.admitConnection(credentials) {
+                logger.warning("refused: \(refusal.error.message)")
+                send(.error(refusal.error))
+                channel.close()
+                return
+            }
+            self.credentials = credentials
             machine = SessionMachine(party: party, sessionName: "session-\(UInt64.random(in: 1..<UInt64.max))", settings: settings)
             logger.debug("TLS connection open")
         case .failure(let reason):
             logger.warning("refused: \(reason)")
+            policy?.record(PolicyRefusal(BrokerError(.identityRefused, reason.description), rule: "certificate identity", party: nil))
             send(.error(BrokerError(.identityRefused, reason.description)))
             channel.close()
         }
@@ -109,6 +124,16 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             logger.debug("connection closed")
         }
         onClose(self)
+    }
+
+    /// Re-admits the connection under a new policy (on its loop): a party that was removed or
+    /// whose certificate was revoked is told why and disconnected.
+    func readmit() {
+        guard let credentials, let policy, let machine, !machine.isClosed else { return }
+        if case .failure(let refusal) = policy.admitConnection(credentials) {
+            logger.notice("closing after a policy reload: \(refusal.error.message)")
+            perform(self.machine!.fail(BrokerError(refusal.code, "after a policy reload: \(refusal.error.message)")))
+        }
     }
 
     func channelDidDrain(_ channel: TLSChannel) {
@@ -212,6 +237,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         switch action {
         case .send(let frame):
             send(frame)
+        case .refused(let refusal):
+            policy?.record(refusal)
         case .connected(let agreement):
             heartbeat = HeartbeatMonitor(agreement: agreement, tolerance: heartbeatTolerance)
             sessionID = broker.attach(party: machine.party, target: self)
@@ -279,7 +306,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             guard replays[id] == nil, !broker.inspect({ $0.hasSubscription(sessionID: sessionID!, subscriptionID: id) }) else {
                 throw BrokerError(.duplicateSubscription, "subscription id '\(id)' is already in use on this connection")
             }
-            if let refusal = broker.gate.checkSubscribe(destination, by: machine!.party) { throw refusal }
+            if let refusal = broker.gate.checkSubscribe(destination, by: machine!.party) { throw refusal.error }
             let start = try Self.startOffset(of: request.start, destination: destination, in: log)
             var state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch,
                                     end: Self.resolve(request.end, in: log), serial: nextReplaySerial)
@@ -375,12 +402,12 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         case .pending:
             let now = broker.clock()
             let entries = broker.inspect { $0.pending(destination: query.destination, party: query.party) }
-                .filter { gate.checkSubscribe($0.destination, by: party) == nil }
+                .filter { gate.permitsSubscribe($0.destination, by: party) }
             reply(AckQueryAnswer.pending(entries, now: now))
         case .history:
             let destination = query.destination!, offset = query.offset!
             if let refusal = gate.checkSubscribe(destination, by: party) {
-                refuse(refusal, receipt: receipt)
+                refuse(refusal.error, receipt: receipt)
                 return
             }
             guard let store = broker.store as? LogMessageStore else {

@@ -23,9 +23,21 @@ public final class BrokerProcess: Sendable {
         ("discipline-inspector", "jinshan", "auditor"),
     ]
 
-    /// Starts the broker and waits until it listens. `settings` is appended to muster.yaml.
-    public static func start(settings: String = "") throws -> BrokerProcess {
-        try start(in: TemporaryDirectory(prefix: "muster-broker"), settings: settings)
+    /// A topics file that lets every party publish and subscribe everywhere.
+    public static let openTopics = """
+        topics:
+          - {destination: "/topic/**", publish: all, subscribe: all}
+          - {destination: "/queue/**", publish: all, subscribe: all}
+        """
+
+    /// The repository's `Schemas` directory (the shipped message types).
+    public static let schemasDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Schemas").path
+
+    /// Starts the broker and waits until it listens. `settings` is appended to muster.yaml;
+    /// `topics` is the topics file (default: everything open).
+    public static func start(settings: String = "", topics: String = openTopics) throws -> BrokerProcess {
+        try start(in: TemporaryDirectory(prefix: "muster-broker"), settings: settings, topics: topics)
     }
 
     /// Starts a broker in an existing directory (its data directory is `DIRECTORY/data`, which
@@ -33,7 +45,7 @@ public final class BrokerProcess: Sendable {
     /// bounds the wait for it to listen (opening a big log verifies all of it first).
     /// `fileSizeLimit` runs it under `prlimit --fsize` (bytes), so that log writes past it fail
     /// as they would on a full disk.
-    public static func start(in directory: TemporaryDirectory, settings: String = "",
+    public static func start(in directory: TemporaryDirectory, settings: String = "", topics: String = openTopics,
                              startupTimeout: Duration = .seconds(30), fileSizeLimit: Int? = nil) throws -> BrokerProcess {
         let pki = try TestPKI(in: directory.path)
         let parties = Self.parties.map {
@@ -46,11 +58,14 @@ public final class BrokerProcess: Sendable {
             parties:
             \(parties)
             """, to: "parties.yaml")
+        let topicsFile = try directory.write(topics, to: "topics.yaml")
         let configFile = try directory.write("""
             broker: {name: test-broker, jurisdiction: jinshan}
             listen: 127.0.0.1:0
             data-directory: \(dataDirectory(in: directory))
             parties: \(partiesFile)
+            topics: \(topicsFile)
+            schemas: \(schemasDirectory)
             tls: {certificate: \(pki.serverCertificate), private-key: \(pki.serverKey)}
             \(settings)
             """, to: "muster.yaml")

@@ -6,5 +6,6 @@ struct MusterCommand: AsyncParsableCommand {
         commandName: "muster",
         abstract: "Muster: a STOMP 1.2 message broker over mutual TLS for agencies that govern together.",
         subcommands: [ServeCommand.self, CertsCommand.self, PublishCommand.self, SubscribeCommand.self,
-                      ReplayCommand.self, LogCommand.self, AcksCommand.self])
+                      ReplayCommand.self, LogCommand.self, AcksCommand.self,
+                      PolicyCommand.self, ReloadCommand.self])
 }

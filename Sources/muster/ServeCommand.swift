@@ -12,7 +12,8 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Reads the broker settings (and the parties file they name). When the TLS files are \
         missing and tls.development-certificates is set, creates a development PKI there first.
-        Stops gracefully on SIGINT or SIGTERM.
+        Stops gracefully on SIGINT or SIGTERM. On SIGHUP (or `muster reload`) it re-reads the \
+        parties, topics, schemas and CRLs; a broken configuration is rejected and the old one stays.
         """)
 
     @Option(help: "Broker configuration file.")
@@ -51,9 +52,20 @@ struct ServeCommand: ParsableCommand {
         let address: SocketAddress
         do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
         printHowToConnect(address, configuration)
-        waitForTerminationSignal()
+        let control = BrokerControlFiles(dataDirectory: configuration.dataDirectory)
+        control.writeProcessID()
+        waitForTerminationSignal(onReload: {
+            do {
+                try server.reload()
+                control.writeReloadOutcome("reloaded")
+            } catch {
+                logger.error("reload rejected; the previous policy stays in force: \(error)")
+                control.writeReloadOutcome("rejected: \(error)")
+            }
+        })
         logger.info("shutting down")
         server.shutdown()
+        control.removeProcessID()
     }
 
     private func createDevelopmentCertificatesIfMissing(_ configuration: ServerConfiguration) throws {
@@ -80,9 +92,14 @@ struct ServeCommand: ParsableCommand {
         fflush(nil)
     }
 
-    private func waitForTerminationSignal() {
+    private func waitForTerminationSignal(onReload: @escaping @Sendable () -> Void) {
         let done = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
+        signal(SIGHUP, SIG_IGN)
+        let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "muster.reload"))
+        reload.setEventHandler(handler: onReload)
+        reload.resume()
+        sources.append(reload)
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

@@ -71,12 +71,16 @@ private final class CountingStore: MessageStore {
 
 /// Refuses publishing to, and subscribing to, anything named "secret".
 private struct SecretGate: PublishGate {
-    func check(_ publication: Publication) -> BrokerError? {
-        publication.destination.name == "secret" ? BrokerError(.notAuthorized, "\(publication.sender) may not publish to \(publication.destination)") : nil
+    func admit(_ publication: Publication) -> Result<Publication, PolicyRefusal> {
+        guard publication.destination.name == "secret" else { return .success(publication) }
+        return .failure(PolicyRefusal(BrokerError(.notAuthorized, "\(publication.sender) may not publish to \(publication.destination)"),
+                                      rule: "secret", party: publication.sender, destination: publication.destination))
     }
-    func checkSubscribe(_ destination: Destination, by party: PartyIdentity) -> BrokerError? {
-        destination.name == "secret" ? BrokerError(.notAuthorized, "\(party) may not subscribe to \(destination)") : nil
+    func checkSubscribe(_ destination: Destination, by party: PartyIdentity) -> PolicyRefusal? {
+        guard destination.name == "secret" else { return nil }
+        return PolicyRefusal(BrokerError(.notAuthorized, "\(party) may not subscribe to \(destination)"), rule: "secret", party: party, destination: destination)
     }
+    func permitsSubscribe(_ destination: Destination, by party: PartyIdentity) -> Bool { destination.name != "secret" }
 }
 
 /// Collects publish completions.

@@ -76,6 +76,8 @@ extension SessionAction {
             return "nack \(ackID) requeue=\(requeue)" + (receipt.map { " receipt=\($0)" } ?? "")
         case .commit(let transaction, let actions, let receipt):
             return "commit \(transaction) [\(actions.map(\.summary).joined(separator: "; "))]" + (receipt.map { " receipt=\($0)" } ?? "")
+        case .refused(let refusal):
+            return "refused \(refusal.code.rawValue)"
         case .close:
             return "close"
         }
@@ -91,6 +93,11 @@ extension SessionAction {
 /// Expects `actions` to be exactly: an ERROR frame with `code` (echoing `receiptID`), then close.
 func expectRefusal(_ actions: [SessionAction], code: ErrorCode, receiptID: String? = nil,
                    sourceLocation: SourceLocation = #_sourceLocation) {
+    var actions = actions
+    if case .refused(let refusal)? = actions.first {
+        #expect(refusal.code == code, "the recorded refusal has the ERROR's code", sourceLocation: sourceLocation)
+        actions.removeFirst()
+    }
     #expect(actions.count == 2, "expected ERROR then close, got \(actions.map(\.summary))", sourceLocation: sourceLocation)
     guard actions.count == 2, let error = actions[0].sentFrame else {
         Issue.record("no ERROR frame in \(actions.map(\.summary))", sourceLocation: sourceLocation)

@@ -1,0 +1,34 @@
+/// The audit evidence of one refusal, stored in `RefusalRecord.destination` as JSON. Of the
+/// refused message only its SHA-256 digest and size are kept, never its content.
+public struct RefusalRecord: Codable, Sendable, Equatable {
+    /// The reserved destination every refusal is appended to (auditors may read it).
+    public static let destination = Destination(kind: .topic, name: "muster.audit.refusals")
+    public static let type = "refusal"
+
+    /// `JURISDICTION/PARTY`, or nil when the certificate named no party.
+    public let party: String?
+    public let jurisdiction: String?
+    public let destination: String?
+    public let type: String?
+    public let rule: String
+    public let code: String
+    public let reason: String
+    /// Milliseconds since 1970.
+    public let time: Int64
+    /// `sha256:HEX` of the refused body, if a body was refused.
+    public let digest: String?
+    public let bytes: Int?
+
+    public init(_ refusal: PolicyRefusal, time: Int64, digest: String?, bytes: Int?) {
+        party = refusal.party?.party
+        jurisdiction = refusal.party?.jurisdiction
+        destination = refusal.destination?.description
+        type = refusal.type
+        rule = refusal.rule
+        code = refusal.code.rawValue
+        reason = refusal.error.message
+        self.time = time
+        self.digest = digest
+        self.bytes = bytes
+    }
+}
