@@ -4,6 +4,11 @@ import Glibc
 enum CertificateFiles {
     /// Reads a whole (small) text file.
     static func read(_ path: String, what: String) throws(CertificateFileError) -> String {
+        String(decoding: try readBytes(path, what: what), as: UTF8.self)
+    }
+
+    /// Reads a whole (small) file, text or binary (DER).
+    static func readBytes(_ path: String, what: String) throws(CertificateFileError) -> [UInt8] {
         let action = "read the \(what)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw CertificateFileError(path: path, action: action, errno: errno) }
@@ -19,7 +24,7 @@ enum CertificateFiles {
             }
             bytes.append(contentsOf: chunk[0..<count])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// Replaces `path` with `text`, atomically: the data goes to a temporary file that is

@@ -3,14 +3,18 @@ internal import COpenSSL
 /// Moves PEM text in and out of OpenSSL through memory BIOs.
 enum MemoryBIO {
     /// Runs `body` with a read-only BIO over `text`.
-    static func reading<Result>(_ text: String, _ body: (OpaquePointer) -> Result) throws -> Result {
-        let bytes = Array(text.utf8)
-        return try bytes.withUnsafeBytes { buffer in
+    static func reading<Result>(_ text: String, _ body: (OpaquePointer) throws -> Result) throws -> Result {
+        try reading(bytes: Array(text.utf8), body)
+    }
+
+    /// Runs `body` with a read-only BIO over `bytes` (PEM text or DER).
+    static func reading<Result>(bytes: [UInt8], _ body: (OpaquePointer) throws -> Result) throws -> Result {
+        try bytes.withUnsafeBytes { buffer in
             guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else {
                 throw OpenSSLError.drain("BIO_new_mem_buf")
             }
             defer { BIO_free(bio) }
-            return body(bio)
+            return try body(bio)
         }
     }
 

@@ -9,6 +9,12 @@ public struct PEMCertificate: Sendable, Equatable {
         self.privateKeyPEM = privateKeyPEM
     }
 
+    /// The certificate's serial number: lowercase hex without leading zeros, the form of
+    /// `PeerCertificate.serialNumber` and `RevocationList.revokedSerials`.
+    public var serialNumber: String {
+        get throws { try CertificateSummary(pem: certificatePEM).serialNumber }
+    }
+
     /// Writes both files, creating parent directories and replacing existing files. The key
     /// file is created with mode 0600 from the start (never readable by others, even
     /// briefly), the certificate with 0644; each is written to a temporary file then renamed.
