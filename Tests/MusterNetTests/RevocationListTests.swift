@@ -191,6 +191,29 @@ struct RevocationListTests {
         #expect(error?.kind == .notSignedByAuthority)
         #expect(try RevocationList.load(path: listPath, authorityPath: authorityPath) == second)
     }
+
+    @Test func testPKIRevocationsAccumulatePerJurisdictionEvenWhenConcurrent() async throws {
+        let scratch = try TemporaryDirectory(prefix: "muster-crl")
+        defer { scratch.remove() }
+        let pki = try TestPKI(in: scratch.path)
+        let clients = try (0..<6).map { try pki.client("party\($0)") }
+        let pinghuClient = try pki.client("guangchen-town", jurisdiction: "pinghu")
+
+        let paths = try await withThrowingTaskGroup(of: String.self) { group in
+            for files in clients { group.addTask { try pki.revoke(files, jurisdiction: "jinshan") } }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(paths == [scratch.path + "/jinshan/ca.crl"])
+        try pki.revoke(pinghuClient, jurisdiction: "pinghu")
+
+        let jinshan = try RevocationList.load(path: pki.revocationListPath(jurisdiction: "jinshan"),
+                                              authorityPath: pki.jinshanAuthority)
+        let expected = Set(try clients.map { try pki.serialNumber(ofCertificateFile: $0.certificate) })
+        #expect(jinshan.revokedSerials == expected)
+        let pinghu = try RevocationList.load(path: pki.revocationListPath(jurisdiction: "pinghu"),
+                                             authorityPath: pki.pinghuAuthority)
+        #expect(pinghu.revokedSerials == [try pki.serialNumber(ofCertificateFile: pinghuClient.certificate)])
+    }
 }
 
 /// The cRLNumber of a CRL file, as `openssl crl -crlnumber` reads it.
