@@ -32,6 +32,19 @@ static inline long muster_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }
 
+/// Turns session resumption off for a server context: no session cache, no TLS 1.2 tickets,
+/// no TLS 1.3 tickets. Every connection then runs a full handshake, so its verified chain
+/// (which a resumed session does not keep) is always there to check. The session ID
+/// context is set too: without one, OpenSSL fails the handshake of a TLS 1.2 client that
+/// offers a session ("session id context uninitialized"). Returns 1 on success.
+static inline int muster_SSL_CTX_disable_resumption(SSL_CTX *ctx) {
+    static const unsigned char context[] = "muster";
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+    if (SSL_CTX_set_num_tickets(ctx, 0) != 1) return 0;
+    return SSL_CTX_set_session_id_context(ctx, context, sizeof(context) - 1);
+}
+
 static inline int muster_TLS1_3_VERSION(void) { return TLS1_3_VERSION; }
 static inline int muster_TLS1_2_VERSION(void) { return TLS1_2_VERSION; }
 

@@ -88,6 +88,11 @@ public final class TLSContext: @unchecked Sendable {
                 throw TLSSetupError(message: "cannot load the certificate authority \(path): \(OpenSSLError.drain("load").queue.joined(separator: "; "))")
             }
         }
+        // Resumed sessions carry no verified chain, which the broker needs to tell which
+        // jurisdiction's CA vouched for a peer (PeerCertificate.anchorFingerprint).
+        if role == .server, muster_SSL_CTX_disable_resumption(context) != 1 {
+            throw TLSSetupError(message: "cannot turn off TLS session resumption: \(OpenSSLError.drain("SSL_CTX_set_num_tickets"))")
+        }
         if role == .server, let names = muster_X509_NAME_stack_new() {
             // Tells clients which authorities' certificates the broker accepts.
             for path in configuration.trustedAuthorityPaths {
