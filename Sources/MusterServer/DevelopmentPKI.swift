@@ -8,6 +8,8 @@ public enum DevelopmentPKI {
     public struct Report: Sendable {
         public var created: [String] = []
         public var reused: [String] = []
+        /// Revocation lists of replaced CAs (no longer meaningful: their CA is gone).
+        public var removed: [String] = []
     }
 
     /// Layout: `DIR/JURISDICTION/ca.crt|ca.key`, `DIR/server.crt|key`,
@@ -24,6 +26,12 @@ public enum DevelopmentPKI {
                 authorities[jurisdiction.id] = try CertificateAuthority(certificatePath: certificatePath, keyPath: keyPath)
                 report.reused.append(certificatePath)
                 continue
+            }
+            // A new CA starts without revocations; the old CA's list would fail its signature check.
+            let revocationListPath = "\(directory)/\(jurisdiction.id)/ca.crl"
+            if FileManager.default.fileExists(atPath: revocationListPath) {
+                try FileManager.default.removeItem(atPath: revocationListPath)
+                report.removed.append(revocationListPath)
             }
             let name = jurisdiction.name.isEmpty ? jurisdiction.id : jurisdiction.name
             let authority = try CertificateAuthority.create(commonName: "\(name) development CA", organization: "Muster \(jurisdiction.id)")

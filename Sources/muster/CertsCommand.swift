@@ -4,8 +4,8 @@ import MusterServer
 struct CertsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certs",
-        abstract: "Manage development certificates.",
-        subcommands: [Initialize.self])
+        abstract: "Manage development certificates and revocations.",
+        subcommands: [Initialize.self, Revoke.self])
 
     struct Initialize: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -14,7 +14,8 @@ struct CertsCommand: ParsableCommand {
             discussion: """
             Writes DIR/JURISDICTION/ca.crt and ca.key, DIR/server.crt and server.key (SANs 127.0.0.1, ::1, \
             localhost), DIR/JURISDICTION/PARTY.crt and .key with the URI name muster://JURISDICTION/PARTY, \
-            and DIR/ca-bundle.crt. Keys are written with mode 0600. Existing CAs are reused unless --replace.
+            and DIR/ca-bundle.crt. Keys are written with mode 0600. Existing CAs are reused unless --replace \
+            (which also removes a replaced CA's revocation list, DIR/JURISDICTION/ca.crl).
             """)
 
         @Option(help: "Broker configuration file (names the parties file and the broker's jurisdiction).")
@@ -38,6 +39,7 @@ struct CertsCommand: ParsableCommand {
             }
             for path in report.reused { print("reused  \(path)") }
             for path in report.created { print("created \(path)") }
+            for path in report.removed { print("removed \(path) (its CA was replaced)") }
         }
     }
 }
