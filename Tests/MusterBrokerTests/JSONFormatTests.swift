@@ -43,6 +43,9 @@ struct JSONFormatTests {
         Conforming(.time, "23:59:60Z"),
         Conforming(.time, "07:59:60+08:00"),
         Conforming(.time, "00:00:00.5z"),
+        Conforming(.time, "23:29:60+23:30"),
+        Conforming(.time, "00:29:60-23:30"),
+        Conforming(.time, "12:34:56-00:00"),
     ])
     func acceptsRFC3339DatesAndTimes(_ example: Conforming) {
         #expect(example.format.problem(in: example.text) == nil)
@@ -76,6 +79,11 @@ struct JSONFormatTests {
         Refused(.date, "2026-11-21T00:00:00Z", "the date must be YYYY-MM-DD"),
         Refused(.time, "09:30:00", "the time has no offset: add Z (UTC) or an offset such as +08:00"),
         Refused(.time, "12:00:60Z", "second 60 exists only in a leap second, at 23:59:60 UTC"),
+        Refused(.time, "01:02:03Z+00:30", "nothing may follow the Z offset"),
+        Refused(.time, "23:59:60+01:00", "second 60 exists only in a leap second, at 23:59:60 UTC"),
+        Refused(.time, "01:01:01,1111", "the time has no offset: add Z (UTC) or an offset such as +08:00"),
+        Refused(.dateTime, "1963-06-19T08:30:06.28123+01:00Z", "the offset must be Z or +HH:MM / -HH:MM"),
+        Refused(.dateTime, "+11963-06-19T08:30:06Z", "the date must be YYYY-MM-DD"),
         Refused(.time, "9:30:00Z", "the time must be HH:MM:SS followed by Z or an offset such as +08:00"),
     ])
     func refusesWhatRFC3339DoesNotAllow(_ example: Refused) {
@@ -110,6 +118,11 @@ struct JSONFormatTests {
         Refused(.duration, "-P1D", "a duration starts with P"),
         Refused(.duration, "P-1D", "unexpected '-'; each component is a whole number followed by a designator"),
         Refused(.duration, "P1Y1D", "RFC 3339 does not allow skipping a component in between: write a zero instead (e.g. P1Y0M1D, PT1H0M1S)"),
+        Refused(.duration, "P1D2T3H", "'T' is not a date designator (Y, M, D)"),
+        Refused(.duration, "P1WT1H", "weeks (W) cannot be combined with other components"),
+        Refused(.duration, "P0Y1W", "weeks (W) cannot be combined with other components"),
+        Refused(.duration, "P1e2D", "'e' is not a date designator (Y, M, D)"),
+        Refused(.duration, "P1D\n", "unexpected '\n'; each component is a whole number followed by a designator"),
         Refused(.duration, "PT1H1S", "RFC 3339 does not allow skipping a component in between: write a zero instead (e.g. P1Y0M1D, PT1H0M1S)"),
     ])
     func refusesWhatTheDurationGrammarDoesNotAllow(_ example: Refused) {
@@ -119,7 +132,9 @@ struct JSONFormatTests {
     @Test(arguments: ["https://example.org/path", "urn:isbn:0451450523", "mailto:duty@example.org", "http://[::1]:8080/p?q=1#f",
                       "http://[v1.x]/", "http://[::ffff:1.2.3.4]/", "http://[1:2:3:4:5:6:7::]/", "a:", "file:///x", "x:/a//b",
                       "http://a:b@host:99999999/", "http://ex%41mple/%7e?%20#%2F", "tel:+86-10-1234", "h://h/a;b=c,d!$&'()*+@:",
-                      "http://127.0.0.1/", "foo+bar.baz-1:rest?q/?#f/?"])
+                      "http://127.0.0.1/", "foo+bar.baz-1:rest?q/?#f/?", "http://-.~_!$&'()*+,;=:%40:80%2f::::::@example.com",
+                      "ldap://[2001:db8::7]/c=GB?objectClass?one", "http://a.com:", "http://:80", "http://@a.com", "http://user@",
+                      "http://999.999.999.999/", "http://example.com."])
     func acceptsRFC3986URIs(text: String) {
         #expect(StringFormat.uri.problem(in: text) == nil)
     }
@@ -146,13 +161,19 @@ struct JSONFormatTests {
         Refused(.uri, "http://[1::2::3]/", "'[1::2::3]' is not an IPv6 address"),
         Refused(.uri, "http://[::1]x/", "only ':' and a port may follow the IP literal"),
         Refused(.uri, "http://a/b\"c", "'\"' is not allowed in the path"),
+        Refused(.uri, "https://[@example.org/test.txt", "'[' is not allowed in the user information"),
+        Refused(.uri, "http://a.com:8:0", "the port must be digits"),
+        Refused(.uri, "ht_tp://example.com", "the scheme must be a letter followed by letters, digits, '+', '-' or '.'"),
+        Refused(.uri, "https://example.org/foobar{}.txt", "'{' is not allowed in the path"),
+        Refused(.uri, "http://example.com/%6G", "'%' in the path must be followed by two hex digits"),
     ])
     func refusesWhatRFC3986DoesNotAllow(_ example: Refused) {
         #expect(example.format.problem(in: example.text) == example.problem)
     }
 
     @Test(arguments: ["duty@example.org", "a.b+c@sub.example.cn", "\"john doe\"@example.org", "x@[127.0.0.1]", "x@[IPv6:::1]",
-                      "user@localhost", "o'brien@x-ray.example"])
+                      "x@[ipv6:::1]", "user@localhost", "o'brien@x-ray.example", "\"joe@bloggs\"@example.com", "\"\"@iana.org",
+                      "\"\\\"\"@iana.org", "~test@example.com", "test@c--n.com", "test@255.255.255.255"])
     func acceptsRFC5321Mailboxes(text: String) {
         #expect(StringFormat.email.problem(in: text) == nil)
     }
@@ -166,6 +187,14 @@ struct JSONFormatTests {
         Refused(.email, "a@-example.org", "domain labels are letters, digits and inner hyphens"),
         Refused(.email, "a@example..org", "the domain has an empty label"),
         Refused(.email, "a@[300.1.1.1]", "the address literal is not an IPv4 address"),
+        Refused(.email, "a@[RFC-5322-domain-literal]", "the address literal is not an IPv4 address"),
+        Refused(.email, "a@b@c.org", "the part before '@' has a character that must be quoted"),
+        Refused(.email, "test.@example.com", "the part before '@' has an empty dot-separated piece"),
+        Refused(.email, "\"test\"test@iana.org", "the quoted local part is not closed"),
+        Refused(.email, "\"test\\©\"@iana.org", "invalid character in the quoted local part"),
+        Refused(.email, "test@iana.org.", "the domain has an empty label"),
+        Refused(.email, "test@iana.org\n", "domain labels are letters, digits and inner hyphens"),
+        Refused(.email, "a(comment)@iana.org", "the part before '@' has a character that must be quoted"),
     ])
     func refusesWhatRFC5321DoesNotAllow(_ example: Refused) {
         #expect(example.format.problem(in: example.text) == example.problem)

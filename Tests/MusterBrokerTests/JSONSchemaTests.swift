@@ -101,6 +101,13 @@ struct JSONSchemaTests {
         try expectValid(boundary, #""is ok.""#, #""éok""#)
         try expectViolation(boundary, #""took""#, pointer: "", keyword: "/pattern")
         try expectValid(try compileSchema(#"{"pattern": "^(?<area>[A-Z]{2})-(?!0)\\d+$"}"#), #""JS-12""#)
+        let space = try compileSchema(#"{"pattern": "^a\\sb$"}"#)
+        try expectValid(space, #""a b""#, #""a\u000Bb""#, #""a\uFEFFb""#, #""a\u3000b""#)
+        try expectViolation(space, #""a\u200Bb""#, pointer: "", keyword: "/pattern")
+        let dot = try compileSchema(#"{"pattern": "^a.b$"}"#)
+        try expectValid(dot, #""a\u000Cb""#, #""a\u0085b""#, #""a😀b""#)
+        try expectViolation(dot, #""a\nb""#, pointer: "", keyword: "/pattern")
+        try expectViolation(dot, #""a\u2028b""#, pointer: "", keyword: "/pattern")
     }
 
     @Test func formatNamesTheExpectedShapeWhatWasFoundAndWhy() throws {

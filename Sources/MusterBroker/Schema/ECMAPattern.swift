@@ -3,8 +3,9 @@ import Foundation
 /// A `pattern` regular expression with ECMA-262 meaning, run by ICU (NSRegularExpression).
 ///
 /// ICU and ECMA-262 disagree in a few places that matter for validation, so the source is
-/// rewritten before compiling: `\d` and `\w` (and `\b`) are ASCII-only as in ECMA-262, and
-/// `$` matches only at the very end (ICU, like Python, also matches before a final newline).
+/// rewritten before compiling: `\d` and `\w` (and `\b`) are ASCII-only as in ECMA-262, `\s`
+/// and `.` use ECMA-262's whitespace and line terminators, and `$` matches only at the very
+/// end (ICU, like Python, also matches before a final newline).
 /// ICU-only syntax that ECMA-262 lacks (inline flags, possessive quantifiers, `\A`, `\z`...)
 /// is refused so a schema means the same in every validator.
 final class ECMAPattern: Sendable {
@@ -28,6 +29,8 @@ final class ECMAPattern: Sendable {
     }
 
     private static let word = "A-Za-z0-9_"
+    /// ECMA-262 WhiteSpace and LineTerminator; ICU's \s lacks vertical tab and U+FEFF.
+    private static let space = "\\t\\x{B}\\f\\x{FEFF}\\p{Zs}\\n\\r\\x{2028}\\x{2029}"
     private static let notDigit = "\\x{0}-\\x{2F}\\x{3A}-\\x{10FFFF}"
     private static let notWord = "\\x{0}-\\x{2F}\\x{3A}-\\x{40}\\x{5B}-\\x{5E}\\x{60}\\x{7B}-\\x{10FFFF}"
     private static let unsupportedEscapes: Set<Character> = ["A", "Z", "z", "Q", "E", "G", "R", "X", "h", "H", "N", "K"]
@@ -57,6 +60,9 @@ final class ECMAPattern: Sendable {
                 case ("b", false): result += "(?:(?<=[\(word)])(?![\(word)])|(?<![\(word)])(?=[\(word)]))"
                 case ("B", false): result += "(?:(?<=[\(word)])(?=[\(word)])|(?<![\(word)])(?![\(word)]))"
                 case ("b", true): result += "\\x{8}"
+                case ("s", false): result += "[\(space)]"
+                case ("s", true): result += space
+                case ("S", false): result += "[^\(space)]"
                 default: result += "\\\(escaped)"
                 }
                 continue
@@ -77,6 +83,10 @@ final class ECMAPattern: Sendable {
                 continue
             case "]" where inClass:
                 inClass = false
+            case "." where !inClass:
+                // ICU's dot also stops at vertical tab, form feed and U+0085; ECMA-262's does not.
+                result += "[^\\n\\r\\x{2028}\\x{2029}]"
+                continue
             case "$" where !inClass:
                 result += "(?![\\s\\S])"
                 continue

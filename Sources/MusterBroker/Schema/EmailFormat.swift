@@ -41,9 +41,9 @@ enum EmailFormat {
         if domain.first == UInt8(ascii: "[") {
             guard domain.last == UInt8(ascii: "]") else { return "the address literal has no closing ']'" }
             let literal = domain.dropFirst().dropLast()
-            let ipv6Tag = Array("IPv6:".utf8)
-            if literal.starts(with: ipv6Tag) {
-                return IPAddressSyntax.isIPv6(literal.dropFirst(ipv6Tag.count)) ? nil : "the address literal is not an IPv6 address"
+            // The tag is case-insensitive, as ABNF strings are.
+            if literal.count > 5, String(decoding: literal.prefix(5), as: UTF8.self).lowercased() == "ipv6:" {
+                return IPAddressSyntax.isIPv6(literal.dropFirst(5)) ? nil : "the address literal is not an IPv6 address"
             }
             return IPAddressSyntax.isIPv4(literal) ? nil : "the address literal is not an IPv4 address"
         }
