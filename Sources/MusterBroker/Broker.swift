@@ -83,7 +83,7 @@ public final class Broker: Sendable {
         case .success(let admitted):
             store(admitted, completion: completion)
         case .failure(let refusal):
-            completion(.failure(refusal.error))
+            completion(.failure(refusal.reported))
         }
     }
 
@@ -107,7 +107,7 @@ public final class Broker: Sendable {
     /// (nil: with the next message).
     public func subscribe(sessionID: UInt64, party: PartyIdentity, subscriptionID: String, destination: Destination,
                           mode: AckMode, prefetch: Int?, durable: Bool = false, start: UInt64? = nil) throws(BrokerError) {
-        if let refusal = gate.checkSubscribe(destination, by: party) { throw refusal.error }
+        if let refusal = gate.checkSubscribe(destination, by: party) { throw refusal.reported }
         let now = clock()
         try mutate { core throws(BrokerError) in
             try core.subscribe(sessionID: sessionID, subscriptionID: subscriptionID, destination: destination, mode: mode,

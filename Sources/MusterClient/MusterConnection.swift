@@ -7,8 +7,8 @@ import Synchronization
 ///
 /// ```swift
 /// let connection = try await MusterConnection.connect(options)
-/// let inbox = try await connection.subscribe(to: "/queue/langxia-town.inbox", ack: .clientIndividual)
-/// try await connection.publish(to: "/topic/joint-patrol", body: Array("…".utf8), receipt: true)
+/// let inbox = try await connection.subscribe(to: "/queue/inbox.langxia-town", ack: .clientIndividual)
+/// try await connection.publish(to: "/topic/notices", body: Array("…".utf8), receipt: true)
 /// for try await message in inbox { try await connection.ack(message) }
 /// ```
 public final class MusterConnection: Sendable {

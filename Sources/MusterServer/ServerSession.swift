@@ -73,7 +73,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                                                     issuerFingerprint: certificate.issuerFingerprint, anchorFingerprint: certificate.anchorFingerprint)
             if let policy, case .failure(let refusal) = policy.admitConnection(credentials) {
                 logger.warning("refused: \(refusal.error.message)")
-                send(.error(refusal.error))
+                send(.error(refusal.reported))
                 channel.close()
                 return
             }
@@ -132,7 +132,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         guard let credentials, let policy, let machine, !machine.isClosed else { return }
         if case .failure(let refusal) = policy.admitConnection(credentials) {
             logger.notice("closing after a policy reload: \(refusal.error.message)")
-            perform(self.machine!.fail(BrokerError(refusal.code, "after a policy reload: \(refusal.error.message)")))
+            perform(self.machine!.fail(BrokerError(refusal.code, "after a policy reload: \(refusal.reported.message)")))
         }
     }
 
@@ -306,7 +306,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             guard replays[id] == nil, !broker.inspect({ $0.hasSubscription(sessionID: sessionID!, subscriptionID: id) }) else {
                 throw BrokerError(.duplicateSubscription, "subscription id '\(id)' is already in use on this connection")
             }
-            if let refusal = broker.gate.checkSubscribe(destination, by: machine!.party) { throw refusal.error }
+            if let refusal = broker.gate.checkSubscribe(destination, by: machine!.party) { throw refusal.reported }
             let start = try Self.startOffset(of: request.start, destination: destination, in: log)
             var state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch,
                                     end: Self.resolve(request.end, in: log), serial: nextReplaySerial)
@@ -383,7 +383,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     // MARK: Queries
 
     /// Answers an acknowledgement query on the connection's own `reply-to` subscription. Only
-    /// destinations the party may subscribe to are reported. History reads the log, off the loop.
+    /// destinations the party may subscribe to are reported, and the history of the party's
+    /// own messages. History reads the log, off the loop.
     private func answer(_ query: AckQuery, receipt: String?) {
         guard let sessionID, let party = machine?.party else { return }
         let subscriptions = broker.inspect { $0.subscriptionIDs(sessionID: sessionID, to: query.replyTo) }
@@ -406,16 +407,18 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             reply(AckQueryAnswer.pending(entries, now: now))
         case .history:
             let destination = query.destination!, offset = query.offset!
-            if let refusal = gate.checkSubscribe(destination, by: party) {
-                refuse(refusal.error, receipt: receipt)
-                return
-            }
             guard let store = broker.store as? LogMessageStore else {
                 refuse(BrokerError(.storageFailure, "this broker keeps no log to read the history from"), receipt: receipt)
                 return
             }
+            let mayRead = gate.permitsSubscribe(destination, by: party)
             DispatchQueue.global().async { [self] in
                 do throws(BrokerError) {
+                    // A sender may see who acknowledged its own message (a coordinator, its summons).
+                    if !mayRead, try store.read(destination, offsets: [offset]).first?.publication.sender != party,
+                       let refusal = gate.checkSubscribe(destination, by: party) {
+                        throw refusal.reported
+                    }
                     let events = try store.history(of: destination, offset: offset)
                     let pending = broker.inspect { $0.pending(destination: destination) }
                     reply(AckQueryAnswer.history(destination: destination, offset: offset, events: events, pending: pending, now: broker.clock()))

@@ -21,6 +21,8 @@ public final class BrokerProcess: Sendable {
         ("shanta-village-grid", "jinshan", "grid"),
         ("guangchen-town", "pinghu", "township"),
         ("discipline-inspector", "jinshan", "auditor"),
+        ("joint-command", "jinshan", "coordinator"),
+        ("pinghu-public-security", "pinghu", "department"),
     ]
 
     /// A topics file that lets every party publish and subscribe everywhere.
@@ -48,16 +50,7 @@ public final class BrokerProcess: Sendable {
     public static func start(in directory: TemporaryDirectory, settings: String = "", topics: String = openTopics,
                              startupTimeout: Duration = .seconds(30), fileSizeLimit: Int? = nil) throws -> BrokerProcess {
         let pki = try TestPKI(in: directory.path)
-        let parties = Self.parties.map {
-            "  - {id: \($0.id), jurisdiction: \($0.jurisdiction), kind: \($0.kind)}"
-        }.joined(separator: "\n")
-        let partiesFile = try directory.write("""
-            jurisdictions:
-              - {id: jinshan, name: Jinshan, ca: \(pki.jinshanAuthority)}
-              - {id: pinghu, name: Pinghu, ca: \(pki.pinghuAuthority)}
-            parties:
-            \(parties)
-            """, to: "parties.yaml")
+        let partiesFile = try directory.write(partiesText(pki: pki), to: "parties.yaml")
         let topicsFile = try directory.write(topics, to: "topics.yaml")
         let configFile = try directory.write("""
             broker: {name: test-broker, jurisdiction: jinshan}
@@ -128,6 +121,43 @@ public final class BrokerProcess: Sendable {
         self.address = address
         self.process = process
         self.output = output
+    }
+
+    /// The parties file: both test jurisdictions (optionally with CRL files) and `parties`.
+    public static func partiesText(pki: TestPKI, revocationLists: [String: String] = [:],
+                                   parties: [(id: String, jurisdiction: String, kind: String)] = parties) -> String {
+        let entries = parties.map { "  - {id: \($0.id), jurisdiction: \($0.jurisdiction), kind: \($0.kind)}" }.joined(separator: "\n")
+        func crl(_ jurisdiction: String) -> String { revocationLists[jurisdiction].map { ", crl: \($0)" } ?? "" }
+        return """
+            jurisdictions:
+              - {id: jinshan, name: Jinshan, ca: \(pki.jinshanAuthority)\(crl("jinshan"))}
+              - {id: pinghu, name: Pinghu, ca: \(pki.pinghuAuthority)\(crl("pinghu"))}
+            parties:
+            \(entries)
+            """
+    }
+
+    /// Replaces the parties file or the topics file (for a reload).
+    public func rewrite(parties: String? = nil, topics: String? = nil) throws {
+        if let parties { _ = try directory.write(parties, to: "parties.yaml") }
+        if let topics { _ = try directory.write(topics, to: "topics.yaml") }
+    }
+
+    /// Sends SIGHUP and waits for the broker's answer: "reloaded", or "rejected: WHY".
+    public func reload(timeout: Duration = .seconds(10)) throws -> String {
+        let outcomeFile = "\(dataDirectory)/reload-outcome"
+        func sequence() -> Int { (try? String(contentsOfFile: outcomeFile, encoding: .utf8)).flatMap { Int($0.prefix { $0 != " " }) } ?? 0 }
+        let before = sequence()
+        _ = Glibc.kill(process.processIdentifier, SIGHUP)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if sequence() > before, let text = try? String(contentsOfFile: outcomeFile, encoding: .utf8) {
+                // "SEQUENCE TIME OUTCOME"
+                return text.split(separator: " ", maxSplits: 2).dropFirst(2).joined().trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw BrokerProcessError(message: "the broker did not answer SIGHUP within \(timeout)", log: log)
     }
 
     /// Everything the broker printed so far.

@@ -34,7 +34,7 @@ public struct AdmissionList: Sendable, Equatable {
 
     /// The task type of a message: the string at `taskField`, else its message type.
     public func taskType(of body: JSONValue?, messageType: String?) -> String? {
-        if let body, case .string(let task)? = Self.resolve(taskField, in: body) { return task }
+        if let body, case .string(let task)? = JSONPointer(taskField)?.resolve(in: body) { return task }
         return messageType
     }
 
@@ -47,23 +47,4 @@ public struct AdmissionList: Sendable, Equatable {
 
     /// Every task type on the list, for refusal messages.
     public var admittedTaskTypes: [String] { Set(entries.flatMap(\.taskTypes)).sorted() }
-
-    static func resolve(_ pointer: String, in value: JSONValue) -> JSONValue? {
-        guard !pointer.isEmpty else { return value }
-        var current = value
-        for token in pointer.split(separator: "/", omittingEmptySubsequences: false).dropFirst() {
-            let key = token.replacingOccurrences(of: "~1", with: "/").replacingOccurrences(of: "~0", with: "~")
-            switch current {
-            case .object(let object):
-                guard let next = object[key] else { return nil }
-                current = next
-            case .array(let items):
-                guard let index = Int(key), items.indices.contains(index) else { return nil }
-                current = items[index]
-            default:
-                return nil
-            }
-        }
-        return current
-    }
 }

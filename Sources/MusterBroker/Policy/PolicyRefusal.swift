@@ -16,6 +16,9 @@ public struct PolicyRefusal: Error, Sendable, CustomStringConvertible {
     }
 
     public var code: ErrorCode { error.code }
+
+    /// The ERROR the client gets: the reason and the rule that refused.
+    public var reported: BrokerError { BrokerError(error.code, "\(error.message) [rule: \(rule)]") }
     public var description: String { "\(error) (rule: \(rule))" }
 }
 
@@ -31,4 +34,12 @@ public struct PolicyGrant: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { type.map { "\(rule), type \($0)" } ?? rule }
+}
+
+extension Result where Failure == PolicyRefusal {
+    /// The refusal of a decision, nil when it allowed.
+    public var refusal: PolicyRefusal? {
+        if case .failure(let refusal) = self { return refusal }
+        return nil
+    }
 }
