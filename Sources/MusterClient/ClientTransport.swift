@@ -9,6 +9,9 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
 
     private struct State {
         var connected: CheckedContinuation<StompFrame, any Error>?
+        /// CONNECTED when it came before `awaitConnected` was waiting for it (the event loop
+        /// can finish the handshake and the CONNECT exchange before the caller gets there).
+        var earlyConnected: StompFrame?
         var receipts: [String: PendingReceipt] = [:]
         var subscriptions: [String: MessageContinuation] = [:]
         /// Set once: why the connection can no longer be used.
@@ -44,12 +47,13 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
     /// Sends CONNECT after the handshake and waits for CONNECTED.
     func awaitConnected() async throws -> StompFrame {
         try await withCheckedThrowingContinuation { continuation in
-            let failure = state.withLock { state -> MusterClientError? in
-                if let failure = state.failure { return failure }
+            let outcome = state.withLock { state -> Result<StompFrame, MusterClientError>? in
+                if let frame = state.earlyConnected { return .success(frame) }
+                if let failure = state.failure { return .failure(failure) }
                 state.connected = continuation
                 return nil
             }
-            if let failure { continuation.resume(throwing: failure) }
+            if let outcome { continuation.resume(with: outcome) }
         }
     }
 
@@ -156,6 +160,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
         case .connected:
             state.withLock { state in
                 defer { state.connected = nil }
+                if state.connected == nil { state.earlyConnected = frame }
                 return state.connected
             }?.resume(returning: frame)
         case .receipt:
