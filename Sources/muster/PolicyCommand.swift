@@ -8,7 +8,7 @@ struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Check the parties, topics and schemas offline, or ask what the policy allows.",
-        subcommands: [Check.self, Explain.self])
+        subcommands: [Check.self, Explain.self, Refusals.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -167,6 +167,10 @@ struct PolicyEndToEndTests {
             }
             let log = try runMuster(["log", "dump", "--data", broker.dataDirectory])
             #expect(!log.output.contains(secret), "the refused content is nowhere in the log")
+            let counts = try runMuster(["policy", "refusals", "--data", broker.dataDirectory, "--json"])
+            let table = try JSONSerialization.jsonObject(with: Data(counts.output.utf8)) as? [String: [String: Int]]
+            #expect(table?["jinshan/jinshan-public-security"]?["not-authorized"] == 1, "\(counts.output)")
+            #expect(table?["jinshan/langxia-town"] == ["schema-violation": 1, "not-authorized": 1], "\(counts.output)")
             try await auditor.disconnect()
         }
     }

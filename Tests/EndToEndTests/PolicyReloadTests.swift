@@ -56,6 +56,23 @@ struct PolicyReloadTests {
         }
     }
 
+    @Test func policyExplainSaysWhichRuleAllowsOrRefuses() async throws {
+        try await withBroker { broker in
+            let allowed = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--send", "/topic/notices"])
+            #expect(allowed.status == 0, "\(allowed.output)")
+            #expect(allowed.output.contains("allowed") && allowed.output.contains("topics[0]"), "\(allowed.output)")
+            let refused = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "discipline-inspector", "--send", "/topic/notices"])
+            #expect(refused.status == 1)
+            #expect(refused.output.contains("refused (not-authorized)") && refused.output.contains("auditor"), "\(refused.output)")
+            let undeclared = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--subscribe", "/topic/patrol"])
+            #expect(undeclared.status == 1)
+            #expect(undeclared.output.contains("default deny"), "\(undeclared.output)")
+            let check = try runMuster(["policy", "check", "--config", broker.configFile])
+            #expect(check.status == 0, "\(check.output)")
+            #expect(check.output.contains("policy ok"), "\(check.output)")
+        }
+    }
+
     @Test func aBrokenConfigurationIsRejectedAndTheOldPolicyStays() async throws {
         try await withBroker { broker in
             let town = try await broker.connect("langxia-town")

@@ -72,7 +72,7 @@ def main():
     connection.subscribe(destination=destination, id="interop-1", ack="client-individual", headers={"receipt": "sub-1"})
     result["subscribed"] = recorder.wait(lambda: "sub-1" in recorder.receipts)
     body = "联合巡逻 joint patrol at 廊下 — stomp.py"
-    connection.send(destination=destination, body=body, headers={"receipt": "send-1", "muster-type": "notice"})
+    connection.send(destination=destination, body=body, headers={"receipt": "send-1", "x-adapter": "stomp.py"})
     result["send_receipt"] = recorder.wait(lambda: "send-1" in recorder.receipts)
     result["received"] = recorder.wait(lambda: len(recorder.messages) > 0)
     if result["received"]:
@@ -80,10 +80,11 @@ def main():
         result["body_matches"] = message.body == body
         result["sender"] = message.headers.get("muster-sender")
         result["jurisdiction"] = message.headers.get("muster-sender-jurisdiction")
-        result["custom_header"] = message.headers.get("muster-type")
+        result["custom_header"] = message.headers.get("x-adapter")
         connection.ack(message.headers["ack"], receipt="ack-1")
         result["ack_receipt"] = recorder.wait(lambda: "ack-1" in recorder.receipts)
-    connection.disconnect(receipt="bye")
+    if connection.is_connected():  # after an ERROR the broker has closed it already
+        connection.disconnect(receipt="bye")
     result["errors"] = recorder.errors
     print(json.dumps(result, ensure_ascii=False))
     expected_party = sys.argv[6] if len(sys.argv) > 6 and not sys.argv[6].startswith("--") else None

@@ -65,10 +65,8 @@ def refused(arguments, destination, body):
     if not frames.wait(lambda: frames.errors):
         return {"error": None}
     error = frames.errors[0]
-    try:
+    if connection.is_connected():  # the broker closes a refused connection itself
         connection.disconnect()
-    except Exception:
-        pass
     return {"code": error.headers.get("muster-error-code"), "message": error.headers.get("message")}
 
 
