@@ -3,9 +3,11 @@ import MusterClient
 import MusterTestSupport
 import Testing
 
-/// Runs `body` against a fresh `muster serve` process and stops it afterwards.
-func withBroker<Result: Sendable>(settings: String = "", _ body: (BrokerProcess) async throws -> Result) async throws -> Result {
-    let broker = try BrokerProcess.start(settings: settings)
+/// Runs `body` against a fresh `muster serve` process and stops it afterwards. `topics` is
+/// its topics file (default: every destination open to every party).
+func withBroker<Result: Sendable>(settings: String = "", topics: String = BrokerProcess.openTopics,
+                                  _ body: (BrokerProcess) async throws -> Result) async throws -> Result {
+    let broker = try BrokerProcess.start(settings: settings, topics: topics)
     do {
         let result = try await body(broker)
         broker.stop()

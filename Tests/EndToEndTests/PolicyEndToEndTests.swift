@@ -55,20 +55,8 @@ struct PolicyEndToEndTests {
         }
     }
 
-    private func withPolicyBroker(_ body: (BrokerProcess) async throws -> Void) async throws {
-        let broker = try BrokerProcess.start(topics: Self.topics)
-        do {
-            try await body(broker)
-            broker.stop()
-        } catch {
-            Issue.record("broker output:\n\(broker.log)")
-            broker.stop()
-            throw error
-        }
-    }
-
     @Test func allowedTypedMessagesArriveWithTheirTypeAndSender() async throws {
-        try await withPolicyBroker { broker in
+        try await withBroker(topics: Self.topics) { broker in
             let police = try await broker.connect("jinshan-public-security")
             let evaluations = try await police.subscribe(to: "/topic/evaluation")
             let town = try await broker.connect("langxia-town")
@@ -83,7 +71,7 @@ struct PolicyEndToEndTests {
     }
 
     @Test func everyRefusalSaysWhichRuleRefusedAndWhy() async throws {
-        try await withPolicyBroker { broker in
+        try await withBroker(topics: Self.topics) { broker in
             await expectRefusal("not-authorized", containing: ["/topic/undeclared", "default deny"]) {
                 try await broker.connect("langxia-town").publish(to: "/topic/undeclared", text: "x", receipt: true)
             }
@@ -122,7 +110,7 @@ struct PolicyEndToEndTests {
     }
 
     @Test func certificatesMustComeFromTheirOwnJurisdictionsCA() async throws {
-        try await withPolicyBroker { broker in
+        try await withBroker(topics: Self.topics) { broker in
             // Pinghu's CA signs a certificate that claims to be Langxia town, in Jinshan.
             let spoof = try broker.pki.client("spoofed-langxia", jurisdiction: "pinghu", uriNames: ["muster://jinshan/langxia-town"])
             await expectRefusal("identity-refused", containing: ["jinshan's certificate authority"]) {
@@ -136,7 +124,7 @@ struct PolicyEndToEndTests {
     }
 
     @Test func refusalsAreRecordedInTheAuditDestinationWithoutTheirContent() async throws {
-        try await withPolicyBroker { broker in
+        try await withBroker(topics: Self.topics) { broker in
             let secret = "机密内容-do-not-store-\(UInt32.random(in: 0...UInt32.max))"
             await expectRefusal("not-authorized") {
                 try await broker.connect("jinshan-public-security").publish(to: "/topic/undeclared", text: secret, receipt: true)

@@ -13,18 +13,6 @@ struct PolicyReloadTests {
         """
     static let noticesAndPatrol = notices + "\n  - {destination: /topic/patrol, publish: [{kind: township}], subscribe: all}\n"
 
-    private func withBroker(_ body: (BrokerProcess) async throws -> Void) async throws {
-        let broker = try BrokerProcess.start(topics: Self.notices)
-        do {
-            try await body(broker)
-            broker.stop()
-        } catch {
-            Issue.record("broker output:\n\(broker.log)")
-            broker.stop()
-            throw error
-        }
-    }
-
     private func refusalCode(_ body: () async throws -> Void) async -> String? {
         do {
             try await body()
@@ -37,7 +25,7 @@ struct PolicyReloadTests {
     }
 
     @Test func aNewTopicAppliesToTheNextFrameAndConnectionsStayUp() async throws {
-        try await withBroker { broker in
+        try await withBroker(topics: Self.notices) { broker in
             let town = try await broker.connect("langxia-town")
             let listener = try await broker.connect("jinshan-public-security")
             let notices = try await listener.subscribe(to: "/topic/notices")
@@ -57,7 +45,7 @@ struct PolicyReloadTests {
     }
 
     @Test func policyExplainSaysWhichRuleAllowsOrRefuses() async throws {
-        try await withBroker { broker in
+        try await withBroker(topics: Self.notices) { broker in
             let allowed = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--send", "/topic/notices"])
             #expect(allowed.status == 0, "\(allowed.output)")
             #expect(allowed.output.contains("allowed") && allowed.output.contains("topics[0]"), "\(allowed.output)")
@@ -74,7 +62,7 @@ struct PolicyReloadTests {
     }
 
     @Test func aBrokenConfigurationIsRejectedAndTheOldPolicyStays() async throws {
-        try await withBroker { broker in
+        try await withBroker(topics: Self.notices) { broker in
             let town = try await broker.connect("langxia-town")
             try broker.rewrite(topics: Self.notices + "\n  - {destination: /topic/patrol, types: no-such-type, publish: all}\n")
             let outcome = try broker.reload()
@@ -91,7 +79,7 @@ struct PolicyReloadTests {
     }
 
     @Test func aRemovedPartyIsDisconnectedWithTheReason() async throws {
-        try await withBroker { broker in
+        try await withBroker(topics: Self.notices) { broker in
             let grid = try await broker.connect("shanta-village-grid")
             let gridNotices = try await grid.subscribe(to: "/topic/notices")
             let town = try await broker.connect("langxia-town")
@@ -108,7 +96,7 @@ struct PolicyReloadTests {
     }
 
     @Test func aRevokedCertificateIsClosedAndRefused() async throws {
-        try await withBroker { broker in
+        try await withBroker(topics: Self.notices) { broker in
             let files = try broker.pki.client("langxia-town")
             let options = ClientOptions(server: broker.address, identity: ClientIdentity(
                 certificatePath: files.certificate, privateKeyPath: files.key, trustedAuthorityPaths: [files.authority]))

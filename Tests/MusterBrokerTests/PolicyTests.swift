@@ -1,6 +1,7 @@
 import Testing
 @testable import MusterBroker
 import MusterStomp
+import Synchronization
 
 @Suite("Policy: publishing")
 struct PolicyPublishingTests {
@@ -171,9 +172,9 @@ struct PolicyGateTests {
     }
 }
 
-private final class RefusalsSeen: @unchecked Sendable {
-    private var entries: [(ErrorCode, [UInt8]?)] = []
-    func add(_ code: ErrorCode, _ body: [UInt8]?) { entries.append((code, body)) }
-    var codes: [ErrorCode] { entries.map(\.0) }
-    var bodies: [[UInt8]] { entries.compactMap(\.1) }
+private final class RefusalsSeen: Sendable {
+    private let entries = Mutex<[(ErrorCode, [UInt8]?)]>([])
+    func add(_ code: ErrorCode, _ body: [UInt8]?) { entries.withLock { $0.append((code, body)) } }
+    var codes: [ErrorCode] { entries.withLock { $0.map(\.0) } }
+    var bodies: [[UInt8]] { entries.withLock { $0.compactMap(\.1) } }
 }
