@@ -291,7 +291,7 @@ struct TLSHandshakeTests {
 
     @Test("A peer that connects and sends nothing neither delays others nor outlives the handshake timeout")
     func stalledPeerIsTimedOutWithoutDelayingOthers() async throws {
-        let timeout = Duration.milliseconds(1000)
+        let timeout = Duration.milliseconds(2000)
         // Every server channel on one loop: a blocking handshake would hold up the other client.
         try await withTLSHarness(handshakeTimeout: timeout, pinServerChannels: true) { harness in
             let stalled = try RawTCPClient(port: harness.port)
