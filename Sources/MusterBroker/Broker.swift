@@ -21,6 +21,8 @@ public final class Broker: Sendable {
     public let store: any MessageStore
     public let gate: any PublishGate
     public let clock: @Sendable () -> Int64
+    /// Decides summons, hand-off and joint-operation messages (nil: no workflows).
+    public let workflow: WorkflowDesk?
     private let state: Mutex<State>
     private let nextSessionID = Atomic<UInt64>(1)
     /// The callbacks live in structs: a bare closure in a Mutex is re-wrapped in a reabstraction
@@ -34,10 +36,11 @@ public final class Broker: Sendable {
 
     public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
                 rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
-                restored: [RestoredConsumer] = []) {
+                restored: [RestoredConsumer] = [], workflow: WorkflowDesk? = nil) {
         self.store = store
         self.gate = gate
         self.clock = clock
+        self.workflow = workflow
         // Ack ids start at the clock's microseconds, so an id from an earlier run names nothing now.
         var core = BrokerCore(rules: rules, routedNext: store.nextOffset, firstAckID: UInt64(max(0, clock())) * 1000)
         for consumer in restored { core.restore(consumer.state, owner: consumer.owner) }
@@ -81,7 +84,11 @@ public final class Broker: Sendable {
     public func publish(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
         switch gate.admit(publication) {
         case .success(let admitted):
-            store(admitted, completion: completion)
+            if let workflow, workflow.claims(admitted) {
+                workflow.submit(admitted, store: { [self] publication, stored in store(publication, completion: stored) }, completion: completion)
+            } else {
+                store(admitted, completion: completion)
+            }
         case .failure(let refusal):
             completion(.failure(refusal.reported))
         }
@@ -101,6 +108,11 @@ public final class Broker: Sendable {
             }
             completion?(result)
         }
+    }
+
+    /// Writes the reminders and escalations that are due; returns when the next one is.
+    public func runWorkflowTimers() -> Int64? {
+        workflow?.runTimers { [self] publication, stored in store(publication, completion: stored) }
     }
 
     /// Subscribes; see `BrokerCore.subscribe`. A new durable subscription starts at `start`
@@ -211,6 +223,7 @@ public final class Broker: Sendable {
         for delivery in output.deliveries { targets[delivery.sessionID]?.deliver(delivery) }
         let events = output.deadLetters.isEmpty ? output.events : output.events.filter { $0.kind != .deadLettered }
         if !events.isEmpty {
+            workflow?.observe(events)
             store.record(events, completion: recorded)
         } else {
             recorded?(nil)

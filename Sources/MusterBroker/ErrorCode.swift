@@ -25,6 +25,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case wrongType = "wrong-type"
     case schemaViolation = "schema-violation"
     case notAdmitted = "not-admitted"
+    case invalidTransition = "invalid-transition"
+    case unknownWorkflow = "unknown-workflow"
+    case unknownParty = "unknown-party"
     case storageFailure = "storage-failure"
     case shuttingDown = "shutting-down"
 
@@ -55,6 +58,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
         case .wrongType: return "Send a message type the destination carries, named in the muster-type header (Schemas/README.md lists the types)."
         case .schemaViolation: return "Correct the value at the JSON Pointer named above so that the body matches the type's schema in Schemas/."
         case .notAdmitted: return "This task type may not be sent here; ask the recipient's township to admit it to the admission list, or send it elsewhere."
+        case .invalidTransition: return "The workflow is not in a state that allows this action by this party (its current state is named above); send what that state allows."
+        case .unknownWorkflow: return "Name a summons, hand-off or operation id the broker assigned (muster summons list, muster handoff list)."
+        case .unknownParty: return "Name parties by the ids Config/parties.yaml declares (muster policy check lists them)."
         case .storageFailure: return "The message was not stored; retry later and tell the operator."
         case .shuttingDown: return "The broker is shutting down; reconnect in a moment."
         }

@@ -49,8 +49,9 @@ public enum ReservedHeader {
     public static let deadLetterReason = "muster-dead-letter-reason"
 
     /// Client-supplied headers that are refused on SEND.
-    public static let refusedOnSend: Set<String> = [sender, senderJurisdiction, timestamp, deliveryCount,
-                                                   deadLetterFrom, deadLetterOffset, deadLetterDeliveries, deadLetterReason]
+    public static let refusedOnSend: Set<String> = Set([sender, senderJurisdiction, timestamp, deliveryCount,
+                                                       deadLetterFrom, deadLetterOffset, deadLetterDeliveries, deadLetterReason])
+        .union(WorkflowHeader.all)
 
     /// Frame-control headers of SEND that do not travel with the message.
     public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]
