@@ -10,6 +10,15 @@ public struct AckQuery: Sendable, Equatable {
         case pending = "acks-pending"
         /// Every delivery of one message and what became of it.
         case history = "acks-history"
+        /// Summonses the asking party may see (muster-open: true for the open ones only).
+        case summonsList = "summons-list"
+        /// One summons: per-party table and timeline (muster-case).
+        case summonsShow = "summons-show"
+        case handoffList = "handoff-list"
+        case handoffShow = "handoff-show"
+        case operationList = "operation-list"
+        /// The assessment of each party over muster-from … muster-to (ms since 1970), optionally of one muster-jurisdiction.
+        case assessment = "assessment"
     }
 
     public static let destination = Destination(kind: .queue, name: "muster.query")
@@ -18,6 +27,11 @@ public struct AckQuery: Sendable, Equatable {
     public static let destinationHeader = "muster-destination"
     public static let partyHeader = "muster-party"
     public static let offsetHeader = "muster-offset"
+    public static let caseHeader = "muster-case"
+    public static let fromHeader = "muster-from"
+    public static let toHeader = "muster-to"
+    public static let jurisdictionHeader = "muster-jurisdiction"
+    public static let openHeader = "muster-open"
 
     public let kind: Kind
     public let replyTo: Destination
@@ -25,6 +39,12 @@ public struct AckQuery: Sendable, Equatable {
     public let destination: Destination?
     public let party: PartyIdentity?
     public let offset: UInt64?
+    /// The summons, hand-off or operation id (muster-case).
+    public var caseID: String?
+    public var from: Int64?
+    public var to: Int64?
+    public var jurisdiction: String?
+    public var openOnly = false
 
     public init(kind: Kind, replyTo: Destination, correlationID: String? = nil, destination: Destination? = nil,
                 party: PartyIdentity? = nil, offset: UInt64? = nil) {
@@ -60,6 +80,21 @@ public struct AckQuery: Sendable, Equatable {
         if kind == .history, destination == nil || offset == nil {
             throw BrokerError(.invalidQuery, "acks-history needs muster-destination and muster-offset")
         }
-        return AckQuery(kind: kind, replyTo: replyTo, correlationID: headers["correlation-id"], destination: destination, party: party, offset: offset)
+        var query = AckQuery(kind: kind, replyTo: replyTo, correlationID: headers["correlation-id"], destination: destination, party: party, offset: offset)
+        query.caseID = headers[caseHeader]
+        query.jurisdiction = headers[jurisdictionHeader]
+        query.openOnly = headers[openHeader] == "true"
+        for (name, keyPath) in [(fromHeader, \AckQuery.from), (toHeader, \AckQuery.to)] {
+            guard let text = headers[name] else { continue }
+            guard let value = Int64(text) else { throw BrokerError(.invalidQuery, "\(name) '\(text)' must be milliseconds since 1970") }
+            query[keyPath: keyPath] = value
+        }
+        if kind == .summonsShow || kind == .handoffShow, query.caseID == nil {
+            throw BrokerError(.invalidQuery, "\(kind.rawValue) needs \(caseHeader) naming the id")
+        }
+        if kind == .assessment, query.from == nil || query.to == nil {
+            throw BrokerError(.invalidQuery, "assessment needs \(fromHeader) and \(toHeader)")
+        }
+        return query
     }
 }

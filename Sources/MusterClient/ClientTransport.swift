@@ -21,7 +21,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
     }
 
     struct PendingReceipt {
-        let continuation: CheckedContinuation<Void, any Error>
+        let continuation: CheckedContinuation<StompHeaders, any Error>
         let deadline: ContinuousClock.Instant
         let command: StompCommand
     }
@@ -68,8 +68,10 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
     }
 
     /// Sends a frame carrying `receipt` and waits for the broker's RECEIPT.
-    func sendAwaitingReceipt(_ frame: StompFrame, receipt: String) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    /// Returns the RECEIPT's headers (a workflow message's receipt names the id the broker assigned).
+    @discardableResult
+    func sendAwaitingReceipt(_ frame: StompFrame, receipt: String) async throws -> StompHeaders {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<StompHeaders, any Error>) in
             let failure = state.withLock { state -> MusterClientError? in
                 if let failure = state.failure { return failure }
                 state.receipts[receipt] = PendingReceipt(continuation: continuation, deadline: .now + receiptTimeout, command: frame.command)
@@ -171,7 +173,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
                 state.withLock { $0.subscriptions.removeValue(forKey: subscription) }?.finish()
                 return
             }
-            state.withLock { $0.receipts.removeValue(forKey: id) }?.continuation.resume()
+            state.withLock { $0.receipts.removeValue(forKey: id) }?.continuation.resume(returning: frame.headers)
         case .message:
             let id = frame.headers["subscription"] ?? ""
             _ = state.withLock { $0.subscriptions[id] }?.yield(ReceivedMessage(frame: frame))

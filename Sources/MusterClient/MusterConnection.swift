@@ -130,15 +130,17 @@ public final class MusterConnection: Sendable {
     }
 
     /// Sends any frame; with `awaitingReceipt`, adds a receipt header and waits for it.
-    public func send(_ frame: StompFrame, awaitingReceipt: Bool) async throws {
+    /// Sends a frame; with `awaitingReceipt`, waits for the RECEIPT and returns its headers.
+    @discardableResult
+    public func send(_ frame: StompFrame, awaitingReceipt: Bool) async throws -> StompHeaders {
         guard awaitingReceipt else {
             try transport.send(frame)
-            return
+            return [:]
         }
         var frame = frame
         let receipt = "r-\(next())"
         frame.headers["receipt"] = receipt
-        try await transport.sendAwaitingReceipt(frame, receipt: receipt)
+        return try await transport.sendAwaitingReceipt(frame, receipt: receipt)
     }
 
     private func settle(_ command: StompCommand, _ message: ReceivedMessage, transaction: String?, receipt: Bool,

@@ -20,11 +20,14 @@ public final class BrokerServer: @unchecked Sendable {
     private let context = Mutex<TLSContext?>(nil)
     private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
     private let pump: ConsumerPump
+    private let timers: WorkflowTimers
 
     /// Loads the policy, opens (and recovers) the log and rebuilds the queues and durable
     /// subscriptions; throws `ConfigurationError` when the policy or the consumer registry
     /// cannot be read, `LogError` when the log is damaged or cannot be opened.
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
+    /// `clock` and `speed` compress time for `muster demo`; a production broker keeps the defaults.
+    public init(configuration: ServerConfiguration, logger: Logger,
+                clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() }, speed: Double = 1) throws {
         self.configuration = configuration
         self.logger = logger
         let loaded = try PolicyLoader.load(configuration.policyFiles)
@@ -58,9 +61,25 @@ public final class BrokerServer: @unchecked Sendable {
             "awaiting-redelivery": "\(rebuilt.consumers.reduce(0) { $0 + $1.state.waitingCount })",
         ])
         let store = LogMessageStore(log: log)
-        self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, restored: rebuilt.consumers)
+        let workflows = try WorkflowRecovery.read(log)
+        logger.info("workflows rebuilt", metadata: [
+            "summonses": "\(workflows.book.summonses.count)", "hand-offs": "\(workflows.book.handoffs.count)",
+            "operations": "\(workflows.book.operations.count)", "records-read": "\(workflows.recordsRead)",
+        ])
+        let gate = policy
+        let desk = WorkflowDesk(
+            identity: configuration.brokerIdentity, clock: clock,
+            directory: { WorkflowDirectory(parties: gate.policy.parties) },
+            inboxCheck: { gate.admit($0).refusal },
+            restored: (workflows.book, workflows.deliveries),
+            rebuild: { [log] in
+                let recovery = try WorkflowRecovery.read(log)
+                return (recovery.book, recovery.deliveries)
+            })
+        self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk)
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
+        self.timers = WorkflowTimers(broker: broker, clock: clock, speed: speed)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
     }
 
@@ -89,6 +108,8 @@ public final class BrokerServer: @unchecked Sendable {
         self.group = group
         self.listener = listener
         pump.start()
+        // Deadlines that passed while the broker was down are escalated now, naming the deadline itself.
+        timers.start()
         let bound = SocketAddress(host: configuration.listen.host, port: listener.boundPort)
         logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)",
                                             "tls-min": "\(configuration.minimumTLSVersion.rawValue)"])
@@ -127,6 +148,7 @@ public final class BrokerServer: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         group?.shutdown()
+        timers.stop()
         pump.stop()
         log.close()
         logger.info("stopped")

@@ -400,6 +400,15 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         }
         let gate = broker.gate
         switch query.kind {
+        case .summonsList, .summonsShow, .handoffList, .handoffShow, .operationList, .assessment:
+            guard let desk = broker.workflow else {
+                refuse(BrokerError(.invalidQuery, "this broker runs no workflows"), receipt: receipt)
+                return
+            }
+            switch WorkflowQueryAnswer.answer(query, party: party, kind: policy?.policy.parties[party]?.kind, desk: desk) {
+            case .success(let body): reply(body)
+            case .failure(let error): refuse(error, receipt: receipt)
+            }
         case .pending:
             let now = broker.clock()
             let entries = broker.inspect { $0.pending(destination: query.destination, party: query.party) }
@@ -441,8 +450,12 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private func publish(_ publication: Publication, receipt: String?) {
         broker.publish(publication) { [self] result in
             switch result {
-            case .success:
-                if let receipt { send(.receipt(receipt)) }
+            case .success(let stored):
+                guard let receipt else { return }
+                var frame = StompFrame.receipt(receipt)
+                // A workflow message's receipt names its summons, hand-off or operation (the id the broker assigned).
+                if let id = stored.publication.headers[WorkflowHeader.id] { frame.headers[WorkflowHeader.id] = id }
+                send(frame)
             case .failure(let error):
                 channel.loop.execute { [self] in refuse(error, receipt: receipt) }
             }

@@ -1,0 +1,52 @@
+public import MusterBroker
+public import MusterLog
+
+/// Rebuilds the workflow state from log records: every workflow message and refusal record,
+/// every delivery event on an inbox. The broker does it at start (and after a failed
+/// append); `muster summons|handoff|report --data DIR` does it from a copy of the data
+/// directory, which is how an auditor recomputes the assessment.
+public struct WorkflowRecovery {
+    public private(set) var book = WorkflowBook()
+    public private(set) var deliveries = InboxDeliveries()
+    public private(set) var recordsRead = 0
+    private static let audit = RefusalRecord.destination.description
+
+    public init() {}
+
+    public mutating func take(_ record: LogRecord) {
+        recordsRead += 1
+        switch record.kind {
+        case .message:
+            // Cheap test first: most records are neither workflow messages nor refusals.
+            guard record.destination == Self.audit || record.headers.contains(where: { $0.name == WorkflowHeader.time }),
+                  let message = StoredMessage(record: record) else { return }
+            book.replay(message.publication)
+            deliveries.noteStored(message)
+        case .delivery:
+            guard record.destination.hasPrefix("/queue/inbox."), let event = LedgerEvent(record: record) else { return }
+            deliveries.note([event])
+        }
+    }
+
+    /// From the open log of a running broker.
+    public static func read(_ log: MessageLog) throws(LogError) -> WorkflowRecovery {
+        var recovery = WorkflowRecovery()
+        let cursor = log.cursor(from: log.firstOffset)
+        while true {
+            let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
+            if records.isEmpty { break }
+            for record in records { recovery.take(record) }
+        }
+        return recovery
+    }
+
+    /// From a data directory (offline).
+    public static func read(dataDirectory: String) throws(LogError) -> WorkflowRecovery {
+        var recovery = WorkflowRecovery()
+        try LogArchive(dataDirectory: dataDirectory).forEach { record in
+            recovery.take(record)
+            return true
+        }
+        return recovery
+    }
+}
