@@ -25,6 +25,12 @@ public struct AckQueryClient: Sendable {
     }
 
     private func ask<Answer: Decodable>(_ query: StompHeaders, as type: Answer.Type) async throws -> Answer {
+        try JSONDecoder().decode(Answer.self, from: Data(try await ask(query)))
+    }
+
+    /// Sends any query (muster-query and its parameters) and returns the answer's JSON body;
+    /// a refusal is thrown as `MusterClientError.refused`.
+    public func ask(_ query: StompHeaders) async throws -> [UInt8] {
         let token = UUID().uuidString.lowercased()
         let replyTo = "/topic/muster.reply.\(token)"
         let replies = try await connection.subscribe(to: replyTo)
@@ -40,6 +46,6 @@ public struct AckQueryClient: Sendable {
         }
         try await replies.unsubscribe()
         guard let answer else { throw MusterClientError.closed("the connection ended before the answer arrived") }
-        return try JSONDecoder().decode(Answer.self, from: Data(answer.body))
+        return answer.body
     }
 }
