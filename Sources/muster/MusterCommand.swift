@@ -5,7 +5,7 @@ struct MusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "muster",
         abstract: "Muster: a STOMP 1.2 message broker over mutual TLS for agencies that govern together.",
-        subcommands: [ServeCommand.self, CertsCommand.self, PublishCommand.self, SubscribeCommand.self,
+        subcommands: [ServeCommand.self, DemoCommand.self, CertsCommand.self, PublishCommand.self, SubscribeCommand.self,
                       ReplayCommand.self, LogCommand.self, AcksCommand.self,
                       PolicyCommand.self, ReloadCommand.self,
                       SummonCommand.self, ReportInCommand.self, SummonsCommand.self, EvaluateCommand.self,

@@ -36,7 +36,8 @@ extension WorkflowBook {
             if next == handoff.assignee {
                 throw Self.refused("hand-off \(id) is \(handoff.state) with \(next.party) already; transfer it to another party")
             }
-            handoff.legs[current].transferredAt = message.time
+            // An assignee passing the task on has transferred it; an originator re-routing a rejected task has not made the rejecting party transfer anything.
+            if sender == handoff.assignee { handoff.legs[current].transferredAt = message.time }
             handoff.legs.append(HandoffLeg(assignee: next, receivedAt: message.time))
             text = "transferred to \(next.party): \(message.string("reason") ?? "")"
         case "progress":
