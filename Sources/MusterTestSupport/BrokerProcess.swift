@@ -25,6 +25,16 @@ public final class BrokerProcess: Sendable {
         ("pinghu-public-security", "pinghu", "department"),
     ]
 
+    /// Who hears of each party's missed deadlines (escalations).
+    public static let supervisors = ["jinshan-public-security": "langxia-town", "pinghu-public-security": "guangchen-town",
+                                     "shanta-village-grid": "langxia-town"]
+
+    /// The shipped Config/topics.yaml: typed workflow topics, inboxes and admission lists.
+    public static var shippedTopics: String {
+        let file = URL(fileURLWithPath: schemasDirectory).deletingLastPathComponent().appendingPathComponent("Config/topics.yaml").path
+        return (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    }
+
     /// A topics file that lets every party publish and subscribe everywhere.
     public static let openTopics = """
         topics:
@@ -126,7 +136,10 @@ public final class BrokerProcess: Sendable {
     /// The parties file: both test jurisdictions (optionally with CRL files) and `parties`.
     public static func partiesText(pki: TestPKI, revocationLists: [String: String] = [:],
                                    parties: [(id: String, jurisdiction: String, kind: String)] = parties) -> String {
-        let entries = parties.map { "  - {id: \($0.id), jurisdiction: \($0.jurisdiction), kind: \($0.kind)}" }.joined(separator: "\n")
+        let entries = parties.map { party in
+            "  - {id: \(party.id), jurisdiction: \(party.jurisdiction), kind: \(party.kind)"
+                + (supervisors[party.id].map { ", supervisor: \($0)" } ?? "") + "}"
+        }.joined(separator: "\n")
         func crl(_ jurisdiction: String) -> String { revocationLists[jurisdiction].map { ", crl: \($0)" } ?? "" }
         return """
             jurisdictions:
