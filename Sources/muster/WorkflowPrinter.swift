@@ -36,7 +36,8 @@ enum WorkflowPrinter {
                      "task \(view.taskType), reference \(view.reference), from \(view.originator), with \(view.assignee)",
                      "dispatched \(WorkflowText.time(view.dispatchedAt)), due \(WorkflowText.time(view.due))"]
         if let result = view.result { lines.append("result: \(result)") }
-        if let score = view.score { lines.append("rating: \(score)/5 (\(view.rater ?? "originator"))") }
+        if let score = view.citizenScore { lines.append("citizen's rating: \(score)/5") }
+        if let score = view.originatorScore { lines.append("originator's rating: \(score)/5") }
         lines.append("")
         let rows = view.legs.map { leg in
             [leg.assignee, WorkflowText.clock(leg.receivedAt), WorkflowText.clock(leg.deliveredAt), WorkflowText.clock(leg.ackedAt),

@@ -72,7 +72,7 @@ public struct Assessment: Codable, Sendable, Equatable {
                 if ended > handoff.due { entry.overdue += 1 }
                 if let completed = leg.completedAt {
                     completions[leg.assignee, default: []].append(completed - leg.receivedAt)
-                    if let rating = handoff.rating, rating.rater == "citizen" { citizen[leg.assignee, default: []].append(rating.score) }
+                    if let score = handoff.ratings["citizen"] { citizen[leg.assignee, default: []].append(score) }
                 }
                 rows[leg.assignee] = entry
             }

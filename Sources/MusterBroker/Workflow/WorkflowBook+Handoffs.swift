@@ -22,6 +22,10 @@ extension WorkflowBook {
         if let refusal = definition.refusal(message.action, caseID: id, state: handoff.state, roles: roles, actor: sender.party) {
             throw Self.refused(refusal + " (assignee: \(handoff.assignee.party))")
         }
+        let rater = message.string("rater") ?? "originator"
+        if message.action == "rate", let earlier = handoff.ratings[rater] {
+            throw Self.refused("hand-off \(id) is rated; the \(rater)'s rating (\(earlier)/5) was already given, and each rater rates once")
+        }
         let current = handoff.legs.count - 1
         var text = message.action
         switch message.action {
@@ -48,8 +52,8 @@ extension WorkflowBook {
             text = "completed: \(handoff.result ?? "")"
         case "rate":
             let score = message.integer("score") ?? 0
-            handoff.rating = (score, message.string("rater") ?? "originator")
-            text = "rated \(score)/5 (\(handoff.rating!.rater))"
+            handoff.ratings[rater] = score
+            text = "rated \(score)/5 (\(rater))"
         default:
             break
         }

@@ -104,6 +104,9 @@ extension WorkflowBook {
                 continue
             }
         }
+        if summoned.isEmpty {
+            throw BrokerError(.unknownParty, "summoned names nobody; name at least one party id or a {kind, jurisdiction} selector")
+        }
         if summoned.contains(summoner) {
             throw BrokerError(.invalidTransition, "\(summoner.party) cannot summon itself")
         }

@@ -66,7 +66,8 @@ public struct HandoffCase: Sendable {
     /// Each assignee in turn, the current one last.
     public internal(set) var legs: [HandoffLeg]
     public internal(set) var result: String?
-    public internal(set) var rating: (score: Int, rater: String)?
+    /// Scores by rater: `originator` (its own) and `citizen` (relayed from the return call), one each.
+    public internal(set) var ratings: [String: Int] = [:]
     public internal(set) var timeline: [TimelineEntry] = []
 
     public var assignee: PartyIdentity { legs[legs.count - 1].assignee }

@@ -88,7 +88,7 @@ public struct WorkflowDefinition: Sendable {
             WorkflowStep("transfer", from: ["dispatched", "accepted", "rejected"], to: "dispatched", by: [.assignee, .originator]),
             WorkflowStep("progress", from: ["accepted"], by: [.assignee, .originator]),
             WorkflowStep("complete", from: ["accepted"], to: "completed", by: [.assignee]),
-            WorkflowStep("rate", from: ["completed"], to: "rated", by: [.originator]),
+            WorkflowStep("rate", from: ["completed", "rated"], to: "rated", by: [.originator]),
         ],
         timers: [WorkflowTimer(name: "due: an assignee that has not completed by the due time is escalated", activeIn: ["dispatched", "accepted"])])
 

@@ -6,6 +6,8 @@ public import Foundation
 public enum WorkflowTime {
     /// Milliseconds since 1970 for an RFC 3339 date-time with offset; nil if it is not one.
     public static func milliseconds(rfc3339 text: String) -> Int64? {
+        // RFC 3339 allows a lower-case t and z; the parser wants them upper-case.
+        let text = text.uppercased()
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return Int64((date.timeIntervalSince1970 * 1000).rounded()) }
@@ -23,6 +25,7 @@ public enum WorkflowTime {
         var inTime = false
         var digits = ""
         var sawComponent = false
+        var componentsAfterT = 0
         for character in rest {
             if character.isASCII, character.isNumber {
                 digits.append(character)
@@ -44,16 +47,23 @@ public enum WorkflowTime {
             default: return nil
             }
             let (product, overflow) = value.multipliedReportingOverflow(by: unit)
-            guard !overflow else { return nil }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !overflow, !sumOverflow else { return nil }
+            total = sum
             sawComponent = true
+            if inTime { componentsAfterT += 1 }
         }
-        return digits.isEmpty && sawComponent ? total : nil
+        // "P1DT" names no time component after its T: not a duration.
+        return digits.isEmpty && sawComponent && (!inTime || componentsAfterT > 0) ? total : nil
     }
 
     /// An absolute date-time or a duration counted from `origin`.
     public static func milliseconds(pointInTime text: String, from origin: Int64) -> Int64? {
-        if text.hasPrefix("P") { return milliseconds(duration: text).map { origin + $0 } }
+        if text.hasPrefix("P") {
+            guard let duration = milliseconds(duration: text) else { return nil }
+            let (sum, overflow) = origin.addingReportingOverflow(duration)
+            return overflow ? nil : sum
+        }
         return milliseconds(rfc3339: text)
     }
 

@@ -92,8 +92,9 @@ public struct HandoffView: Codable, Sendable, Equatable {
     public let due: Int64
     public let overdue: Bool
     public let result: String?
-    public let score: Int?
-    public let rater: String?
+    /// The originator's own rating and the citizen's (relayed), 1–5.
+    public let originatorScore: Int?
+    public let citizenScore: Int?
     public let legs: [Leg]
     public let timeline: [TimelineView]
 
@@ -110,8 +111,8 @@ public struct HandoffView: Codable, Sendable, Equatable {
         let finished = handoff.legs.last?.completedAt
         overdue = (finished ?? now) > handoff.due
         result = handoff.result
-        score = handoff.rating?.score
-        rater = handoff.rating?.rater
+        originatorScore = handoff.ratings["originator"]
+        citizenScore = handoff.ratings["citizen"]
         legs = handoff.legs.map { leg in
             let marks = deliveries.marks(of: handoff.id, party: leg.assignee)
             return Leg(assignee: leg.assignee.description, receivedAt: leg.receivedAt, deliveredAt: marks.deliveredAt, ackedAt: marks.ackedAt,
