@@ -76,7 +76,7 @@ let package = Package(
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], exclude: ["Differential"], kind: .test),
         .muster("MusterServerTests", dependencies: ["MusterServer", "MusterBroker", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [
-            "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterTestSupport", "muster",
+            "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterBroker", "MusterServer", "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),
     ]
 )
