@@ -96,7 +96,11 @@ public final class Broker: Sendable {
 
     /// Stores and routes a message the broker writes itself (audit records): no policy check.
     public func publishAsBroker(_ publication: Publication, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)? = nil) {
-        store(publication, completion: completion)
+        store(publication) { [workflow] result in
+            // Refusal records count in the assessment (admission lists), live as on replay.
+            if case .success(let message) = result, message.destination == RefusalRecord.destination { workflow?.note(message) }
+            completion?(result)
+        }
     }
 
     private func store(_ publication: Publication, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {

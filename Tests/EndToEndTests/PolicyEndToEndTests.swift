@@ -7,12 +7,16 @@ import Testing
 /// Every policy refusal over real mutual TLS, and the audit records they leave.
 @Suite("Policy end to end", .serialized)
 struct PolicyEndToEndTests {
-    /// A small policy over the test parties: typed evaluations, a grid inbox with an admission
+    /// A small policy over the test parties: typed evaluations and complaints, a grid inbox with an admission
     /// list, every other inbox for its own party, and free-text notices.
     static let topics = """
         topics:
           - destination: /topic/evaluation
             types: evaluation
+            publish: [{kind: township}]
+            subscribe: all
+          - destination: /topic/complaints
+            types: complaint
             publish: [{kind: township}]
             subscribe: all
           - destination: /queue/inbox.shanta-village-grid
@@ -32,6 +36,8 @@ struct PolicyEndToEndTests {
         """
 
     static let evaluation = #"{"summonsId": "s-1042", "party": "jinshan-public-security", "score": 4, "comment": "到场及时"}"#
+    /// The complaint schema's example: a typed message that starts no workflow.
+    static let complaint = #"{"complaintId": "12345-SH-20250614-0081", "channel": "hotline-12345", "receivedAt": "2025-06-14T08:12:00+08:00", "citizen": {"name": "李秀英", "phone": "13800138000", "anonymous": false}, "category": "排水 (drainage)", "description": "山塘桥东侧下水道堵了三天，昨晚下雨后污水漫到路上，老人出门不方便。", "location": {"name": "山塘村山塘桥东侧 (east of Shanta bridge)", "address": "上海市金山区廊下镇山塘村"}, "desiredOutcome": "尽快疏通，以后定期清理。"}"#
 
     static func dispatch(task: String) -> String {
         """
@@ -58,11 +64,11 @@ struct PolicyEndToEndTests {
     @Test func allowedTypedMessagesArriveWithTheirTypeAndSender() async throws {
         try await withBroker(topics: Self.topics) { broker in
             let police = try await broker.connect("jinshan-public-security")
-            let evaluations = try await police.subscribe(to: "/topic/evaluation")
+            let complaints = try await police.subscribe(to: "/topic/complaints")
             let town = try await broker.connect("langxia-town")
-            try await town.publish(to: "/topic/evaluation", text: Self.evaluation, receipt: true)
-            let message = try #require(try await evaluations.take(1).first)
-            #expect(message.headers["muster-type"] == "evaluation")
+            try await town.publish(to: "/topic/complaints", text: Self.complaint, receipt: true)
+            let message = try #require(try await complaints.take(1).first)
+            #expect(message.headers["muster-type"] == "complaint")
             #expect(message.headers["muster-sender"] == "langxia-town")
             #expect(message.headers["muster-sender-jurisdiction"] == "jinshan")
             try await town.disconnect()

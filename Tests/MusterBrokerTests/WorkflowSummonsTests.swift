@@ -69,6 +69,14 @@ struct WorkflowSummonsTests {
         #expect(refusal.code == .invalidTransition)
     }
 
+    @Test func onlyTownshipsStreetOfficesAndCoordinatorsBlowTheWhistle() throws {
+        var world = WorkflowWorld()
+        let refusal = try #require(world.send(.summons, Body.openSummons(["guangchen-town"]), from: jinshanPolice, at: t0).failure)
+        #expect(refusal.code == .notAuthorized)
+        #expect(refusal.message.contains("department"))
+        #expect(world.book.summonses.isEmpty)
+    }
+
     @Test func theDeadlineIsThirtyMinutesWhenNoneIsGiven() throws {
         var world = WorkflowWorld()
         let message = try world.send(.summons, Body.openSummons(["guangchen-town"]), from: langxiaTown, at: t0).get()

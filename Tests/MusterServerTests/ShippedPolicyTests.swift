@@ -61,7 +61,10 @@ struct ShippedPolicyTests {
     @Test func townshipsBlowTheWhistleAndEveryoneListens() throws {
         #expect(try publish("langxia-town", "/topic/summons", Self.example("summons", action: "open")).refusal == nil)
         #expect(try publish("joint-command", "/topic/summons", Self.example("summons", action: "open")).refusal == nil)
-        #expect(try publish("jinshan-public-security", "/topic/summons", Self.example("summons", action: "open")).refusal?.code == .notAuthorized)
+        // Summoned departments post progress notes on the summons topic; the summons workflow (not
+        // the topic rule) refuses an open from a department (WorkflowSummonsTests).
+        #expect(try publish("jinshan-public-security", "/topic/summons", Self.example("summons", action: "progress")).refusal == nil)
+        #expect(try publish("discipline-inspector", "/topic/summons", Self.example("summons", action: "progress")).refusal?.code == .notAuthorized)
         #expect(try subscribe("langxia-agri-coop", "/topic/summons") == nil)
     }
 

@@ -22,6 +22,10 @@ extension WorkflowBook {
         do throws(BrokerError) {
             switch (type, action) {
             case (.summons, "open"):
+                // Summoned parties may post progress notes on the summons topic; only these kinds blow the whistle.
+                if let kind = directory.parties[publication.sender]?.kind, !Self.summonerKinds.contains(kind) {
+                    throw BrokerError(.notAuthorized, "\(publication.sender) is a \(kind.rawValue); only townships, street offices and coordinators blow the whistle")
+                }
                 stamped.headers[WorkflowHeader.id] = "s-\(summonsCount + 1)"
                 let summoned = try summonedParties(body, summoner: publication.sender, directory: directory)
                 stamped.headers[WorkflowHeader.summoned] = summoned.map(\.description).joined(separator: ",")
@@ -84,6 +88,8 @@ extension WorkflowBook {
         }
         return .success(stamped)
     }
+
+    static let summonerKinds: Set<PartyKind> = [.township, .street, .coordinator]
 
     private func summonedParties(_ body: JSONObject, summoner: PartyIdentity, directory: WorkflowDirectory) throws(BrokerError) -> [PartyIdentity] {
         var summoned: [PartyIdentity] = []

@@ -89,6 +89,13 @@ public final class WorkflowDesk: @unchecked Sendable {
         deliveries.withLock { $0.note(events) }
     }
 
+    /// Takes a stored record the broker wrote outside the desk (a refusal record), as a replay would.
+    public func note(_ message: StoredMessage) {
+        lock.lock()
+        defer { lock.unlock() }
+        book.replay(message.publication)
+    }
+
     /// Reads the book and the delivery marks.
     public func read<Result>(_ body: (WorkflowBook, InboxDeliveries) -> Result) -> Result {
         lock.lock()

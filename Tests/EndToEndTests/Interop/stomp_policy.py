@@ -4,8 +4,8 @@
 Usage: stomp_policy.py HOST PORT CA CERT KEY
 
 As the party of CERT (a township), over mutual TLS with STOMP 1.2:
-  accepted    a valid evaluation SENT to /topic/evaluation gets its RECEIPT, and a subscriber
-              on the same connection receives it with muster-type:evaluation;
+  accepted    a valid complaint SENT to /topic/complaints gets its RECEIPT, and a subscriber
+              on the same connection receives it with muster-type:complaint;
   violation   an evaluation with score 9 is answered by an ERROR with
               muster-error-code:schema-violation whose message names the pointer /score;
   undeclared  a SEND to /topic/undeclared is answered by an ERROR with
@@ -16,6 +16,7 @@ Prints one JSON line per scenario and a last line {"ok": ..., "failures": [...]}
 only if every check held.
 """
 import json
+import os
 import sys
 import threading
 
@@ -23,6 +24,8 @@ import stomp
 
 WAIT = 20  # seconds any single expected frame may take (only turns a hang into a failure)
 EVALUATION = '{"summonsId": "s-1042", "party": "jinshan-public-security", "score": %d}'
+# The complaint schema's example: a typed message that starts no workflow.
+COMPLAINT = json.dumps(json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "Schemas", "complaint.schema.json")))["examples"][0], ensure_ascii=False)
 
 
 class Frames(stomp.ConnectionListener):
@@ -76,8 +79,8 @@ def main():
     failures = []
 
     connection, frames = connect(*arguments)
-    connection.subscribe("/topic/evaluation", id="evaluations", ack="auto")
-    connection.send("/topic/evaluation", EVALUATION % 4, headers={"receipt": "accepted"})
+    connection.subscribe("/topic/complaints", id="complaints", ack="auto")
+    connection.send("/topic/complaints", COMPLAINT, headers={"receipt": "accepted"})
     got_receipt = frames.wait(lambda: "accepted" in frames.receipts)
     got_message = frames.wait(lambda: frames.messages)
     accepted = {"receipt": got_receipt,
@@ -85,8 +88,8 @@ def main():
                 "errors": [e.headers.get("message") for e in frames.errors]}
     connection.disconnect()
     print(json.dumps({"accepted": accepted}, ensure_ascii=False))
-    if not got_receipt or accepted["type"] != "evaluation":
-        failures.append("accepted: a valid evaluation must get its receipt and arrive typed")
+    if not got_receipt or accepted["type"] != "complaint":
+        failures.append("accepted: a valid complaint must get its receipt and arrive typed")
 
     violation = refused(arguments, "/topic/evaluation", EVALUATION % 9)
     print(json.dumps({"violation": violation}, ensure_ascii=False))
