@@ -1,0 +1,520 @@
+import Foundation
+import MusterBroker
+import MusterTestSupport
+import Testing
+
+/// A coordinator runs a whole summons and a whole hand-off with nothing but the `muster`
+/// tool: every command is a process of its own, connecting with the certificate of the party
+/// that acts, to a real `muster serve` carrying the shipped topics (typed workflow topics,
+/// inboxes and the grid's admission list).
+@Suite("muster workflow commands")
+struct WorkflowCommandTests {
+    @Test func aSummonsFromTheWhistleToTheEvaluations() async throws {
+        let cast = try WorkflowCast.start()
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let summoned = ["jinshan-public-security", "guangchen-town", "shanta-village-grid"]
+            let opened = try await cast.run("joint-command", [
+                "summon", "--to", summoned.joined(separator: ","), "--title", "Illegal gold digging on the Shanta river bank",
+                "--location", "Shanta river, Langxia stretch", "--deadline", "30m", "--remind", "10m", "--reference", "JC-2026-0612-01",
+            ])
+            try opened.expectSuccess("summon")
+            let id = opened.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(id.wholeMatch(of: /s-[0-9]+/) != nil, "summon must print the summons id alone, printed: \(opened)")
+
+            // A party the summons did not name cannot report in to it.
+            let stranger = try await cast.run("pinghu-public-security", ["report-in", id, "--eta", "5m"])
+            stranger.expectRefusal("invalid-transition", "a report-in by a party that was not summoned")
+
+            // Each summoned party reports in with its own certificate; guangchen-town (Pinghu)
+            // takes its connection from the environment instead of flags.
+            let jinshan = try await cast.run("jinshan-public-security", [
+                "report-in", id, "--eta", "15m", "--person", "Officer Zhang", "--person", "Officer Li", "--note", "patrol car on the way",
+            ])
+            try jinshan.expectSuccess("report-in by jinshan-public-security")
+            #expect(jinshan.stdout.contains("reported in to \(id)"), "\(jinshan)")
+            let guangchen = try await cast.run("guangchen-town", ["report-in", id, "--eta", "20m", "--note", "crossing at the bridge"],
+                                              connectionFromEnvironment: true)
+            try guangchen.expectSuccess("report-in by guangchen-town (connection from MUSTER_* variables)")
+            let grid = try await cast.run("shanta-village-grid", ["report-in", id, "--eta", "0s", "--person", "Grid worker Chen"])
+            try grid.expectSuccess("report-in by shanta-village-grid")
+
+            // A report-in cannot be repeated.
+            let again = try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "5m", "--note", "again"])
+            again.expectRefusal("invalid-transition", "a second report-in by jinshan-public-security")
+
+            let shown = try await cast.run("joint-command", ["summons", "show", id, "--json"])
+            try shown.expectSuccess("summons show --json")
+            let view = try shown.decode(SummonsView.self)
+            #expect(view.id == id)
+            #expect(view.title == "Illegal gold digging on the Shanta river bank")
+            #expect(view.summoner == "jinshan/joint-command")
+            #expect(view.state == "open")
+            #expect(view.location == "Shanta river, Langxia stretch")
+            #expect(view.deadline - view.openedAt == 30 * 60_000)
+            #expect(view.parties.map(\.party) == summoned)
+            #expect(view.parties.map(\.jurisdiction) == ["jinshan", "pinghu", "jinshan"])
+            for party in view.parties {
+                #expect(party.reportedInAt != nil, "\(party.party) reported in: \(party)")
+                #expect(party.status == "on time", "\(party)")
+                #expect(party.lateByMilliseconds == nil, "\(party)")
+                #expect(party.escalatedAt == nil, "\(party)")
+            }
+            let byParty = Dictionary(uniqueKeysWithValues: view.parties.map { ($0.party, $0) })
+            #expect(byParty["jinshan-public-security"]?.people == 2)
+            #expect(byParty["guangchen-town"]?.people == 1)
+            if let reported = byParty["jinshan-public-security"]?.reportedInAt, let eta = byParty["jinshan-public-security"]?.eta {
+                #expect(eta - reported == 15 * 60_000, "--eta 15m is counted from the report-in")
+            }
+            if let reported = byParty["shanta-village-grid"]?.reportedInAt {
+                #expect(byParty["shanta-village-grid"]?.eta == reported, "--eta 0s means already on site")
+            }
+            #expect(view.timeline.filter { $0.text.hasPrefix("reported in") }.count == 3, "\(view.timeline)")
+
+            // A summoned party sees the summons too; a party that took no part does not.
+            let seenByGrid = try await cast.run("shanta-village-grid", ["summons", "show", id, "--json"])
+            try seenByGrid.expectSuccess("summons show by a summoned party")
+            #expect(try seenByGrid.decode(SummonsView.self) == view)
+            let seenByStranger = try await cast.run("pinghu-public-security", ["summons", "show", id, "--json"])
+            seenByStranger.expectRefusal("not-authorized", "summons show by a party that took no part")
+
+            // Evaluations wait for the close, and only the summoner closes.
+            let early = try await cast.run("joint-command", ["evaluate", id, "--party", "jinshan-public-security", "--score", "5"])
+            early.expectRefusal("invalid-transition", "an evaluation while the summons is open")
+            let closedByOther = try await cast.run("guangchen-town", ["summons", "close", id, "--resolution", "not mine to close"])
+            closedByOther.expectRefusal("invalid-transition", "a close by a summoned party")
+            let closed = try await cast.run("joint-command", ["summons", "close", id, "--resolution", "digging stopped, excavator seized"])
+            try closed.expectSuccess("summons close")
+            #expect(closed.stdout.contains("closed \(id)"), "\(closed)")
+            let late = try await cast.run("shanta-village-grid", ["report-in", id, "--eta", "0s"])
+            late.expectRefusal("invalid-transition", "a report-in after the close")
+
+            for (party, score) in [("jinshan-public-security", 5), ("guangchen-town", 4), ("shanta-village-grid", 3)] {
+                let evaluated = try await cast.run("joint-command", ["evaluate", id, "--party", party, "--score", String(score), "--comment", "score \(score)"])
+                try evaluated.expectSuccess("evaluate \(party)")
+                #expect(evaluated.stdout.contains("evaluated \(party) on \(id): \(score)/5"), "\(evaluated)")
+            }
+            let twice = try await cast.run("joint-command", ["evaluate", id, "--party", "guangchen-town", "--score", "1"])
+            twice.expectRefusal("invalid-transition", "a second evaluation of guangchen-town")
+
+            let final = try await cast.run("joint-command", ["summons", "show", id, "--json"])
+            try final.expectSuccess("summons show --json after the evaluations")
+            let closedView = try final.decode(SummonsView.self)
+            #expect(closedView.state == "closed")
+            #expect(closedView.resolution == "digging stopped, excavator seized")
+            #expect(closedView.closedAt != nil)
+            #expect(closedView.parties.map(\.score) == [5, 4, 3])
+            #expect(closedView.parties.map(\.comment) == ["score 5", "score 4", "score 3"])
+            #expect(closedView.parties.map(\.reportedInAt) == view.parties.map(\.reportedInAt), "the refused report-in changed nothing")
+
+            let listed = try await cast.run("joint-command", ["summons", "list", "--json"])
+            try listed.expectSuccess("summons list --json")
+            let views = try listed.decode([SummonsView].self)
+            #expect(views.map(\.id) == [id])
+            #expect(views.first == closedView)
+            let openOnly = try await cast.run("joint-command", ["summons", "list", "--open", "--json"])
+            try openOnly.expectSuccess("summons list --open --json")
+            #expect(try openOnly.decode([SummonsView].self).isEmpty)
+            let table = try await cast.run("joint-command", ["summons", "show", id])
+            try table.expectSuccess("summons show (table)")
+            #expect(table.stdout.contains("[closed]") && table.stdout.contains("guangchen-town") && table.stdout.contains("4/5 score 4"), "\(table)")
+        }
+    }
+
+    @Test func aHandoffFromDispatchToRating() async throws {
+        let cast = try WorkflowCast.start()
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            // The grid's inbox admits only the tasks on its admission list.
+            let refused = try await cast.run("joint-command", [
+                "handoff", "dispatch", "--to", "shanta-village-grid", "--task", "traffic-control", "--title", "Direct traffic",
+                "--due", "1d", "--reference", "JC-0001",
+            ])
+            refused.expectRefusal("not-admitted", "a dispatch of a task the grid's admission list does not name")
+
+            let dispatched = try await cast.run("joint-command", [
+                "handoff", "dispatch", "--to", "shanta-village-grid", "--task", "river-patrol", "--title", "Patrol the restored river bank",
+                "--description", "Daily patrol until the refilled pit has settled", "--due", "1d", "--reference", "LX-2026-0612-03",
+            ])
+            try dispatched.expectSuccess("handoff dispatch")
+            let id = dispatched.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(id.wholeMatch(of: /h-[0-9]+/) != nil, "handoff dispatch must print the hand-off id alone, printed: \(dispatched)")
+
+            let early = try await cast.run("shanta-village-grid", ["handoff", "complete", id, "--result", "nothing yet"])
+            early.expectRefusal("invalid-transition", "a completion before the acceptance")
+            let notTheAssignee = try await cast.run("jinshan-public-security", ["handoff", "accept", id])
+            notTheAssignee.expectRefusal("invalid-transition", "an acceptance by a party that is not the assignee")
+
+            let accepted = try await cast.run("shanta-village-grid", ["handoff", "accept", id, "--note", "grid worker Chen takes it"])
+            try accepted.expectSuccess("handoff accept")
+            #expect(accepted.stdout.contains("accepted \(id)"), "\(accepted)")
+            let progress = try await cast.run("shanta-village-grid", ["handoff", "progress", id, "--note", "fence posts ordered"])
+            try progress.expectSuccess("handoff progress")
+            let earlyRating = try await cast.run("joint-command", ["handoff", "rate", id, "--score", "5"])
+            earlyRating.expectRefusal("invalid-transition", "a rating before the completion")
+            let completed = try await cast.run("shanta-village-grid", ["handoff", "complete", id, "--result", "bank fenced, no new digging"])
+            try completed.expectSuccess("handoff complete")
+            #expect(completed.stdout.contains("completed \(id)"), "\(completed)")
+            let ratedByAssignee = try await cast.run("shanta-village-grid", ["handoff", "rate", id, "--score", "5"])
+            ratedByAssignee.expectRefusal("invalid-transition", "a rating by the assignee")
+            let rated = try await cast.run("joint-command", ["handoff", "rate", id, "--score", "4", "--rater", "citizen", "--comment", "return call"])
+            try rated.expectSuccess("handoff rate")
+            #expect(rated.stdout.contains("rated \(id): 4/5"), "\(rated)")
+
+            let shown = try await cast.run("joint-command", ["handoff", "show", id, "--json"])
+            try shown.expectSuccess("handoff show --json")
+            let view = try shown.decode(HandoffView.self)
+            #expect(view.id == id)
+            #expect(view.state == "rated")
+            #expect(view.taskType == "river-patrol")
+            #expect(view.title == "Patrol the restored river bank")
+            #expect(view.reference == "LX-2026-0612-03")
+            #expect(view.originator == "jinshan/joint-command")
+            #expect(view.assignee == "jinshan/shanta-village-grid")
+            #expect(view.result == "bank fenced, no new digging")
+            #expect(view.score == 4)
+            #expect(view.rater == "citizen")
+            #expect(view.overdue == false)
+            let due = view.due - view.dispatchedAt
+            #expect(abs(due - 86_400_000) < 60_000, "--due 1d is a day after the dispatch (the tool computes it): \(due) ms")
+            #expect(view.legs.count == 1)
+            if let leg = view.legs.first {
+                #expect(leg.assignee == "jinshan/shanta-village-grid")
+                #expect(leg.acceptedAt != nil && leg.completedAt != nil)
+                #expect(leg.rejectedAt == nil && leg.transferredAt == nil && leg.escalatedAt == nil)
+                if let accepted = leg.acceptedAt, let completed = leg.completedAt {
+                    #expect(leg.receivedAt <= accepted && accepted <= completed)
+                }
+            }
+            #expect(view.timeline.map(\.text).contains("progress: fence posts ordered"), "\(view.timeline)")
+
+            let seenByGrid = try await cast.run("shanta-village-grid", ["handoff", "list", "--json"])
+            try seenByGrid.expectSuccess("handoff list --json by the assignee")
+            #expect(try seenByGrid.decode([HandoffView].self) == [view])
+            let openOnly = try await cast.run("joint-command", ["handoff", "list", "--open", "--json"])
+            try openOnly.expectSuccess("handoff list --open --json")
+            #expect(try openOnly.decode([HandoffView].self).isEmpty)
+            let seenByStranger = try await cast.run("pinghu-public-security", ["handoff", "show", id, "--json"])
+            seenByStranger.expectRefusal("not-authorized", "handoff show by a party that took no part")
+        }
+    }
+
+    /// The workflows are rebuilt from the log when the broker starts again: the summons reads
+    /// the same, a repeated report-in is still refused, ids go on, and a deadline that passed
+    /// while the broker was down is escalated once it is back.
+    @Test func aSummonsOutlivesABrokerRestartAndADeadlineMissedWhileItWasDownIsEscalated() async throws {
+        var cast = try WorkflowCast.start()
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let opened = try await cast.run("langxia-town", ["summon", "--to", "jinshan-public-security,shanta-village-grid",
+                                                             "--title", "Fallen tree on the levee road", "--deadline", "30m"])
+            try opened.expectSuccess("summon")
+            let id = opened.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "10m"]).expectSuccess("report-in")
+            let short = try await cast.run("langxia-town", ["summon", "--to", "guangchen-town", "--title", "Checkpoint at the bridge",
+                                                            "--deadline", "6s"])
+            try short.expectSuccess("summon with a 6 s deadline")
+            let shortID = short.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let before = try await cast.run("langxia-town", ["summons", "list", "--json"])
+            try before.expectSuccess("summons list --json before the restart")
+            let beforeViews = try before.decode([SummonsView].self)
+            let shortSummons = try #require(beforeViews.first { $0.id == shortID })
+            let shortDeadline = shortSummons.deadline
+            #expect(shortSummons.parties.first?.escalatedAt == nil, "the short deadline has not passed before the broker stops")
+
+            #expect(cast.broker.stop(removingDirectory: false) == 0)
+            try await Task.sleep(for: .milliseconds(max(0, shortDeadline - WallClock.milliseconds()) + 1000))
+            cast = try cast.restarted()
+
+            let after = try await cast.run("langxia-town", ["summons", "show", id, "--json"])
+            try after.expectSuccess("summons show --json after the restart")
+            #expect(try after.decode(SummonsView.self) == beforeViews.first { $0.id == id }, "the summons reads the same after the restart")
+            let again = try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "5m"])
+            again.expectRefusal("invalid-transition", "a repeated report-in after the restart")
+            try await cast.run("shanta-village-grid", ["report-in", id, "--eta", "0s"]).expectSuccess("report-in after the restart")
+            let next = try await cast.run("langxia-town", ["summon", "--to", "jinshan-public-security", "--title", "Another", "--deadline", "1h"])
+            try next.expectSuccess("summon after the restart")
+            #expect(next.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "s-3", "ids go on after the restart: \(next)")
+
+            var escalated: SummonedPartyView?
+            let deadline = ContinuousClock.now + .seconds(15)
+            while escalated?.escalatedAt == nil, ContinuousClock.now < deadline {
+                let shown = try await cast.run("langxia-town", ["summons", "show", shortID, "--json"])
+                try shown.expectSuccess("summons show --json of the missed summons")
+                escalated = try shown.decode(SummonsView.self).parties.first
+                if escalated?.escalatedAt == nil { try await Task.sleep(for: .milliseconds(200)) }
+            }
+            #expect(escalated?.party == "guangchen-town")
+            #expect(escalated?.status == "missed", "\(String(describing: escalated))")
+            #expect(escalated?.escalatedAt.map { $0 >= shortDeadline } == true,
+                    "the deadline missed while the broker was down is escalated after it starts: \(String(describing: escalated))")
+        }
+    }
+
+    /// `muster report` asked of the broker equals the same report computed offline from its
+    /// data directory once the broker has stopped (the period ends in the past for both), and
+    /// its CSV has a header and a line per party.
+    @Test func theReportOnlineEqualsTheReportOfflineAndItsCSVHasALinePerParty() async throws {
+        let cast = try WorkflowCast.start()
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let from = WorkflowTime.rfc3339(WallClock.milliseconds() - 60_000)
+            // A short deadline, so that one party reports in on time, one late and one not at all.
+            let deadlineSeconds = 15
+            let opened = try await cast.run("joint-command", [
+                "summon", "--to", "jinshan-public-security,guangchen-town,shanta-village-grid", "--title", "Flooded underpass",
+                "--deadline", "\(deadlineSeconds)s",
+            ])
+            try opened.expectSuccess("summon")
+            let id = opened.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let onTime = try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "5m"])
+            try onTime.expectSuccess("report-in on time")
+
+            let dispatched = try await cast.run("joint-command", [
+                "handoff", "dispatch", "--to", "shanta-village-grid", "--task", "drain-clearing", "--title", "Clear the drains",
+                "--due", "2d", "--reference", "JC-2026-0613-07",
+            ])
+            try dispatched.expectSuccess("handoff dispatch")
+            let handoff = dispatched.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            for (party, arguments) in [("shanta-village-grid", ["handoff", "accept", handoff]),
+                                       ("shanta-village-grid", ["handoff", "complete", handoff, "--result", "drains cleared"]),
+                                       ("joint-command", ["handoff", "rate", handoff, "--score", "5", "--rater", "citizen"])] {
+                try await cast.run(party, arguments).expectSuccess(arguments.prefix(2).joined(separator: " "))
+            }
+
+            let shown = try await cast.run("joint-command", ["summons", "show", id, "--json"])
+            try shown.expectSuccess("summons show --json")
+            let deadline = try shown.decode(SummonsView.self).deadline
+            try await Task.sleep(for: .milliseconds(max(0, deadline - WallClock.milliseconds()) + 500))
+            let late = try await cast.run("guangchen-town", ["report-in", id, "--eta", "0s", "--note", "sorry, late"])
+            try late.expectSuccess("report-in after the deadline")
+
+            // The period ends now; wait until it is in the past, so that both runs judge as of its end.
+            let end = WallClock.milliseconds() + 200
+            let to = WorkflowTime.rfc3339(end)
+            try await Task.sleep(for: .milliseconds(end - WallClock.milliseconds() + 300))
+            let period = ["report", "--from", from, "--to", to]
+
+            let online = try await cast.run("discipline-inspector", period + ["--format", "json"])
+            try online.expectSuccess("report --format json (online)")
+            let csv = try await cast.run("langxia-town", period + ["--format", "csv"])
+            try csv.expectSuccess("report --format csv (online)")
+            let table = try await cast.run("langxia-town", period)
+            try table.expectSuccess("report (table)")
+            let summonsOnline = try await cast.run("joint-command", ["summons", "show", id, "--json"])
+            try summonsOnline.expectSuccess("summons show --json (online)")
+            let handoffOnline = try await cast.run("joint-command", ["handoff", "show", handoff, "--json"])
+            try handoffOnline.expectSuccess("handoff show --json (online)")
+
+            #expect(cast.broker.stop(removingDirectory: false) == 0, "the broker stops cleanly")
+            let offline = try await runTool(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "json"])
+            try offline.expectSuccess("report --format json --data (offline)")
+            let offlineCSV = try await runTool(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "csv"])
+            try offlineCSV.expectSuccess("report --format csv --data (offline)")
+
+            // The views, too, are the same from the broker and from its log.
+            let summonsOffline = try await runTool(["summons", "show", id, "--json", "--data", cast.broker.dataDirectory])
+            try summonsOffline.expectSuccess("summons show --json --data (offline)")
+            #expect(try summonsOffline.decode(SummonsView.self) == (try summonsOnline.decode(SummonsView.self)),
+                    "summons show online and offline differ:\n--- online ---\n\(summonsOnline.stdout)\n--- offline ---\n\(summonsOffline.stdout)")
+            let handoffOffline = try await runTool(["handoff", "show", handoff, "--json", "--data", cast.broker.dataDirectory])
+            try handoffOffline.expectSuccess("handoff show --json --data (offline)")
+            #expect(try handoffOffline.decode(HandoffView.self) == (try handoffOnline.decode(HandoffView.self)),
+                    "handoff show online and offline differ:\n--- online ---\n\(handoffOnline.stdout)\n--- offline ---\n\(handoffOffline.stdout)")
+
+            #expect(online.stdout == offline.stdout, "the broker's report and the one computed from its log differ:\n--- online ---\n\(online.stdout)\n--- offline ---\n\(offline.stdout)")
+            #expect(csv.stdout == offlineCSV.stdout)
+            let assessment = try online.decode(Assessment.self)
+            #expect(try offline.decode(Assessment.self) == assessment)
+            #expect(assessment.from == WorkflowTime.milliseconds(rfc3339: from))
+            #expect(assessment.to == end)
+            #expect(assessment.rows.map(\.party) == ["jinshan-public-security", "shanta-village-grid", "guangchen-town"],
+                    "rows in jurisdiction then party order")
+            let rows = Dictionary(uniqueKeysWithValues: assessment.rows.map { ($0.party, $0) })
+            #expect(rows.values.allSatisfy { $0.summonsReceived == 1 })
+            #expect(rows["jinshan-public-security"]?.reportedInOnTime == 1)
+            #expect(rows["jinshan-public-security"]?.onTimePercent == 100)
+            #expect(rows["guangchen-town"]?.reportedInLate == 1)
+            #expect(rows["guangchen-town"]?.onTimePercent == 0)
+            #expect(rows["shanta-village-grid"]?.missed == 1)
+            #expect(rows["shanta-village-grid"]?.handoffsReceived == 1)
+            #expect(rows["shanta-village-grid"]?.accepted == 1)
+            #expect(rows["shanta-village-grid"]?.citizenRating == 5)
+            #expect(rows["shanta-village-grid"]?.medianCompletionMilliseconds != nil)
+
+            let lines = csv.stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+            #expect(lines.count == 1 + assessment.rows.count, "a header and one line per party:\n\(csv.stdout)")
+            #expect(lines.first?.hasPrefix("party,jurisdiction,summons,on_time,on_time_%,late,missed,median_report_in_seconds,") == true,
+                    "\(lines.first ?? "")")
+            let headerFields = lines.first?.split(separator: ",", omittingEmptySubsequences: false).count ?? 0
+            for (line, row) in zip(lines.dropFirst(), assessment.rows) {
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                #expect(fields.count == headerFields, "\(line)")
+                #expect(fields.prefix(2) == [row.party, row.jurisdiction], "\(line)")
+                #expect(fields.dropFirst(2).first == "1", "one summons received: \(line)")
+            }
+            #expect(lines.dropFirst().first { $0.hasPrefix("guangchen-town,pinghu,1,0,0.0,1,0,") } != nil, "\(csv.stdout)")
+            #expect(lines.dropFirst().first { $0.hasPrefix("shanta-village-grid,jinshan,1,0,0.0,0,1,") } != nil, "\(csv.stdout)")
+            #expect(table.stdout.contains("PARTY") && table.stdout.contains("guangchen-town"), "\(table)")
+        }
+    }
+}
+
+// MARK: - The cast: a broker with the shipped topics and one certificate per party
+
+/// A broker with the shipped topics, and one client certificate per party (issued once).
+final class WorkflowCast: Sendable {
+    let broker: BrokerProcess
+    private let files: [String: ClientFiles]
+
+    private init(broker: BrokerProcess, files: [String: ClientFiles]) {
+        self.broker = broker
+        self.files = files
+    }
+
+    static func start() throws -> WorkflowCast {
+        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics)
+        do {
+            var files: [String: ClientFiles] = [:]
+            for party in BrokerProcess.parties { files[party.id] = try broker.pki.client(party.id, jurisdiction: party.jurisdiction) }
+            return WorkflowCast(broker: broker, files: files)
+        } catch {
+            broker.stop()
+            throw error
+        }
+    }
+
+    /// Runs `body`; if it throws, records the broker's output with the failure.
+    func whileReporting(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            Issue.record("broker output:\n\(broker.log)")
+            throw error
+        }
+    }
+
+    func finish() {
+        broker.stop()
+    }
+
+    /// Stops the broker keeping its directory, and starts it again on the same data and certificates.
+    func restarted() throws -> WorkflowCast {
+        broker.stop(removingDirectory: false)
+        return WorkflowCast(broker: try broker.restart(), files: files)
+    }
+
+    /// The `muster` flags that connect as `party`.
+    func flags(_ party: String) -> [String] {
+        let files = files[party]!
+        return ["--server", "\(broker.address)", "--cert", files.certificate, "--key", files.key, "--ca", files.authority]
+    }
+
+    /// The MUSTER_* variables that connect as `party`.
+    func environment(_ party: String) -> [String: String] {
+        let files = files[party]!
+        return ["MUSTER_SERVER": "\(broker.address)", "MUSTER_CERT": files.certificate, "MUSTER_KEY": files.key, "MUSTER_CA": files.authority]
+    }
+
+    /// Runs `muster ARGUMENTS` as `party` (flags, or the environment).
+    func run(_ party: String, _ arguments: [String], connectionFromEnvironment: Bool = false) async throws -> ToolRun {
+        if connectionFromEnvironment { return try await runTool(arguments, environment: environment(party)) }
+        return try await runTool(arguments + flags(party))
+    }
+}
+
+// MARK: - Running the tool
+
+/// One run of a program: its exit status and what it wrote to standard output and error, apart.
+struct ToolRun: Sendable, CustomStringConvertible {
+    let arguments: [String]
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    let timedOut: Bool
+
+    var description: String {
+        "`\(arguments.joined(separator: " "))` exited \(status)\(timedOut ? " (killed: timed out)" : "")\n--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)"
+    }
+
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Records an issue and throws unless the run exited 0 (later steps depend on it).
+    func expectSuccess(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        guard status != 0 || timedOut else { return }
+        Issue.record("\(what) failed: \(self)", sourceLocation: sourceLocation)
+        throw Failed(description: "\(what) failed")
+    }
+
+    /// Expects a refusal: a non-zero exit with `code` on standard error.
+    func expectRefusal(_ code: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(status != 0 && !timedOut, "\(what) must be refused: \(self)", sourceLocation: sourceLocation)
+        #expect(stderr.contains(code), "\(what) must be refused with \(code) on stderr: \(self)", sourceLocation: sourceLocation)
+    }
+
+    func decode<Value: Decodable>(_ type: Value.Type, sourceLocation: SourceLocation = #_sourceLocation) throws -> Value {
+        do {
+            return try JSONDecoder().decode(type, from: Data(stdout.utf8))
+        } catch {
+            Issue.record("cannot decode \(type) from \(self): \(error)", sourceLocation: sourceLocation)
+            throw error
+        }
+    }
+}
+
+/// Runs the `muster` binary the tests use (see `runProgram`).
+func runTool(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+             timeout: Duration = .seconds(60)) async throws -> ToolRun {
+    try await runProgram(BrokerProcess.musterExecutable(), arguments, environment: environment, directory: directory, timeout: timeout)
+}
+
+/// Runs a program to its end on a thread of its own (off the cooperative pool), in `directory`,
+/// with the test's environment less any MUSTER_SERVER/CERT/KEY/CA, plus `environment`;
+/// kills it after `timeout`. Standard output and error go to files, so neither can block it.
+func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
+                timeout: Duration = .seconds(60)) async throws -> ToolRun {
+    try await runBlocking {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("muster-run-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var variables = ProcessInfo.processInfo.environment
+        for name in ["MUSTER_SERVER", "MUSTER_CERT", "MUSTER_KEY", "MUSTER_CA"] { variables[name] = nil }
+        variables.merge(environment) { $1 }
+        process.environment = variables
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let ended = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in ended.signal() }
+        try process.run()
+        try? out.close()
+        try? err.close()
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        var timedOut = false
+        if ended.wait(timeout: .now() + seconds) == .timedOut {
+            timedOut = true
+            process.terminate()
+            if ended.wait(timeout: .now() + 5) == .timedOut {
+                kill(process.processIdentifier, SIGKILL)
+                ended.wait()
+            }
+        }
+        process.waitUntilExit()
+        let stdout = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return ToolRun(arguments: [URL(fileURLWithPath: executable).lastPathComponent] + arguments, status: process.terminationStatus,
+                       stdout: stdout, stderr: stderr, timedOut: timedOut)
+    }
+}
