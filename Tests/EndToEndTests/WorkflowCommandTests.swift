@@ -360,6 +360,75 @@ struct WorkflowCommandTests {
     }
 }
 
+extension WorkflowCommandTests {
+    /// A dispatch the grid's admission list refuses counts in the sender's "admission refusals"
+    /// in the report from the log; the broker's own report must count it too (the assessment's
+    /// promise: the broker's answer and an auditor's computation from a copy of the log agree).
+    @Test func theBrokersReportCountsAnAdmissionRefusalAsTheReportFromItsLogDoes() async throws {
+        var cast = try WorkflowCast.start()
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let from = WorkflowTime.rfc3339(WallClock.milliseconds() - 60_000)
+            let refused = try await cast.run("joint-command", [
+                "handoff", "dispatch", "--to", "shanta-village-grid", "--task", "traffic-control", "--title", "Direct traffic",
+                "--due", "1d", "--reference", "JC-0002",
+            ])
+            refused.expectRefusal("not-admitted", "a dispatch of a task the grid's admission list does not name")
+            try await cast.run("joint-command", ["handoff", "dispatch", "--to", "shanta-village-grid", "--task", "river-patrol",
+                                                 "--title", "Patrol", "--due", "1d", "--reference", "JC-0003"]).expectSuccess("an admitted dispatch")
+            let end = WallClock.milliseconds() + 200
+            try await Task.sleep(for: .milliseconds(end - WallClock.milliseconds() + 300))
+            let period = ["report", "--from", from, "--to", WorkflowTime.rfc3339(end), "--format", "json"]
+
+            let online = try await cast.run("discipline-inspector", period)
+            try online.expectSuccess("report --format json (online)")
+            cast = try cast.restarted()
+            let afterRestart = try await cast.run("discipline-inspector", period)
+            try afterRestart.expectSuccess("report --format json (online, after a restart)")
+            #expect(cast.broker.stop(removingDirectory: false) == 0)
+            let offline = try await runTool(period + ["--data", cast.broker.dataDirectory])
+            try offline.expectSuccess("report --format json --data (offline)")
+
+            let fromLog = try offline.decode(Assessment.self)
+            #expect(fromLog.rows.first { $0.party == "joint-command" }?.admissionRefusals == 1, "the log holds the refusal: \(offline.stdout)")
+            #expect(try afterRestart.decode(Assessment.self) == fromLog, "a restarted broker rebuilds the count from its log")
+            #expect(try online.decode(Assessment.self) == fromLog,
+                    "the running broker's report must count the admission refusal as its log does:\n--- online ---\n\(online.stdout)\n--- offline ---\n\(offline.stdout)")
+        }
+    }
+
+    /// A summoned department adds a progress note with `muster summons progress`, as the
+    /// tool's help, the workflow (progress by the summoner or a summoned party) and the refusal
+    /// of a repeated report-in ("send a progress note instead") all say it can.
+    @Test func aSummonedDepartmentAddsAProgressNote() async throws {
+        let cast = try WorkflowCast.start()
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let opened = try await cast.run("langxia-town", ["summon", "--to", "jinshan-public-security,shanta-village-grid",
+                                                             "--title", "Oil spill at the Shanta lock", "--deadline", "30m"])
+            try opened.expectSuccess("summon")
+            let id = opened.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "10m"]).expectSuccess("report-in")
+            let again = try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "20m"])
+            again.expectRefusal("invalid-transition", "a repeated report-in")
+            #expect(again.stderr.contains("send a progress note instead"), "\(again)")
+
+            try await cast.run("langxia-town", ["summons", "progress", id, "--note", "booms ordered"]).expectSuccess("progress by the summoner")
+            let department = try await cast.run("jinshan-public-security", ["summons", "progress", id, "--note", "delayed 10 minutes by traffic"])
+            #expect(department.status == 0, "a summoned department's progress note must be taken: \(department)")
+            let grid = try await cast.run("shanta-village-grid", ["summons", "progress", id, "--note", "sandbags at the lock"])
+            #expect(grid.status == 0, "a summoned grid's progress note must be taken: \(grid)")
+
+            let shown = try await cast.run("langxia-town", ["summons", "show", id, "--json"])
+            try shown.expectSuccess("summons show --json")
+            let notes = try shown.decode(SummonsView.self).timeline.filter { $0.text.hasPrefix("progress: ") }.map { "\($0.party) \($0.text)" }
+            #expect(notes == ["jinshan/langxia-town progress: booms ordered",
+                              "jinshan/jinshan-public-security progress: delayed 10 minutes by traffic",
+                              "jinshan/shanta-village-grid progress: sandbags at the lock"])
+        }
+    }
+}
+
 // MARK: - The cast: a broker with the shipped topics and one certificate per party
 
 /// A broker with the shipped topics, and one client certificate per party (issued once).
