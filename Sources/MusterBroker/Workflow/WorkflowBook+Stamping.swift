@@ -103,7 +103,7 @@ extension WorkflowBook {
                 guard case .string(let kind)? = selector["kind"], case .string(let jurisdiction)? = selector["jurisdiction"] else { continue }
                 let matching = directory.parties(kind: kind, jurisdiction: jurisdiction).map(\.identity).filter { $0 != summoner }
                 if matching.isEmpty {
-                    throw BrokerError(.unknownParty, "summoned names every \(kind) in \(jurisdiction), and the parties file has none")
+                    throw BrokerError(.unknownParty, "summoned names every \(kind) in \(jurisdiction), and the parties file has none besides the summoner")
                 }
                 for identity in matching where !summoned.contains(identity) { summoned.append(identity) }
             default:
