@@ -172,8 +172,8 @@ struct WorkflowCommandTests {
             #expect(view.originator == "jinshan/joint-command")
             #expect(view.assignee == "jinshan/shanta-village-grid")
             #expect(view.result == "bank fenced, no new digging")
-            #expect(view.score == 4)
-            #expect(view.rater == "citizen")
+            #expect(view.citizenScore == 4)
+            #expect(view.originatorScore == nil)
             #expect(view.overdue == false)
             let due = view.due - view.dispatchedAt
             #expect(abs(due - 86_400_000) < 60_000, "--due 1d is a day after the dispatch (the tool computes it): \(due) ms")
