@@ -101,3 +101,20 @@ func runPythonScript(_ name: String, _ arguments: [String]) throws -> (status: I
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/\(name)").path
     return try runProcess("/usr/bin/env", [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", script] + arguments)
 }
+
+/// Expects `body` to be refused with `code`, its message naming every fragment. A refusal
+/// closes the connection (Schemas/protocol.md, Errors), so `body` opens its own.
+func expectRefusal(_ code: String, containing fragments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
+                   _ body: () async throws -> Void) async {
+    do {
+        try await body()
+        Issue.record("expected a \(code) refusal", sourceLocation: sourceLocation)
+    } catch let error as MusterClientError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        for fragment in fragments {
+            #expect("\(error)".contains(fragment), "the refusal names \(fragment): \(error)", sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("expected a \(code) refusal, got \(error)", sourceLocation: sourceLocation)
+    }
+}

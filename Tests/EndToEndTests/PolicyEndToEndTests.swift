@@ -46,21 +46,6 @@ struct PolicyEndToEndTests {
         """
     }
 
-    private func expectRefusal(_ code: String, containing fragments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
-                               _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected a \(code) refusal", sourceLocation: sourceLocation)
-        } catch let error as MusterClientError {
-            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-            for fragment in fragments {
-                #expect("\(error)".contains(fragment), "the refusal names \(fragment): \(error)", sourceLocation: sourceLocation)
-            }
-        } catch {
-            Issue.record("expected a \(code) refusal, got \(error)", sourceLocation: sourceLocation)
-        }
-    }
-
     @Test func allowedTypedMessagesArriveWithTheirTypeAndSender() async throws {
         try await withBroker(topics: Self.topics) { broker in
             let police = try await broker.connect("jinshan-public-security")

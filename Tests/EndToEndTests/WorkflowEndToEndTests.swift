@@ -57,12 +57,12 @@ struct WorkflowEndToEndTests {
             try await Self.send(guangchen, "report-in", to: "/topic/report-in", Self.reportIn(id, people: ["Deputy mayor Shen"], eta: "PT15M"))
 
             // A report-in cannot be repeated.
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is open", "already reported in"]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is open", "already reported in"]) {
                 try await Self.send(try await broker.connect(Self.police), "report-in", to: "/topic/report-in",
                                     Self.reportIn(id, people: ["Officer Wang"], eta: "PT5M"))
             }
             // Evaluations wait for the close.
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is open"]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is open"]) {
                 try await Self.send(try await broker.connect(Self.town), "evaluation", to: "/topic/evaluation",
                                     ["summonsId": id, "party": Self.police, "score": 5])
             }
@@ -92,11 +92,11 @@ struct WorkflowEndToEndTests {
 
             // Only the summoner closes: a summoned township and a summoned department may publish on
             // /topic/summons (for progress notes), and the workflow refuses their close.
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is open", "summoner", Self.guangchen]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is open", "summoner", Self.guangchen]) {
                 try await Self.send(try await broker.connect(Self.guangchen, jurisdiction: "pinghu"), "summons", to: "/topic/summons",
                                     ["action": "close", "summonsId": id, "resolution": "done, says Guangchen"])
             }
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is open", "summoner", Self.police]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is open", "summoner", Self.police]) {
                 try await Self.send(try await broker.connect(Self.police), "summons", to: "/topic/summons",
                                     ["action": "close", "summonsId": id, "resolution": "done, says the police"])
             }
@@ -107,15 +107,15 @@ struct WorkflowEndToEndTests {
             try await Self.send(town, "evaluation", to: "/topic/evaluation",
                                 ["summonsId": id, "party": Self.police, "score": 5, "comment": "on site in 18 minutes"])
             try await Self.send(town, "evaluation", to: "/topic/evaluation", ["summonsId": id, "party": Self.guangchen, "score": 4])
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is closed", "already evaluated"]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is closed", "already evaluated"]) {
                 try await Self.send(try await broker.connect(Self.town), "evaluation", to: "/topic/evaluation",
                                     ["summonsId": id, "party": Self.police, "score": 1])
             }
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is closed"]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is closed"]) {
                 try await Self.send(try await broker.connect(Self.police), "report-in", to: "/topic/report-in",
                                     Self.reportIn(id, people: ["Officer Wang"], eta: "PT0S"))
             }
-            await Self.expectRefusal("invalid-transition", containing: ["s-1", "is closed"]) {
+            await expectRefusal("invalid-transition", containing: ["s-1", "is closed"]) {
                 try await Self.send(try await broker.connect(Self.guangchen, jurisdiction: "pinghu"), "report-in", to: "/topic/report-in",
                                     Self.reportIn(id, people: ["Deputy mayor Shen"], eta: "PT0S"))
             }
@@ -133,7 +133,7 @@ struct WorkflowEndToEndTests {
 
             // A summoned party sees the summons too; a stranger does not.
             #expect(try await Self.summons(police, id).state == "closed")
-            await Self.expectRefusal("not-authorized") {
+            await expectRefusal("not-authorized") {
                 _ = try await Self.summons(try await broker.connect(Self.grid), id)
             }
             for connection in [police, guangchen, town] { try await connection.disconnect() }
@@ -227,11 +227,11 @@ struct WorkflowEndToEndTests {
             #expect(copy.headers[WorkflowHeader.deadline].flatMap(WorkflowTime.milliseconds(rfc3339:)) == WorkflowTime.milliseconds(rfc3339: due))
             try await police.ack(copy, receipt: true)
 
-            await Self.expectRefusal("invalid-transition", containing: [id, "dispatched"]) {
+            await expectRefusal("invalid-transition", containing: [id, "dispatched"]) {
                 try await Self.send(try await broker.connect(Self.police), "handoff", to: "/topic/handoff",
                                     ["action": "complete", "handoffId": id, "result": "patrolled"])
             }
-            await Self.expectRefusal("invalid-transition", containing: [id, "dispatched", "assignee", Self.guangchen]) {
+            await expectRefusal("invalid-transition", containing: [id, "dispatched", "assignee", Self.guangchen]) {
                 try await Self.send(try await broker.connect(Self.guangchen, jurisdiction: "pinghu"), "handoff", to: "/topic/handoff",
                                     ["action": "accept", "handoffId": id])
             }
@@ -256,7 +256,7 @@ struct WorkflowEndToEndTests {
             try await Self.send(grid, "handoff", to: "/topic/handoff", ["action": "complete", "handoffId": id, "result": "patrolled, no digging"])
             try await Self.send(town, "handoff", to: "/topic/handoff",
                                 ["action": "rate", "handoffId": id, "score": 5, "rater": "citizen", "comment": "villager satisfied"])
-            await Self.expectRefusal("invalid-transition", containing: [id, "rated"]) {
+            await expectRefusal("invalid-transition", containing: [id, "rated"]) {
                 try await Self.send(try await broker.connect(Self.town), "handoff", to: "/topic/handoff",
                                     ["action": "rate", "handoffId": id, "score": 1, "rater": "citizen"])
             }
@@ -286,7 +286,7 @@ struct WorkflowEndToEndTests {
             #expect(try await Self.handoff(grid, id).state == "rated")
 
             // A department may not put an unlisted task into the grid's inbox; nothing is dispatched.
-            await Self.expectRefusal("not-admitted", containing: ["census-form"]) {
+            await expectRefusal("not-admitted", containing: ["census-form"]) {
                 try await Self.send(try await broker.connect(Self.police), "handoff", to: "/topic/handoff",
                                     Self.dispatch("census-form", to: Self.grid, due: due))
             }
@@ -355,7 +355,7 @@ struct WorkflowEndToEndTests {
             // The cases go on where they were; new cases continue the numbering.
             let guangchenAgain = try await restarted.connect(Self.guangchen, jurisdiction: "pinghu")
             try await Self.send(guangchenAgain, "report-in", to: "/topic/report-in", Self.reportIn(summonsID, people: ["Deputy mayor Shen"], eta: "PT5M"))
-            await Self.expectRefusal("invalid-transition", containing: ["already reported in"]) {
+            await expectRefusal("invalid-transition", containing: ["already reported in"]) {
                 try await Self.send(try await restarted.connect(Self.police), "report-in", to: "/topic/report-in",
                                     Self.reportIn(summonsID, people: ["Officer Zhang"], eta: "PT1M"))
             }
@@ -462,7 +462,7 @@ struct WorkflowEndToEndTests {
             try await Self.send(town, "handoff", to: "/topic/handoff", ["action": "rate", "handoffId": handoffID, "score": 4, "rater": "citizen"])
 
             // The police try to put an unlisted task into the grid's inbox: an admission refusal.
-            await Self.expectRefusal("not-admitted") {
+            await expectRefusal("not-admitted") {
                 try await Self.send(try await broker.connect(Self.police), "handoff", to: "/topic/handoff",
                                     Self.dispatch("census-form", to: Self.grid, due: due))
             }
@@ -596,24 +596,6 @@ struct WorkflowEndToEndTests {
         }
     }
 
-    // MARK: Refusals
-
-    /// Expects `body` to be refused with `code`, its message naming every fragment. A refusal
-    /// closes the connection (Schemas/protocol.md, Errors), so `body` opens its own.
-    static func expectRefusal(_ code: String, containing fragments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation,
-                              _ body: () async throws -> Void) async {
-        do {
-            try await body()
-            Issue.record("expected a \(code) refusal", sourceLocation: sourceLocation)
-        } catch let error as MusterClientError {
-            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
-            for fragment in fragments {
-                #expect("\(error)".contains(fragment), "the refusal names \(fragment): \(error)", sourceLocation: sourceLocation)
-            }
-        } catch {
-            Issue.record("expected a \(code) refusal, got \(error)", sourceLocation: sourceLocation)
-        }
-    }
 }
 
 // MARK: A broker that is killed and restarted
