@@ -46,6 +46,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .target(name: "CLinuxSystem"),
@@ -64,8 +65,12 @@ let package = Package(
         .muster("MusterClient", dependencies: [
             "MusterNet", "MusterStomp",
         ]),
+        .muster("MusterBench", dependencies: [
+            "MusterNet", "MusterStomp",
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ]),
         .muster("muster", dependencies: [
-            "MusterServer", "MusterClient", "MusterNet", "MusterLog",
+            "MusterServer", "MusterClient", "MusterNet", "MusterLog", "MusterBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], kind: .executable),

@@ -9,5 +9,5 @@ struct MusterCommand: AsyncParsableCommand {
                       ReplayCommand.self, LogCommand.self, AcksCommand.self,
                       PolicyCommand.self, ReloadCommand.self,
                       SummonCommand.self, ReportInCommand.self, SummonsCommand.self, EvaluateCommand.self,
-                      HandoffCommand.self, ReportCommand.self])
+                      HandoffCommand.self, ReportCommand.self, BenchCommand.self])
 }

@@ -1,0 +1,85 @@
+import Glibc
+import MusterNet
+import MusterStomp
+
+/// One STOMP connection of a load generator, used by one thread: frames are queued into one
+/// buffer and written together, replies are read and decoded as they are needed.
+final class BenchConnection: @unchecked Sendable {
+    let socket: BlockingTLSSocket
+    private var decoder = StompFrameDecoder(limits: .benchmark)
+    private var outbound: [UInt8] = []
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    /// Queued bytes beyond which `queue` writes them out.
+    static let flushThreshold = 64 * 1024
+
+    /// Opens the TLS connection and completes the STOMP CONNECT exchange.
+    init(target: BenchTarget, context: TLSContext) throws {
+        socket = try BlockingTLSSocket(connectingTo: target.address, context: context, serverName: target.serverName)
+        outbound.reserveCapacity(Self.flushThreshold + 8 * 1024)
+        try queue(target.connectFrame)
+        let reply = try nextFrame()
+        guard reply.command == .connected else {
+            throw BenchError("expected CONNECTED from \(target.address), got \(reply.command.rawValue)")
+        }
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// Queues a frame; writes when enough has gathered.
+    func queue(_ frame: StompFrame) throws {
+        StompFrameEncoder.encode(frame, into: &outbound)
+        if outbound.count >= Self.flushThreshold { try flush() }
+    }
+
+    /// Queues pre-encoded frame bytes; writes when enough has gathered.
+    func queue(encoded bytes: [UInt8]) throws {
+        outbound.append(contentsOf: bytes)
+        if outbound.count >= Self.flushThreshold { try flush() }
+    }
+
+    func flush() throws {
+        guard !outbound.isEmpty else { return }
+        try outbound.withUnsafeBytes { try socket.write($0) }
+        outbound.removeAll(keepingCapacity: true)
+    }
+
+    /// The next frame, reading as needed (queued bytes are written first, so a reply can come).
+    /// An ERROR frame is thrown with the broker's message.
+    func nextFrame() throws -> StompFrame {
+        while true {
+            if let frame = try decoder.next() {
+                if frame.command == .error {
+                    let detail = frame.bodyText.isEmpty ? "" : ": \(frame.bodyText.prefix(300))"
+                    throw BenchError("the broker sent ERROR \(frame.headers["message"] ?? "")\(detail)")
+                }
+                return frame
+            }
+            try flush()
+            let count = try socket.read(into: readBuffer)
+            guard count > 0 else { throw BenchError("the broker at \(socket.address) closed the connection") }
+            decoder.append(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]))
+        }
+    }
+
+    /// Whether a complete frame may already be buffered (reading would not block for it).
+    var hasBufferedBytes: Bool { decoder.bufferedByteCount > 0 }
+
+    /// Sends DISCONNECT and waits for its receipt, so that everything sent before was handled.
+    func disconnect() {
+        try? queue(StompFrame(.disconnect, headers: ["receipt": "bye"]))
+        while let frame = try? nextFrame(), frame.command != .receipt || frame.headers["receipt-id"] != "bye" {}
+        socket.close()
+    }
+}
+
+extension StompLimits {
+    /// Generous limits for reading whatever a broker sends.
+    static var benchmark: StompLimits {
+        var limits = StompLimits.default
+        limits.maxFrameBytes = 64 << 20
+        limits.maxBodyBytes = 64 << 20
+        limits.maxHeaderCount = 1024
+        limits.maxHeaderLineBytes = 1 << 20
+        return limits
+    }
+}

@@ -1,0 +1,123 @@
+import Glibc
+import Histogram
+import MusterStomp
+
+/// `latency`: one publisher at a steady rate, one subscriber; each body starts with the time
+/// the message was due to be sent (so a publisher that falls behind shows up as latency, not
+/// as fewer samples), and the subscriber records arrival minus that time in an HdrHistogram.
+public struct LatencyScenario: Sendable {
+    public var destination: String
+    public var rate: Int
+    public var duration: Double
+    public var warmup: Double
+    public var bodySize: Int
+    public var ackMode: String
+
+    public init(destination: String, rate: Int, duration: Double, warmup: Double, bodySize: Int, ackMode: String) {
+        self.destination = destination
+        self.rate = rate
+        self.duration = duration
+        self.warmup = warmup
+        self.bodySize = bodySize
+        self.ackMode = ackMode
+    }
+
+    /// Digits of the due time at the start of each body.
+    static let stampLength = 20
+
+    public func run(against target: BenchTarget, showProgress: Bool) throws -> BenchResult {
+        guard let mode = Subscriber.AckMode(rawValue: ackMode) else {
+            throw BenchError("unknown ack mode \(ackMode); use auto, client or client-individual")
+        }
+        guard rate > 0, duration > 0, bodySize >= Self.stampLength else {
+            throw BenchError("latency needs --rate > 0, --duration > 0 and --size of at least \(Self.stampLength) bytes")
+        }
+        let context = try target.makeContext()
+        let run = BenchRun(scenario: "latency", showProgress: showProgress)
+        let reader = try BenchConnection(target: target, context: context)
+        run.track(reader)
+        try Subscriber(connection: reader, ackMode: mode).subscribe(id: "latency", destination: destination, target: target)
+        let writer = try BenchConnection(target: target, context: context)
+        run.track(writer)
+
+        let total = Int((Double(rate) * (warmup + duration)).rounded())
+        let interval = 1_000_000_000 / UInt64(rate)
+        let start = monotonicNanoseconds() + 10_000_000
+        let measuredFrom = start + UInt64(warmup * 1e9)
+        let recorder = LatencyRecorder()
+        let plan = PublishPlan(destination: destination, count: total, bodySize: bodySize, receiptEvery: 100, outstanding: 1000)
+        run.startReporter()
+        run.runThreads([
+            { @Sendable in
+                var subscriber = Subscriber(connection: reader, ackMode: mode)
+                while !run.isFinished {
+                    let message = try subscriber.nextMessage()
+                    let arrived = monotonicNanoseconds()
+                    guard let due = Self.dueTime(in: message.body) else {
+                        throw BenchError("a message arrived without the benchmark's timestamp; is another publisher using \(destination)?")
+                    }
+                    if due >= measuredFrom { recorder.record(microseconds: (arrived &- due) / 1000) }
+                    if run.received.add(1, ordering: .relaxed).newValue == total { run.finish() }
+                }
+            },
+            { @Sendable in
+                var publisher = Publisher(connection: writer, target: target, plan: plan, run: run)
+                var body = filler(count: bodySize)
+                for index in 0..<total {
+                    if run.isFinished { return }
+                    let due = start + UInt64(index) * interval
+                    sleepUntil(due)
+                    Self.stamp(due, into: &body)
+                    try publisher.send(publisher.frame(body: body, receipt: publisher.wantsReceipt(index) ? "l\(index)" : nil),
+                                       withReceipt: publisher.wantsReceipt(index))
+                    try writer.flush()
+                }
+                try publisher.finish()
+            },
+        ])
+        run.finish()
+        run.waitForReporter()
+        try run.check()
+        let histogram = recorder.histogram
+        guard histogram.totalCount > 0 else { throw BenchError("no message arrived after the warm-up") }
+        return BenchResult(
+            scenario: "latency",
+            parameters: "\(rate) msg/s for \(duration) s after \(warmup) s warm-up, \(bodySize) B via \(destination), ack \(ackMode)",
+            metrics: [50.0, 90.0, 99.0, 99.9].map { BenchMetric("p\(BenchReport.plain($0))", Double(histogram.valueAtPercentile($0)), "µs") }
+                + [BenchMetric("max", Double(histogram.max), "µs"),
+                   BenchMetric("messages", Double(histogram.totalCount), "msg")])
+    }
+
+    static func stamp(_ nanoseconds: UInt64, into body: inout [UInt8]) {
+        var value = nanoseconds
+        for index in stride(from: stampLength - 1, through: 0, by: -1) {
+            body[index] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+        }
+    }
+
+    static func dueTime(in body: [UInt8]) -> UInt64? {
+        guard body.count >= stampLength else { return nil }
+        var value: UInt64 = 0
+        for byte in body[0..<stampLength] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+}
+
+/// The subscriber thread's histogram; read by the main thread only after that thread ended.
+final class LatencyRecorder: @unchecked Sendable {
+    private(set) var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+
+    func record(microseconds: UInt64) {
+        _ = histogram.record(min(max(microseconds, 1), histogram.highestTrackableValue))
+    }
+}
+
+/// Sleeps until the monotonic clock reads `deadline` (returns at once if it has passed).
+func sleepUntil(_ deadline: UInt64) {
+    var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &time, nil) == EINTR {}
+}
