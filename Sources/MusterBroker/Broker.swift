@@ -52,6 +52,11 @@ public final class Broker: Sendable {
         callbacks.withLock { $0.wake = handler }
     }
 
+    /// Whether any queue, durable or client-acknowledged subscription exists (the pump's work).
+    public var hasTrackedConsumers: Bool {
+        state.withLock { !$0.core.consumers.isEmpty }
+    }
+
     /// Tells the pump that consumers may be able to take more (an ACK, a drained connection).
     public func wakeConsumers() {
         callbacks.withLock { $0.wake }?()

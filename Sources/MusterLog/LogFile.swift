@@ -23,6 +23,13 @@ final class LogFile {
         }
     }
 
+    /// Allocates the blocks of `start..<end` (zero-filled, file size grows to `end`), so that a
+    /// later write there changes no file size and fdatasync has less metadata to flush.
+    /// False when the file system refuses (no space, a file size limit, no support).
+    func preallocate(from start: Int, to end: Int) -> Bool {
+        end > start && posix_fallocate(descriptor, off_t(start), off_t(end - start)) == 0
+    }
+
     /// Writes all of `bytes` at `position`.
     func write(_ bytes: [UInt8], at position: Int) throws(LogError) {
         let failure: Int32? = bytes.withUnsafeBytes { bytes in

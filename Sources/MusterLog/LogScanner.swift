@@ -103,6 +103,9 @@ struct LogScanner {
                 case .end:
                     break scanning
                 case .bad(let position, let reason, _):
+                    // The writer preallocates the active segment: zeros from here to the end of
+                    // the last segment are space for the next records, not damage.
+                    if isLast, try reader.isZeroFilled(from: position, limit: fileSize) { break scanning }
                     // Only the end of the last segment can be torn, and only when no valid record
                     // follows: a record in the middle whose length field was damaged also looks
                     // incomplete, and cutting it off would throw away the records after it.

@@ -25,6 +25,12 @@ final class LogWriter: @unchecked Sendable {
     private var segment: SegmentIndex
     private var file: LogFile
     private var position: Int
+    /// The active segment file's size: `position` plus preallocated, zero-filled space.
+    private var allocatedEnd: Int
+    /// Set when the file system refused to preallocate; writes then just extend the file.
+    private var preallocationRefused = false
+    /// How far ahead of the write position the active segment is preallocated.
+    static let preallocationStep = 4 << 20
     private var state: ChainState
     private var unsynced = false
     private var lastSync = ContinuousClock.now
@@ -38,6 +44,7 @@ final class LogWriter: @unchecked Sendable {
         self.segment = active
         self.file = try LogFile(path: active.path, flags: O_RDWR)
         self.position = active.size
+        self.allocatedEnd = (try? file.size) ?? active.size
         var lastTimestamp = Int64.min
         for segment in scan.segments.reversed() {
             if let last = segment.lastTimestamp { lastTimestamp = last; break }
@@ -65,6 +72,7 @@ final class LogWriter: @unchecked Sendable {
                 }
                 if batch.isEmpty {
                     if closed {
+                        releasePreallocation()
                         if unsynced { syncNow() }
                         return
                     }
@@ -142,10 +150,12 @@ final class LogWriter: @unchecked Sendable {
     /// On failure the chunk's records fail, the file and chain go back to `chunkStart`.
     private func commit(_ buffer: [UInt8], _ placed: [Placed], rewindTo chunkStart: ChainState) -> Bool {
         let start = position
+        preallocate(through: start + buffer.count)
         do throws(LogError) {
             try file.write(buffer, at: start)
         } catch {
             try? file.truncate(to: start)
+            allocatedEnd = start
             state = chunkStart
             fail(placed.map(\.request)[...], error)
             return false
@@ -158,6 +168,7 @@ final class LogWriter: @unchecked Sendable {
                 // After a failed fsync the page cache can no longer be trusted (the kernel may
                 // have dropped the dirty pages): stop accepting until a restart recovers from disk.
                 try? file.truncate(to: start)
+                allocatedEnd = start
                 position = start
                 state = chunkStart
                 let failure = LogError.unavailable(reason: error.description)
@@ -190,6 +201,8 @@ final class LogWriter: @unchecked Sendable {
     /// Seals the active segment (synced whatever the policy) and starts the next one.
     private func roll() throws(LogError) {
         do throws(LogError) {
+            // A sealed segment ends at its last record: only the active one has preallocated space.
+            if allocatedEnd > position { try file.truncate(to: position) }
             try file.sync()
         } catch {
             let failure = LogError.unavailable(reason: error.description)
@@ -203,8 +216,29 @@ final class LogWriter: @unchecked Sendable {
         file = try LogFile(path: next.path, flags: O_RDWR)
         segment = next
         position = SegmentHeader.size
+        allocatedEnd = SegmentHeader.size
+        preallocationRefused = false
         log.catalog.withLock { $0.segments.append(next) }
         applyRetention()
+    }
+
+    /// A closed log ends at its last record: the preallocated space is given back.
+    private func releasePreallocation() {
+        guard allocatedEnd > position, (try? file.truncate(to: position)) != nil else { return }
+        allocatedEnd = position
+        unsynced = true
+    }
+
+    /// Makes sure the active segment has blocks up to `end`, a step at a time. Best effort:
+    /// when the file system refuses, the write simply extends the file (and reports a full disk itself).
+    private func preallocate(through end: Int) {
+        guard end > allocatedEnd, !preallocationRefused else { return }
+        let target = max(end, min(position + Self.preallocationStep, log.options.segmentBytes))
+        if file.preallocate(from: allocatedEnd, to: target) {
+            allocatedEnd = target
+        } else {
+            preallocationRefused = true
+        }
     }
 
     private func syncNow() {

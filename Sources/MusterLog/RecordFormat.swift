@@ -44,9 +44,8 @@ enum RecordFormat {
         buffer.append(le: UInt16(clamping: entry.headers.count))
         for header in entry.headers.prefix(Int(UInt16.max)) {
             appendString16(header.name, to: &buffer)
-            let value = Array(header.value.utf8)
-            buffer.append(le: UInt32(value.count))
-            buffer.append(contentsOf: value)
+            buffer.append(le: UInt32(header.value.utf8.count))
+            buffer.append(contentsOf: header.value.utf8)
         }
         buffer.append(le: UInt32(entry.body.count))
         buffer.append(contentsOf: entry.body)
@@ -58,7 +57,9 @@ enum RecordFormat {
         let chain = buffer.withUnsafeBytes { raw in
             chainHash(of: UnsafeRawBufferPointer(rebasing: raw[start..<start + length]), previous: previous)
         }
-        buffer.replaceSubrange(start + chainStart..<start + chainStart + ChainHash.byteCount, with: chain.bytes)
+        buffer.withUnsafeMutableBytes { raw in
+            chain.bytes.withUnsafeBytes { raw.baseAddress!.advanced(by: start + chainStart).copyMemory(from: $0.baseAddress!, byteCount: ChainHash.byteCount) }
+        }
         let crc = buffer.withUnsafeBytes { raw in
             CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[start + crcStart..<start + length]))
         }
@@ -116,9 +117,14 @@ enum RecordFormat {
     }
 
     private static func appendString16(_ text: String, to buffer: inout [UInt8]) {
-        let bytes = Array(text.utf8.prefix(Int(UInt16.max)))
-        buffer.append(le: UInt16(bytes.count))
-        buffer.append(contentsOf: bytes)
+        let utf8 = text.utf8
+        guard utf8.count <= Int(UInt16.max) else {
+            buffer.append(le: UInt16.max)
+            buffer.append(contentsOf: utf8.prefix(Int(UInt16.max)))
+            return
+        }
+        buffer.append(le: UInt16(utf8.count))
+        buffer.append(contentsOf: utf8)
     }
 
     static func hex32(_ value: UInt32) -> String {

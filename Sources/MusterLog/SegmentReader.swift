@@ -41,7 +41,7 @@ final class SegmentReader {
         guard position < limit else { return .end }
         var wanted = RecordFormat.headerSize
         while true {
-            try fill(position, count: min(limit - position, wanted))
+            try fill(position, count: min(limit - position, wanted), limit: limit)
             // A file shorter than `limit` leaves fewer bytes in the buffer than asked for.
             let available = min(limit - position, wanted, bufferStart + bufferCount - position)
             let decoded = buffer.withUnsafeBytes { raw in
@@ -64,10 +64,12 @@ final class SegmentReader {
         }
     }
 
-    /// Makes sure bytes [position, position + count) are in the buffer.
-    private func fill(_ position: Int, count: Int) throws(LogError) {
+    /// Makes sure bytes [position, position + count) are in the buffer. Reads stop at `limit`:
+    /// past it the active segment holds preallocated zeros that records will overwrite, and a
+    /// cached copy of them must never be served later as if it were those records.
+    private func fill(_ position: Int, count: Int, limit: Int = .max) throws(LogError) {
         if position >= bufferStart && position + count <= bufferStart + bufferCount { return }
-        let size = max(Self.chunk, count)
+        let size = min(max(Self.chunk, count), max(count, limit - position))
         if buffer.count < size { buffer = [UInt8](repeating: 0, count: size) }
         bufferStart = position
         bufferCount = try file.read(into: &buffer, range: 0..<size, at: position)
@@ -84,6 +86,22 @@ final class SegmentReader {
 
     /// True when a valid record starts anywhere after `position` (before `limit`): then a bad
     /// record at `position` is damage in the middle of the log, not a torn tail.
+    /// Whether every byte from `position` to `limit` is zero (preallocated, never written).
+    func isZeroFilled(from position: Int, limit: Int) throws(LogError) -> Bool {
+        var candidate = position
+        while candidate < limit {
+            try fill(candidate, count: min(limit - candidate, Self.chunk))
+            let available = min(limit - candidate, bufferStart + bufferCount - candidate)
+            guard available > 0 else { return true }
+            let zero = buffer.withUnsafeBytes { raw in
+                raw[(candidate - bufferStart)..<(candidate - bufferStart + available)].allSatisfy { $0 == 0 }
+            }
+            guard zero else { return false }
+            candidate += available
+        }
+        return true
+    }
+
     func validRecordExists(after position: Int, limit: Int) throws(LogError) -> Bool {
         let magic = withUnsafeBytes(of: RecordFormat.magic.littleEndian) { Array($0) }
         var candidate = position + 1

@@ -27,14 +27,20 @@ final class ConsumerPump: @unchecked Sendable {
     }
 
     func start() {
-        broker.onWork { [weak self] in self?.wake() }
-        broker.store.observeAppends { [weak self] in self?.wake() }
+        // Without tracked consumers there is nothing to feed: publishers and topic subscribers
+        // then cost this thread no wake-up per message or per drained connection.
+        broker.onWork { [weak self] in self?.wakeIfFeeding() }
+        broker.store.observeAppends { [weak self] in self?.wakeIfFeeding() }
         let thread = Thread { [self] in run() }
         thread.name = "muster-consumers"
         thread.start()
     }
 
     func wake() { wakeSignal.signal() }
+
+    private func wakeIfFeeding() {
+        if broker.hasTrackedConsumers { wake() }
+    }
 
     /// Stops the thread and saves the registry one last time.
     func stop() {

@@ -97,15 +97,36 @@ import Testing
     }
 
     @Test(arguments: [1, 64, 4096, 70_000])
-    func zerosAfterTheLastRecordAreTruncated(count: Int) throws {
-        // A file extended by a crash before its data was written reads back as zeros.
+    func zerosAfterTheLastRecordArePreallocatedSpaceNotATornTail(count: Int) throws {
+        // The writer preallocates the active segment; a crash leaves that space as zeros (and so
+        // does a file extended by a crash before its data was written). Nothing is lost there.
         let (directory, options) = try makeClosedLog(count: 60)
         defer { withExtendedLifetime(directory) {} }
         var last = try #require(try segmentFiles(options.dataDirectory).last)
-        let end = last.bytes.count
         last.bytes += [UInt8](repeating: 0, count: count)
         try last.save()
-        try expectRecovered(options, records: 60, cutAt: end, in: last.name)
+        #expect(try LogArchive(dataDirectory: options.dataDirectory).verify().tornTail == nil)
+
+        let log = try MessageLog.open(options)
+        #expect(log.recovery.truncated == nil, "zeros are not a torn tail")
+        #expect(log.nextOffset == 60)
+        let more = try appendAll(log, count: 3, first: 60) { _ in "/topic/after.crash" }
+        #expect(more.map(\.offset) == [60, 61, 62])
+        #expect(try readAll(log.cursor(from: 0)).map(\.offset) == Array(0..<63), "the new records overwrite the zeros and read back")
+        log.close()
+        let verification = try LogArchive(dataDirectory: options.dataDirectory).verify()
+        #expect(verification.records == 63)
+        #expect(verification.tornTail == nil)
+    }
+
+    @Test func zerosFollowedByARecordFragmentAreATornTail() throws {
+        let (directory, options) = try makeClosedLog(count: 30)
+        defer { withExtendedLifetime(directory) {} }
+        var last = try #require(try segmentFiles(options.dataDirectory).last)
+        let end = last.bytes.count
+        last.bytes += [UInt8](repeating: 0, count: 100) + [0x4D, 0x52, 0x45]
+        try last.save()
+        try expectRecovered(options, records: 30, cutAt: end, in: last.name)
     }
 
     @Test func aRecordHeaderFollowedByNothingIsTruncated() throws {
