@@ -79,6 +79,7 @@ let package = Package(
         .muster("MusterLogTests", dependencies: ["MusterLog"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], exclude: ["Differential"], kind: .test),
+        .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: ["MusterServer", "MusterBroker", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterBroker", "MusterServer", "MusterTestSupport", "muster",
