@@ -332,6 +332,18 @@ struct BenchCommandTests {
         run.expectFailure(naming: [String(arguments[1].prefix { $0 != "=" })])
     }
 
+    /// The most common mistake of all: the broker is not running (or listens elsewhere).
+    @Test func aPortNothingListensOnFailsTheRunNamingTheAddress() async throws {
+        let closed = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0))
+        let port = try Socket.localPort(closed)
+        close(closed)
+        let pki = try TestPKI(in: try TemporaryDirectory(prefix: "muster-bench-closed").path)
+        defer { try? FileManager.default.removeItem(atPath: pki.directory) }
+        let run = try await Bench.runMuster(["bench", "publish", "--messages", "10", "--port", "\(port)", "--quiet"]
+                                            + Bench.identity(try pki.client("langxia-town")), timeout: .seconds(20))
+        run.expectFailure(naming: ["127.0.0.1:\(port)"])
+    }
+
     /// A port where something accepts TCP connections but never answers the TLS handshake (a
     /// wrong port, a stuck broker): the run fails with a message, it does not wait forever.
     @Test func aBrokerThatNeverAnswersTheHandshakeFailsTheRun() async throws {
