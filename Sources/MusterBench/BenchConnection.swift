@@ -16,8 +16,21 @@ final class BenchConnection: @unchecked Sendable {
     init(target: BenchTarget, context: TLSContext) throws {
         socket = try BlockingTLSSocket(connectingTo: target.address, context: context, serverName: target.serverName)
         outbound.reserveCapacity(Self.flushThreshold + 8 * 1024)
-        try queue(target.connectFrame)
-        let reply = try nextFrame()
+        let reply: StompFrame
+        do {
+            try socket.setReadTimeout(.seconds(10))
+            try queue(target.connectFrame)
+            reply = try nextFrame()
+            try socket.setReadTimeout(.zero)
+        } catch let error as BenchError {
+            throw error
+        } catch is BlockingTLSSocket.TimedOut {
+            throw BenchError("\(target.address) sent no CONNECTED frame within 10 s; is it a STOMP broker?")
+        } catch {
+            // With TLS 1.3 the server judges the client's certificate after the client's handshake
+            // is done, so a refused certificate shows up here, as an alert or a reset.
+            throw BenchError("\(target.address) closed the connection after the TLS handshake (\(error)); if it refused the client certificate, check --cert and --key, and that the broker trusts the CA that issued it")
+        }
         guard reply.command == .connected else {
             throw BenchError("expected CONNECTED from \(target.address), got \(reply.command.rawValue)")
         }
@@ -49,8 +62,9 @@ final class BenchConnection: @unchecked Sendable {
         while true {
             if let frame = try decoder.next() {
                 if frame.command == .error {
-                    let detail = frame.bodyText.isEmpty ? "" : ": \(frame.bodyText.prefix(300))"
-                    throw BenchError("the broker sent ERROR \(frame.headers["message"] ?? "")\(detail)")
+                    let message = frame.headers["message"] ?? ""
+                    let body = String(frame.bodyText.prefix(500))
+                    throw BenchError("the broker sent ERROR: " + (body.hasPrefix(message) ? body : [message, body].filter { !$0.isEmpty }.joined(separator: ": ")))
                 }
                 return frame
             }
@@ -61,11 +75,22 @@ final class BenchConnection: @unchecked Sendable {
         }
     }
 
-    /// Whether a complete frame may already be buffered (reading would not block for it).
-    var hasBufferedBytes: Bool { decoder.bufferedByteCount > 0 }
+    /// Like `nextFrame`, but gives up (nil) once `stop` says so, checked every `BenchRun.pollInterval`
+    /// while waiting; the connection needs a read timeout for that (`socket.setReadTimeout`).
+    func nextFrame(unless stop: () -> Bool) throws -> StompFrame? {
+        while !stop() {
+            do {
+                return try nextFrame()
+            } catch is BlockingTLSSocket.TimedOut {
+                continue
+            }
+        }
+        return nil
+    }
 
     /// Sends DISCONNECT and waits for its receipt, so that everything sent before was handled.
     func disconnect() {
+        try? socket.setReadTimeout(.seconds(10))
         try? queue(StompFrame(.disconnect, headers: ["receipt": "bye"]))
         while let frame = try? nextFrame(), frame.command != .receipt || frame.headers["receipt-id"] != "bye" {}
         socket.close()

@@ -27,25 +27,30 @@ final class BenchRun: Sendable {
     func track(_ connection: BenchConnection) {
         let interruptNow = state.withLock { state -> Bool in
             state.sockets.append(connection.socket)
-            return state.finished
+            return state.failure != nil
         }
         if interruptNow { connection.socket.interrupt() }
     }
 
-    /// Records the first failure and ends the run.
-    func fail(_ reason: String) {
-        state.withLock { if $0.failure == nil && !$0.finished { $0.failure = reason } }
-        finish()
-    }
+    /// How often a waiting subscriber looks whether the run has ended.
+    static let pollInterval = Duration.milliseconds(100)
 
-    /// Ends the run: threads blocked on a connection wake up and stop.
-    func finish() {
+    /// Records the first failure and ends the run at once: every thread blocked on a
+    /// connection wakes up with an error and stops.
+    func fail(_ reason: String) {
         let sockets = state.withLock { state -> [BlockingTLSSocket] in
             guard !state.finished else { return [] }
+            state.failure = reason
             state.finished = true
             return state.sockets
         }
         for socket in sockets { socket.interrupt() }
+    }
+
+    /// Ends a run that succeeded: subscribers notice within `pollInterval`, acknowledge what
+    /// they received and disconnect; publishers finish on their own.
+    func finish() {
+        state.withLock { $0.finished = true }
     }
 
     /// Runs each body on its own thread and waits for all; a body that throws before the run

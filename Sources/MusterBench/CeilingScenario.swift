@@ -44,9 +44,9 @@ public struct CeilingScenario: Sendable {
         }
         let block = [UInt8](repeating: 0x61, count: 1024)
         if preallocated {
-            guard posix_fallocate(descriptor, 0, off_t(samples * block.count)) == 0, fdatasync(descriptor) == 0 else {
-                throw BenchError("cannot preallocate \(path): \(String(cString: strerror(errno)))")
-            }
+            let refused = posix_fallocate(descriptor, 0, off_t(samples * block.count))
+            guard refused == 0 else { throw BenchError("cannot preallocate \(path): \(String(cString: strerror(refused)))") }
+            guard fdatasync(descriptor) == 0 else { throw BenchError("fdatasync on \(path) failed: \(String(cString: strerror(errno)))") }
         }
         var timings: [Double] = []
         for index in 0..<samples {

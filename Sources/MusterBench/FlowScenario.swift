@@ -50,13 +50,14 @@ public struct FlowScenario: Sendable {
         var bodies: [@Sendable () throws -> Void] = readers.map { connection in
             { @Sendable in
                 var subscriber = Subscriber(connection: connection, ackMode: mode)
-                while !run.isFinished {
-                    _ = try subscriber.nextMessage()
+                try subscriber.prepareToWait()
+                while try subscriber.nextMessage(unless: { run.isFinished }) != nil {
                     if run.received.add(1, ordering: .relaxed).newValue == expected {
                         end.withLock { $0 = .now }
                         run.finish()
                     }
                 }
+                try subscriber.finish()
             }
         }
         for (connection, share) in zip(writers, split(messages, into: publishers)) {

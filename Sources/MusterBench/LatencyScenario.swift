@@ -41,7 +41,6 @@ public struct LatencyScenario: Sendable {
         run.track(writer)
 
         let total = Int((Double(rate) * (warmup + duration)).rounded())
-        let interval = 1_000_000_000 / UInt64(rate)
         let start = monotonicNanoseconds() + 10_000_000
         let measuredFrom = start + UInt64(warmup * 1e9)
         let recorder = LatencyRecorder()
@@ -50,8 +49,9 @@ public struct LatencyScenario: Sendable {
         run.runThreads([
             { @Sendable in
                 var subscriber = Subscriber(connection: reader, ackMode: mode)
-                while !run.isFinished {
-                    let message = try subscriber.nextMessage()
+                try subscriber.prepareToWait()
+                defer { try? subscriber.finish() }
+                while let message = try subscriber.nextMessage(unless: { run.isFinished }) {
                     let arrived = monotonicNanoseconds()
                     guard let due = Self.dueTime(in: message.body) else {
                         throw BenchError("a message arrived without the benchmark's timestamp; is another publisher using \(destination)?")
@@ -65,7 +65,8 @@ public struct LatencyScenario: Sendable {
                 var body = filler(count: bodySize)
                 for index in 0..<total {
                     if run.isFinished { return }
-                    let due = start + UInt64(index) * interval
+                    // Exact at any rate: message i is due i/rate seconds after the start.
+                    let due = start + UInt64(index) * 1_000_000_000 / UInt64(rate)
                     sleepUntil(due)
                     Self.stamp(due, into: &body)
                     try publisher.send(publisher.frame(body: body, receipt: publisher.wantsReceipt(index) ? "l\(index)" : nil),
@@ -101,7 +102,10 @@ public struct LatencyScenario: Sendable {
         var value: UInt64 = 0
         for byte in body[0..<stampLength] {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
-            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflowA, !overflowB else { return nil }
+            value = sum
         }
         return value
     }

@@ -15,6 +15,7 @@ struct Subscriber {
     let connection: BenchConnection
     let ackMode: AckMode
     private var unacknowledged = 0
+    private var lastID: String?
 
     init(connection: BenchConnection, ackMode: AckMode) {
         self.connection = connection
@@ -31,14 +32,30 @@ struct Subscriber {
         }
     }
 
-    /// The next MESSAGE, acknowledged per the ack mode. Other frames (receipts) are skipped.
-    mutating func nextMessage() throws -> StompFrame {
-        while true {
-            let frame = try connection.nextFrame()
+    /// Subscribers wait with a read timeout, so that they notice the end of a run.
+    func prepareToWait() throws {
+        try connection.socket.setReadTimeout(BenchRun.pollInterval)
+    }
+
+    /// The next MESSAGE, acknowledged per the ack mode, or nil once `stop` says so. Other
+    /// frames (receipts) are skipped.
+    mutating func nextMessage(unless stop: () -> Bool) throws -> StompFrame? {
+        while let frame = try connection.nextFrame(unless: stop) {
             guard frame.command == .message else { continue }
             try acknowledge(frame)
             return frame
         }
+        return nil
+    }
+
+    /// Acknowledges what `client` mode still holds, then disconnects once the broker has
+    /// handled every frame sent (its receipt for DISCONNECT says so).
+    mutating func finish() throws {
+        if ackMode == .client, unacknowledged > 0, let lastID {
+            try connection.queue(StompFrame(.ack, headers: ["id": lastID]))
+            unacknowledged = 0
+        }
+        connection.disconnect()
     }
 
     private mutating func acknowledge(_ message: StompFrame) throws {
@@ -47,6 +64,7 @@ struct Subscriber {
             throw BenchError("a MESSAGE came without an `ack` or `message-id` header, so it cannot be acknowledged")
         }
         unacknowledged += 1
+        lastID = id
         if ackMode == .client && unacknowledged < Self.cumulativeAckEvery { return }
         unacknowledged = 0
         try connection.queue(StompFrame(.ack, headers: ["id": id]))

@@ -14,18 +14,26 @@ public final class BlockingTLSSocket: @unchecked Sendable {
 
     /// Connects and completes the mutual-TLS handshake, or throws why it could not.
     /// `serverName` is the name or IP address the server's certificate must carry.
-    public convenience init(connectingTo address: SocketAddress, context: TLSContext, serverName: String) throws {
+    /// The connect and the handshake must finish within `timeout`.
+    public convenience init(connectingTo address: SocketAddress, context: TLSContext, serverName: String,
+                            timeout: Duration = .seconds(10)) throws {
         precondition(context.role == .client, "connecting needs a client TLS context")
         let descriptor = try syscallValue("socket") {
             Glibc.socket(address.isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         }
         try self.init(descriptor: descriptor, address: address, context: context) { ssl throws in
+            try Self.setTimeouts(descriptor, timeout)
             try address.withSockaddr { pointer, length throws(SystemError) in
                 _ = try syscallValue("connect(\(address))") { Glibc.connect(descriptor, pointer, length) }
             }
             SSL_set_connect_state(ssl)
             try TLSChannel.requireServerName(serverName, on: ssl)
-            return SSL_connect(ssl)
+            let result = SSL_connect(ssl)
+            if result != 1, [SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE].contains(SSL_get_error(ssl, result)) {
+                throw SystemError(call: "TLS handshake with \(address) (no answer within \(timeout))", errno: ETIMEDOUT)
+            }
+            try Self.setTimeouts(descriptor, .zero)
+            return result
         }
     }
 
@@ -54,8 +62,8 @@ public final class BlockingTLSSocket: @unchecked Sendable {
             let result = try handshake(ssl)
             guard result == 1 else { throw failure("TLS handshake with \(address)", result) }
         } catch {
+            // deinit still runs (every property is set) and frees the SSL object.
             closed = true
-            SSL_free(ssl)
             Glibc.close(descriptor)
             throw error
         }
@@ -88,8 +96,30 @@ public final class BlockingTLSSocket: @unchecked Sendable {
         if result == 1 { return count }
         let code = SSL_get_error(ssl, result)
         if code == SSL_ERROR_ZERO_RETURN { return 0 }
+        if code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE { throw TimedOut() }
         if code == SSL_ERROR_SYSCALL && OpenSSLError.drainQueue().isEmpty && errno == 0 { return 0 }
         throw failure("read from \(address)", result)
+    }
+
+    /// Reads give up after `timeout` (zero: never) and throw `TimedOut`; the connection stays usable.
+    public func setReadTimeout(_ timeout: Duration) throws {
+        try Self.setTimeout(descriptor, SO_RCVTIMEO, timeout)
+    }
+
+    /// A `read` that waited its whole timeout; nothing was lost, read again.
+    public struct TimedOut: Error {}
+
+    private static func setTimeouts(_ descriptor: Int32, _ timeout: Duration) throws {
+        try setTimeout(descriptor, SO_RCVTIMEO, timeout)
+        try setTimeout(descriptor, SO_SNDTIMEO, timeout)
+    }
+
+    private static func setTimeout(_ descriptor: Int32, _ option: Int32, _ timeout: Duration) throws {
+        let microseconds = timeout / .microseconds(1)
+        var value = timeval(tv_sec: Int(microseconds / 1_000_000), tv_usec: Int(microseconds.truncatingRemainder(dividingBy: 1_000_000)))
+        try syscallValue("setsockopt(timeout)") {
+            setsockopt(descriptor, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
     }
 
     /// Wakes a thread blocked in `read` or `write` on this socket (it then sees the connection

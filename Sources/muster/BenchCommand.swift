@@ -24,6 +24,10 @@ struct BenchCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Receipts allowed outstanding before the publisher waits.", valueName: "W")) var outstanding = 16
         @Option(help: "Publishing connections, each with its own thread.") var publishers = 1
 
+        func validate() throws {
+            try BenchOptions.requirePositive([("--messages", messages), ("--receipt-every", receiptEvery), ("--outstanding", outstanding), ("--publishers", publishers)])
+        }
+
         func run() throws {
             let scenario = PublishScenario(destination: options.destination(for: "publish"), messages: messages, bodySize: options.size,
                                            receiptEvery: receiptEvery, outstanding: outstanding, publishers: publishers)
@@ -43,6 +47,11 @@ struct BenchCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Ask for a receipt on every K-th message.", valueName: "K")) var receiptEvery = 100
         @Option(help: ArgumentHelp("Receipts allowed outstanding per publisher.", valueName: "W")) var outstanding = 16
 
+        func validate() throws {
+            try BenchOptions.requirePositive([("--messages", messages), ("--publishers", publishers), ("--subscribers", subscribers),
+                                              ("--receipt-every", receiptEvery), ("--outstanding", outstanding)])
+        }
+
         func run() throws {
             let scenario = FlowScenario(shape: .endToEnd, destination: options.destination(for: "end-to-end"), messages: messages,
                                         bodySize: options.size, publishers: publishers, subscribers: subscribers, ackMode: ack,
@@ -59,6 +68,11 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Seconds measured.") var duration = 10.0
         @Option(help: "Seconds sent before measuring starts.") var warmup = 2.0
         @Option(help: "auto, client or client-individual.") var ack = "auto"
+
+        func validate() throws {
+            try BenchOptions.requirePositive([("--rate", rate)])
+            guard duration > 0, warmup >= 0 else { throw ValidationError("--duration must be above 0 and --warmup at least 0") }
+        }
 
         func run() throws {
             let scenario = LatencyScenario(destination: options.destination(for: "latency"), rate: rate, duration: duration,
@@ -77,6 +91,10 @@ struct BenchCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Ask for a receipt on every K-th message.", valueName: "K")) var receiptEvery = 100
         @Option(help: ArgumentHelp("Receipts allowed outstanding.", valueName: "W")) var outstanding = 16
 
+        func validate() throws {
+            try BenchOptions.requirePositive([("--messages", messages), ("--subscribers", subscribers), ("--receipt-every", receiptEvery), ("--outstanding", outstanding)])
+        }
+
         func run() throws {
             let scenario = FlowScenario(shape: .fanout, destination: options.destination(for: "fanout", kind: "topic"), messages: messages,
                                         bodySize: options.size, publishers: 1, subscribers: subscribers, ackMode: ack,
@@ -93,6 +111,10 @@ struct BenchCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The broker's process id, to read its resident memory from /proc.", valueName: "pid")) var brokerPid: Int32?
         @Option(help: "Seconds to hold the connections before reading memory.") var settle = 2.0
 
+        func validate() throws {
+            try BenchOptions.requirePositive([("--count", count)])
+        }
+
         func run() throws {
             let scenario = ConnectionsScenario(count: count, brokerPID: brokerPid, settle: settle)
             try options.report(scenario.run(against: options.target(), showProgress: !options.quiet))
@@ -108,6 +130,10 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Samples per loop.") var samples = 2000
         @Option(help: ArgumentHelp("Server certificate for the TLS round trip (signed by a --ca).", valueName: "file")) var serverCert: String
         @Option(help: ArgumentHelp("Its private key.", valueName: "file")) var serverKey: String
+
+        func validate() throws {
+            try BenchOptions.requirePositive([("--samples", samples)])
+        }
 
         func run() throws {
             let scenario = CeilingScenario(directory: directory, samples: samples, serverCertificate: serverCert, serverKey: serverKey)

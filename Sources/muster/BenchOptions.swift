@@ -28,6 +28,13 @@ struct BenchOptions: ParsableArguments {
         guard size >= 0 else { throw ValidationError("--size cannot be negative") }
     }
 
+    /// Refuses a count that would make a run meaningless (zero publishers, zero messages...).
+    static func requirePositive(_ values: [(String, Int)]) throws {
+        for (option, value) in values where value < 1 {
+            throw ValidationError("\(option) must be at least 1 (it is \(value))")
+        }
+    }
+
     func target() throws -> BenchTarget {
         // A broker that closes a connection must show up as an error, not kill the run.
         Socket.ignoreBrokenPipeSignal()
@@ -47,7 +54,7 @@ struct BenchOptions: ParsableArguments {
         print(format == "csv" ? ([BenchReport.csvHeader] + BenchReport.csvRows(result, label: label)).joined(separator: "\n")
                               : BenchReport.table(result, label: label))
         guard let csv else { return }
-        let isNew = !FileManager.default.fileExists(atPath: csv)
+        let isNew = ((try? FileManager.default.attributesOfItem(atPath: csv)[.size] as? Int) ?? 0) == 0
         let rows = (isNew ? [BenchReport.csvHeader] : []) + BenchReport.csvRows(result, label: label)
         guard let handle = FileHandle(forWritingAtPath: csv) ?? (FileManager.default.createFile(atPath: csv, contents: nil) ? FileHandle(forWritingAtPath: csv) : nil) else {
             throw CommandFailure("cannot write \(csv); check the path")
