@@ -111,10 +111,12 @@ extension ConsumerState {
         let settledIDs: [UInt64]
         if attachment.mode == .client {
             settledIDs = attachment.inFlight.filter { $0 <= ackID }
+            attachments[key]!.inFlight.removeAll { $0 <= ackID }
         } else {
+            // Acknowledgements mostly come in delivery order: the id is found at once.
             settledIDs = [ackID]
+            removeFromAttachment(ackID, of: key)
         }
-        attachments[key]!.inFlight.removeAll { settledIDs.contains($0) }
         return settledIDs.compactMap { inFlight.removeValue(forKey: $0) }
     }
 

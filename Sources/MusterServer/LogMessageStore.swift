@@ -14,15 +14,24 @@ public final class LogMessageStore: MessageStore {
     /// Records one read looks at before it reports how far it got (bounds the time per read).
     static let scanLimit = 4096
 
+    /// Newest messages in memory, so that consumers keeping up never read the log back.
+    private let recent: RecentMessages
+    /// Bodies kept in memory for consumers that keep up.
+    public static let recentBytes = 16 << 20
+
     public init(log: MessageLog) {
         self.log = log
+        recent = RecentMessages(from: log.nextOffset, byteLimit: Self.recentBytes)
+        _ = log.observeAppends { [recent] next in recent.cover(through: next) }
     }
 
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
-        log.append(LogEntry(publication)) { result in
+        log.append(LogEntry(publication)) { [recent] result in
             switch result {
             case .success(let appended):
-                completion(.success(StoredMessage(offset: appended.offset, timestamp: appended.timestamp, publication: publication)))
+                let message = StoredMessage(offset: appended.offset, timestamp: appended.timestamp, publication: publication)
+                recent.add(message)
+                completion(.success(message))
             case .failure(let error):
                 completion(.failure(BrokerError(.storageFailure, "the message was not stored: \(error)")))
             }
@@ -45,6 +54,7 @@ public final class LogMessageStore: MessageStore {
     public var nextOffset: UInt64 { log.nextOffset }
 
     public func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64) {
+        if let kept = recent.read(destination, from: offset, limit: limit) { return kept }
         let cursor = takeCursor(at: offset)
         let name = destination.description
         var messages: [StoredMessage] = []
@@ -73,6 +83,10 @@ public final class LogMessageStore: MessageStore {
     public func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage] {
         var messages: [StoredMessage] = []
         for offset in offsets {
+            if let kept = recent.message(at: offset) {
+                if let message = kept, message.destination == destination { messages.append(message) }
+                continue
+            }
             let cursor = takeCursor(at: offset)
             do throws(LogError) {
                 if let record = try cursor.next(maxRecords: 1).first, record.offset == offset,
