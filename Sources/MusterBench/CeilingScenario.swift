@@ -20,9 +20,10 @@ public struct CeilingScenario: Sendable {
     }
 
     public func run(against target: BenchTarget, showProgress: Bool) throws -> BenchResult {
-        let append = try syncLatency(preallocated: false)
-        let preallocated = try syncLatency(preallocated: true)
-        let roundTrip = try tlsRoundTrip(target: target)
+        let appendTimings = try syncLatencies(preallocated: false)
+        let preallocatedTimings = try syncLatencies(preallocated: true)
+        let roundTrips = try tlsRoundTrips(target: target)
+        let append = median(appendTimings), preallocated = median(preallocatedTimings), roundTrip = median(roundTrips)
         return BenchResult(
             scenario: "ceiling",
             parameters: "\(samples) samples each, files in \(directory)",
@@ -30,11 +31,15 @@ public struct CeilingScenario: Sendable {
                       BenchMetric("fdatasync-preallocated", preallocated, "µs"),
                       BenchMetric("tls-round-trip", roundTrip, "µs"),
                       BenchMetric("ceiling", 1e6 / (append + roundTrip), "msg/s"),
-                      BenchMetric("ceiling-preallocated", 1e6 / (preallocated + roundTrip), "msg/s")])
+                      BenchMetric("ceiling-preallocated", 1e6 / (preallocated + roundTrip), "msg/s"),
+                      // The tails bound what any broker that fsyncs before delivering can promise.
+                      BenchMetric("fdatasync-preallocated-p99", percentile(preallocatedTimings, 99), "µs"),
+                      BenchMetric("fdatasync-preallocated-p99.9", percentile(preallocatedTimings, 99.9), "µs"),
+                      BenchMetric("tls-round-trip-p99", percentile(roundTrips, 99), "µs")])
     }
 
-    /// Median microseconds of a 1 KiB write followed by fdatasync.
-    func syncLatency(preallocated: Bool) throws -> Double {
+    /// Microseconds of each 1 KiB write followed by fdatasync.
+    func syncLatencies(preallocated: Bool) throws -> [Double] {
         let path = "\(directory)/muster-ceiling-\(getpid())-\(preallocated ? "p" : "a")"
         let descriptor = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0o600)
         guard descriptor >= 0 else { throw BenchError("cannot create \(path): \(String(cString: strerror(errno))); pass a writable --directory") }
@@ -57,11 +62,11 @@ public struct CeilingScenario: Sendable {
             }
             timings.append(Double(monotonicNanoseconds() - start) / 1000)
         }
-        return median(timings)
+        return timings
     }
 
-    /// Median microseconds of a 1 KiB message there and back over mutual TLS on loopback.
-    func tlsRoundTrip(target: BenchTarget) throws -> Double {
+    /// Microseconds of each 1 KiB message there and back over mutual TLS on loopback.
+    func tlsRoundTrips(target: BenchTarget) throws -> [Double] {
         let serverContext = try TLSContext(role: .server, configuration: TLSConfiguration(
             certificatePath: serverCertificate, privateKeyPath: serverKey,
             trustedAuthorityPaths: target.tls.trustedAuthorityPaths, minimumVersion: .tls13))
@@ -96,7 +101,7 @@ public struct CeilingScenario: Sendable {
             }
             timings.append(Double(monotonicNanoseconds() - start) / 1000)
         }
-        return median(timings)
+        return timings
     }
 
     /// Waits for one connection on a non-blocking listener and returns it as a blocking socket.
@@ -110,6 +115,14 @@ public struct CeilingScenario: Sendable {
         }
         return nil
     }
+}
+
+/// Nearest-rank percentile (0 for no values).
+func percentile(_ values: [Double], _ rank: Double) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    let index = Int((rank / 100 * Double(sorted.count)).rounded(.up)) - 1
+    return sorted[min(max(index, 0), sorted.count - 1)]
 }
 
 func median(_ values: [Double]) -> Double {
