@@ -163,8 +163,13 @@ struct BenchCommandTests {
         let run = try await Bench.run(broker, "ceiling", ["--samples", "50", "--directory", scratch.path,
                                                           "--server-cert", broker.pki.serverCertificate, "--server-key", broker.pki.serverKey])
         try run.expectSuccess()
-        #expect(run.rows.map(\.metric) == ["fdatasync-append", "fdatasync-preallocated", "tls-round-trip", "ceiling", "ceiling-preallocated"],
+        #expect(run.rows.map(\.metric) == ["fdatasync-append", "fdatasync-preallocated", "tls-round-trip", "ceiling", "ceiling-preallocated",
+                                            "fdatasync-preallocated-p99", "fdatasync-preallocated-p99.9", "tls-round-trip-p99"],
                 "\(run)")
+        // Tails are never below the medians they bound.
+        #expect(try run.value("fdatasync-preallocated-p99") >= run.value("fdatasync-preallocated"), "\(run)")
+        #expect(try run.value("fdatasync-preallocated-p99.9") >= run.value("fdatasync-preallocated-p99"), "\(run)")
+        #expect(try run.value("tls-round-trip-p99") >= run.value("tls-round-trip"), "\(run)")
         let append = try run.value("fdatasync-append"), preallocated = try run.value("fdatasync-preallocated")
         let roundTrip = try run.value("tls-round-trip")
         #expect(append > 0 && preallocated > 0 && roundTrip > 0, "\(run)")
