@@ -19,6 +19,13 @@ public protocol MessageStore: Sendable {
     func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage]
     /// Calls `observer` whenever new records are stored.
     func observeAppends(_ observer: @escaping @Sendable () -> Void)
+    /// Returns once everything recorded so far is on stable storage (delivery events without
+    /// a completion may be made durable a little after they are stored).
+    func waitUntilDurable()
+}
+
+extension MessageStore {
+    public func waitUntilDurable() {}
 }
 
 /// Keeps everything in memory: the broker without a log (tests and experiments).

@@ -64,11 +64,17 @@ final class LogWriter: @unchecked Sendable {
                 log.wake.wait()
             }
             while true {
-                let (batch, closed) = log.queue.withLock { queue in
+                let (batch, closed, waiters) = log.queue.withLock { queue in
                     let batch = queue.pending
+                    let waiters = batch.isEmpty ? queue.durabilityWaiters : []
+                    if batch.isEmpty { queue.durabilityWaiters = [] }
                     queue.pending = []
                     queue.inFlight = batch.count
-                    return (batch, queue.closed)
+                    return (batch, queue.closed, waiters)
+                }
+                if !waiters.isEmpty {
+                    if unsynced { syncNow() }
+                    for waiter in waiters { waiter.signal() }
                 }
                 if batch.isEmpty {
                     if closed {
@@ -81,19 +87,30 @@ final class LogWriter: @unchecked Sendable {
                 process(batch)
                 log.queue.withLock { $0.inFlight = 0 }
             }
-            if case .interval(let milliseconds) = log.options.fsync, unsynced,
-               ContinuousClock.now - lastSync >= .milliseconds(milliseconds) {
+            if unsynced, ContinuousClock.now - lastSync >= syncWindow {
                 syncNow()
             }
             if ContinuousClock.now - lastRetention >= Self.retentionPeriod { applyRetention() }
         }
     }
 
+    /// Records written without their own fdatasync (`sync: false`) are synced at most this long
+    /// after the previous fdatasync, if no record that needs one comes first.
+    static let lazySyncWindow = Duration.milliseconds(20)
+
+    /// How long unsynced records may wait for an fdatasync.
+    private var syncWindow: Duration {
+        switch log.options.fsync {
+        case .always: return Self.lazySyncWindow
+        case .interval(let milliseconds): return .milliseconds(milliseconds)
+        }
+    }
+
     /// How long to sleep before there is something to do without being woken.
     private func nextTimeout() -> Duration? {
         var timeout: Duration?
-        if case .interval(let milliseconds) = log.options.fsync, unsynced {
-            timeout = lastSync + .milliseconds(milliseconds) - ContinuousClock.now
+        if unsynced {
+            timeout = lastSync + syncWindow - ContinuousClock.now
         }
         if !log.options.retention.isEmpty {
             let untilRetention = lastRetention + Self.retentionPeriod - ContinuousClock.now
@@ -161,9 +178,9 @@ final class LogWriter: @unchecked Sendable {
             return false
         }
         position += buffer.count
-        if log.options.fsync == .always {
+        if log.options.fsync == .always, placed.contains(where: \.request.sync) {
             do {
-                try file.sync()
+                try syncFile()
             } catch {
                 // After a failed fsync the page cache can no longer be trusted (the kernel may
                 // have dropped the dirty pages): stop accepting until a restart recovers from disk.
@@ -203,7 +220,7 @@ final class LogWriter: @unchecked Sendable {
         do throws(LogError) {
             // A sealed segment ends at its last record: only the active one has preallocated space.
             if allocatedEnd > position { try file.truncate(to: position) }
-            try file.sync()
+            try syncFile()
         } catch {
             let failure = LogError.unavailable(reason: error.description)
             log.queue.withLock { $0.failure = failure }
@@ -220,6 +237,12 @@ final class LogWriter: @unchecked Sendable {
         preallocationRefused = false
         log.catalog.withLock { $0.segments.append(next) }
         applyRetention()
+    }
+
+    /// fdatasync of the active segment, counted (`MessageLog.fdatasyncCount`).
+    private func syncFile() throws(LogError) {
+        try file.sync()
+        log.fdatasyncs.add(1, ordering: .relaxed)
     }
 
     /// A closed log ends at its last record: the preallocated space is given back.
@@ -243,7 +266,7 @@ final class LogWriter: @unchecked Sendable {
 
     private func syncNow() {
         do {
-            try file.sync()
+            try syncFile()
             unsynced = false
             lastSync = .now
         } catch {

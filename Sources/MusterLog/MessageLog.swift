@@ -23,11 +23,16 @@ public final class MessageLog: @unchecked Sendable {
 
     struct Request {
         let entry: LogEntry
+        /// False: the record may complete once written; the next fdatasync (of a record that
+        /// needs one, or within `LogWriter.lazySyncWindow`) makes it durable.
+        let sync: Bool
         let completion: Completion
     }
 
     struct Queue {
         var pending: [Request] = []
+        /// Callers of `waitUntilDurable`, released after the next fdatasync.
+        var durabilityWaiters: [DispatchSemaphore] = []
         var inFlight = 0
         var closed = false
         var failure: LogError?
@@ -38,6 +43,9 @@ public final class MessageLog: @unchecked Sendable {
     public let recovery: RecoveryReport
     let catalog: Mutex<Catalog>
     let queue = Mutex(Queue())
+    let fdatasyncs = Atomic<Int>(0)
+    /// How many times the writer has synced the log since it was opened.
+    public var fdatasyncCount: Int { fdatasyncs.load(ordering: .relaxed) }
     let wake = DispatchSemaphore(value: 0)
     private let stopped = DispatchSemaphore(value: 0)
     private var writer: LogWriter?
@@ -72,11 +80,14 @@ public final class MessageLog: @unchecked Sendable {
 
     /// Appends a record. `completion` runs on the writer thread once the record is durable
     /// (per the fsync policy), or with the reason it was not stored; completions run in offset order.
-    public func append(_ entry: LogEntry, completion: @escaping Completion) {
+    /// Appends a record. With `sync` (the default) it completes once durable; without, once
+    /// written, and it becomes durable with the next fdatasync, at most `LogWriter.lazySyncWindow`
+    /// later (delivery events whose loss in a crash only means a redelivery).
+    public func append(_ entry: LogEntry, sync: Bool = true, completion: @escaping Completion) {
         let refusal: LogError? = queue.withLock { queue in
             if queue.closed { return .closed }
             if let failure = queue.failure { return failure }
-            queue.pending.append(Request(entry: entry, completion: completion))
+            queue.pending.append(Request(entry: entry, sync: sync, completion: completion))
             return nil
         }
         if let refusal {
@@ -95,6 +106,19 @@ public final class MessageLog: @unchecked Sendable {
         guard first else { return }
         wake.signal()
         stopped.wait()
+    }
+
+    /// Returns once every record written so far is durable (after an fdatasync if one is owed).
+    public func waitUntilDurable() {
+        let waiter = DispatchSemaphore(value: 0)
+        let accepted = queue.withLock { queue -> Bool in
+            guard !queue.closed else { return false }
+            queue.durabilityWaiters.append(waiter)
+            return true
+        }
+        guard accepted else { return }
+        wake.signal()
+        waiter.wait()
     }
 
     // MARK: Reading

@@ -72,6 +72,8 @@ final class ConsumerPump: @unchecked Sendable {
     }
 
     private func checkpoint(_ contents: ConsumerRegistry.Contents) {
+        // The registry may never claim acknowledgements whose records are not yet durable.
+        broker.store.waitUntilDurable()
         do {
             try registry.save(contents)
         } catch {

@@ -42,7 +42,9 @@ public final class LogMessageStore: MessageStore {
         let failure = Mutex<LogError?>(nil)
         for (index, event) in events.enumerated() {
             let last = index == events.count - 1
-            log.append(LogEntry(event)) { result in
+            // Without a completion (no ACK receipt waits) the events ride on the next fdatasync:
+            // losing them in a crash only means the message is delivered again.
+            log.append(LogEntry(event), sync: completion != nil) { result in
                 if case .failure(let error) = result { failure.withLock { $0 = $0 ?? error } }
                 guard last, let completion else { return }
                 completion(failure.withLock { $0 }.map { BrokerError(.storageFailure, "the acknowledgement was not recorded: \($0)") })
@@ -52,6 +54,10 @@ public final class LogMessageStore: MessageStore {
     }
 
     public var nextOffset: UInt64 { log.nextOffset }
+
+    public func waitUntilDurable() {
+        log.waitUntilDurable()
+    }
 
     public func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64) {
         if let kept = recent.read(destination, from: offset, limit: limit) { return kept }
