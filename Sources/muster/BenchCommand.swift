@@ -19,18 +19,17 @@ struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Publish as fast as receipts allow: a receipt every K messages, at most W unanswered.")
         @OptionGroup var options: BenchOptions
+        @OptionGroup var receipts: ReceiptOptions
         @Option(help: "Messages to send.") var messages = 200_000
-        @Option(help: ArgumentHelp("Ask for a receipt on every K-th message (1: on every message).", valueName: "K")) var receiptEvery = 100
-        @Option(help: ArgumentHelp("Receipts allowed outstanding before the publisher waits.", valueName: "W")) var outstanding = 16
         @Option(help: "Publishing connections, each with its own thread.") var publishers = 1
 
         func validate() throws {
-            try BenchOptions.requirePositive([("--messages", messages), ("--receipt-every", receiptEvery), ("--outstanding", outstanding), ("--publishers", publishers)])
+            try BenchOptions.requirePositive([("--messages", messages), ("--publishers", publishers)])
         }
 
         func run() throws {
             let scenario = PublishScenario(destination: options.destination(for: "publish"), messages: messages, bodySize: options.size,
-                                           receiptEvery: receiptEvery, outstanding: outstanding, publishers: publishers)
+                                           receiptEvery: receipts.receiptEvery, outstanding: receipts.outstanding, publishers: publishers)
             try options.report(scenario.run(against: options.target(), showProgress: !options.quiet))
         }
     }
@@ -44,18 +43,16 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Publishing connections.") var publishers = 1
         @Option(help: "Subscribing connections (on a queue they share the messages).") var subscribers = 1
         @Option(help: "auto, client or client-individual.") var ack = "client-individual"
-        @Option(help: ArgumentHelp("Ask for a receipt on every K-th message.", valueName: "K")) var receiptEvery = 100
-        @Option(help: ArgumentHelp("Receipts allowed outstanding per publisher.", valueName: "W")) var outstanding = 16
+        @OptionGroup var receipts: ReceiptOptions
 
         func validate() throws {
-            try BenchOptions.requirePositive([("--messages", messages), ("--publishers", publishers), ("--subscribers", subscribers),
-                                              ("--receipt-every", receiptEvery), ("--outstanding", outstanding)])
+            try BenchOptions.requirePositive([("--messages", messages), ("--publishers", publishers), ("--subscribers", subscribers)])
         }
 
         func run() throws {
             let scenario = FlowScenario(shape: .endToEnd, destination: options.destination(for: "end-to-end"), messages: messages,
                                         bodySize: options.size, publishers: publishers, subscribers: subscribers, ackMode: ack,
-                                        receiptEvery: receiptEvery, outstanding: outstanding)
+                                        receiptEvery: receipts.receiptEvery, outstanding: receipts.outstanding)
             try options.report(scenario.run(against: options.target(), showProgress: !options.quiet))
         }
     }
@@ -88,17 +85,16 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Messages to publish.") var messages = 50_000
         @Option(help: "Subscribing connections.") var subscribers = 10
         @Option(help: "auto, client or client-individual.") var ack = "auto"
-        @Option(help: ArgumentHelp("Ask for a receipt on every K-th message.", valueName: "K")) var receiptEvery = 100
-        @Option(help: ArgumentHelp("Receipts allowed outstanding.", valueName: "W")) var outstanding = 16
+        @OptionGroup var receipts: ReceiptOptions
 
         func validate() throws {
-            try BenchOptions.requirePositive([("--messages", messages), ("--subscribers", subscribers), ("--receipt-every", receiptEvery), ("--outstanding", outstanding)])
+            try BenchOptions.requirePositive([("--messages", messages), ("--subscribers", subscribers)])
         }
 
         func run() throws {
             let scenario = FlowScenario(shape: .fanout, destination: options.destination(for: "fanout", kind: "topic"), messages: messages,
                                         bodySize: options.size, publishers: 1, subscribers: subscribers, ackMode: ack,
-                                        receiptEvery: receiptEvery, outstanding: outstanding)
+                                        receiptEvery: receipts.receiptEvery, outstanding: receipts.outstanding)
             try options.report(scenario.run(against: options.target(), showProgress: !options.quiet))
         }
     }
@@ -139,5 +135,15 @@ struct BenchCommand: ParsableCommand {
             let scenario = CeilingScenario(directory: directory, samples: samples, serverCertificate: serverCert, serverKey: serverKey)
             try options.report(scenario.run(against: options.target(), showProgress: !options.quiet))
         }
+    }
+}
+
+/// How a publisher asks for receipts: every K-th message, at most W unanswered.
+struct ReceiptOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Ask for a receipt on every K-th message (1: on every message).", valueName: "K")) var receiptEvery = 100
+    @Option(help: ArgumentHelp("Receipts a publisher may have outstanding before it waits.", valueName: "W")) var outstanding = 16
+
+    func validate() throws {
+        try BenchOptions.requirePositive([("--receipt-every", receiptEvery), ("--outstanding", outstanding)])
     }
 }

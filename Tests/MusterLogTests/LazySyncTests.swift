@@ -27,13 +27,18 @@ import Testing
         return true
     }
 
+    /// A log holding one durable record, and the fdatasyncs counted so far.
+    private func openLogWithOneRecord(in directory: LogTestDirectory) throws -> (MessageLog, Int) {
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        _ = try append(log, "first", sync: true)
+        return (log, log.fdatasyncCount)
+    }
+
     @Test func aLazyRecordCompletesBeforeAnyFdatasyncAndIsSyncedSoonAfter() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        let (log, before) = try openLogWithOneRecord(in: directory)
         defer { log.close() }
-        _ = try append(log, "first", sync: true)
-        let before = log.fdatasyncCount
         let record = try append(log, "delivered", sync: false)
         #expect(record.offset == 1)
         #expect(log.fdatasyncCount == before, "completed without its own fdatasync")
@@ -44,10 +49,8 @@ import Testing
     @Test func aRecordThatNeedsDurabilitySyncsTheLazyOnesBeforeIt() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        let (log, before) = try openLogWithOneRecord(in: directory)
         defer { log.close() }
-        _ = try append(log, "first", sync: true)
-        let before = log.fdatasyncCount
         _ = try append(log, "delivered", sync: false)
         _ = try append(log, "published", sync: true)
         #expect(log.fdatasyncCount >= before + 1, "the durable record's completion waited for an fdatasync")
@@ -56,9 +59,7 @@ import Testing
     @Test func waitUntilDurableSyncsWhatIsOwed() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
-        _ = try append(log, "first", sync: true)
-        let before = log.fdatasyncCount
+        let (log, before) = try openLogWithOneRecord(in: directory)
         _ = try append(log, "acked", sync: false)
         log.waitUntilDurable()
         #expect(log.fdatasyncCount == before + 1)
