@@ -52,9 +52,10 @@ public final class Broker: Sendable {
         callbacks.withLock { $0.wake = handler }
     }
 
-    /// Whether any queue, durable or client-acknowledged subscription exists (the pump's work).
+    /// Whether any queue, durable or client-acknowledged subscription has a subscriber attached
+    /// (the pump's work; a queue nobody reads just keeps its place in the log).
     public var hasTrackedConsumers: Bool {
-        state.withLock { !$0.core.consumers.isEmpty }
+        state.withLock { $0.core.consumers.values.contains { $0.subscriberCount > 0 } }
     }
 
     /// Tells the pump that consumers may be able to take more (an ACK, a drained connection).
@@ -86,13 +87,16 @@ public final class Broker: Sendable {
 
     /// Accepts a publication: checks policy, stores it, then routes it in store order.
     /// `completion` reports the stored message (for the receipt) or the refusal.
-    public func publish(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
+    /// With `deferCommit`, the store may hold the message until `store.commitPending()` (an
+    /// event loop calls it once per iteration, so that the SENDs it read are written together).
+    public func publish(_ publication: Publication, deferCommit: Bool = false,
+                        completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
         switch gate.admit(publication) {
         case .success(let admitted):
             if let workflow, workflow.claims(admitted) {
                 workflow.submit(admitted, store: { [self] publication, stored in store(publication, completion: stored) }, completion: completion)
             } else {
-                store(admitted, completion: completion)
+                store(admitted, deferCommit: deferCommit, completion: completion)
             }
         case .failure(let refusal):
             completion(.failure(refusal.reported))
@@ -108,8 +112,9 @@ public final class Broker: Sendable {
         }
     }
 
-    private func store(_ publication: Publication, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
-        store.append(publication) { [self] result in
+    private func store(_ publication: Publication, deferCommit: Bool = false,
+                       completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
+        store.append(publication, deferCommit: deferCommit) { [self] result in
             if case .success(let message) = result {
                 state.withLock { state in
                     for delivery in state.core.route(message) { state.targets[delivery.sessionID]?.deliver(delivery) }

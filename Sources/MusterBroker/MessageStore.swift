@@ -22,10 +22,23 @@ public protocol MessageStore: Sendable {
     /// Returns once everything recorded so far is on stable storage (delivery events without
     /// a completion may be made durable a little after they are stored).
     func waitUntilDurable()
+    /// Like `append(_:completion:)`; with `deferCommit` the store may wait for `commitPending()`
+    /// before it writes (so that appends made together are written together).
+    func append(_ publication: Publication, deferCommit: Bool,
+                completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void)
+    /// Writes the deferred appends now (on the calling thread, if the store can).
+    func commitPending()
 }
 
 extension MessageStore {
     public func waitUntilDurable() {}
+
+    public func append(_ publication: Publication, deferCommit: Bool,
+                       completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
+        append(publication, completion: completion)
+    }
+
+    public func commitPending() {}
 }
 
 /// Keeps everything in memory: the broker without a log (tests and experiments).

@@ -56,43 +56,55 @@ final class LogWriter: @unchecked Sendable {
     }
 
     func run() {
-        applyRetention()
+        log.commitLock.withLock { applyRetention() }
         while true {
-            if let timeout = nextTimeout() {
+            if let timeout = log.commitLock.withLock({ nextTimeout() }) {
                 _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(max(timeout, .zero) / .nanoseconds(1))))
             } else {
                 log.wake.wait()
             }
-            while true {
-                let (batch, closed, waiters) = log.queue.withLock { queue in
-                    let batch = queue.pending
-                    let waiters = batch.isEmpty ? queue.durabilityWaiters : []
-                    if batch.isEmpty { queue.durabilityWaiters = [] }
-                    queue.pending = []
-                    queue.inFlight = batch.count
-                    return (batch, queue.closed, waiters)
-                }
-                if !waiters.isEmpty {
+            let finished = log.commitLock.withLock { () -> Bool in
+                if drainQueue() {
+                    releasePreallocation()
                     if unsynced { syncNow() }
-                    for waiter in waiters { waiter.signal() }
+                    return true
                 }
-                if batch.isEmpty {
-                    if closed {
-                        releasePreallocation()
-                        if unsynced { syncNow() }
-                        return
-                    }
-                    break
+                if unsynced, ContinuousClock.now - lastSync >= syncWindow {
+                    syncNow()
                 }
-                process(batch)
-                log.queue.withLock { $0.inFlight = 0 }
+                if ContinuousClock.now - lastRetention >= Self.retentionPeriod { applyRetention() }
+                return false
             }
-            if unsynced, ContinuousClock.now - lastSync >= syncWindow {
-                syncNow()
-            }
-            if ContinuousClock.now - lastRetention >= Self.retentionPeriod { applyRetention() }
+            if finished { return }
         }
     }
+
+    /// Writes every queued append, batch after batch, and releases `waitUntilDurable` callers;
+    /// true once the log is closed and nothing is left. The caller holds `log.commitLock`:
+    /// this runs on the writer thread, or on a thread that commits what it appended itself
+    /// (`MessageLog.commitPending`).
+    func drainQueue() -> Bool {
+        while true {
+            let (batch, closed, waiters) = log.queue.withLock { queue in
+                let batch = queue.pending
+                let waiters = batch.isEmpty ? queue.durabilityWaiters : []
+                if batch.isEmpty { queue.durabilityWaiters = [] }
+                queue.pending = []
+                queue.inFlight = batch.count
+                return (batch, queue.closed, waiters)
+            }
+            if !waiters.isEmpty {
+                if unsynced { syncNow() }
+                for waiter in waiters { waiter.signal() }
+            }
+            if batch.isEmpty { return closed }
+            process(batch)
+            log.queue.withLock { $0.inFlight = 0 }
+        }
+    }
+
+    /// Whether records are written but not yet synced (the writer thread's timers sync them).
+    var owesSync: Bool { unsynced }
 
     /// Records written without their own fdatasync (`sync: false`) are synced at most this long
     /// after the previous fdatasync, if no record that needs one comes first.
@@ -193,6 +205,8 @@ final class LogWriter: @unchecked Sendable {
                 fail(placed.map(\.request)[...], failure)
                 return false
             }
+            // The whole file is synced: earlier records written without their own sync too.
+            unsynced = false
             lastSync = .now
         } else {
             unsynced = true

@@ -26,7 +26,12 @@ public final class LogMessageStore: MessageStore {
     }
 
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
-        log.append(LogEntry(publication)) { [recent] result in
+        append(publication, deferCommit: false, completion: completion)
+    }
+
+    public func append(_ publication: Publication, deferCommit: Bool,
+                       completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
+        log.append(LogEntry(publication), deferred: deferCommit) { [recent] result in
             switch result {
             case .success(let appended):
                 let message = StoredMessage(offset: appended.offset, timestamp: appended.timestamp, publication: publication)
@@ -57,6 +62,10 @@ public final class LogMessageStore: MessageStore {
 
     public func waitUntilDurable() {
         log.waitUntilDurable()
+    }
+
+    public func commitPending() {
+        log.commitPending()
     }
 
     public func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64) {

@@ -447,8 +447,24 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         }
     }
 
+    /// Set while a commit of this iteration's appends is scheduled on the loop (loop thread only).
+    private var commitScheduled = false
+
+    /// The log writes what the sessions of this loop appended in one iteration together, on the
+    /// loop thread when its writer is idle: a publisher waiting for each receipt then gets it
+    /// without two cross-thread wake-ups.
+    private func scheduleCommit() {
+        guard !commitScheduled else { return }
+        commitScheduled = true
+        channel.loop.execute { [self] in
+            commitScheduled = false
+            broker.store.commitPending()
+        }
+    }
+
     private func publish(_ publication: Publication, receipt: String?) {
-        broker.publish(publication) { [self] result in
+        defer { scheduleCommit() }
+        broker.publish(publication, deferCommit: true) { [self] result in
             switch result {
             case .success(let stored):
                 guard let receipt else { return }

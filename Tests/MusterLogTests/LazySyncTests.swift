@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Foundation
 import Synchronization
 import Testing
@@ -69,5 +70,80 @@ import Testing
         let reopened = try MessageLog.open(LogOptions(dataDirectory: directory.path))
         #expect(reopened.nextOffset == 2)
         reopened.close()
+    }
+}
+
+/// An event loop appends with `deferred: true` and then calls `commitPending()`: a lone append is
+/// written, synced and completed on the caller's own thread when the writer thread is idle; a
+/// batch goes to the writer thread, which syncs it while the caller reads on.
+@Suite struct CallerCommitTests {
+    @Test func aBatchOfDeferredAppendsIsLeftToTheWriterThread() throws {
+        let directory = try LogTestDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        let caller = pthread_self()
+        let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
+        for index in 0..<5 {
+            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("b\(index)".utf8)), deferred: true) { result in
+                outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) }
+            }
+        }
+        log.commitPending()
+        #expect(waitFor { outcomes.withLock { $0.count } == 5 })
+        #expect(outcomes.withLock { $0 }.allSatisfy { $0.stored && !$0.here }, "written by the writer thread")
+    }
+
+    @Test func aLoneDeferredAppendIsCommittedOnTheCallingThread() throws {
+        let directory = try LogTestDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        let caller = pthread_self()
+        // The writer thread may be between two of its own steps at any moment; then it does the
+        // work instead (correct, but not what this test looks for), so a few attempts are allowed.
+        var committedHere = false
+        for attempt in 0..<20 where !committedHere {
+            let before = log.fdatasyncCount
+            let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
+            for index in 0..<1 {
+                let entry = LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)-\(index)".utf8))
+                log.append(entry, deferred: true) { result in
+                    outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) }
+                }
+            }
+            log.commitPending()
+            let seen = outcomes.withLock { $0 }
+            if seen.count == 1 && seen.allSatisfy({ $0.stored && $0.here }) {
+                committedHere = true
+                #expect(log.fdatasyncCount == before + 1, "synced before its completion")
+            } else {
+                #expect(waitFor { outcomes.withLock { $0.count } == 1 }, "the writer thread completes what the caller could not")
+            }
+        }
+        #expect(committedHere, "a lone deferred append was written, synced and completed on the calling thread")
+    }
+
+    private func waitFor(_ condition: () -> Bool, within seconds: Double = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            if Date() > deadline { return false }
+            usleep(1000)
+        }
+        return true
+    }
+}
+
+extension LazySyncTests {
+    @Test func aDurableRecordAfterALazyOneLeavesNothingOwed() throws {
+        let directory = try LogTestDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let (log, _) = try openLogWithOneRecord(in: directory)
+        defer { log.close() }
+        _ = try append(log, "delivered", sync: false)
+        _ = try append(log, "published", sync: true)
+        let after = log.fdatasyncCount
+        log.waitUntilDurable()
+        #expect(log.fdatasyncCount == after, "the durable record's fdatasync covered the lazy one: no second sync owed")
     }
 }
