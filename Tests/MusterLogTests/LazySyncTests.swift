@@ -19,14 +19,6 @@ import Testing
         return try outcome.withLock { $0! }.get()
     }
 
-    private func waitFor(_ condition: () -> Bool, within seconds: Double = 5) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(1000)
-        }
-        return true
-    }
 
     /// A log holding one durable record, and the fdatasyncs counted so far.
     private func openLogWithOneRecord(in directory: LogTestDirectory) throws -> (MessageLog, Int) {
@@ -124,14 +116,6 @@ import Testing
         #expect(committedHere, "a lone deferred append was written, synced and completed on the calling thread")
     }
 
-    private func waitFor(_ condition: () -> Bool, within seconds: Double = 5) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            if Date() > deadline { return false }
-            usleep(1000)
-        }
-        return true
-    }
 }
 
 extension LazySyncTests {
@@ -146,4 +130,14 @@ extension LazySyncTests {
         log.waitUntilDurable()
         #expect(log.fdatasyncCount == after, "the durable record's fdatasync covered the lazy one: no second sync owed")
     }
+}
+
+/// Polls `condition` every millisecond; false if it still fails after `seconds`.
+private func waitFor(_ condition: () -> Bool, within seconds: Double = 5) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while !condition() {
+        if Date() > deadline { return false }
+        usleep(1000)
+    }
+    return true
 }
