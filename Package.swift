@@ -80,7 +80,9 @@ let package = Package(
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], exclude: ["Differential"], kind: .test),
         .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
-        .muster("MusterServerTests", dependencies: ["MusterServer", "MusterBroker", "MusterTestSupport"], kind: .test),
+        .muster("MusterServerTests", dependencies: [
+            "MusterServer", "MusterBroker", "MusterLog", "MusterTestSupport", .product(name: "Logging", package: "swift-log"),
+        ], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterBroker", "MusterServer", "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),

@@ -58,8 +58,11 @@ public final class Broker: Sendable {
         state.withLock { $0.core.consumers.values.contains { $0.subscriberCount > 0 } }
     }
 
-    /// Tells the pump that consumers may be able to take more (an ACK, a drained connection).
+    /// Tells the pump that consumers may be able to take more (an ACK, a drained connection),
+    /// if some consumer could take a message it has not read yet.
     public func wakeConsumers() {
+        let head = store.nextOffset
+        guard state.withLock({ $0.core.hasDemand(head: head) }) else { return }
         callbacks.withLock { $0.wake }?()
     }
 

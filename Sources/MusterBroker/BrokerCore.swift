@@ -170,6 +170,11 @@ public struct BrokerCore: Sendable {
     }
 
     /// What the consumers need read from the log, given its next offset.
+    /// Whether any consumer could take messages it has not read yet.
+    public func hasDemand(head: UInt64) -> Bool {
+        consumers.values.contains { $0.hasDemand(head: min(head, routedNext)) }
+    }
+
     public func demands(head: UInt64) -> [(ConsumerName, Destination, ConsumerDemand)] {
         consumers.keys.sorted().compactMap { name in
             let consumer = consumers[name]!

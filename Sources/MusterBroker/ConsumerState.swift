@@ -112,6 +112,13 @@ public struct ConsumerState: Sendable {
 
     // MARK: Delivering
 
+    /// Whether `demand(head:)` would ask for anything (without building the request).
+    public func hasDemand(head: UInt64) -> Bool {
+        guard attachments.values.contains(where: { $0.capacity > 0 }) else { return false }
+        if waiting.isEmpty { return readCursor < head }
+        return waiting.values.contains { $0.message == nil }
+    }
+
     /// What the consumer needs from the log to deliver more; nil when it has no room or needs nothing.
     public func demand(head: UInt64) -> ConsumerDemand? {
         let capacity = totalCapacity

@@ -17,7 +17,7 @@ public protocol MessageStore: Sendable {
     func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64)
     /// The messages at these offsets (those the store still holds).
     func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage]
-    /// Calls `observer` whenever new records are stored.
+    /// Calls `observer` whenever new messages are stored (on the thread that stored them).
     func observeAppends(_ observer: @escaping @Sendable () -> Void)
     /// Returns once everything recorded so far is on stable storage (delivery events without
     /// a completion may be made durable a little after they are stored).
@@ -26,8 +26,10 @@ public protocol MessageStore: Sendable {
     /// before it writes (so that appends made together are written together).
     func append(_ publication: Publication, deferCommit: Bool,
                 completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void)
-    /// Writes the deferred appends now (on the calling thread, if the store can).
-    func commitPending()
+    /// Writes the deferred appends now (on the calling thread, if the store can); returns
+    /// whether they were written on the calling thread.
+    @discardableResult
+    func commitPending() -> Bool
 }
 
 extension MessageStore {
@@ -38,7 +40,7 @@ extension MessageStore {
         append(publication, completion: completion)
     }
 
-    public func commitPending() {}
+    public func commitPending() -> Bool { false }
 }
 
 /// Keeps everything in memory: the broker without a log (tests and experiments).

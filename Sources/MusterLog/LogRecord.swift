@@ -55,6 +55,14 @@ public struct LogRecord: Sendable {
     }
 }
 
+/// What observers of a log hear after a batch of records is written.
+public struct AppendedRecords: Sendable {
+    /// The offset the next record will get.
+    public let nextOffset: UInt64
+    /// Whether the batch held messages (not only delivery records).
+    public let containsMessages: Bool
+}
+
 /// What an append returns once the record is as durable as the fsync policy promises.
 public struct AppendedRecord: Sendable {
     public let offset: UInt64

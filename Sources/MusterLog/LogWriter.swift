@@ -64,7 +64,7 @@ final class LogWriter: @unchecked Sendable {
                 log.wake.wait()
             }
             let finished = log.commitLock.withLock { () -> Bool in
-                if drainQueue() {
+                if queueIsDue(), drainQueue() {
                     releasePreallocation()
                     if unsynced { syncNow() }
                     return true
@@ -87,6 +87,7 @@ final class LogWriter: @unchecked Sendable {
         while true {
             let (batch, closed, waiters) = log.queue.withLock { queue in
                 let batch = queue.pending
+                queue.lazySince = nil
                 let waiters = batch.isEmpty ? queue.durabilityWaiters : []
                 if batch.isEmpty { queue.durabilityWaiters = [] }
                 queue.pending = []
@@ -118,11 +119,25 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// Whether the queue needs writing now: a record that needs its fdatasync, a waiter, closing,
+    /// or lazy records that have waited their window (alone, they wait to ride on a write).
+    private func queueIsDue() -> Bool {
+        log.queue.withLock { queue in
+            if queue.closed || !queue.durabilityWaiters.isEmpty || queue.pending.contains(where: \.sync) { return true }
+            guard let since = queue.lazySince else { return false }
+            return ContinuousClock.now - since >= Self.lazySyncWindow
+        }
+    }
+
     /// How long to sleep before there is something to do without being woken.
     private func nextTimeout() -> Duration? {
         var timeout: Duration?
         if unsynced {
             timeout = lastSync + syncWindow - ContinuousClock.now
+        }
+        if let since = log.queue.withLock({ $0.lazySince }) {
+            let untilLazyWrite = since + Self.lazySyncWindow - ContinuousClock.now
+            timeout = min(timeout ?? untilLazyWrite, untilLazyWrite)
         }
         if !log.options.retention.isEmpty {
             let untilRetention = lastRetention + Self.retentionPeriod - ContinuousClock.now
@@ -225,7 +240,8 @@ final class LogWriter: @unchecked Sendable {
             return (Array(catalog.observers.values), catalog.nextOffset)
         }
         for record in placed { record.request.completion(.success(record.appended)) }
-        for observer in observers { observer(next) }
+        let appended = AppendedRecords(nextOffset: next, containsMessages: placed.contains { $0.request.entry.kind == .message })
+        for observer in observers { observer(appended) }
         return true
     }
 

@@ -17,7 +17,7 @@ public final class MessageLog: @unchecked Sendable {
         var nextOffset: UInt64
         var lastOffsetByDestination: [String: UInt64]
         var totalBytesByDestination: [String: Int]
-        var observers: [UInt64: @Sendable (UInt64) -> Void] = [:]
+        var observers: [UInt64: @Sendable (AppendedRecords) -> Void] = [:]
         var nextObserverID: UInt64 = 1
     }
 
@@ -34,6 +34,10 @@ public final class MessageLog: @unchecked Sendable {
         /// Callers of `waitUntilDurable`, released after the next fdatasync.
         var durabilityWaiters: [DispatchSemaphore] = []
         var inFlight = 0
+        /// When the oldest queued record without its own sync was queued (nil: none is). Such
+        /// records do not wake the writer one by one: they ride on the next write, or the writer
+        /// writes them `LogWriter.lazySyncWindow` after the first of them.
+        var lazySince: ContinuousClock.Instant?
         var closed = false
         var failure: LogError?
     }
@@ -81,48 +85,59 @@ public final class MessageLog: @unchecked Sendable {
                                      totalBytesByDestination: totals))
     }
 
-    /// Appends a record. `completion` runs on the writer thread once the record is durable
-    /// (per the fsync policy), or with the reason it was not stored; completions run in offset order.
-    /// Appends a record. With `sync` (the default) it completes once durable; without, once
-    /// written, and it becomes durable with the next fdatasync, at most `LogWriter.lazySyncWindow`
-    /// later (delivery events whose loss in a crash only means a redelivery).
+    /// Appends a record. `completion` runs once the record is durable (per the fsync policy),
+    /// or with the reason it was not stored; completions run in offset order, on the thread that
+    /// wrote the batch. With `sync` (the default) it completes once durable; without, once
+    /// written: it rides on the next write and fdatasync, and is written at most
+    /// `LogWriter.lazySyncWindow` after it was queued and synced at most that long after the
+    /// previous fdatasync (delivery events, whose loss in a crash only means a redelivery).
     ///
     /// With `deferred`, the writer thread is not woken: the caller promises to call
     /// `commitPending()` soon (an event loop does, after the frames it read in one iteration).
     public func append(_ entry: LogEntry, sync: Bool = true, deferred: Bool = false, completion: @escaping Completion) {
-        let refusal: LogError? = queue.withLock { queue in
-            if queue.closed { return .closed }
-            if let failure = queue.failure { return failure }
+        let (refusal, wakeWriter) = queue.withLock { queue -> (LogError?, Bool) in
+            if queue.closed { return (.closed, false) }
+            if let failure = queue.failure { return (failure, false) }
             queue.pending.append(Request(entry: entry, sync: sync, completion: completion))
-            return nil
+            if sync { return (nil, !deferred) }
+            // Only the first lazy record wakes the writer, to set its timer.
+            guard queue.lazySince == nil else { return (nil, false) }
+            queue.lazySince = .now
+            return (nil, !deferred)
         }
         if let refusal {
             completion(.failure(refusal))
-        } else if !deferred {
+        } else if wakeWriter {
             wake.signal()
         }
     }
 
-    /// Appends queued together up to which `commitPending` commits on the calling thread.
+    /// Queued appends needing an fdatasync up to which `commitPending` commits on the calling thread.
     static let callerCommitLimit = 1
+    /// Queued records (lazy ones included) up to which `commitPending` commits on the calling thread.
+    static let callerBatchLimit = 16
 
     /// Writes (and syncs) a lone queued append on the calling thread, with its completion, when
     /// the writer thread is idle; otherwise leaves the queue to the writer. A publisher that waits for each
     /// receipt then gets it without two cross-thread wake-ups (tens of µs each on a virtual machine),
-    /// and appends queued together still share one fdatasync.
-    public func commitPending() {
+    /// and appends queued together still share one fdatasync. Returns whether it wrote here.
+    @discardableResult
+    public func commitPending() -> Bool {
         // A stream of appends (many per iteration) is better pipelined: the writer thread syncs
         // while the caller reads on. Only a lone append is committed here.
-        let lone = queue.withLock { $0.pending.count <= Self.callerCommitLimit && $0.inFlight == 0 }
-        guard lone, let writer, commitLock.try() else {
+        let (syncing, queued, inFlight) = queue.withLock { queue in (queue.pending.count { $0.sync }, queue.pending.count, queue.inFlight) }
+        // Lazy records alone wait for the writer's timer.
+        if syncing == 0 { return false }
+        guard syncing <= Self.callerCommitLimit, queued <= Self.callerBatchLimit, inFlight == 0, let writer, commitLock.try() else {
             wake.signal()
-            return
+            return false
         }
         let closed = writer.drainQueue()
         let owesSync = writer.owesSync
         commitLock.unlock()
         // The writer thread winds down a closed log and syncs lazy records on its timers.
         if closed || owesSync { wake.signal() }
+        return true
     }
 
     /// Stops accepting appends, completes the queued ones, syncs and stops the writer.
@@ -204,8 +219,9 @@ public final class MessageLog: @unchecked Sendable {
         }
     }
 
-    /// Calls `observer` (on the writer thread) with the new `nextOffset` after records become durable.
-    public func observeAppends(_ observer: @escaping @Sendable (UInt64) -> Void) -> UInt64 {
+    /// Calls `observer` after each batch of records is written (on the thread that wrote it),
+    /// with the new `nextOffset` and whether the batch held messages.
+    public func observeAppends(_ observer: @escaping @Sendable (AppendedRecords) -> Void) -> UInt64 {
         catalog.withLock { catalog in
             let id = catalog.nextObserverID
             catalog.nextObserverID += 1

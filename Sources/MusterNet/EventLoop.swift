@@ -63,9 +63,11 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs `task` on the loop thread, soon; safe from any thread.
     public func execute(_ task: @escaping @Sendable () -> Void) {
+        let fromLoop = inLoop
         let needsWake = tasks.withLock { state -> Bool in
             state.queue.append(task)
-            if state.wakePending { return false }
+            // The loop looks at its queue before it sleeps again: its own thread need not wake it.
+            if fromLoop || state.wakePending { return false }
             state.wakePending = true
             return true
         }
@@ -121,7 +123,8 @@ public final class EventLoop: @unchecked Sendable {
         while running.load(ordering: .relaxed) {
             // Sleep only until the next tick is due, so ticks keep their period on a busy loop.
             let untilTick = Self.tickInterval - (ContinuousClock.now - lastTick)
-            let timeout = max(0, Int32(untilTick / .milliseconds(1)) + 1)
+            let tasksWaiting = tasks.withLock { !$0.queue.isEmpty }
+            let timeout = tasksWaiting ? 0 : max(0, Int32(untilTick / .milliseconds(1)) + 1)
             let count = events.withUnsafeMutableBufferPointer {
                 muster_epoll_wait(epollDescriptor, $0.baseAddress, Int32($0.count), timeout)
             }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Glibc
 import Logging
 import MusterBroker
 import Synchronization
@@ -19,6 +20,11 @@ final class ConsumerPump: @unchecked Sendable {
     static let checkpointInterval: Int64 = 10_000
     /// The longest the pump sleeps without a reason to wake.
     static let idleWait: Int64 = 1_000
+    /// The thread that is committing appends it will feed consumers from itself (0: none), so
+    /// that their append notice does not wake the pump.
+    private let inlineFeeder = Atomic<UInt>(0)
+    /// When the sleeping pump wakes on its own (broker clock; 0 while it works).
+    private let sleepsUntil = Atomic<Int64>(0)
 
     init(broker: Broker, registry: ConsumerRegistry, logger: Logger) {
         self.broker = broker
@@ -39,7 +45,26 @@ final class ConsumerPump: @unchecked Sendable {
     func wake() { wakeSignal.signal() }
 
     private func wakeIfFeeding() {
+        if inlineFeeder.load(ordering: .acquiring) == Self.currentThread { return }
         if broker.hasTrackedConsumers { wake() }
+    }
+
+    private static var currentThread: UInt { UInt(bitPattern: Int(bitPattern: pthread_self())) }
+
+    /// Writes the appends this thread deferred. When the log wrote them here (its writer was
+    /// idle, so this is a lone message, not a stream), consumers are fed here too: a subscriber
+    /// on this event loop gets the message with no thread hop, one on another loop with one
+    /// hop instead of two (each costs tens of µs on a virtual machine).
+    func commitAndFeed() {
+        let thread = Self.currentThread
+        let claimed = inlineFeeder.compareExchange(expected: 0, desired: thread, ordering: .acquiringAndReleasing).exchanged
+        let committedHere = broker.store.commitPending()
+        if claimed { inlineFeeder.store(0, ordering: .releasing) }
+        guard claimed, committedHere, broker.hasTrackedConsumers else { return }
+        let (_, deadline) = broker.pumpStep()
+        // A new delivery's ack-wait may run out before the sleeping pump would look again.
+        let wakesAt = sleepsUntil.load(ordering: .acquiring)
+        if let deadline, wakesAt == 0 || deadline < wakesAt { wake() }
     }
 
     /// Stops the thread and saves the registry one last time.
@@ -66,7 +91,9 @@ final class ConsumerPump: @unchecked Sendable {
             }
             if progressed { continue }
             let wait = max(1, min(Self.idleWait, (deadline ?? .max) - now))
+            sleepsUntil.store(now + wait, ordering: .releasing)
             _ = wakeSignal.wait(timeout: .now() + .milliseconds(Int(wait)))
+            sleepsUntil.store(0, ordering: .releasing)
         }
         stopped.signal()
     }

@@ -22,7 +22,7 @@ public final class LogMessageStore: MessageStore {
     public init(log: MessageLog) {
         self.log = log
         recent = RecentMessages(from: log.nextOffset, byteLimit: Self.recentBytes)
-        _ = log.observeAppends { [recent] next in recent.cover(through: next) }
+        _ = log.observeAppends { [recent] appended in recent.cover(through: appended.nextOffset) }
     }
 
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
@@ -64,7 +64,7 @@ public final class LogMessageStore: MessageStore {
         log.waitUntilDurable()
     }
 
-    public func commitPending() {
+    public func commitPending() -> Bool {
         log.commitPending()
     }
 
@@ -117,7 +117,8 @@ public final class LogMessageStore: MessageStore {
     }
 
     public func observeAppends(_ observer: @escaping @Sendable () -> Void) {
-        _ = log.observeAppends { _ in observer() }
+        // Delivery records give consumers nothing new to read.
+        _ = log.observeAppends { appended in if appended.containsMessages { observer() } }
     }
 
     /// Every delivery event about the message at `offset` of `destination`, in log order. Reads

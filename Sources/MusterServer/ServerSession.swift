@@ -428,6 +428,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                        let refusal = gate.checkSubscribe(destination, by: party) {
                         throw refusal.reported
                     }
+                    // Delivery records may still be queued to ride on the next write.
+                    store.waitUntilDurable()
                     let events = try store.history(of: destination, offset: offset)
                     let pending = broker.inspect { $0.pending(destination: destination) }
                     reply(AckQueryAnswer.history(destination: destination, offset: offset, events: events, pending: pending, now: broker.clock()))
@@ -458,7 +460,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         commitScheduled = true
         channel.loop.execute { [self] in
             commitScheduled = false
-            broker.store.commitPending()
+            if let consumers { consumers.commitAndFeed() } else { broker.store.commitPending() }
         }
     }
 

@@ -295,13 +295,38 @@ struct BrokerTests {
         #expect(try store.read(DeliveryPolicy.defaultDeadLetter, from: 0, limit: 10).messages.map(\.offset) == [1])
     }
 
-    @Test func wakingTheConsumersAMillionTimesCostsNoStack() {
-        // Each ACK wakes the pump; a callback that grew with every call once overflowed the stack.
+    @Test func wakingTheConsumersAMillionTimesCostsNoStack() throws {
+        // Each ACK may wake the pump; a callback that grew with every call once overflowed the stack.
         let broker = Broker()
+        let session = broker.attach(party: guangchenTown, target: RecordingTarget())
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue, mode: .client, prefetch: 1)
+        broker.publish(publication(to: workOrdersQueue, text: "job")) { _ in }
         let wakes = Mutex(0)
         broker.onWork { wakes.withLock { $0 += 1 } }
         for _ in 0..<1_000_000 { broker.wakeConsumers() }
         #expect(wakes.withLock { $0 } == 1_000_000)
+    }
+
+    @Test func thePumpIsWokenOnlyWhenAConsumerCanTakeAMessageItHasNotRead() throws {
+        let broker = Broker()
+        let target = RecordingTarget()
+        let session = broker.attach(party: guangchenTown, target: target)
+        let wakes = Mutex(0)
+        broker.onWork { wakes.withLock { $0 += 1 } }
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue, mode: .clientIndividual, prefetch: 1)
+        #expect(wakes.withLock { $0 } == 0, "an empty queue: nothing to read")
+        for text in ["one", "two"] { broker.publish(publication(to: workOrdersQueue, text: text)) { _ in } }
+        broker.wakeConsumers()
+        #expect(wakes.withLock { $0 } == 1, "two unread messages and room for one")
+        broker.pumpStep()
+        broker.wakeConsumers()
+        #expect(wakes.withLock { $0 } == 1, "prefetch 1 is used up: waking the pump would find nothing to do")
+        try broker.acknowledge(sessionID: session, ackID: String(try #require(target.deliveries.first?.ackID)))
+        #expect(wakes.withLock { $0 } == 2, "the ACK made room for the unread second message")
+        broker.pumpStep()
+        try broker.acknowledge(sessionID: session, ackID: String(try #require(target.deliveries.last?.ackID)))
+        #expect(target.bodies == ["one", "two"])
+        #expect(wakes.withLock { $0 } == 2, "everything is read: the last ACK wakes nobody")
     }
 
     @Test func detachHandsUnackedQueueMessagesToAnotherSession() throws {

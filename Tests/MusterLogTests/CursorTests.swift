@@ -99,7 +99,8 @@ import Testing
         let heard = Mutex<[UInt64]>([])
         let readable = Mutex<[UInt64]>([])
         let arrived = DispatchSemaphore(value: 0)
-        let id = log.observeAppends { next in
+        let id = log.observeAppends { appended in
+            let next = appended.nextOffset
             // Records are readable by the time observers hear of them.
             let read = (try? readAll(log.cursor(from: next - 1)).map(\.offset)) ?? []
             readable.withLock { $0 += read }

@@ -116,6 +116,53 @@ import Testing
         #expect(committedHere, "a lone deferred append was written, synced and completed on the calling thread")
     }
 
+    @Test func lazyRecordsQueuedBeforeALoneDeferredAppendRideOnTheCallersWrite() throws {
+        let directory = try LogTestDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        let caller = pthread_self()
+        // As above, the writer thread may take the queue first now and then; a few attempts are allowed.
+        var rodeAlong = false
+        for attempt in 0..<20 where !rodeAlong {
+            let before = log.fdatasyncCount
+            let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
+            let record: @Sendable (Result<AppendedRecord, LogError>) -> Void = { result in
+                outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) }
+            }
+            for kind in ["delivered", "acked"] {
+                log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("\(kind) \(attempt)".utf8)),
+                           sync: false, completion: record)
+            }
+            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true, completion: record)
+            if log.commitPending() {
+                let seen = outcomes.withLock { $0 }
+                #expect(seen.count == 3 && seen.allSatisfy { $0.stored && $0.here }, "the lazy records were written with the message, here")
+                #expect(log.fdatasyncCount == before + 1, "one fdatasync for all three")
+                rodeAlong = true
+            } else {
+                #expect(waitFor { outcomes.withLock { $0.count } == 3 }, "the writer thread completes what the caller could not")
+            }
+        }
+        #expect(rodeAlong, "two lazy records and a lone message were committed together on the calling thread")
+    }
+
+    @Test func lazyRecordsAloneAreWrittenWithinTheWindowWithoutACaller() throws {
+        let directory = try LogTestDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        let written = Mutex(0)
+        for index in 0..<10 {
+            log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("delivered \(index)".utf8)), sync: false) {
+                if case .success = $0 { written.withLock { $0 += 1 } }
+            }
+        }
+        #expect(waitFor { written.withLock { $0 } == 10 }, "the writer's timer writes them")
+        #expect(waitFor { log.fdatasyncCount >= 1 }, "and syncs them")
+        #expect(log.nextOffset == 10)
+    }
+
 }
 
 extension LazySyncTests {
