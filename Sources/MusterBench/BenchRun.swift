@@ -10,6 +10,9 @@ final class BenchRun: Sendable {
     let sent = Atomic<Int>(0)
     let received = Atomic<Int>(0)
     private let state = Mutex<(sockets: [BlockingTLSSocket], failure: String?, finished: Bool)>(([], nil, false))
+    /// Mirrors `state.finished` for the readers that look at it on every frame: a lock taken by
+    /// every subscriber thread per frame becomes a convoy that throttles the client itself.
+    private let finished = Atomic<Bool>(false)
     private let showProgress: Bool
     /// A run in which nothing was sent or received for this long is abandoned.
     private let stallLimit: Duration
@@ -21,7 +24,7 @@ final class BenchRun: Sendable {
         self.stallLimit = stallLimit
     }
 
-    var isFinished: Bool { state.withLock { $0.finished } }
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
     var failure: String? { state.withLock { $0.failure } }
 
     func track(_ connection: BenchConnection) {
@@ -42,6 +45,7 @@ final class BenchRun: Sendable {
             guard !state.finished else { return [] }
             state.failure = reason
             state.finished = true
+            finished.store(true, ordering: .releasing)
             return state.sockets
         }
         for socket in sockets { socket.interrupt() }
@@ -50,7 +54,10 @@ final class BenchRun: Sendable {
     /// Ends a run that succeeded: subscribers notice within `pollInterval`, acknowledge what
     /// they received and disconnect; publishers finish on their own.
     func finish() {
-        state.withLock { $0.finished = true }
+        state.withLock { state in
+            state.finished = true
+            finished.store(true, ordering: .releasing)
+        }
     }
 
     /// Runs each body on its own thread and waits for all; a body that throws before the run
