@@ -61,6 +61,12 @@ final class ConsumerPump: @unchecked Sendable {
         let committedHere = broker.store.commitPending()
         if claimed { inlineFeeder.store(0, ordering: .releasing) }
         guard claimed, committedHere, broker.hasTrackedConsumers else { return }
+        // A working pump (a consumer catching up from the log) keeps that work, and its disk
+        // reads, off the event loop; it is only told that there is more.
+        guard sleepsUntil.load(ordering: .acquiring) != 0 else {
+            wake()
+            return
+        }
         let (_, deadline) = broker.pumpStep()
         // A new delivery's ack-wait may run out before the sleeping pump would look again.
         let wakesAt = sleepsUntil.load(ordering: .acquiring)
