@@ -74,16 +74,13 @@ import Testing
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
         defer { log.close() }
-        let caller = pthread_self()
-        let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
+        let outcomes = CompletionRecorder()
         for index in 0..<5 {
-            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("b\(index)".utf8)), deferred: true) { result in
-                outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) }
-            }
+            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("b\(index)".utf8)), deferred: true, completion: outcomes.record)
         }
         log.commitPending()
-        #expect(waitFor { outcomes.withLock { $0.count } == 5 })
-        #expect(outcomes.withLock { $0 }.allSatisfy { $0.stored && !$0.here }, "written by the writer thread")
+        #expect(waitFor { outcomes.seen.count == 5 })
+        #expect(outcomes.seen.allSatisfy { $0.stored && !$0.here }, "written by the writer thread")
     }
 
     @Test func aLoneDeferredAppendIsCommittedOnTheCallingThread() throws {
@@ -91,26 +88,21 @@ import Testing
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
         defer { log.close() }
-        let caller = pthread_self()
         // The writer thread may be between two of its own steps at any moment; then it does the
         // work instead (correct, but not what this test looks for), so a few attempts are allowed.
         var committedHere = false
         for attempt in 0..<20 where !committedHere {
             let before = log.fdatasyncCount
-            let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
-            for index in 0..<1 {
-                let entry = LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)-\(index)".utf8))
-                log.append(entry, deferred: true) { result in
-                    outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) }
-                }
-            }
+            let outcomes = CompletionRecorder()
+            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true,
+                       completion: outcomes.record)
             log.commitPending()
-            let seen = outcomes.withLock { $0 }
+            let seen = outcomes.seen
             if seen.count == 1 && seen.allSatisfy({ $0.stored && $0.here }) {
                 committedHere = true
                 #expect(log.fdatasyncCount == before + 1, "synced before its completion")
             } else {
-                #expect(waitFor { outcomes.withLock { $0.count } == 1 }, "the writer thread completes what the caller could not")
+                #expect(waitFor { outcomes.seen.count == 1 }, "the writer thread completes what the caller could not")
             }
         }
         #expect(committedHere, "a lone deferred append was written, synced and completed on the calling thread")
@@ -121,27 +113,24 @@ import Testing
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
         defer { log.close() }
-        let caller = pthread_self()
         // As above, the writer thread may take the queue first now and then; a few attempts are allowed.
         var rodeAlong = false
         for attempt in 0..<20 where !rodeAlong {
             let before = log.fdatasyncCount
-            let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
-            let record: @Sendable (Result<AppendedRecord, LogError>) -> Void = { result in
-                outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) }
-            }
+            let outcomes = CompletionRecorder()
             for kind in ["delivered", "acked"] {
                 log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("\(kind) \(attempt)".utf8)),
-                           sync: false, completion: record)
+                           sync: false, completion: outcomes.record)
             }
-            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true, completion: record)
+            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true,
+                       completion: outcomes.record)
             if log.commitPending() {
-                let seen = outcomes.withLock { $0 }
+                let seen = outcomes.seen
                 #expect(seen.count == 3 && seen.allSatisfy { $0.stored && $0.here }, "the lazy records were written with the message, here")
                 #expect(log.fdatasyncCount == before + 1, "one fdatasync for all three")
                 rodeAlong = true
             } else {
-                #expect(waitFor { outcomes.withLock { $0.count } == 3 }, "the writer thread completes what the caller could not")
+                #expect(waitFor { outcomes.seen.count == 3 }, "the writer thread completes what the caller could not")
             }
         }
         #expect(rodeAlong, "two lazy records and a lone message were committed together on the calling thread")
@@ -176,6 +165,18 @@ extension LazySyncTests {
         let after = log.fdatasyncCount
         log.waitUntilDurable()
         #expect(log.fdatasyncCount == after, "the durable record's fdatasync covered the lazy one: no second sync owed")
+    }
+}
+
+/// Notes, for each completion, whether the record was stored and whether it completed on the
+/// thread that created the recorder (the caller of `commitPending`).
+private final class CompletionRecorder: Sendable {
+    private let caller = pthread_self()
+    private let outcomes = Mutex<[(stored: Bool, here: Bool)]>([])
+    var seen: [(stored: Bool, here: Bool)] { outcomes.withLock { $0 } }
+
+    var record: @Sendable (Result<AppendedRecord, LogError>) -> Void {
+        { [self] result in outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) } }
     }
 }
 
