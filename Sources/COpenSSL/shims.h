@@ -28,6 +28,13 @@ static inline long muster_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {
     return SSL_CTX_set_mode(ctx, mode);
 }
 
+/// Lets OpenSSL read as many bytes as the socket holds in one read(2), instead of each record's
+/// 5-byte header and then its body. Only for non-blocking channels that read until WANT_READ:
+/// bytes it holds are then invisible to poll(2).
+static inline void muster_SSL_CTX_set_read_ahead(SSL_CTX *ctx) {
+    SSL_CTX_set_read_ahead(ctx, 1);
+}
+
 static inline long muster_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return SSL_set_tlsext_host_name(ssl, name);
 }

@@ -129,21 +129,27 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
-    /// How long to sleep before there is something to do without being woken.
+    /// How long to sleep before there is something to do without being woken. Records when the
+    /// timer fires (`Queue.writerWakesBy`) in the same critical section that reads `lazySince`:
+    /// a lazy record queued after this either is counted here or sees the timer it can rely on.
     private func nextTimeout() -> Duration? {
+        let now = ContinuousClock.now
         var timeout: Duration?
         if unsynced {
-            timeout = lastSync + syncWindow - ContinuousClock.now
-        }
-        if let since = log.queue.withLock({ $0.lazySince }) {
-            let untilLazyWrite = since + Self.lazySyncWindow - ContinuousClock.now
-            timeout = min(timeout ?? untilLazyWrite, untilLazyWrite)
+            timeout = lastSync + syncWindow - now
         }
         if !log.options.retention.isEmpty {
-            let untilRetention = lastRetention + Self.retentionPeriod - ContinuousClock.now
+            let untilRetention = lastRetention + Self.retentionPeriod - now
             timeout = min(timeout ?? untilRetention, untilRetention)
         }
-        return timeout
+        return log.queue.withLock { queue in
+            if let since = queue.lazySince {
+                let untilLazyWrite = since + Self.lazySyncWindow - now
+                timeout = min(timeout ?? untilLazyWrite, untilLazyWrite)
+            }
+            queue.writerWakesBy = timeout.map { now + $0 }
+            return timeout
+        }
     }
 
     // MARK: Batches

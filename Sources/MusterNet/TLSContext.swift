@@ -93,6 +93,9 @@ public final class TLSContext: @unchecked Sendable {
         if role == .server, muster_SSL_CTX_disable_resumption(context) != 1 {
             throw TLSSetupError(message: "cannot turn off TLS session resumption: \(OpenSSLError.drain("SSL_CTX_set_num_tickets"))")
         }
+        // The broker's channels read until WANT_READ (and again after a pause): two read(2)s per
+        // TLS record fewer. Clients may poll the socket with bytes held in OpenSSL, so not for them.
+        if role == .server { muster_SSL_CTX_set_read_ahead(context) }
         if role == .server, let names = muster_X509_NAME_stack_new() {
             // Tells clients which authorities' certificates the broker accepts.
             for path in configuration.trustedAuthorityPaths {

@@ -152,6 +152,38 @@ import Testing
         #expect(log.nextOffset == 10)
     }
 
+    @Test func aLazyRecordDoesNotWakeAWriterWhoseTimerFiresWithinTheWindow() throws {
+        let directory = try LogTestDirectory()
+        defer { withExtendedLifetime(directory) {} }
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        // The writer's timer and this thread race now and then; a few attempts are allowed.
+        var quiet = false
+        for attempt in 0..<20 where !quiet {
+            // A first lazy record wakes the idle writer, which arms its timer for it ...
+            log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("delivered \(attempt)".utf8)),
+                       sync: false) { _ in }
+            #expect(waitFor { log.queue.withLock { $0.writerWakesBy != nil } }, "the writer arms its timer")
+            // ... and a lone message takes it along on this thread: nothing lazy is queued, the timer still runs.
+            let message = CompletionRecorder()
+            log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true,
+                       completion: message.record)
+            guard log.commitPending() else {
+                #expect(waitFor { message.seen.count == 1 })
+                continue
+            }
+            guard let wakesBy = log.queue.withLock({ $0.writerWakesBy }), wakesBy - .now > .milliseconds(5) else { continue }
+            let wakeups = log.writerWakeCount
+            let lazy = CompletionRecorder()
+            log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("acked \(attempt)".utf8)),
+                       sync: false, completion: lazy.record)
+            quiet = log.writerWakeCount == wakeups
+            #expect(waitFor { lazy.seen.count == 1 }, "the armed timer writes the record nobody woke the writer for")
+            #expect(lazy.seen.allSatisfy { $0.stored && !$0.here })
+        }
+        #expect(quiet, "a lazy record queued while the writer's timer was due within the window did not signal it")
+        log.waitUntilDurable()
+    }
 }
 
 extension LazySyncTests {

@@ -32,11 +32,16 @@ struct ChannelLog: Sendable {
 }
 
 /// A TLSChannelDelegate that records every event; a server-side recorder echoes what it reads.
+/// One that `pausesReading` pauses its channel when it opens and after every read.
 final class ChannelRecorder: TLSChannelDelegate, Sendable {
     let echo: Bool
+    let pausesReading: Bool
     private let log = Mutex(ChannelLog())
 
-    init(echo: Bool) { self.echo = echo }
+    init(echo: Bool, pausesReading: Bool = false) {
+        self.echo = echo
+        self.pausesReading = pausesReading
+    }
 
     var snapshot: ChannelLog { log.withLock { $0 } }
 
@@ -51,6 +56,7 @@ final class ChannelRecorder: TLSChannelDelegate, Sendable {
             log.peerCertificate = certificate
             log.protocolVersion = version
         }
+        if pausesReading { channel.pauseReading() }
     }
 
     func channel(_ channel: TLSChannel, didRead bytes: UnsafeRawBufferPointer) {
@@ -61,6 +67,7 @@ final class ChannelRecorder: TLSChannelDelegate, Sendable {
             log.received.append(contentsOf: copy)
         }
         if echo { channel.write(copy) }
+        if pausesReading { channel.pauseReading() }
     }
 
     func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
@@ -106,14 +113,16 @@ private final class Acceptor: Sendable {
     let handshakeTimeout: Duration?
     let sendBufferSize: Int32?
     let echo: Bool
+    let pausesReading: Bool
     let accepted = Mutex<[Endpoint]>([])
     /// Errors from the listener or from wrapping an accepted socket.
     let errors = Mutex<[String]>([])
 
     init(context: TLSContext, group: EventLoopGroup, pinnedLoop: EventLoop?, handshakeTimeout: Duration?,
-         sendBufferSize: Int32?, echo: Bool) {
+         sendBufferSize: Int32?, echo: Bool, pausesReading: Bool) {
         self.context = context
         self.echo = echo
+        self.pausesReading = pausesReading
         self.sendBufferSize = sendBufferSize
         self.group = group
         self.pinnedLoop = pinnedLoop
@@ -126,7 +135,7 @@ private final class Acceptor: Sendable {
     }
 
     func accept(_ descriptor: Int32) {
-        let recorder = ChannelRecorder(echo: echo)
+        let recorder = ChannelRecorder(echo: echo, pausesReading: pausesReading)
         let startedAt = ContinuousClock.now
         if let sendBufferSize { shrinkSendBuffer(descriptor, to: sendBufferSize) }
         do {
@@ -156,8 +165,9 @@ final class TLSTestHarness: Sendable {
     ///   - pinServerChannels: put every accepted channel on the first loop instead of spreading them.
     ///   - serverSendBuffer: shrink accepted sockets' send buffers to this many bytes.
     ///   - serverEchoes: whether accepted channels write back what they read.
+    ///   - serverPausesReading: accepted channels pause reading when they open and after every read.
     init(handshakeTimeout: Duration? = nil, pinServerChannels: Bool = false, serverSendBuffer: Int32? = nil,
-         serverEchoes: Bool = true) throws {
+         serverEchoes: Bool = true, serverPausesReading: Bool = false) throws {
         Socket.ignoreBrokenPipeSignal()
         let directory = try TemporaryDirectory(prefix: "muster-tls-test")
         do {
@@ -168,7 +178,7 @@ final class TLSTestHarness: Sendable {
             let acceptor = Acceptor(context: context, group: group,
                                     pinnedLoop: pinServerChannels ? group.loops[0] : nil,
                                     handshakeTimeout: handshakeTimeout, sendBufferSize: serverSendBuffer,
-                                    echo: serverEchoes)
+                                    echo: serverEchoes, pausesReading: serverPausesReading)
             self.acceptor = acceptor
             listener = try TCPListener(address: SocketAddress(host: "127.0.0.1", port: 0), loop: group.loops[0],
                                        onError: { error in acceptor.record(error) },
@@ -245,9 +255,11 @@ final class TLSTestHarness: Sendable {
 
 /// Runs `body` with a fresh harness and always shuts it down afterwards.
 func withTLSHarness(handshakeTimeout: Duration? = nil, pinServerChannels: Bool = false, serverSendBuffer: Int32? = nil,
-                    serverEchoes: Bool = true, _ body: (TLSTestHarness) async throws -> Void) async throws {
+                    serverEchoes: Bool = true, serverPausesReading: Bool = false,
+                    _ body: (TLSTestHarness) async throws -> Void) async throws {
     let harness = try TLSTestHarness(handshakeTimeout: handshakeTimeout, pinServerChannels: pinServerChannels,
-                                     serverSendBuffer: serverSendBuffer, serverEchoes: serverEchoes)
+                                     serverSendBuffer: serverSendBuffer, serverEchoes: serverEchoes,
+                                     serverPausesReading: serverPausesReading)
     do {
         try await body(harness)
     } catch {
