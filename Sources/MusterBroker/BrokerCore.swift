@@ -128,8 +128,11 @@ public struct BrokerCore: Sendable {
         let destination = message.destination
         switch destination.kind {
         case .topic:
-            return (topicSubscribers[destination] ?? []).map {
-                Delivery(sessionID: $0.sessionID, subscriptionID: $0.subscriptionID, message: message, ackID: nil, deliveryCount: 1)
+            guard let subscribers = topicSubscribers[destination], !subscribers.isEmpty else { return [] }
+            let shared = SharedMessageHeaders(message)
+            return subscribers.map {
+                Delivery(sessionID: $0.sessionID, subscriptionID: $0.subscriptionID, message: message, ackID: nil, deliveryCount: 1,
+                         shared: shared)
             }
         case .queue:
             let name = ConsumerName.queue(destination)

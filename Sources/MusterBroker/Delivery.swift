@@ -9,4 +9,6 @@ public struct Delivery: Sendable {
     public let deliveryCount: Int
     /// From a tracked consumer (queue, durable or client-acknowledged subscription), not pushed live.
     public var tracked = false
+    /// The frame bytes every delivery of this message shares, encoded once for a fan-out.
+    public var shared: SharedMessageHeaders?
 }

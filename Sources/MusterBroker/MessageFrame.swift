@@ -7,17 +7,68 @@ extension Delivery {
         Self.messageFrame(message, subscriptionID: subscriptionID, ackID: ackID.map { String($0) }, deliveryCount: deliveryCount)
     }
 
-    /// The MESSAGE frame of `message` for a subscription (live or replay).
+    /// The MESSAGE frame of `message` for a subscription (live or replay): the headers of this
+    /// delivery, then those every delivery of the message shares.
     public static func messageFrame(_ message: StoredMessage, subscriptionID: String, ackID: String?, deliveryCount: Int) -> StompFrame {
-        let publication = message.publication
+        var headers = deliveryHeaders(subscriptionID: subscriptionID, ackID: ackID, deliveryCount: deliveryCount)
+        headers.entries.append(contentsOf: SharedMessageHeaders.headers(of: message).entries)
+        return StompFrame(.message, headers: headers, body: message.publication.body)
+    }
+
+    /// The wire bytes of `frame`, built around the message's shared headers (encoded once per
+    /// message when `shared` was set for a fan-out, otherwise here).
+    public func encodedFrame() -> [UInt8] {
+        let shared = shared ?? SharedMessageHeaders(message)
+        let headers = Self.deliveryHeaders(subscriptionID: subscriptionID, ackID: ackID.map { String($0) }, deliveryCount: deliveryCount)
+        let body = message.publication.body
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(96 + subscriptionID.utf8.count + shared.bytes.count + body.count)
+        StompFrameEncoder.appendCommand(.message, into: &buffer)
+        StompFrameEncoder.appendHeaders(headers, of: .message, into: &buffer)
+        buffer.append(contentsOf: shared.bytes)
+        StompFrameEncoder.appendBody(body, into: &buffer)
+        return buffer
+    }
+
+    private static func deliveryHeaders(subscriptionID: String, ackID: String?, deliveryCount: Int) -> StompHeaders {
         var headers = StompHeaders()
-        headers.entries.reserveCapacity(publication.headers.count + 10)
+        headers.entries.reserveCapacity(4)
         headers.append("subscription", subscriptionID)
-        headers.append("message-id", message.messageID)
-        headers.append("destination", publication.destination.description)
         if let ackID { headers.append("ack", ackID) }
         if deliveryCount > 1 { headers.append("redelivered", "true") }
         headers.append(ReservedHeader.deliveryCount, String(deliveryCount))
+        return headers
+    }
+
+    static let brokerOwned: Set<String> = [
+        "subscription", "message-id", "destination", "ack", "redelivered", "x-stream-offset",
+        ReservedHeader.deliveryCount, ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp,
+    ]
+}
+
+/// The part of a message's MESSAGE frames that is the same for every subscription: the
+/// broker's message headers, the publisher's, `content-length` and the blank line. A message
+/// fanned out to many subscribers is encoded once, not once per subscriber.
+public final class SharedMessageHeaders: Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ message: StoredMessage) {
+        let headers = Self.headers(of: message)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(headers.reduce(32) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 })
+        StompFrameEncoder.appendHeaders(headers, of: .message, into: &bytes)
+        // A publication carries no content-length header of its own (the decoder keeps it out).
+        StompFrameEncoder.appendHeaderEnd(bodyCount: message.publication.body.count,
+                                          declaresLength: headers.contains("content-length"), into: &bytes)
+        self.bytes = bytes
+    }
+
+    static func headers(of message: StoredMessage) -> StompHeaders {
+        let publication = message.publication
+        var headers = StompHeaders()
+        headers.entries.reserveCapacity(publication.headers.count + 6)
+        headers.append("message-id", message.messageID)
+        headers.append("destination", publication.destination.description)
         headers.append(ReservedHeader.sender, publication.sender.party)
         headers.append(ReservedHeader.senderJurisdiction, publication.sender.jurisdiction)
         headers.append(ReservedHeader.timestamp, String(message.timestamp))
@@ -25,11 +76,6 @@ extension Delivery {
         for (name, value) in publication.headers where !Delivery.brokerOwned.contains(name) {
             headers.append(name, value)
         }
-        return StompFrame(.message, headers: headers, body: publication.body)
+        return headers
     }
-
-    static let brokerOwned: Set<String> = [
-        "subscription", "message-id", "destination", "ack", "redelivered", "x-stream-offset",
-        ReservedHeader.deliveryCount, ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp,
-    ]
 }

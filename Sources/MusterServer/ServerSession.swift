@@ -173,7 +173,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     /// Runs under the broker's lock, on whichever thread routed the message.
     func deliver(_ delivery: Delivery) {
         guard log != nil, !delivery.tracked, delivery.message.destination.kind == .topic else {
-            write(StompFrameEncoder.encode(delivery.frame))
+            write(delivery.encodedFrame())
             return
         }
         let decision = flow.withLock { flow in
@@ -181,7 +181,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         }
         switch decision {
         case .write:
-            write(StompFrameEncoder.encode(delivery.frame))
+            write(delivery.encodedFrame())
         case .drop:
             break
         case .follow(let offset):

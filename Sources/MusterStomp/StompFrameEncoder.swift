@@ -17,23 +17,45 @@ public enum StompFrameEncoder {
 
     /// Appends the encoded frame to `buffer`, so many frames can share one write buffer.
     public static func encode(_ frame: StompFrame, into buffer: inout [UInt8]) {
-        let lineFeed = StompHeaderEscaping.lineFeed
-        let escaping = frame.command.escapesHeaders
-        buffer.append(contentsOf: frame.command.rawValue.utf8)
-        buffer.append(lineFeed)
-        for header in frame.headers {
+        appendCommand(frame.command, into: &buffer)
+        appendHeaders(frame.headers, of: frame.command, into: &buffer)
+        appendHeaderEnd(bodyCount: frame.body.count, declaresLength: frame.headers.contains("content-length"), into: &buffer)
+        appendBody(frame.body, into: &buffer)
+    }
+
+    // A frame can also be assembled from these parts, in this order, e.g. to encode the headers
+    // that many frames share only once (`appendHeaders` may be called several times).
+
+    /// The command line.
+    public static func appendCommand(_ command: StompCommand, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: command.rawValue.utf8)
+        buffer.append(StompHeaderEscaping.lineFeed)
+    }
+
+    /// Header lines, escaped as `command` requires.
+    public static func appendHeaders(_ headers: StompHeaders, of command: StompCommand, into buffer: inout [UInt8]) {
+        let escaping = command.escapesHeaders
+        for header in headers {
             StompHeaderEscaping.append(header.name, escaping: escaping, to: &buffer)
             buffer.append(StompHeaderEscaping.colon)
             StompHeaderEscaping.append(header.value, escaping: escaping, to: &buffer)
-            buffer.append(lineFeed)
+            buffer.append(StompHeaderEscaping.lineFeed)
         }
-        if !frame.body.isEmpty && !frame.headers.contains("content-length") {
+    }
+
+    /// `content-length` for a non-empty body whose headers do not declare it, then the blank line.
+    public static func appendHeaderEnd(bodyCount: Int, declaresLength: Bool, into buffer: inout [UInt8]) {
+        if bodyCount > 0 && !declaresLength {
             buffer.append(contentsOf: "content-length:".utf8)
-            buffer.append(contentsOf: String(frame.body.count).utf8)
-            buffer.append(lineFeed)
+            buffer.append(contentsOf: String(bodyCount).utf8)
+            buffer.append(StompHeaderEscaping.lineFeed)
         }
-        buffer.append(lineFeed)
-        buffer.append(contentsOf: frame.body)
+        buffer.append(StompHeaderEscaping.lineFeed)
+    }
+
+    /// The body and the NUL that ends the frame.
+    public static func appendBody(_ body: [UInt8], into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: body)
         buffer.append(0)
     }
 

@@ -15,7 +15,7 @@ struct MessageFrameTests {
         let frame = delivery(headers: StompHeaders([("content-type", "text/plain"), ("x-trace", "a"), ("x-trace", "b")])).frame
         #expect(frame.command == .message)
         #expect(frame.headers.entries.map(\.name) == [
-            "subscription", "message-id", "destination", "ack", "muster-delivery-count",
+            "subscription", "ack", "muster-delivery-count", "message-id", "destination",
             "muster-sender", "muster-sender-jurisdiction", "muster-timestamp", "x-stream-offset",
             "content-type", "x-trace", "x-trace",
         ])
@@ -77,5 +77,31 @@ struct MessageFrameTests {
         let frame = Delivery(sessionID: 1, subscriptionID: "s", message: message, ackID: nil, deliveryCount: 1).frame
         #expect(frame.body == bytes)
         #expect(frame.headers["destination"] == "/queue/work-orders")
+    }
+
+    @Test("The wire bytes built around a message's shared headers are the frame's encoding",
+          arguments: [(UInt64?.none, 1), (UInt64?.some(17), 1), (UInt64?.some(18), 3)])
+    func encodedFrameIsTheFramesEncoding(ackID: UInt64?, deliveryCount: Int) {
+        let awkward = StompHeaders([("content-type", "text/plain"), ("x-note", "a:b\nc\\d"), ("x:colon", "v"), ("subscription", "forged")])
+        for text in ["hello", ""] {
+            var delivery = delivery(headers: awkward, ackID: ackID, deliveryCount: deliveryCount, text: text)
+            let expected = StompFrameEncoder.encode(delivery.frame)
+            #expect(delivery.encodedFrame() == expected, "encoding the shared headers here")
+            delivery.shared = SharedMessageHeaders(delivery.message)
+            #expect(delivery.encodedFrame() == expected, "with shared headers encoded beforehand")
+        }
+    }
+
+    @Test func deliveriesOfOneTopicMessageShareOneEncodingOfItsHeaders() throws {
+        var core = BrokerCore(rules: DeliveryRules())
+        for (session, id) in [(UInt64(1), "a"), (2, "b"), (3, "c")] {
+            core.attach(sessionID: session, party: guangchenTown)
+            _ = try core.subscribe(sessionID: session, subscriptionID: id, destination: patrolTopic, mode: .auto, prefetch: nil, now: 0)
+        }
+        let deliveries = core.route(stored(7, to: patrolTopic, text: "joint patrol at 08:00"))
+        #expect(deliveries.count == 3)
+        let shared = try #require(deliveries.first?.shared)
+        #expect(deliveries.allSatisfy { $0.shared === shared })
+        #expect(deliveries.map { $0.encodedFrame() } == deliveries.map { StompFrameEncoder.encode($0.frame) })
     }
 }
