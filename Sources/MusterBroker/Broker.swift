@@ -23,7 +23,7 @@ public final class Broker: Sendable {
     public let clock: @Sendable () -> Int64
     /// Decides summons, hand-off and joint-operation messages (nil: no workflows).
     public let workflow: WorkflowDesk?
-    private let state: Mutex<State>
+    private let state: BrokerLock<State>
     private let nextSessionID = Atomic<UInt64>(1)
     /// The callbacks live in structs: a bare closure in a Mutex is re-wrapped in a reabstraction
     /// thunk each time `withLock` writes it back, until calling it overflows the stack.
@@ -44,7 +44,7 @@ public final class Broker: Sendable {
         // Ack ids start at the clock's microseconds, so an id from an earlier run names nothing now.
         var core = BrokerCore(rules: rules, routedNext: store.nextOffset, firstAckID: UInt64(max(0, clock())) * 1000)
         for consumer in restored { core.restore(consumer.state, owner: consumer.owner) }
-        self.state = Mutex(State(core: core))
+        self.state = BrokerLock(State(core: core))
     }
 
     /// Who to poke when consumers may have work (the pump).
