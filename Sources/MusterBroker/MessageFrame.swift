@@ -18,16 +18,23 @@ extension Delivery {
     /// The wire bytes of `frame`, built around the message's shared headers (encoded once per
     /// message when `shared` was set for a fan-out, otherwise here).
     public func encodedFrame() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(160 + subscriptionID.utf8.count + (shared?.bytes.count ?? 256) + message.publication.body.count)
+        encodeFrame(into: &buffer)
+        return buffer
+    }
+
+    /// Appends `encodedFrame()` to `buffer` (a connection's outbound bytes).
+    public func encodeFrame(into buffer: inout [UInt8]) {
         let shared = shared ?? SharedMessageHeaders(message)
         let headers = Self.deliveryHeaders(subscriptionID: subscriptionID, ackID: ackID.map { String($0) }, deliveryCount: deliveryCount)
         let body = message.publication.body
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(96 + subscriptionID.utf8.count + shared.bytes.count + body.count)
+        // No reserveCapacity here: reserving a little more on every frame appended to one buffer
+        // would reallocate it each time (Array grows geometrically only on its own).
         StompFrameEncoder.appendCommand(.message, into: &buffer)
         StompFrameEncoder.appendHeaders(headers, of: .message, into: &buffer)
         buffer.append(contentsOf: shared.bytes)
         StompFrameEncoder.appendBody(body, into: &buffer)
-        return buffer
     }
 
     private static func deliveryHeaders(subscriptionID: String, ackID: String?, deliveryCount: Int) -> StompHeaders {

@@ -115,13 +115,23 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
 
     /// Queues bytes for sending; safe from any thread.
     public func write(_ bytes: [UInt8]) {
-        backlog.add(bytes.count, ordering: .relaxed)
+        write { $0.append(contentsOf: bytes) }
+    }
+
+    /// Queues what `encode` appends to the buffer it is handed, with no array of its own in
+    /// between (a frame encoded for this connection is copied once less); safe from any
+    /// thread. `encode` must only append; off the loop it runs under the staging lock.
+    public func write(encoding encode: (inout [UInt8]) -> Void) {
         if loop.inLoop {
-            appendOutbound(bytes)
+            withOutboundBuffer(encode)
             return
         }
         let schedule = staged.withLock { staged -> Bool in
-            staged.bytes.append(contentsOf: bytes)
+            // Room for a few frames up front: growing from empty copied every frame again.
+            if staged.bytes.isEmpty { staged.bytes.reserveCapacity(Self.stagingCapacity) }
+            let before = staged.bytes.count
+            encode(&staged.bytes)
+            backlog.add(staged.bytes.count - before, ordering: .relaxed)
             defer { staged.scheduled = true }
             return !staged.scheduled
         }
@@ -136,6 +146,8 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             }
         }
     }
+
+    private static let stagingCapacity = 16 << 10
 
     /// Appends to the outbound buffer directly (loop thread only), avoiding a copy.
     public func withOutboundBuffer(_ body: (inout [UInt8]) -> Void) {
@@ -242,7 +254,11 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
 
     private func appendOutbound(_ bytes: [UInt8]) {
         guard state != .closed, state != .draining else { return }
-        outbound.append(contentsOf: bytes)
+        if outbound.isEmpty && outboundOffset == 0 {
+            outbound = bytes  // nothing queued: take the array instead of copying it
+        } else {
+            outbound.append(contentsOf: bytes)
+        }
         scheduleFlush()
     }
 

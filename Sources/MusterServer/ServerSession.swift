@@ -173,7 +173,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     /// Runs under the broker's lock, on whichever thread routed the message.
     func deliver(_ delivery: Delivery) {
         guard log != nil, !delivery.tracked, delivery.message.destination.kind == .topic else {
-            write(delivery.encodedFrame())
+            writeFrame(of: delivery)
             return
         }
         let decision = flow.withLock { flow in
@@ -181,7 +181,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         }
         switch decision {
         case .write:
-            write(delivery.encodedFrame())
+            writeFrame(of: delivery)
         case .drop:
             break
         case .follow(let offset):
@@ -490,6 +490,12 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
 
     private func send(_ frame: StompFrame) {
         write(StompFrameEncoder.encode(frame))
+    }
+
+    /// A MESSAGE frame, encoded straight into the connection's outbound bytes.
+    private func writeFrame(of delivery: Delivery) {
+        lastWriteNanoseconds.store(Int64((ContinuousClock.now - Self.epoch) / .nanoseconds(1)), ordering: .relaxed)
+        channel.write { delivery.encodeFrame(into: &$0) }
     }
 
     private func write(_ bytes: [UInt8]) {
