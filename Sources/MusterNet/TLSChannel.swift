@@ -159,6 +159,9 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         scheduleFlush()
     }
 
+    /// The outbound buffer's allocated size (loop thread only; what an idle connection keeps).
+    var outboundCapacity: Int { outbound.capacity }
+
     /// Bytes queued but not yet accepted by the socket (loop thread only).
     public var pendingOutboundByteCount: Int { outbound.count - outboundOffset }
 
@@ -313,7 +316,9 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             }
         }
         let wroteSomething = outboundOffset > 0
-        if outbound.capacity > 1 << 20 { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
+        // An idle connection keeps at most a small buffer: a staged batch taken over whole (16 KiB
+        // reserved) or a burst must not stay allocated for the connection's life.
+        if outbound.capacity >= Self.stagingCapacity { outbound = [] } else { outbound.removeAll(keepingCapacity: true) }
         outboundOffset = 0
         setInterest(readable: !readingPaused, writable: false)
         if state == .closing {

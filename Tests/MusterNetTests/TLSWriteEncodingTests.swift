@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import MusterNet
 
@@ -26,6 +27,32 @@ import Testing
             sender.start()
             try await eventually("every byte at the server") { server.log.received.count >= expected.count }
             expectSameBytes(server.log.received, expected, "frames written off the loop, in order")
+        }
+    }
+
+    @Test func aLargeOutboundBufferIsReleasedOnceSentAndASmallOneKept() async throws {
+        try await withTLSHarness(serverEchoes: false) { harness in
+            let client = try harness.connect(try harness.clientTLS())
+            let server = try await harness.acceptedServer(number: 1)
+            try await eventually("both sides open") { client.log.opened && server.log.opened }
+            let loop = client.channel.loop
+            let capacities = Mutex<[Int]>([])
+            for size in [64 << 10, 512] {
+                loop.execute { client.channel.write(patternBytes(count: size)) }
+                let expected = server.log.received.count + size
+                try await eventually("\(size) bytes at the server") { server.log.received.count >= expected }
+                // The flush that sent them has finished by the next iteration of the client's loop.
+                let measured = Flag()
+                loop.execute {
+                    capacities.withLock { $0.append(client.channel.outboundCapacity) }
+                    measured.set()
+                }
+                try await eventually("capacity read") { measured.isSet }
+            }
+            let kept = capacities.withLock { $0 }
+            #expect(kept.count == 2)
+            #expect(kept.first == 0, "a 64 KiB buffer is released once sent, not kept while the connection idles")
+            #expect((1..<(16 << 10)).contains(kept.last ?? 0), "a small one is kept for the next frames")
         }
     }
 }
