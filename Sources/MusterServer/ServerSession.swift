@@ -494,12 +494,17 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
 
     /// A MESSAGE frame, encoded straight into the connection's outbound bytes.
     private func writeFrame(of delivery: Delivery) {
-        lastWriteNanoseconds.store(Int64((ContinuousClock.now - Self.epoch) / .nanoseconds(1)), ordering: .relaxed)
         channel.write { delivery.encodeFrame(into: &$0) }
+        noteWrite()
     }
 
     private func write(_ bytes: [UInt8]) {
-        lastWriteNanoseconds.store(Int64((ContinuousClock.now - Self.epoch) / .nanoseconds(1)), ordering: .relaxed)
         channel.write(bytes)
+        noteWrite()
+    }
+
+    /// When the broker last sent something (the heart-beat timer sends only in silences).
+    private func noteWrite() {
+        lastWriteNanoseconds.store(Int64((ContinuousClock.now - Self.epoch) / .nanoseconds(1)), ordering: .relaxed)
     }
 }

@@ -38,8 +38,8 @@ import Testing
             let loop = client.channel.loop
             let capacities = Mutex<[Int]>([])
             for size in [64 << 10, 512] {
+                let expected = server.log.received.count + size  // counted before the bytes can arrive
                 loop.execute { client.channel.write(patternBytes(count: size)) }
-                let expected = server.log.received.count + size
                 try await eventually("\(size) bytes at the server") { server.log.received.count >= expected }
                 // The flush that sent them has finished by the next iteration of the client's loop.
                 let measured = Flag()
