@@ -21,6 +21,9 @@ public final class BrokerServer: @unchecked Sendable {
     private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
     private let pump: ConsumerPump
     private let timers: WorkflowTimers
+    /// Connections opened plus connections closed (activity, for `heapReturner`).
+    private let connectionEvents = Atomic<Int>(0)
+    private var heapReturner: HeapReturner?
 
     /// Loads the policy, opens (and recovers) the log and rebuilds the queues and durable
     /// subscriptions; throws `ConfigurationError` when the policy or the consumer registry
@@ -110,8 +113,16 @@ public final class BrokerServer: @unchecked Sendable {
         pump.start()
         // Deadlines that passed while the broker was down are escalated now, naming the deadline itself.
         timers.start()
+        if let period = configuration.memoryReturnQuietPeriod {
+            let heapReturner = HeapReturner(period: period, logger: logger) { [weak self] in
+                self.map { HeapReturn.Activity(logEnd: $0.log.nextOffset, connectionEvents: $0.connectionEvents.load(ordering: .relaxed)) }
+            }
+            heapReturner.start()
+            self.heapReturner = heapReturner
+        }
         let bound = SocketAddress(host: configuration.listen.host, port: listener.boundPort)
-        logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)",
+        let memoryReturn = configuration.memoryReturnQuietPeriod.map { "after \(Int($0 / .milliseconds(1))) ms quiet" } ?? "off"
+        logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)", "memory-return": "\(memoryReturn)",
                                             "tls-min": "\(configuration.minimumTLSVersion.rawValue)"])
         return bound
     }
@@ -148,6 +159,7 @@ public final class BrokerServer: @unchecked Sendable {
             Thread.sleep(forTimeInterval: 0.02)
         }
         group?.shutdown()
+        heapReturner?.stop()
         timers.stop()
         pump.stop()
         log.close()
@@ -159,11 +171,15 @@ public final class BrokerServer: @unchecked Sendable {
         let session = ServerSession(
             broker: broker, policy: policy, log: log, consumers: pump, limits: configuration.limits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
-            onClose: { [weak self] session in _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) } })
+            onClose: { [weak self] session in
+                _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) }
+                self?.connectionEvents.add(1, ordering: .relaxed)
+            })
         do {
             let channel = try TLSChannel.accept(descriptor: descriptor, context: context, loop: loop, delegate: session)
             session.attach(channel)
             sessions.withLock { $0[ObjectIdentifier(session)] = session }
+            connectionEvents.add(1, ordering: .relaxed)
             channel.start()
         } catch {
             logger.error("cannot set up TLS for an accepted connection: \(error)")

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var session: SessionSettings
     public var heartbeatTolerance: Double
     public var eventLoopCount: Int
+    /// How long the broker must be quiet (no appends, no connections opened or closed) before it
+    /// returns freed heap memory to the system, checked once per such period (nil: never).
+    public var memoryReturnQuietPeriod: Duration? = .seconds(5)
     public var partiesFile: String
     public var parties: PartyDirectory
     /// The topics file and the schema directory (with `partiesFile`: the policy).
@@ -99,6 +102,7 @@ public struct ServerConfiguration: Sendable {
         try heartbeat?.rejectUnknownKeys()
 
         let loops = try root.integer("event-loops", default: 0)
+        let memoryReturnQuiet = try root.integer("memory-return-quiet-ms", default: 5000)
         let partiesText = try root.string("parties", default: "Config/parties.yaml")
         let topicsText = try root.string("topics", default: "Config/topics.yaml")
         let schemasText = try root.string("schemas", default: "Schemas")
@@ -116,7 +120,8 @@ public struct ServerConfiguration: Sendable {
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
             limits: limits, session: session, heartbeatTolerance: tolerance,
-            eventLoopCount: loops == 0 ? System.coreCount : loops, partiesFile: partiesText, parties: parties,
+            eventLoopCount: loops == 0 ? System.coreCount : loops,
+            memoryReturnQuietPeriod: memoryReturnQuiet == 0 ? nil : .milliseconds(memoryReturnQuiet), partiesFile: partiesText, parties: parties,
             topicsFile: topicsText, schemasDirectory: schemasText)
     }
 }

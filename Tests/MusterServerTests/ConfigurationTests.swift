@@ -50,6 +50,13 @@ struct ConfigurationTests {
         #expect(configuration.minimumTLSVersion == .tls12)
         #expect(configuration.session.heartbeatSend == 10_000)
         #expect(configuration.parties.party(.init(jurisdiction: "jinshan", party: "langxia-town"))?.name == "廊下镇")
+        #expect(configuration.memoryReturnQuietPeriod == .seconds(5))
+    }
+
+    @Test func memoryReturnCanBeTunedOrTurnedOff() throws {
+        #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 250\n").memoryReturnQuietPeriod == .milliseconds(250))
+        #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 0\n").memoryReturnQuietPeriod == nil)
+        #expect(refusal("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: soon\n")?.key == "memory-return-quiet-ms")
     }
 
     @Test func settingsOverrideDefaults() throws {

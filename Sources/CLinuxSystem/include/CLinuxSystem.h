@@ -20,6 +20,8 @@ int muster_epoll_wait(int epfd, muster_ready_event *events, int capacity, int ti
 int muster_eventfd(void);
 int muster_accept4_nonblocking(int fd);
 int muster_socket_nonblocking(int domain, int type);
+/// Gives freed heap pages back to the system (malloc_trim(0)); returns whether any were.
+int muster_return_free_heap(void);
 
 static inline uint32_t muster_EPOLLIN(void) { return EPOLLIN; }
 static inline uint32_t muster_EPOLLOUT(void) { return EPOLLOUT; }

@@ -1,0 +1,52 @@
+import Logging
+@testable import MusterServer
+import Synchronization
+import Testing
+
+@Suite("returning freed memory once the broker is quiet")
+struct HeapReturnTests {
+    typealias Activity = HeapReturn.Activity
+
+    /// The decisions for one check per period, in order.
+    func decisions(_ activities: [Activity]) -> [Bool] {
+        var decision = HeapReturn()
+        return activities.map { decision.check($0) }
+    }
+
+    @Test func returnsOnceAfterAQuietPeriodThatFollowsActivity() {
+        let startup = Activity(logEnd: 10, connectionEvents: 0)
+        let connected = Activity(logEnd: 10, connectionEvents: 2)
+        let published = Activity(logEnd: 11, connectionEvents: 2)
+        // The first look has nothing to compare with; a quiet period after startup (recovery read
+        // the log) returns memory, a longer quiet spell not again; connections opened or closed and
+        // appends are activity, each followed by one return once quiet.
+        #expect(decisions([startup, startup, startup, startup, connected, connected, connected, published, published])
+            == [false, true, false, false, false, true, false, false, true])
+    }
+
+    @Test func neverReturnsWhileTheBrokerWorks() {
+        let busy = (0..<50).map { Activity(logEnd: UInt64($0), connectionEvents: $0 / 3) }
+        #expect(!decisions(busy).contains(true))
+    }
+
+    @Test func theReturnerTrimsOnItsTimerAfterEachQuietSpell() async throws {
+        let current = Mutex(Activity(logEnd: 0, connectionEvents: 0))
+        let returner = HeapReturner(period: .milliseconds(20), logger: Logger(label: "test")) { current.withLock { $0 } }
+        returner.start()
+        defer { returner.stop() }
+        try await awaitCondition("the quiet period after startup returns memory") { returner.returnCount == 1 }
+        current.withLock { $0.logEnd = 5 }
+        try await awaitCondition("a quiet period after new appends returns memory again") { returner.returnCount == 2 }
+    }
+
+    private func awaitCondition(_ what: String, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("timed out waiting: \(what)")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
