@@ -20,6 +20,9 @@ int muster_epoll_wait(int epfd, muster_ready_event *events, int capacity, int ti
 int muster_eventfd(void);
 int muster_accept4_nonblocking(int fd);
 int muster_socket_nonblocking(int domain, int type);
+/// The event loop whose thread this is (NULL on other threads).
+void *muster_current_loop(void);
+void muster_set_current_loop(void *loop);
 /// Gives freed heap pages back to the system (malloc_trim(0)); returns whether any were.
 int muster_return_free_heap(void);
 
