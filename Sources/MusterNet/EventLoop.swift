@@ -175,14 +175,24 @@ public final class EventLoop: @unchecked Sendable {
             }
             runTasks()
             drainEndOfIteration()
-            helpOtherLoops()
             tickIfDue()
+            finishIteration()
         }
-        helpOtherLoops()
+        finishIteration()
         loopThreadID.store(0, ordering: .relaxed)
-        // A stopped loop keeps its ownership: no other loop may run tasks for it any more.
         muster_set_current_loop(nil)
+        // Helpers look at `running` once they hold the ownership: they leave a stopped loop alone.
+        ownership.unlock()
         finished.signal()
+    }
+
+    /// Hands over what this iteration (its tick included) queued for other loops, and sends
+    /// what helped tasks wrote to this loop's own connections, until neither is left.
+    private func finishIteration() {
+        while !loopsToHelp.isEmpty || !endOfIterationQueue.isEmpty {
+            helpOtherLoops()
+            drainEndOfIteration()
+        }
     }
 
     /// Runs the tasks this iteration queued for sleeping loops, when this loop is lightly
@@ -199,8 +209,12 @@ public final class EventLoop: @unchecked Sendable {
     /// the other loop, which works through them alongside this one.
     static let helpLimit = 2
 
+    /// Rounds of tasks a helper runs at most: tasks that keep queueing more (a replay feeding a
+    /// fast reader) are left to the loop's own thread.
+    static let helpRounds = 4
+
     /// Runs this loop's queued tasks on the calling thread (another loop's), if this loop is
-    /// asleep in epoll and they are few; false otherwise (the loop is then woken to run them).
+    /// asleep in epoll and they are few; false when it left them (the loop must then be woken).
     private func runTasksWhileAsleep() -> Bool {
         guard ownership.tryLock() else { return false }
         defer { ownership.unlock() }
@@ -208,11 +222,12 @@ public final class EventLoop: @unchecked Sendable {
         loopThreadID.store(UInt(pthread_self()), ordering: .relaxed)
         defer { loopThreadID.store(0, ordering: .relaxed) }
         helpedRuns.add(1, ordering: .relaxed)
-        repeat {
+        for _ in 0..<Self.helpRounds {
             runTasks()
             drainEndOfIteration()
-        } while tasks.withLock({ !$0.queue.isEmpty })
-        return true
+            if tasks.withLock({ $0.queue.isEmpty }) { return true }
+        }
+        return false
     }
 
     private func dispatch(_ event: muster_ready_event) {

@@ -100,4 +100,67 @@ struct LoopHelpTests {
             #expect(all.filter { $0.source == source }.map(\.sequence) == Array(0..<each), "tasks from loop \(source) ran out of order")
         }
     }
+
+    @Test("Tasks that keep queueing more for their loop are left to that loop's thread after a few rounds")
+    func helpIsBounded() async throws {
+        let group = try EventLoopGroup(count: 2, namePrefix: "bounded-test")
+        defer { group.shutdown() }
+        let (source, target) = (group.loops[0], group.loops[1])
+        let sourceThread = try await thread(of: source)
+        let targetThread = try await thread(of: target)
+        let chain = 20
+        var checked = false
+        for attempt in 0..<20 where !checked {
+            let threads = Mutex<[UInt]>([])
+            @Sendable func step(_ index: Int) {
+                threads.withLock { $0.append(UInt(pthread_self())) }
+                if index + 1 < chain { target.execute { step(index + 1) } }
+            }
+            source.execute { target.execute { step(0) } }
+            try await eventually("attempt \(attempt)'s chain ran") { threads.withLock { $0.count } == chain }
+            let ran = threads.withLock { $0 }
+            guard ran.first == sourceThread else { continue }  // the target was awake: not helped
+            checked = true
+            #expect(ran.last == targetThread, "the helper stopped after \(EventLoop.helpRounds) rounds and woke the target")
+        }
+        #expect(checked, "some attempt was helped")
+    }
+
+    /// Counts its end-of-iteration calls and the tasks that ran before the first one.
+    private final class FlushProbe: EventHandler, @unchecked Sendable {
+        let events = Mutex<[String]>([])
+        func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {}
+        func handleTick(now: ContinuousClock.Instant) {}
+        func handleEndOfIteration() { events.withLock { $0.append("flush") } }
+    }
+
+    @Test("What a helped task queues for the helping loop's own end of iteration is sent in that iteration")
+    func helpersFlushTheirOwnWritesToo() async throws {
+        let group = try EventLoopGroup(count: 2, namePrefix: "own-flush-test")
+        defer { group.shutdown() }
+        let (source, target) = (group.loops[0], group.loops[1])
+        let sourceThread = try await thread(of: source)
+        var checked = false
+        for attempt in 0..<20 where !checked {
+            let probe = FlushProbe()
+            let helped = Mutex<Bool?>(nil)
+            source.execute {
+                target.execute {
+                    // Run by the source's thread, this task may write to the source's connections.
+                    let onSource = UInt(pthread_self()) == sourceThread
+                    if onSource { source.flushAtEndOfIteration(probe) }
+                    helped.withLock { $0 = onSource }
+                }
+            }
+            try await eventually("attempt \(attempt) ran") { helped.withLock { $0 } != nil }
+            guard helped.withLock({ $0 }) == true else { continue }
+            checked = true
+            // A task queued now runs in the source's next iteration: the flush must come before it.
+            let marked = Mutex(false)
+            source.execute { probe.events.withLock { $0.append("next task") }; marked.withLock { $0 = true } }
+            try await eventually("the next task ran") { marked.withLock { $0 } }
+            #expect(probe.events.withLock { $0 } == ["flush", "next task"])
+        }
+        #expect(checked, "some attempt was helped")
+    }
 }
