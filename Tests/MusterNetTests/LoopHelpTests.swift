@@ -24,16 +24,23 @@ struct LoopHelpTests {
         return seen.withLock { $0 }
     }
 
+    /// Repeats `attempt` until one reports that the source loop helped (the target may have been
+    /// awake for another reason, so a few attempts are allowed); whether any did.
+    private func untilHelped(_ attempt: (Int) async throws -> Bool) async rethrows -> Bool {
+        for index in 0..<20 {
+            if try await attempt(index) { return true }
+        }
+        return false
+    }
+
     @Test("A lightly loaded loop runs what it hands to a sleeping loop on its own thread, as that loop")
     func aLightlyLoadedLoopRunsASleepingLoopsTaskItself() async throws {
         let group = try EventLoopGroup(count: 2, namePrefix: "help-test")
         defer { group.shutdown() }
         let (source, target) = (group.loops[0], group.loops[1])
         let sourceThread = try await thread(of: source)
-        // The source loop is woken from a long sleep by each attempt (lightly loaded); the target
-        // sleeps unless something else woke it, so a few attempts are allowed.
-        var helped = false
-        for attempt in 0..<20 where !helped {
+        // The source loop is woken from a long sleep by each attempt (lightly loaded).
+        let helped = try await untilHelped { attempt in
             let run = Mutex<Run?>(nil)
             source.execute {
                 target.execute {
@@ -46,7 +53,7 @@ struct LoopHelpTests {
             try await eventually("attempt \(attempt) ran") { run.withLock { $0 } != nil }
             let seen = try #require(run.withLock { $0 })
             #expect(seen.asTarget, "the task ran as the target loop (and, on the source's thread, as the source too)")
-            helped = seen.thread == sourceThread
+            return seen.thread == sourceThread
         }
         #expect(helped, "the task ran on the source loop's thread")
         #expect(target.helpedRunCount > 0)
@@ -109,8 +116,7 @@ struct LoopHelpTests {
         let sourceThread = try await thread(of: source)
         let targetThread = try await thread(of: target)
         let chain = 20
-        var checked = false
-        for attempt in 0..<20 where !checked {
+        let helped = try await untilHelped { attempt in
             let threads = Mutex<[UInt]>([])
             @Sendable func step(_ index: Int) {
                 threads.withLock { $0.append(UInt(pthread_self())) }
@@ -119,14 +125,14 @@ struct LoopHelpTests {
             source.execute { target.execute { step(0) } }
             try await eventually("attempt \(attempt)'s chain ran") { threads.withLock { $0.count } == chain }
             let ran = threads.withLock { $0 }
-            guard ran.first == sourceThread else { continue }  // the target was awake: not helped
-            checked = true
+            guard ran.first == sourceThread else { return false }
             #expect(ran.last == targetThread, "the helper stopped after \(EventLoop.helpRounds) rounds and woke the target")
+            return true
         }
-        #expect(checked, "some attempt was helped")
+        #expect(helped, "some attempt was helped")
     }
 
-    /// Counts its end-of-iteration calls and the tasks that ran before the first one.
+    /// Records its end-of-iteration calls (and the test's marker task) in order.
     private final class FlushProbe: EventHandler, @unchecked Sendable {
         let events = Mutex<[String]>([])
         func handleReadiness(readable: Bool, writable: Bool, hangup: Bool) {}
@@ -140,27 +146,26 @@ struct LoopHelpTests {
         defer { group.shutdown() }
         let (source, target) = (group.loops[0], group.loops[1])
         let sourceThread = try await thread(of: source)
-        var checked = false
-        for attempt in 0..<20 where !checked {
+        let helped = try await untilHelped { attempt in
             let probe = FlushProbe()
-            let helped = Mutex<Bool?>(nil)
+            let ranOnSource = Mutex<Bool?>(nil)
             source.execute {
                 target.execute {
                     // Run by the source's thread, this task may write to the source's connections.
                     let onSource = UInt(pthread_self()) == sourceThread
                     if onSource { source.flushAtEndOfIteration(probe) }
-                    helped.withLock { $0 = onSource }
+                    ranOnSource.withLock { $0 = onSource }
                 }
             }
-            try await eventually("attempt \(attempt) ran") { helped.withLock { $0 } != nil }
-            guard helped.withLock({ $0 }) == true else { continue }
-            checked = true
+            try await eventually("attempt \(attempt) ran") { ranOnSource.withLock { $0 } != nil }
+            guard ranOnSource.withLock({ $0 }) == true else { return false }
             // A task queued now runs in the source's next iteration: the flush must come before it.
             let marked = Mutex(false)
             source.execute { probe.events.withLock { $0.append("next task") }; marked.withLock { $0 = true } }
             try await eventually("the next task ran") { marked.withLock { $0 } }
             #expect(probe.events.withLock { $0 } == ["flush", "next task"])
+            return true
         }
-        #expect(checked, "some attempt was helped")
+        #expect(helped, "some attempt was helped")
     }
 }
