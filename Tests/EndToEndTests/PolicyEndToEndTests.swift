@@ -42,7 +42,7 @@ struct PolicyEndToEndTests {
     static func dispatch(task: String) -> String {
         """
         {"action": "dispatch", "taskType": "\(task)", "title": "疏通山塘村排水沟", "description": "12345 热线：村口排水沟堵塞",
-         "assignee": "shanta-village-grid", "due": "2026-11-22T18:00:00+08:00", "reference": "12345-20261121-0042"}
+         "assignee": "shanta-village-grid", "due": "P1D", "reference": "12345-20261121-0042"}
         """
     }
 
