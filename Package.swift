@@ -54,16 +54,19 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .target(name: "CChecksum"),
         .muster("MusterStomp"),
+        .muster("MusterProtocol", dependencies: ["MusterStomp"]),
+        .muster("MusterSchema"),
         .muster("MusterLog", dependencies: ["CChecksum", "COpenSSL"]),
         .muster("MusterNet", dependencies: ["CLinuxSystem", "COpenSSL"]),
-        .muster("MusterBroker", dependencies: ["MusterStomp"]),
+        .muster("MusterBroker", dependencies: ["MusterStomp", "MusterProtocol", "MusterSchema"]),
+        .muster("MusterWorkflow", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"]),
         .muster("MusterServer", dependencies: [
-            "MusterNet", "MusterStomp", "MusterBroker", "MusterLog",
+            "MusterNet", "MusterStomp", "MusterProtocol", "MusterSchema", "MusterBroker", "MusterWorkflow", "MusterLog", "CLinuxSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .muster("MusterClient", dependencies: [
-            "MusterNet", "MusterStomp",
+            "MusterNet", "MusterStomp", "MusterProtocol",
         ]),
         .muster("MusterBench", dependencies: [
             "MusterNet", "MusterStomp",
@@ -71,20 +74,25 @@ let package = Package(
         ]),
         .muster("muster", dependencies: [
             "MusterServer", "MusterClient", "MusterNet", "MusterLog", "MusterBench",
+            "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], kind: .executable),
-        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog"]),
+        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog", "MusterStomp"]),
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
         .muster("MusterLogTests", dependencies: ["MusterLog"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
-        .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], exclude: ["Differential"], kind: .test),
+        .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),
+        .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
+        .muster("MusterWorkflowTests", dependencies: ["MusterWorkflow", "MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
         .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: [
-            "MusterServer", "MusterBroker", "MusterLog", "MusterTestSupport", .product(name: "Logging", package: "swift-log"),
+            "MusterServer", "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterLog", "MusterTestSupport",
+            .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
         .muster("EndToEndTests", dependencies: [
-            "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterBroker", "MusterServer", "MusterTestSupport", "muster",
+            "MusterClient", "MusterStomp", "MusterProtocol", "MusterNet", "MusterLog", "MusterBroker", "MusterWorkflow", "MusterServer",
+            "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),
     ]
 )

@@ -1,4 +1,5 @@
 import Synchronization
+public import MusterProtocol
 
 /// A connection the broker can hand deliveries to. `deliver` is called while the broker
 /// holds its lock (that keeps log order per destination), so it must only queue the bytes.
@@ -22,7 +23,7 @@ public final class Broker: Sendable {
     public let gate: any PublishGate
     public let clock: @Sendable () -> Int64
     /// Decides summons, hand-off and joint-operation messages (nil: no workflows).
-    public let workflow: WorkflowDesk?
+    public let workflow: (any WorkflowHandling)?
     private let state: BrokerLock<State>
     private let nextSessionID = Atomic<UInt64>(1)
     /// The callbacks live in structs: a bare closure in a Mutex is re-wrapped in a reabstraction
@@ -36,7 +37,7 @@ public final class Broker: Sendable {
 
     public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
                 rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
-                restored: [RestoredConsumer] = [], workflow: WorkflowDesk? = nil) {
+                restored: [RestoredConsumer] = [], workflow: (any WorkflowHandling)? = nil) {
         self.store = store
         self.gate = gate
         self.clock = clock

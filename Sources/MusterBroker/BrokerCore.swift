@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// The routing state of the broker, as a pure state machine: sessions, their subscriptions,
 /// live topic subscribers, and the tracked consumers (queues, durable subscriptions, topic
 /// subscriptions with client acknowledgements). Operations return what they cause; the

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// Names a tracked consumer: the state (read position, unacknowledged deliveries) that
 /// outlives any one subscription to it.
 public struct ConsumerName: Hashable, Comparable, Sendable, CustomStringConvertible {

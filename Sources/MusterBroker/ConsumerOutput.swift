@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// What an operation on consumers asks the broker to do: send these deliveries, record
 /// these events in the log, and move these messages to their dead-letter destinations.
 public struct ConsumerOutput: Sendable {

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// ACK, NACK, ack-wait expiry and inspection.
 extension ConsumerState {
     /// Whether `ackID` names a delivery of this consumer to `key`, current or superseded.

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// One tracked consumer, as a pure state machine: a queue (shared by its subscribers), a
 /// durable topic subscription, or a topic subscription with client acknowledgements.
 ///

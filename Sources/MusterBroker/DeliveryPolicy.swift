@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// How a destination's tracked deliveries behave: how long the broker waits for an ACK,
 /// how often it delivers a message at most, and where messages go that cannot be delivered.
 public struct DeliveryPolicy: Sendable, Equatable {

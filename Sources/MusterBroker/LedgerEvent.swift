@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// What happened to one delivery of one message to one consumer. Every event is recorded in
 /// the log, so the log shows who received and acknowledged what, when; and the consumers'
 /// state after a restart is rebuilt from these events.

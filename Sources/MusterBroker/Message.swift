@@ -1,4 +1,5 @@
 public import MusterStomp
+public import MusterProtocol
 
 /// A SEND the broker accepted for publication, before it is stored.
 public struct Publication: Sendable {
@@ -32,27 +33,4 @@ public struct StoredMessage: Sendable {
 
     public var destination: Destination { publication.destination }
     public var messageID: String { "m-\(offset)" }
-}
-
-/// Headers the broker owns; clients may not send them.
-public enum ReservedHeader {
-    public static let sender = "muster-sender"
-    public static let senderJurisdiction = "muster-sender-jurisdiction"
-    public static let timestamp = "muster-timestamp"
-    /// The message type (schema name); clients may set it, the broker adds it when the topic has one type.
-    public static let type = "muster-type"
-    public static let errorCode = "muster-error-code"
-    public static let deliveryCount = "muster-delivery-count"
-    public static let deadLetterFrom = "muster-dead-letter-from"
-    public static let deadLetterOffset = "muster-dead-letter-offset"
-    public static let deadLetterDeliveries = "muster-dead-letter-deliveries"
-    public static let deadLetterReason = "muster-dead-letter-reason"
-
-    /// Client-supplied headers that are refused on SEND.
-    public static let refusedOnSend: Set<String> = Set([sender, senderJurisdiction, timestamp, deliveryCount,
-                                                       deadLetterFrom, deadLetterOffset, deadLetterDeliveries, deadLetterReason])
-        .union(WorkflowHeader.all)
-
-    /// Frame-control headers of SEND that do not travel with the message.
-    public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]
 }

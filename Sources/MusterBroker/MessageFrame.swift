@@ -1,4 +1,5 @@
 public import MusterStomp
+import MusterProtocol
 
 extension Delivery {
     /// The MESSAGE frame for this delivery. Broker headers come first so that, with STOMP's

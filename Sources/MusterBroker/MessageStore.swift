@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+public import MusterProtocol
 
 /// Where accepted messages go before anyone is told about them, and where consumers read
 /// them back. The durable log plugs in here; `append` reports through `completion` once the

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// The policy check every SEND and SUBSCRIBE passes before it touches the store: who may
 /// publish what where, and who may read it.
 public protocol PublishGate: Sendable {

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// Where a replay subscription starts: RabbitMQ's `x-stream-offset` values.
 public enum ReplayStart: Sendable, Equatable {
     /// The oldest record still kept.
@@ -35,8 +36,6 @@ public struct ReplayRequest: Sendable, Equatable {
     }
 
     public static let startHeader = "x-stream-offset"
-    public static let endHeader = "muster-until"
-    public static let includeAcksHeader = "muster-include-acks"
 
     /// Reads `x-stream-offset`, `muster-until` and `muster-include-acks` from SUBSCRIBE headers;
     /// nil when none is present.
@@ -45,7 +44,7 @@ public struct ReplayRequest: Sendable, Equatable {
         let start = try startText.map { text throws(BrokerError) in try parseStart(text) } ?? .next
         let end = try endText.map { text throws(BrokerError) in try parseEnd(text) }
         guard acksText == nil || acksText == "true" || acksText == "false" else {
-            throw BrokerError(.invalidHeader, "\(includeAcksHeader) '\(acksText!)' must be true or false")
+            throw BrokerError(.invalidHeader, "\(ReplayHeader.includeAcks) '\(acksText!)' must be true or false")
         }
         return ReplayRequest(start: start, end: end, includeAcks: acksText == "true")
     }
@@ -70,7 +69,7 @@ public struct ReplayRequest: Sendable, Equatable {
         if let value = text.valueAfter("timestamp="), let milliseconds = milliseconds(fromSeconds: value) {
             return .timestamp(milliseconds: milliseconds)
         }
-        throw BrokerError(.invalidHeader, "muster-until '\(text)' must be head, offset=N or timestamp=UNIX-SECONDS")
+        throw BrokerError(.invalidHeader, "\(ReplayHeader.until) '\(text)' must be head, offset=N or timestamp=UNIX-SECONDS")
     }
 
     /// Seconds since 1970, whole or with a fraction ("1763700000.250"), as milliseconds.

@@ -1,4 +1,5 @@
 public import MusterStomp
+public import MusterProtocol
 
 /// One replay subscription as a pure state machine: which records it delivers, when it is
 /// done, and what its client still has to acknowledge. The connection feeds it records read
@@ -100,15 +101,13 @@ public struct ReplayState: Sendable {
     /// `muster-end:SUBSCRIPTION-ID`, with the first offset after the range and the count delivered.
     public func endMarker(nextOffset: UInt64) -> StompFrame {
         StompFrame(.receipt, headers: [
-            "receipt-id": Self.endMarkerPrefix + subscriptionID,
+            "receipt-id": ReplayHeader.endMarkerPrefix + subscriptionID,
             "subscription": subscriptionID,
             "destination": destination.description,
-            "muster-end-offset": String(nextOffset),
-            "muster-replayed": String(delivered),
+            ReplayHeader.endOffset: String(nextOffset),
+            ReplayHeader.replayed: String(delivered),
         ])
     }
-
-    public static let endMarkerPrefix = "muster-end:"
 
     /// Replay ack ids look like `r3.1042` (subscription serial, offset); live ones are plain numbers.
     public static func ackID(serial: UInt64, offset: UInt64) -> String { "r\(serial).\(offset)" }

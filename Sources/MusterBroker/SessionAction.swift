@@ -1,4 +1,5 @@
 public import MusterStomp
+public import MusterProtocol
 
 /// What a `SessionMachine` asks its connection to do.
 public enum SessionAction: Sendable {

@@ -1,4 +1,5 @@
 public import MusterStomp
+public import MusterProtocol
 
 /// The STOMP 1.2 protocol of one connection, as a pure state machine: frames in, actions
 /// out. It validates every frame, negotiates the session, keeps transactions, and turns
@@ -85,7 +86,7 @@ public struct SessionMachine: Sendable {
             "session": sessionName,
             "server": settings.serverName,
             "heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)",
-            "muster-party": party.uri,
+            ReservedHeader.party: party.uri,
         ])
         return [.send(connected), .connected(agreement)]
     }
@@ -188,13 +189,13 @@ public struct SessionMachine: Sendable {
             }
             prefetch = value == 0 ? nil : value
         }
-        let replay = try ReplayRequest.parse(start: frame.headers[ReplayRequest.startHeader], end: frame.headers[ReplayRequest.endHeader],
-                                             includeAcks: frame.headers[ReplayRequest.includeAcksHeader])
+        let replay = try ReplayRequest.parse(start: frame.headers[ReplayRequest.startHeader], end: frame.headers[ReplayHeader.until],
+                                             includeAcks: frame.headers[ReplayHeader.includeAcks])
         let durableFlag = try flag("durable", in: frame, default: false)
         let persistentFlag = try flag("persistent", in: frame, default: false)  // RabbitMQ's older spelling
         let durable = durableFlag || persistentFlag
         if durable, replay?.end != nil || replay?.includeAcks == true {
-            throw BrokerError(.invalidHeader, "a durable subscription has no end and carries messages only; drop \(ReplayRequest.endHeader) and \(ReplayRequest.includeAcksHeader), or subscribe without durable:true")
+            throw BrokerError(.invalidHeader, "a durable subscription has no end and carries messages only; drop \(ReplayHeader.until) and \(ReplayHeader.includeAcks), or subscribe without durable:true")
         }
         if destination == AckQuery.destination {
             throw BrokerError(.invalidDestination, "\(destination) takes queries; subscribe to a \(AckQuery.replyPrefix)NAME destination for the answers")

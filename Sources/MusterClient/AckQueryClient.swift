@@ -1,5 +1,6 @@
-public import Foundation
+import Foundation
 public import MusterStomp
+public import MusterProtocol
 
 /// Asks the broker about acknowledgements over STOMP (Schemas/protocol.md, "Acknowledgement
 /// queries"): a SEND to `/queue/muster.query`, answered on a private reply destination.
@@ -12,15 +13,15 @@ public struct AckQueryClient: Sendable {
 
     /// Unacknowledged deliveries, optionally of one destination or to one party (`JURISDICTION/PARTY`).
     public func pending(destination: String? = nil, party: String? = nil) async throws -> [PendingAck] {
-        var headers: StompHeaders = ["muster-query": "acks-pending"]
-        if let destination { headers["muster-destination"] = destination }
-        if let party { headers["muster-party"] = party }
+        var headers: StompHeaders = [QueryHeader.kind: "acks-pending"]
+        if let destination { headers[QueryHeader.destination] = destination }
+        if let party { headers[QueryHeader.party] = party }
         return try await ask(headers, as: PendingAckList.self).pending
     }
 
     /// Every delivery of the message at `offset` of `destination` and what became of it.
     public func history(offset: UInt64, destination: String) async throws -> AckHistory {
-        try await ask(["muster-query": "acks-history", "muster-destination": destination, "muster-offset": String(offset)],
+        try await ask([QueryHeader.kind: "acks-history", QueryHeader.destination: destination, QueryHeader.offset: String(offset)],
                       as: AckHistory.self)
     }
 

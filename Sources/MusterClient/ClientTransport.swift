@@ -1,6 +1,7 @@
 import MusterNet
 import MusterStomp
 import Synchronization
+import MusterProtocol
 
 /// The client side of one connection: decodes frames on the event loop and hands them to
 /// whoever awaits them (CONNECTED, receipts, subscription streams). Thread-safe.
@@ -86,7 +87,6 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
     }
 
     /// The receipt-id prefix of the broker's end-of-replay marker.
-    static let replayEndPrefix = "muster-end:"
 
     func register(subscription id: String, continuation: MessageContinuation) {
         let failure = state.withLock { state -> MusterClientError? in
@@ -167,9 +167,9 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
             }?.resume(returning: frame)
         case .receipt:
             guard let id = frame.headers["receipt-id"] else { return }
-            if id.hasPrefix(Self.replayEndPrefix) {
+            if id.hasPrefix(ReplayHeader.endMarkerPrefix) {
                 // The end of a replay range: its subscription's stream ends normally.
-                let subscription = String(id.dropFirst(Self.replayEndPrefix.count))
+                let subscription = String(id.dropFirst(ReplayHeader.endMarkerPrefix.count))
                 state.withLock { $0.subscriptions.removeValue(forKey: subscription) }?.finish()
                 return
             }
@@ -178,7 +178,7 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
             let id = frame.headers["subscription"] ?? ""
             _ = state.withLock { $0.subscriptions[id] }?.yield(ReceivedMessage(frame: frame))
         case .error:
-            let refusal = MusterClientError.refused(code: frame.headers["muster-error-code"],
+            let refusal = MusterClientError.refused(code: frame.headers[ReservedHeader.errorCode],
                                                     message: frame.headers["message"] ?? "error",
                                                     detail: frame.bodyText)
             let waiting = state.withLock { state -> PendingReceipt? in

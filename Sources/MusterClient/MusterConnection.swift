@@ -2,6 +2,7 @@ public import Foundation
 import MusterNet
 public import MusterStomp
 import Synchronization
+import MusterProtocol
 
 /// A connection to a Muster broker (or any STOMP 1.2 broker) over mutual TLS.
 ///
@@ -57,7 +58,7 @@ public final class MusterConnection: Sendable {
     }
 
     /// The party the broker identified from the client certificate (`muster://J/P`).
-    public var party: String? { connectedHeaders["muster-party"] }
+    public var party: String? { connectedHeaders[ReservedHeader.party] }
 
     /// Publishes a message. With `receipt`, returns only after the broker confirmed it.
     public func publish(to destination: String, body: [UInt8], headers: StompHeaders = [:],

@@ -1,4 +1,5 @@
 public import MusterStomp
+import MusterProtocol
 
 /// A MESSAGE the broker delivered to a subscription.
 public struct ReceivedMessage: Sendable {
@@ -16,8 +17,8 @@ public struct ReceivedMessage: Sendable {
     /// What an ACK or NACK must name (absent for `auto` subscriptions).
     public var ackID: String? { headers["ack"] }
     /// The publishing party, stamped by the broker from its certificate.
-    public var sender: String? { headers["muster-sender"] }
-    public var senderJurisdiction: String? { headers["muster-sender-jurisdiction"] }
+    public var sender: String? { headers[ReservedHeader.sender] }
+    public var senderJurisdiction: String? { headers[ReservedHeader.senderJurisdiction] }
     public var redelivered: Bool { headers["redelivered"] == "true" }
     public var bodyText: String { String(decoding: body, as: UTF8.self) }
 }

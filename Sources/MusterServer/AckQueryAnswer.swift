@@ -1,6 +1,7 @@
 import Foundation
 public import MusterBroker
 public import MusterStomp
+public import MusterProtocol
 
 /// Encodes the answers to acknowledgement queries (the wire types live in MusterStomp).
 public enum AckQueryAnswer {
@@ -20,7 +21,7 @@ public enum AckQueryAnswer {
             "message-id": "q-\(serial)",
             "destination": query.replyTo.description,
             "content-type": "application/json;charset=utf-8",
-            AckQuery.kindHeader: query.kind.rawValue,
+            QueryHeader.kind: query.kind.rawValue,
         ]
         if let correlation = query.correlationID { headers["correlation-id"] = correlation }
         return StompFrame(.message, headers: headers, body: body)

@@ -4,6 +4,8 @@ public import MusterBroker
 public import MusterLog
 public import MusterNet
 import Synchronization
+import MusterProtocol
+import MusterWorkflow
 
 /// The running broker: TLS listener, event loops, sessions and the broker core.
 public final class BrokerServer: @unchecked Sendable {
@@ -13,6 +15,8 @@ public final class BrokerServer: @unchecked Sendable {
     public let policy: PolicyGate
     /// The durable log every accepted message is written to before its RECEIPT.
     public let log: MessageLog
+    /// Decides workflow messages and answers workflow queries.
+    let workflows: WorkflowDesk
     private let logger: Logger
     private var group: EventLoopGroup?
     private var listener: TCPListener?
@@ -79,6 +83,7 @@ public final class BrokerServer: @unchecked Sendable {
                 let recovery = try WorkflowRecovery.read(log)
                 return (recovery.book, recovery.deliveries)
             })
+        self.workflows = desk
         self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk)
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
@@ -169,7 +174,7 @@ public final class BrokerServer: @unchecked Sendable {
     private func accept(_ descriptor: Int32, loop: EventLoop) {
         guard let context = context.withLock({ $0 }) else { close(descriptor); return }
         let session = ServerSession(
-            broker: broker, policy: policy, log: log, consumers: pump, limits: configuration.limits, settings: configuration.session,
+            broker: broker, policy: policy, log: log, workflows: workflows, consumers: pump, limits: configuration.limits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
             onClose: { [weak self] session in
                 _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) }

@@ -1,5 +1,6 @@
 public import MusterBroker
 public import MusterLog
+import MusterProtocol
 
 /// Rebuilds the queues and durable subscriptions at start: the registry says which exist and
 /// how far each had settled; the log, read from there, says what was delivered since and what

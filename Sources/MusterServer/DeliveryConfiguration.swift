@@ -1,4 +1,5 @@
 import MusterBroker
+import MusterProtocol
 
 /// The `delivery:` section of muster.yaml: ack-wait, max-deliveries and dead-letter destination,
 /// as defaults and per destination (the first matching rule wins):

@@ -3,6 +3,7 @@ public import MusterLog
 import MusterStomp
 import Foundation
 import Synchronization
+public import MusterProtocol
 
 /// The broker's message store on the durable log: a publication becomes a log record, and
 /// the broker hears of it (to route it and send the RECEIPT) only once the record is durable.

@@ -1,5 +1,6 @@
 import Foundation
 public import MusterBroker
+public import MusterProtocol
 
 /// The jurisdictions and parties of `Config/parties.yaml`.
 public struct PartyDirectory: Sendable {

@@ -1,5 +1,6 @@
 public import Foundation
-public import MusterBroker
+import MusterBroker
+import MusterSchema
 
 /// `muster policy check`: every problem of the policy files at once, not just the first,
 /// plus the schemas in the directory that no topic uses yet (their examples must be valid too).

@@ -1,6 +1,7 @@
 public import Foundation
 public import MusterBroker
 import MusterNet
+import MusterSchema
 
 /// Where the policy comes from: the parties file, the topics file and the schema directory.
 public struct PolicyFiles: Sendable, Equatable {

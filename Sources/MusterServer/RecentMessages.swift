@@ -1,5 +1,6 @@
 import Foundation
 import MusterBroker
+import MusterProtocol
 
 /// The newest stored messages, kept in memory (up to `byteLimit` of bodies) so that consumers
 /// that keep up are fed without reading the log back and decoding it. Every message from

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MusterBroker
 import MusterNet
+import MusterProtocol
 
 /// Appends every policy refusal to the audit destination: who, where, which type, which rule,
 /// the code and the time, and of the refused body only its digest.

@@ -4,6 +4,7 @@ import MusterLog
 import MusterNet
 import MusterStomp
 import Synchronization
+import MusterProtocol
 
 /// A replay subscription's reader: pulls records from the log with a cursor and writes MESSAGE
 /// frames while the client keeps up, so memory stays bounded however far behind it starts.
@@ -120,7 +121,7 @@ final class ReplayStream: @unchecked Sendable {
             "destination": record.destination,
         ]
         if let ackID { headers.append("ack", ackID) }
-        headers.append("muster-record", "delivery")
+        headers.append(ReplayHeader.record, "delivery")
         headers.append(ReservedHeader.timestamp, String(record.timestamp))
         headers.append(ReplayRequest.startHeader, String(record.offset))
         for header in record.headers { headers.append(header.name, header.value) }

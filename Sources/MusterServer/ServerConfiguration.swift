@@ -3,6 +3,7 @@ public import MusterNet
 public import MusterStomp
 public import MusterBroker
 public import MusterLog
+public import MusterProtocol
 
 /// Everything `muster serve` reads from `Config/muster.yaml` (and the parties file it names).
 public struct ServerConfiguration: Sendable {

@@ -4,7 +4,9 @@ import MusterBroker
 import MusterLog
 import MusterNet
 import MusterStomp
+import MusterWorkflow
 import Synchronization
+import MusterProtocol
 
 /// Glue between one TLS connection and the broker: bytes → frames → `SessionMachine` →
 /// broker calls, and deliveries → MESSAGE frames. Runs on the connection's loop thread,
@@ -17,6 +19,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private(set) var credentials: ConnectionCredentials?
     /// The durable log replay subscriptions read from (nil: replay is refused).
     let log: MessageLog?
+    /// Answers workflow queries (nil: this broker runs no workflows).
+    let workflows: WorkflowDesk?
     /// Saves the consumer registry when a durable subscription is created or deleted.
     let consumers: ConsumerPump?
     let settings: SessionSettings
@@ -41,11 +45,12 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private let lastWriteNanoseconds = Atomic<Int64>(0)
     private static let epoch = ContinuousClock.now
 
-    init(broker: Broker, policy: PolicyGate? = nil, log: MessageLog?, consumers: ConsumerPump? = nil, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
+    init(broker: Broker, policy: PolicyGate? = nil, log: MessageLog?, workflows: WorkflowDesk? = nil, consumers: ConsumerPump? = nil, limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double,
          connectTimeout: Duration = .seconds(30), logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
         self.broker = broker
         self.policy = policy
         self.log = log
+        self.workflows = workflows
         self.consumers = consumers
         self.settings = settings
         self.heartbeatTolerance = heartbeatTolerance
@@ -401,7 +406,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         let gate = broker.gate
         switch query.kind {
         case .summonsList, .summonsShow, .handoffList, .handoffShow, .operationList, .assessment:
-            guard let desk = broker.workflow else {
+            guard let desk = workflows else {
                 refuse(BrokerError(.invalidQuery, "this broker runs no workflows"), receipt: receipt)
                 return
             }

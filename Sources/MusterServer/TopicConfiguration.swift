@@ -1,4 +1,5 @@
 import MusterBroker
+import MusterProtocol
 
 /// Reads the topics file (`Config/topics.yaml`): every destination the broker carries, in
 /// order (the first matching entry governs a destination):

@@ -1,5 +1,7 @@
 import Foundation
 public import MusterBroker
+public import MusterProtocol
+public import MusterWorkflow
 
 /// Answers the workflow queries (Schemas/protocol.md, "Workflow queries"). A party sees the
 /// summonses and hand-offs it took part in; coordinators and auditors see all of them; the

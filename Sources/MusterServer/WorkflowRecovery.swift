@@ -1,5 +1,7 @@
-public import MusterBroker
+import MusterBroker
 public import MusterLog
+import MusterProtocol
+public import MusterWorkflow
 
 /// Rebuilds the workflow state from log records: every workflow message and refusal record,
 /// every delivery event on an inbox. The broker does it at start (and after a failed

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MusterClient
 import MusterStomp
+import MusterProtocol
 
 struct AcksCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

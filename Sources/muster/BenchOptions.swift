@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MusterBench
 import MusterNet
+import MusterProtocol
 
 /// What every `muster bench` scenario shares: the broker, the TLS identity, extra headers, output.
 struct BenchOptions: ParsableArguments {

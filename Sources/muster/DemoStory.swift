@@ -4,6 +4,8 @@ import MusterClient
 import MusterNet
 import MusterStomp
 import Synchronization
+import MusterProtocol
+import MusterWorkflow
 
 /// The Jinshan–Pinghu story, told through real connections: Langxia town (Jinshan) blows
 /// the whistle on illegal gold digging by the Shanta river; Jinshan public security, Pinghu's
@@ -111,11 +113,11 @@ final class DemoStory: Sendable {
     }
 
     func summonsView() async throws -> SummonsView {
-        try await clients["langxia-town"]!.ask(.summonsShow, ["muster-case": summonsID], as: SummonsView.self)
+        try await clients["langxia-town"]!.ask(.summonsShow, [QueryHeader.caseID: summonsID], as: SummonsView.self)
     }
 
     func assessment() async throws -> Assessment {
-        let parameters: StompHeaders = ["muster-from": String(clock.storyStart - 60_000), "muster-to": String(clock.now() + 60_000)]
+        let parameters: StompHeaders = [QueryHeader.from: String(clock.storyStart - 60_000), QueryHeader.to: String(clock.now() + 60_000)]
         return try await clients["langxia-town"]!.ask(.assessment, parameters, as: Assessment.self)
     }
 
@@ -135,7 +137,7 @@ final class DemoStory: Sendable {
         let id = headers[WorkflowHeader.id] ?? "?"
         let about = headers[WorkflowHeader.party].flatMap(PartyIdentity.init(path:))?.party ?? party
         let time = headers[WorkflowHeader.time].flatMap { Int64($0) }
-        switch (headers["muster-type"], headers[WorkflowHeader.event]) {
+        switch (headers[ReservedHeader.type], headers[WorkflowHeader.event]) {
         case ("summons", "inbox-copy"):
             say(party, "inbox: summons \(id), report in by \(clock.elapsed(headers[WorkflowHeader.deadline].flatMap(WorkflowTime.milliseconds(rfc3339:)))); acknowledged", at: time)
             seen.withLock { $0.append("copy \(id) \(party)") }
@@ -149,7 +151,7 @@ final class DemoStory: Sendable {
             say(party, "inbox: hand-off \(id) \(message.bodyText.contains("river-patrol") ? "(river-patrol) " : "")to do; acknowledged", at: time)
             seen.withLock { $0.append("copy \(id) \(party)") }
         default:
-            say(party, "inbox: \(headers["muster-type"] ?? "message") \(id)", at: time)
+            say(party, "inbox: \(headers[ReservedHeader.type] ?? "message") \(id)", at: time)
         }
     }
 

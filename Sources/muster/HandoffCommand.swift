@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import MusterBroker
+import MusterProtocol
+import MusterWorkflow
 
 /// `muster handoff ...`: one ticket from dispatch to rating (派单 → 接单 → 办结 → 评价).
 struct HandoffCommand: AsyncParsableCommand {
@@ -122,7 +124,7 @@ struct HandoffCommand: AsyncParsableCommand {
                 guard let handoff = recovery.book.handoffs[id] else { throw CommandFailure("no hand-off has the id '\(id)' in \(offline.directory ?? "")") }
                 view = HandoffView(handoff, deliveries: recovery.deliveries, now: WallClock.milliseconds())
             } else {
-                view = try await WorkflowClient.with(connection) { try await $0.ask(.handoffShow, ["muster-case": id], as: HandoffView.self) }
+                view = try await WorkflowClient.with(connection) { try await $0.ask(.handoffShow, [QueryHeader.caseID: id], as: HandoffView.self) }
             }
             print(json ? AckTable.json(view) : WorkflowPrinter.handoff(view))
         }
@@ -143,7 +145,7 @@ struct HandoffCommand: AsyncParsableCommand {
                     .map { HandoffView($0, deliveries: recovery.deliveries, now: now) }
             } else {
                 views = try await WorkflowClient.with(connection) {
-                    try await $0.ask(.handoffList, open ? ["muster-open": "true"] : [:], as: [HandoffView].self)
+                    try await $0.ask(.handoffList, open ? [QueryHeader.openOnly: "true"] : [:], as: [HandoffView].self)
                 }
             }
             print(json ? AckTable.json(views) : WorkflowPrinter.handoffList(views))

@@ -3,6 +3,7 @@ import Foundation
 import MusterBroker
 import MusterServer
 import MusterStomp
+import MusterProtocol
 
 struct PolicyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

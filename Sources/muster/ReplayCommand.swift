@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterClient
+import MusterProtocol
 
 struct ReplayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,7 +36,7 @@ struct ReplayCommand: AsyncParsableCommand {
         let client = try await MusterConnection.connect(try connection.clientOptions())
         let subscription = try await client.subscribe(to: destination, ack: .client, headers: [
             "x-stream-offset": from.headerValue,
-            "muster-until": until?.headerValue ?? "head",
+            ReplayHeader.until: until?.headerValue ?? "head",
             "prefetch-count": String(prefetch),
         ])
         let writer = RecordWriter(format: format)
@@ -63,12 +64,12 @@ extension ExportedRecord {
     init(_ message: ReceivedMessage) {
         let headers = message.headers
         let owned: Set<String> = ["subscription", "message-id", "destination", "ack", "redelivered", "x-stream-offset",
-                                  "muster-delivery-count", "muster-sender", "muster-sender-jurisdiction", "muster-timestamp",
+                                  ReservedHeader.deliveryCount, ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp,
                                   "content-length"]
         self.init(offset: headers["x-stream-offset"].flatMap { UInt64($0) } ?? 0,
-                  timestamp: headers["muster-timestamp"].flatMap { Int64($0) } ?? 0,
+                  timestamp: headers[ReservedHeader.timestamp].flatMap { Int64($0) } ?? 0,
                   destination: headers["destination"] ?? "",
-                  sender: "\(headers["muster-sender-jurisdiction"] ?? "")/\(headers["muster-sender"] ?? "")",
+                  sender: "\(headers[ReservedHeader.senderJurisdiction] ?? "")/\(headers[ReservedHeader.sender] ?? "")",
                   headers: headers.filter { !owned.contains($0.0) }.map { ($0.0, $0.1) },
                   body: message.body, chain: nil)
     }

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import MusterBroker
 import MusterStomp
+import MusterProtocol
+import MusterWorkflow
 
 /// `muster report`: the assessment (考核) of each party over a period.
 struct ReportCommand: AsyncParsableCommand {
@@ -34,8 +36,8 @@ struct ReportCommand: AsyncParsableCommand {
         if let recovery = try offline.recovery() {
             assessment = Assessment(book: recovery.book, from: start, to: end, jurisdiction: jurisdiction, now: WallClock.milliseconds())
         } else {
-            var parameters: StompHeaders = ["muster-from": String(start), "muster-to": String(end)]
-            if let jurisdiction { parameters["muster-jurisdiction"] = jurisdiction }
+            var parameters: StompHeaders = [QueryHeader.from: String(start), QueryHeader.to: String(end)]
+            if let jurisdiction { parameters[QueryHeader.jurisdiction] = jurisdiction }
             let query = parameters
             assessment = try await WorkflowClient.with(connection) { try await $0.ask(.assessment, query, as: Assessment.self) }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterClient
+import MusterProtocol
 
 struct SubscribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterBroker
+import MusterWorkflow
 
 /// `muster summon`: blow the whistle (吹哨).
 struct SummonCommand: AsyncParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import MusterBroker
+import MusterProtocol
+import MusterWorkflow
 
 /// `muster summons list|show|progress|close`.
 struct SummonsCommand: AsyncParsableCommand {
@@ -29,7 +31,7 @@ struct SummonsCommand: AsyncParsableCommand {
                     .map { SummonsView($0, deliveries: recovery.deliveries, now: now) }
             } else {
                 views = try await WorkflowClient.with(connection) {
-                    try await $0.ask(.summonsList, open ? ["muster-open": "true"] : [:], as: [SummonsView].self)
+                    try await $0.ask(.summonsList, open ? [QueryHeader.openOnly: "true"] : [:], as: [SummonsView].self)
                 }
             }
             print(json ? AckTable.json(views) : WorkflowPrinter.summonsList(views))
@@ -55,7 +57,7 @@ struct SummonsCommand: AsyncParsableCommand {
                 guard let summons = recovery.book.summonses[id] else { throw CommandFailure("no summons has the id '\(id)' in \(offline.directory ?? "")") }
                 view = SummonsView(summons, deliveries: recovery.deliveries, now: WallClock.milliseconds())
             } else {
-                view = try await WorkflowClient.with(connection) { try await $0.ask(.summonsShow, ["muster-case": id], as: SummonsView.self) }
+                view = try await WorkflowClient.with(connection) { try await $0.ask(.summonsShow, [QueryHeader.caseID: id], as: SummonsView.self) }
             }
             print(json ? AckTable.json(view) : WorkflowPrinter.summons(view))
         }

@@ -4,6 +4,8 @@ import MusterBroker
 import MusterClient
 import MusterServer
 import MusterStomp
+import MusterProtocol
+import MusterWorkflow
 
 /// What the workflow commands share: sending a typed message and reading the id the broker
 /// assigned from its RECEIPT, asking the workflow queries, or reading a data directory offline.
@@ -28,7 +30,7 @@ struct WorkflowClient {
     @discardableResult
     func send(_ type: WorkflowType, to destination: String, body: [String: Any]) async throws -> String {
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        let frame = StompFrame(.send, headers: ["destination": destination, "muster-type": type.rawValue,
+        let frame = StompFrame(.send, headers: ["destination": destination, ReservedHeader.type: type.rawValue,
                                                 "content-type": "application/json;charset=utf-8"], body: Array(data))
         let receipt = try await connection.send(frame, awaitingReceipt: true)
         return receipt[WorkflowHeader.id] ?? ""
@@ -36,7 +38,7 @@ struct WorkflowClient {
 
     func ask<Answer: Decodable>(_ kind: AckQuery.Kind, _ parameters: StompHeaders = [:], as type: Answer.Type) async throws -> Answer {
         var query = parameters
-        query[AckQuery.kindHeader] = kind.rawValue
+        query[QueryHeader.kind] = kind.rawValue
         let body = try await AckQueryClient(connection).ask(query)
         return try JSONDecoder().decode(Answer.self, from: Data(body))
     }

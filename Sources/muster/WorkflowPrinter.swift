@@ -1,5 +1,6 @@
 import Foundation
 import MusterBroker
+import MusterWorkflow
 
 /// Tables for people; `--json` prints the views themselves.
 enum WorkflowPrinter {

@@ -5,6 +5,8 @@ import MusterNet
 import MusterStomp
 import MusterTestSupport
 import Testing
+@testable import MusterBroker
+@testable import MusterProtocol
 
 /// `muster bench` as a user runs it: the real binary against a real `muster serve` over
 /// mutual TLS, with small counts. Every figure it prints is checked against what the broker

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import MusterWorkflow
 
 /// `muster demo` plays the whole Jinshan–Pinghu story on a broker of its own, as a process
 /// run from the project directory the way its help says.

@@ -3,6 +3,7 @@ import MusterClient
 import MusterStomp
 import MusterTestSupport
 import Testing
+@testable import MusterBroker
 
 /// Every policy refusal over real mutual TLS, and the audit records they leave.
 @Suite("Policy end to end", .serialized)

@@ -2,6 +2,7 @@ import Foundation
 import MusterClient
 import MusterTestSupport
 import Testing
+@testable import MusterBroker
 
 /// SIGHUP and `muster reload`: a new policy applies to the next frame, other connections
 /// stay up, a broken configuration changes nothing, removed or revoked parties are closed.

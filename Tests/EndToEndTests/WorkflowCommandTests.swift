@@ -2,6 +2,7 @@ import Foundation
 import MusterBroker
 import MusterTestSupport
 import Testing
+@testable import MusterWorkflow
 
 /// A coordinator runs a whole summons and a whole hand-off with nothing but the `muster`
 /// tool: every command is a process of its own, connecting with the certificate of the party

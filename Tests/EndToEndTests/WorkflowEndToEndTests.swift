@@ -5,6 +5,8 @@ import MusterServer
 import MusterStomp
 import MusterTestSupport
 import Testing
+@testable import MusterProtocol
+@testable import MusterWorkflow
 
 /// Summonses (吹哨报到) and hand-offs (派单) through a real `muster serve` process over mutual
 /// TLS, with the shipped topics file, several parties' certificates and both jurisdictions:

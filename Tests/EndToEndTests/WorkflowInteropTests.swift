@@ -4,6 +4,8 @@ import MusterClient
 import MusterStomp
 import MusterTestSupport
 import Testing
+@testable import MusterProtocol
+@testable import MusterWorkflow
 
 /// stomp.py, a STOMP client we did not write, as jinshan-public-security's adapter in a
 /// summons (Interop/stomp_workflow.py): it reads the summons copy from its inbox over mutual
@@ -80,7 +82,7 @@ struct WorkflowInteropTests {
             #expect(adapter.status == 0 && report?["ok"] as? Bool == true, "the stomp.py adapter failed:\n\(adapter)")
             #expect(report?["summons_id"] as? String == id, "the adapter got the copy of \(id):\n\(adapter)")
 
-            let answer = try await AckQueryClient(town).ask([AckQuery.kindHeader: AckQuery.Kind.summonsShow.rawValue, AckQuery.caseHeader: id])
+            let answer = try await AckQueryClient(town).ask([QueryHeader.kind: AckQuery.Kind.summonsShow.rawValue, QueryHeader.caseID: id])
             let view = try JSONDecoder().decode(SummonsView.self, from: Data(answer))
             try Self.expectAdapterReportedIn(view, id: id)
             try await town.disconnect()

@@ -1,6 +1,7 @@
 import Testing
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
 
 /// A core with sessions 1 (langxia-town), 2 and 3 (guangchen-town) attached.
 private func coreWithThreeSessions(rules: DeliveryRules = DeliveryRules()) -> BrokerCore {

@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
 
 /// A connection stand-in that records what the broker hands it.
 private final class RecordingTarget: DeliveryTarget {

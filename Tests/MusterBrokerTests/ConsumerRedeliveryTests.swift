@@ -1,6 +1,7 @@
 import Testing
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
 
 // Specifications of how a tracked consumer delivers a message again: after the ack-wait,
 // after a NACK, and when a subscriber leaves; and when it gives up (dead letters). Time is a

@@ -1,6 +1,7 @@
 import Testing
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
 
 // Specifications of a tracked consumer: what it asks the log for (also after a restart), what it
 // delivers, and how acknowledgements settle deliveries. Redelivery after the ack-wait, a NACK or

@@ -1,5 +1,6 @@
 import Testing
 @testable import MusterBroker
+@testable import MusterProtocol
 
 @Suite("Destination patterns")
 struct DestinationPatternTests {

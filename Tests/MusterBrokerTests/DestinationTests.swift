@@ -1,5 +1,6 @@
 import MusterBroker
 import Testing
+@testable import MusterProtocol
 
 @Suite("destination names")
 struct DestinationTests {

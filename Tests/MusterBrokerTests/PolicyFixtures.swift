@@ -1,5 +1,7 @@
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
+@testable import MusterSchema
 
 // A small Jinshan–Pinghu policy for the policy specifications.
 

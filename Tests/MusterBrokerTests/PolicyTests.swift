@@ -2,6 +2,7 @@ import Testing
 @testable import MusterBroker
 import MusterStomp
 import Synchronization
+@testable import MusterProtocol
 
 @Suite("Policy: publishing")
 struct PolicyPublishingTests {

@@ -1,6 +1,7 @@
 import MusterStomp
 import Testing
 @testable import MusterBroker
+@testable import MusterProtocol
 
 @Suite("replay subscriptions")
 struct ReplayRequestTests {

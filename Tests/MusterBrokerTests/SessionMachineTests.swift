@@ -1,6 +1,7 @@
 import Testing
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
 
 @Suite("SessionMachine: connecting")
 struct SessionMachineConnectTests {

@@ -1,6 +1,7 @@
 import Testing
 @testable import MusterBroker
 import MusterStomp
+@testable import MusterProtocol
 
 // Shared vocabulary for the MusterBroker specifications.
 

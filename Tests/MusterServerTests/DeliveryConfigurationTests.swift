@@ -3,6 +3,7 @@ import MusterBroker
 import MusterServer
 import MusterTestSupport
 import Testing
+@testable import MusterProtocol
 
 @Suite("delivery configuration")
 struct DeliveryConfigurationTests {

@@ -6,6 +6,7 @@ import MusterLog
 @testable import MusterServer
 import Synchronization
 import Testing
+@testable import MusterProtocol
 
 /// A connection stand-in that notes which thread handed it each delivery.
 private final class ThreadNotingTarget: DeliveryTarget {

@@ -3,6 +3,8 @@ import Testing
 @testable import MusterBroker
 @testable import MusterServer
 import MusterStomp
+@testable import MusterProtocol
+@testable import MusterSchema
 
 /// The shipped Jinshan–Pinghu configuration (Config/parties.yaml, Config/topics.yaml and the
 /// Schemas) allows exactly what the comments in Config/topics.yaml say.

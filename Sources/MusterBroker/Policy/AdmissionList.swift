@@ -1,3 +1,4 @@
+public import MusterSchema
 /// An admission list (准入清单): the task types that may be sent into a destination, and by
 /// whom, each admitted by a recorded decision. A message's task type is the string at
 /// `taskField` in its body, or its message type when the body has none.

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// Which certificate authority vouches for which jurisdiction, and which certificates each
 /// authority has revoked. Fingerprints are lowercase hex SHA-256 of the CA certificate's DER.
 public struct CertificateTrust: Sendable, Equatable {

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// A destination name or pattern of the topic configuration. `*` matches any characters
 /// except `/` (at least one), `**` matches anything (at least one character), and `{party}`
 /// matches one party id (no `.` or `/`) and binds it, so that `/queue/inbox.{party}` names

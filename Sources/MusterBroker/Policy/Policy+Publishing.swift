@@ -1,3 +1,5 @@
+import MusterProtocol
+import MusterSchema
 /// Whether a publish decision validates the body: `muster policy explain` may ask without one,
 /// giving the task type the admission list should assume.
 public enum BodyCheck: Sendable {

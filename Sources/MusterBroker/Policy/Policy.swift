@@ -1,3 +1,5 @@
+public import MusterProtocol
+public import MusterSchema
 /// The policy in force: the parties, the declared topics with their types and rules, the
 /// message schemas and the certificate authorities. Pure: every decision is a function of
 /// the policy and its input, and names the rule that made it. Anything undeclared is refused.

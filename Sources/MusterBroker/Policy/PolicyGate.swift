@@ -1,4 +1,5 @@
 import Synchronization
+public import MusterProtocol
 
 /// The broker's gate: the policy in force, replaced as a whole on reload (the next frame
 /// sees the new one), and a record of every refusal it makes.

@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// A refusal by policy, with what the audit record needs: who, where, which type, which rule.
 public struct PolicyRefusal: Error, Sendable, CustomStringConvertible {
     public let error: BrokerError

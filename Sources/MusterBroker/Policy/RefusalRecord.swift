@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// The audit evidence of one refusal, stored in `RefusalRecord.destination` as JSON. Of the
 /// refused message only its SHA-256 digest and size are kept, never its content.
 public struct RefusalRecord: Codable, Sendable, Equatable {

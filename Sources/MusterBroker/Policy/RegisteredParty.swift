@@ -1,3 +1,4 @@
+public import MusterProtocol
 /// What kind of body a party is; topic rules grant rights by kind.
 public enum PartyKind: String, Sendable, CaseIterable {
     case township, street, department, enterprise, community, grid, coordinator, auditor
