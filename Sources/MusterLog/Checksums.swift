@@ -1,5 +1,4 @@
 import CChecksum
-internal import COpenSSL
 
 /// CRC32C over raw bytes (hardware-accelerated where available).
 enum CRC32C {
@@ -47,20 +46,17 @@ public struct ChainHash: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { hex }
 
-    /// SHA-256(previous ‖ parts...), with OpenSSL's libcrypto.
+    /// SHA-256(previous ‖ parts...), with OpenSSL's libcrypto (through CChecksum, on this thread's digest context).
     static func link(previous: ChainHash, _ parts: UnsafeRawBufferPointer...) -> ChainHash {
-        guard let context = EVP_MD_CTX_new() else { fatalError("OpenSSL could not allocate a digest context") }
-        defer { EVP_MD_CTX_free(context) }
-        var ok = EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1
-        previous.bytes.withUnsafeBytes { ok = ok && EVP_DigestUpdate(context, $0.baseAddress, $0.count) == 1 }
+        var ok = muster_sha256_begin() == 1
+        previous.bytes.withUnsafeBytes { ok = ok && muster_sha256_update($0.baseAddress, $0.count) == 1 }
         for part in parts where part.count > 0 {
-            ok = ok && EVP_DigestUpdate(context, part.baseAddress, part.count) == 1
+            ok = ok && muster_sha256_update(part.baseAddress, part.count) == 1
         }
         var digest = [UInt8](repeating: 0, count: byteCount)
-        var length: UInt32 = 0
-        ok = ok && digest.withUnsafeMutableBytes { EVP_DigestFinal_ex(context, $0.baseAddress!.assumingMemoryBound(to: UInt8.self), &length) } == 1
+        ok = ok && digest.withUnsafeMutableBufferPointer { muster_sha256_finish($0.baseAddress) } == 1
         // SHA-256 in libcrypto fails only if the library itself is broken.
-        precondition(ok && length == 32, "OpenSSL SHA-256 failed")
+        precondition(ok, "OpenSSL SHA-256 failed")
         return ChainHash(bytes: digest)
     }
 
