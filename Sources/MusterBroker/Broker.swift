@@ -1,3 +1,4 @@
+import MusterLocks
 import Synchronization
 public import MusterProtocol
 
@@ -24,7 +25,8 @@ public final class Broker: Sendable {
     public let clock: @Sendable () -> Int64
     /// Decides summons, hand-off and joint-operation messages (nil: no workflows).
     public let workflow: (any WorkflowHandling)?
-    private let state: BrokerLock<State>
+    /// Lock order: below the log's commit lock, above sessions' flow (MusterServer/LockOrder.swift).
+    private let state: AdaptiveMutex<State>
     private let nextSessionID = Atomic<UInt64>(1)
     /// The callbacks live in structs: a bare closure in a Mutex is re-wrapped in a reabstraction
     /// thunk each time `withLock` writes it back, until calling it overflows the stack.
@@ -45,7 +47,7 @@ public final class Broker: Sendable {
         // Ack ids start at the clock's microseconds, so an id from an earlier run names nothing now.
         var core = BrokerCore(rules: rules, routedNext: store.nextOffset, firstAckID: UInt64(max(0, clock())) * 1000)
         for consumer in restored { core.restore(consumer.state, owner: consumer.owner) }
-        self.state = BrokerLock(State(core: core))
+        self.state = AdaptiveMutex(State(core: core))
     }
 
     /// Who to poke when consumers may have work (the pump).

@@ -52,6 +52,7 @@ public final class MessageLog: @unchecked Sendable {
     let queue = Mutex(Queue())
     /// Held by whoever writes a batch: the writer thread, or a thread committing its own
     /// appends (`commitPending`). The writer's state belongs to the holder.
+    /// Lock order: below a loop's ownership, above a workflow desk and the broker (MusterServer/LockOrder.swift).
     let commitLock = NSLock()
     let fdatasyncs = Atomic<Int>(0)
     /// How many times the writer has synced the log since it was opened.

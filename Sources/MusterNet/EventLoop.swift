@@ -1,6 +1,7 @@
 import CLinuxSystem
 import Foundation
 import Glibc
+import MusterLocks
 import Synchronization
 
 /// Something registered with an `EventLoop` for readiness events on one descriptor.
@@ -31,13 +32,15 @@ public final class EventLoop: @unchecked Sendable {
     private let wakeDescriptor: Int32
     private var handlers: [Int32: any EventHandler] = [:]
     private var endOfIterationQueue: [any EventHandler] = []
+    /// Lock order: a leaf (MusterServer/LockOrder.swift).
     private let tasks = Mutex<(queue: [@Sendable () -> Void], wakePending: Bool)>(([], false))
     private let running = Atomic<Bool>(true)
     private let started = Atomic<Bool>(false)
     /// The thread acting as this loop: its own while it works, a helping loop's while that one
     /// runs its tasks, 0 while it sleeps.
     private let loopThreadID = Atomic<UInt>(0)
-    private let ownership = LoopOwnership()
+    /// Lock order: first of all (MusterServer/LockOrder.swift).
+    private let ownership = AdaptiveMutex()
     /// Loops this loop's thread queued tasks for in this iteration without waking them (its thread only).
     private var loopsToHelp: [EventLoop] = []
     /// Whether this iteration began after a real sleep in epoll, not with tasks already waiting

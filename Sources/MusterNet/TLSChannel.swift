@@ -35,6 +35,7 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     private var deadline: ContinuousClock.Instant
     private var closeError: (any Error)?
     private var closeNotifyPending = false
+    /// Lock order: below a session's flow, above the loop's tasks (MusterServer/LockOrder.swift).
     private let staged = Mutex<(bytes: [UInt8], scheduled: Bool)>(([], false))
     private let closedFlag = Atomic<Bool>(false)
     /// Bytes written (from any thread) and not yet accepted by the socket.

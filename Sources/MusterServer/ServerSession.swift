@@ -38,6 +38,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private var nextReplaySerial: UInt64 = 1
     /// Readers serving live topic subscriptions that fell behind, from the log (loop thread).
     private var followers: [String: ReplayStream] = [:]
+    /// Lock order: below the broker's state, above the channel's staging (LockOrder.swift).
     private let flow = Mutex(LiveFlow())
     private var lastRead = ContinuousClock.now
     private var openedAt = ContinuousClock.now

@@ -19,7 +19,7 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
     /// Whether the sender may put this publication into the inbox it names (admission lists).
     private let inboxCheck: @Sendable (Publication) -> PolicyRefusal?
     private let rebuild: (@Sendable () throws -> (WorkflowBook, InboxDeliveries))?
-    /// Recursive: an in-memory store completes an append on the calling thread.
+    /// Recursive: an in-memory store completes an append on the calling thread. Lock order: MusterServer/LockOrder.swift.
     private let lock = NSRecursiveLock()
     private var book: WorkflowBook
     private var stale = false

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
-@testable import MusterBroker
+import MusterLocks
 
-@Suite struct BrokerLockTests {
+@Suite struct AdaptiveMutexTests {
     @Test func incrementsFromTwoThreadsAreNeverLost() {
-        let lock = BrokerLock(0)
+        let lock = AdaptiveMutex(0)
         let rounds = 200_000
         let done = DispatchGroup()
         for _ in 0..<2 {
@@ -27,7 +27,7 @@ import Testing
 
     @Test func anErrorThrownInsideLeavesTheLockFreeAndTheChangesMade() {
         struct Refused: Error {}
-        let lock = BrokerLock([Int]())
+        let lock = AdaptiveMutex([Int]())
         #expect(throws: Refused.self) {
             try lock.withLock { (values: inout [Int]) throws(Refused) in
                 values.append(1)
