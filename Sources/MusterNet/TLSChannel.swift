@@ -26,18 +26,18 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
     let ssl: OpaquePointer
     var state: State
     private let connectAddress: SocketAddress?
-    private var outbound: [UInt8] = []
+    var outbound: [UInt8] = []
     private var outboundOffset = 0
     private var flushScheduled = false
-    private var interest = (readable: false, writable: false)
+    var interest = (readable: false, writable: false)
     /// Set by `pauseReading`: the peer's bytes stay in the kernel until `resumeReading`.
     private(set) var readingPaused = false
-    private var deadline: ContinuousClock.Instant
+    var deadline: ContinuousClock.Instant
     private var closeError: (any Error)?
-    private var closeNotifyPending = false
+    var closeNotifyPending = false
     /// Lock order: below a session's flow, above the loop's tasks (MusterServer/LockOrder.swift).
     private let staged = Mutex<(bytes: [UInt8], scheduled: Bool)>(([], false))
-    private let closedFlag = Atomic<Bool>(false)
+    let closedFlag = Atomic<Bool>(false)
     /// Bytes written (from any thread) and not yet accepted by the socket.
     private let backlog = Atomic<Int>(0)
 
@@ -363,75 +363,8 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         }
     }
 
-    /// Ends the channel and tells the delegate. An orderly end of an open channel sends
-    /// close_notify and drains (see `State.draining`); anything else releases at once.
-    func finishClose(error: (any Error)?, orderly: Bool = false) {
-        guard state != .closed, state != .draining else { return }
-        let wasOpen = state == .open || state == .closing
-        outbound = []
-        if wasOpen && orderly {
-            state = .draining
-            deadline = .now + .seconds(2)
-            sendCloseNotify()
-        } else {
-            release()
-        }
-        let delegate = self.delegate
-        self.delegate = nil
-        delegate?.channelDidClose(self, error: error)
-    }
-
-    /// Sends close_notify (retried on writability when the socket is full), then shuts our
-    /// side down. Never waits for the peer's close_notify.
-    private func sendCloseNotify() {
-        ERR_clear_error()
-        let result = SSL_shutdown(ssl)
-        if result < 0, SSL_get_error(ssl, result) == SSL_ERROR_WANT_WRITE {
-            closeNotifyPending = true
-            setInterest(readable: !readingPaused, writable: true)
-            return
-        }
-        ERR_clear_error()
-        closeNotifyPending = false
-        _ = Glibc.shutdown(descriptor, Int32(SHUT_WR))
-        setInterest(readable: !readingPaused, writable: false)
-    }
-
-    /// Reads and discards until the peer's end of stream (or an error), then releases.
-    private func drain() {
-        let buffer = loop.readBuffer
-        while true {
-            let count = recv(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
-            if count > 0 { continue }
-            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return }
-            release()
-            return
-        }
-    }
-
-    /// Forgets the socket: deregisters and closes it.
-    private func release() {
-        guard state != .closed else { return }
-        state = .closed
-        ERR_clear_error()
-        loop.deregister(descriptor)
-        if !closedFlag.exchange(true, ordering: .relaxed) { Glibc.close(descriptor) }
-        outbound = []
-    }
-
     func markOpen() {
         state = .open
         peerCertificate = PeerCertificate.read(from: ssl)
-    }
-
-    func ioError(operation: String, result: Int32) -> any Error {
-        let code = SSL_get_error(ssl, result)
-        if code == SSL_ERROR_SYSCALL {
-            let queue = OpenSSLError.drainQueue()
-            if !queue.isEmpty { return OpenSSLError(operation: operation, queue: queue) }
-            if errno != 0 && errno != EAGAIN { return SystemError(call: operation, errno: errno) }
-            return ChannelClosedError(reason: "\(remoteAddress) closed the connection without a TLS close_notify")
-        }
-        return OpenSSLError.drain(operation)
     }
 }

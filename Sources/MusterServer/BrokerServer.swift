@@ -15,8 +15,9 @@ public final class BrokerServer: @unchecked Sendable {
     public let policy: PolicyGate
     /// The durable log every accepted message is written to before its RECEIPT.
     public let log: MessageLog
-    /// Decides workflow messages and answers workflow queries.
-    let workflows: WorkflowDesk
+    /// What sessions read back from the log, and how they answer queries.
+    private let history: LogMessageStore
+    private let queries: SessionQueries
     private let logger: Logger
     private var group: EventLoopGroup?
     private var listener: TCPListener?
@@ -83,8 +84,9 @@ public final class BrokerServer: @unchecked Sendable {
                 let recovery = try WorkflowRecovery.read(log)
                 return (recovery.book, recovery.deliveries)
             })
-        self.workflows = desk
         self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk)
+        self.history = store
+        self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy)
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
         self.timers = WorkflowTimers(broker: broker, clock: clock, speed: speed)
@@ -174,7 +176,7 @@ public final class BrokerServer: @unchecked Sendable {
     private func accept(_ descriptor: Int32, loop: EventLoop) {
         guard let context = context.withLock({ $0 }) else { close(descriptor); return }
         let session = ServerSession(
-            broker: broker, policy: policy, log: log, workflows: workflows, consumers: pump, limits: configuration.limits, settings: configuration.session,
+            broker: broker, policy: policy, history: history, queries: queries, consumers: pump, limits: configuration.limits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
             onClose: { [weak self] session in
                 _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) }

@@ -122,9 +122,11 @@ public final class LogMessageStore: MessageStore {
         _ = log.observeAppends { appended in if appended.containsMessages { observer() } }
     }
 
-    /// Every delivery event about the message at `offset` of `destination`, in log order. Reads
-    /// the log from that offset to its head.
+    /// Every delivery event about the message at `offset` of `destination`, in log order, once
+    /// the delivery records still queued (to ride on the next write) are durable. Reads the log
+    /// from that offset to its head.
     public func history(of destination: Destination, offset: UInt64) throws(BrokerError) -> [LedgerEvent] {
+        log.waitUntilDurable()
         let cursor = log.cursor(from: offset)
         let name = destination.description
         var events: [LedgerEvent] = []

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import MusterBroker
 import MusterLog
@@ -6,22 +7,31 @@ import MusterStomp
 import Synchronization
 import MusterProtocol
 
-/// A replay subscription's reader: pulls records from the log with a cursor and writes MESSAGE
-/// frames while the client keeps up, so memory stays bounded however far behind it starts.
-/// It pauses when the connection's outbound buffer is full, the prefetch window is closed, or
-/// the log has nothing newer, and resumes when the buffer drains, an ACK arrives or records are
-/// appended. Everything but `wake` runs on the connection's event loop.
+/// A replay subscription's reader (or a lagging live subscriber's): pulls records from the log
+/// with a cursor and writes MESSAGE frames while the client keeps up, so memory stays bounded
+/// however far behind it starts. It pauses when the connection's outbound buffer is full, the
+/// prefetch window is closed, or the log has nothing newer, and resumes when the buffer drains,
+/// an ACK arrives or records are appended. The disk is read on a reader thread, one batch at a
+/// time; everything else runs on the connection's event loop (`wake` on any thread).
 final class ReplayStream: @unchecked Sendable {
     /// Stop queueing frames while this much is waiting for the socket.
     static let outboundHighWater = 256 * 1024
     private static let batchRecords = 64
+    /// Where replays read the disk, off the event loops; each stream has at most one read in flight.
+    private static let readers = DispatchQueue(label: "muster-replay-readers", qos: .userInitiated, attributes: .concurrent)
 
     private(set) var state: ReplayState
-    private let log: MessageLog
+    private let history: any MessageHistory
+    /// Used on a reader thread only, by one read at a time.
     private let cursor: LogCursor
     private let channel: TLSChannel
     private let logger: Logger
     private var buffered: [LogRecord] = []
+    private var reading = false
+    /// Set when a read found nothing newer: where the log ended then, and its timestamp floor.
+    private var readEnd: (nextOffset: UInt64, timestampFloor: Int64?)?
+    /// Counts appends, so that a read that raced one reads again instead of waiting.
+    private let appends = Atomic<UInt64>(0)
     private var observer: UInt64?
     private let wakeScheduled = Atomic<Bool>(false)
     /// Set when the stream stopped because the outbound buffer was full.
@@ -31,24 +41,28 @@ final class ReplayStream: @unchecked Sendable {
     /// (a lagging live subscriber that rejoined live delivery).
     private let caughtUp: ((UInt64) -> Bool)?
 
-    init(state: ReplayState, log: MessageLog, startOffset: UInt64, channel: TLSChannel, logger: Logger,
+    init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, logger: Logger,
          caughtUp: ((UInt64) -> Bool)? = nil) {
         self.caughtUp = caughtUp
         self.state = state
-        self.log = log
-        self.cursor = log.cursor(from: startOffset)
+        self.history = history
+        self.cursor = history.cursor(from: startOffset)
         self.channel = channel
         self.logger = logger
     }
 
     /// Starts reading (and listening for appends).
     func start() {
-        observer = log.observeAppends { [weak self] _ in self?.wake() }
+        observer = history.watchAppends { [weak self] in
+            guard let self else { return }
+            appends.add(1, ordering: .relaxed)
+            wake()
+        }
         pump()
     }
 
     func stop() {
-        if let observer { log.removeObserver(observer) }
+        if let observer { history.stopWatching(observer) }
         observer = nil
         buffered = []
     }
@@ -76,21 +90,17 @@ final class ReplayStream: @unchecked Sendable {
                 waitingForDrain = true
                 return
             }
-            if buffered.isEmpty {
-                do {
-                    buffered = try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
-                } catch {
-                    fail(error)
+            guard let record = buffered.popLast() else {
+                guard let end = readEnd else {
+                    read()
                     return
                 }
-                buffered.reverse()  // consumed from the end
-            }
-            guard let record = buffered.popLast() else {
-                if let caughtUp, caughtUp(cursor.nextOffset) {
+                readEnd = nil
+                if let caughtUp, caughtUp(end.nextOffset) {
                     stop()
                     return
                 }
-                if state.reachedHead(nextOffset: cursor.nextOffset, timestampFloor: log.timestampFloor()) { finish(at: cursor.nextOffset) }
+                if state.reachedHead(nextOffset: end.nextOffset, timestampFloor: end.timestampFloor) { finish(at: end.nextOffset) }
                 return
             }
             let wanted = record.kind == .message || (record.kind == .delivery && state.includeAcks)
@@ -109,6 +119,35 @@ final class ReplayStream: @unchecked Sendable {
                     frame = Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)
                 }
                 channel.withOutboundBuffer { StompFrameEncoder.encode(frame, into: &$0) }
+            }
+        }
+    }
+
+    /// Reads the next batch on a reader thread and pumps it on the loop.
+    private func read() {
+        guard !reading else { return }
+        reading = true
+        let appendsBefore = appends.load(ordering: .relaxed)
+        Self.readers.async { [self] in
+            let result = Result { () throws(LogError) in
+                try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
+            }
+            let end = (nextOffset: cursor.nextOffset, timestampFloor: history.timestampFloor())
+            channel.loop.execute { [self] in
+                reading = false
+                guard observer != nil else { return }
+                switch result {
+                case .failure(let error):
+                    fail(error)
+                case .success(let records) where records.isEmpty:
+                    // An append during the read may not be in it: read again rather than wait for the next.
+                    if appends.load(ordering: .relaxed) != appendsBefore { return read() }
+                    readEnd = end
+                    pump()
+                case .success(let records):
+                    buffered = records.reversed()  // consumed from the end
+                    pump()
+                }
             }
         }
     }

@@ -1,0 +1,35 @@
+import MusterBroker
+import MusterProtocol
+import MusterStomp
+
+/// Publishing: a SEND's append is committed with the rest of the loop's iteration, and its
+/// RECEIPT goes out once the message is durable.
+extension ServerSession {
+    /// The log writes what the sessions of this loop appended in one iteration together, on the
+    /// loop thread when its writer is idle: a publisher waiting for each receipt then gets it
+    /// without two cross-thread wake-ups.
+    private func scheduleCommit() {
+        guard !commitScheduled else { return }
+        commitScheduled = true
+        channel.loop.execute { [self] in
+            commitScheduled = false
+            if let consumers { consumers.commitAndFeed() } else { broker.store.commitPending() }
+        }
+    }
+
+    func publish(_ publication: Publication, receipt: String?) {
+        defer { scheduleCommit() }
+        broker.publish(publication, deferCommit: true) { [self] result in
+            switch result {
+            case .success(let stored):
+                guard let receipt else { return }
+                var frame = StompFrame.receipt(receipt)
+                // A workflow message's receipt names its summons, hand-off or operation (the id the broker assigned).
+                if let id = stored.publication.headers[WorkflowHeader.id] { frame.headers[WorkflowHeader.id] = id }
+                send(frame)
+            case .failure(let error):
+                channel.loop.execute { [self] in refuse(error, receipt: receipt) }
+            }
+        }
+    }
+}
