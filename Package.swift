@@ -82,6 +82,7 @@ let package = Package(
         .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog", "MusterStomp"]),
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
         .muster("MusterLocksTests", dependencies: ["MusterLocks"], kind: .test),
+        .muster("MusterProtocolTests", dependencies: ["MusterProtocol"], kind: .test),
         .muster("MusterLogTests", dependencies: ["MusterLog", "CChecksum"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
         .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),

@@ -1,3 +1,4 @@
+import MusterProtocol
 import Foundation
 public import MusterLog
 
@@ -50,16 +51,12 @@ extension ConfigurationReader {
         throw error(key, "'\(text)' must be a size of at least \(minimum) bytes, such as 64MiB, 1GiB or 4096")
     }
 
-    /// A duration such as `90s`, `30m`, `12h` or `400d`, in milliseconds (nil when absent).
+    /// A positive duration (`DurationText`: 90s, 30m, 1h30m, 400d, PT30M), in milliseconds (nil when absent).
     func duration(_ key: String) throws(ConfigurationError) -> Int64? {
         guard let text = try string(key) else { return nil }
-        let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            if let number = Int64(text.dropLast(suffix.count)), number > 0 {
-                let milliseconds = number.multipliedReportingOverflow(by: factor)
-                if !milliseconds.overflow { return milliseconds.partialValue }
-            }
+        guard let milliseconds = DurationText.milliseconds(text), milliseconds > 0 else {
+            throw error(key, "'\(text)' must be a duration such as \(DurationText.examples)")
         }
-        throw error(key, "'\(text)' must be a duration such as 90s, 30m, 12h or 400d")
+        return milliseconds
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MusterProtocol
 
 /// The times workflow messages carry: RFC 3339 date-times with an offset, and the
 /// calendar-free ISO 8601 durations the schemas admit (weeks, days, hours, minutes, seconds).
@@ -18,43 +19,7 @@ public enum WorkflowTime {
     /// Milliseconds in a duration such as PT30M, P1DT2H or P2W; nil for anything else
     /// (years and months included: their length depends on the calendar).
     public static func milliseconds(duration text: String) -> Int64? {
-        var rest = Substring(text)
-        guard rest.first == "P" else { return nil }
-        rest = rest.dropFirst()
-        var total: Int64 = 0
-        var inTime = false
-        var digits = ""
-        var sawComponent = false
-        var componentsAfterT = 0
-        for character in rest {
-            if character.isASCII, character.isNumber {
-                digits.append(character)
-                continue
-            }
-            if character == "T", digits.isEmpty, !inTime {
-                inTime = true
-                continue
-            }
-            guard let value = Int64(digits) else { return nil }
-            digits = ""
-            let unit: Int64
-            switch (character, inTime) {
-            case ("W", false): unit = 7 * 86_400_000
-            case ("D", false): unit = 86_400_000
-            case ("H", true): unit = 3_600_000
-            case ("M", true): unit = 60_000
-            case ("S", true): unit = 1000
-            default: return nil
-            }
-            let (product, overflow) = value.multipliedReportingOverflow(by: unit)
-            let (sum, sumOverflow) = total.addingReportingOverflow(product)
-            guard !overflow, !sumOverflow else { return nil }
-            total = sum
-            sawComponent = true
-            if inTime { componentsAfterT += 1 }
-        }
-        // "P1DT" names no time component after its T: not a duration.
-        return digits.isEmpty && sawComponent && (!inTime || componentsAfterT > 0) ? total : nil
+        DurationText.milliseconds(iso8601: text)
     }
 
     /// An absolute date-time or a duration counted from `origin`.

@@ -64,27 +64,15 @@ struct OfflineOption: ParsableArguments {
 }
 
 enum WorkflowText {
-    /// 30m, 2h, 1d, 90s, 1h30m or an ISO 8601 duration → ISO 8601 (PT30M).
+    /// A duration (`DurationText`: 30m, 2h, 1d, 1h30m, PT30M) → ISO 8601 (PT30M), as workflow messages carry it.
     static func isoDuration(_ text: String) throws -> String {
-        if text.hasPrefix("P") {
-            guard WorkflowTime.milliseconds(duration: text) != nil else { throw ValidationError("'\(text)' is not a duration such as PT30M") }
-            return text
+        guard let milliseconds = DurationText.milliseconds(text) else {
+            throw ValidationError("'\(text)' is not a duration such as \(DurationText.examples)")
         }
-        var days = "", time = "", digits = ""
-        for character in text {
-            if character.isNumber { digits.append(character); continue }
-            guard !digits.isEmpty else { throw ValidationError("'\(text)' is not a duration such as 30m, 2h or 1d") }
-            switch character {
-            case "d": days += "\(digits)D"
-            case "h": time += "\(digits)H"
-            case "m": time += "\(digits)M"
-            case "s": time += "\(digits)S"
-            default: throw ValidationError("'\(text)' is not a duration such as 30m, 2h or 1d")
-            }
-            digits = ""
+        guard let iso = DurationText.iso8601(milliseconds: milliseconds) else {
+            throw ValidationError("'\(text)' is not a whole number of seconds; workflow times count whole seconds")
         }
-        guard digits.isEmpty, !(days + time).isEmpty else { throw ValidationError("'\(text)' is not a duration such as 30m, 2h or 1d") }
-        return "P" + days + (time.isEmpty ? "" : "T" + time)
+        return iso
     }
 
     /// A date (2026-11-01, local midnight), an RFC 3339 time, or a duration from now (for --due).
@@ -94,7 +82,7 @@ enum WorkflowText {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd"
         if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
-        if let duration = try? isoDuration(text), let milliseconds = WorkflowTime.milliseconds(duration: duration) { return now + milliseconds }
+        if let milliseconds = DurationText.milliseconds(text) { return now + milliseconds }
         throw ValidationError("'\(text)' is not a date (2026-11-01), an RFC 3339 time or a duration (2h)")
     }
 

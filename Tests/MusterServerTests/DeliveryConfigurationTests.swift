@@ -49,6 +49,13 @@ struct DeliveryConfigurationTests {
         #expect(rules.policy(for: Destination(kind: .topic, name: "summons")).maxDeliveries == 7)
     }
 
+    /// The configuration reads durations as the command line does (`DurationText`).
+    @Test func durationsAreWrittenAsOnTheCommandLine() throws {
+        #expect(try load("delivery: {ack-wait: 1m30s}\n").policy(for: Destination(kind: .queue, name: "q")).ackWait == 90_000)
+        #expect(try load("delivery: {ack-wait: PT2M}\n").policy(for: Destination(kind: .queue, name: "q")).ackWait == 120_000)
+        #expect(refusal("delivery: {ack-wait: 0s}\n")?.problem.contains("must be a duration such as") == true)
+    }
+
     @Test func badValuesAreRefusedNamingTheKey() {
         #expect(refusal("delivery: {max-deliveries: 0}\n")?.key == "delivery.max-deliveries")
         #expect(refusal("delivery: {ack-wait: soon}\n")?.key == "delivery.ack-wait")
