@@ -87,7 +87,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk)
         self.history = store
         self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy)
-        RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, logger: logger)
+        RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, clock: clock, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
         self.timers = WorkflowTimers(broker: broker, clock: clock, speed: speed)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }

@@ -51,7 +51,7 @@ struct ServeCommand: ParsableCommand {
         do { server = try BrokerServer(configuration: configuration, logger: logger) } catch { throw CommandFailure("cannot start: \(error)") }
         let address: SocketAddress
         do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
-        printHowToConnect(address, configuration)
+        printHowToConnect(address, configuration, server.connectionExample)
         let control = BrokerControlFiles(dataDirectory: configuration.dataDirectory)
         control.writeProcessID()
         waitForTerminationSignal(onReload: {
@@ -79,16 +79,25 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
-    private func printHowToConnect(_ address: SocketAddress, _ configuration: ServerConfiguration) {
-        let certificates = configuration.developmentCertificatesDirectory ?? "<your certificates>"
-        let example = configuration.parties.parties.first
-        let party = example.map { "\($0.jurisdiction)/\($0.id)" } ?? "JURISDICTION/PARTY"
-        print("""
-        muster: broker \(configuration.brokerName) (\(configuration.jurisdiction)) listening on \(address) — STOMP 1.2 over mutual TLS
-          connect as \(party):
-            muster sub /topic/demo --server \(address) --cert \(certificates)/\(party).crt --key \(certificates)/\(party).key --ca \(certificates)/ca-bundle.crt
-          stop with Ctrl-C
-        """)
+    /// The first screen a newcomer reads: where the broker listens and a `muster sub` (and
+    /// `muster pub`) that the policy in force allows, run from the same directory.
+    private func printHowToConnect(_ address: SocketAddress, _ configuration: ServerConfiguration, _ example: ConnectionExample?) {
+        var lines = ["muster: broker \(configuration.brokerName) (\(configuration.jurisdiction)) listening on \(address) — STOMP 1.2 over mutual TLS"]
+        if let example {
+            let certificates = configuration.developmentCertificatesDirectory ?? "<your certificates>"
+            let party = "\(example.jurisdiction)/\(example.party)"
+            let connection = "--server \(address) --cert \(certificates)/\(party).crt --key \(certificates)/\(party).key --ca \(certificates)/ca-bundle.crt"
+            lines.append("  subscribe as \(party):")
+            lines.append("    muster sub \(example.destination) \(connection)")
+            if example.mayPublishText {
+                lines.append("  and publish to it from another terminal:")
+                lines.append("    muster pub \(example.destination) \(ConnectionExample.text) \(connection)")
+            }
+        } else {
+            lines.append("  the policy lets no party subscribe to a declared destination (\(configuration.topicsFile)); see `muster policy explain`")
+        }
+        lines.append("  stop with Ctrl-C")
+        print(lines.joined(separator: "\n"))
         fflush(nil)
     }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference verifier for a Muster log (Schemas/log-format.md). Standard library only.
 
-usage: python3 Schemas/verify_log.py DATA_DIR [EXPECTED_OFFSET:HASH]
+usage: python3 Tests/LogVerifier/verify_log.py DATA_DIR [EXPECTED_OFFSET:HASH]
 
 Reads DATA_DIR/log read-only, checks every segment header, record CRC32C, offset, timestamp
 order, segment anchor and SHA-256 chain link, and prints the record count and the head
