@@ -84,7 +84,7 @@ let package = Package(
         .muster("MusterLocksTests", dependencies: ["MusterLocks"], kind: .test),
         .muster("MusterProtocolTests", dependencies: ["MusterProtocol"], kind: .test),
         .muster("MusterLogTests", dependencies: ["MusterLog", "CChecksum"], kind: .test),
-        .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
+        .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport", "COpenSSL"], kind: .test),
         .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
         .muster("MusterWorkflowTests", dependencies: ["MusterWorkflow", "MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
