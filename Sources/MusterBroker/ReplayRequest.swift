@@ -43,10 +43,11 @@ public struct ReplayRequest: Sendable, Equatable {
         guard startText != nil || endText != nil || acksText != nil else { return nil }
         let start = try startText.map { text throws(BrokerError) in try parseStart(text) } ?? .next
         let end = try endText.map { text throws(BrokerError) in try parseEnd(text) }
-        guard acksText == nil || acksText == "true" || acksText == "false" else {
+        let includeAcks = acksText.map(BooleanHeader.parse)
+        guard includeAcks != .some(nil) else {
             throw BrokerError(.invalidHeader, "\(ReplayHeader.includeAcks) '\(acksText!)' must be true or false")
         }
-        return ReplayRequest(start: start, end: end, includeAcks: acksText == "true")
+        return ReplayRequest(start: start, end: end, includeAcks: includeAcks == true)
     }
 
     static func parseStart(_ text: String) throws(BrokerError) -> ReplayStart {

@@ -60,6 +60,8 @@ extension StompFrame {
             "content-type": "text/plain;charset=utf-8",
         ]
         if let receiptID { headers["receipt-id"] = receiptID }
+        // The specification's example: an ERROR refusing the version names the versions spoken.
+        if error.code == .unsupportedVersion { headers["version"] = SessionMachine.spokenVersions }
         return StompFrame(.error, headers: headers, text: "\(error.message).\n\(error.code.advice)\n")
     }
 }

@@ -46,7 +46,7 @@ public struct SessionMachine: Sendable {
     private func evidence(of error: BrokerError, in frame: StompFrame) -> [SessionAction] {
         let rule: String
         switch error.code {
-        case .reservedHeader: rule = "built-in rule: the broker stamps muster-sender, muster-sender-jurisdiction and muster-timestamp"
+        case .reservedHeader: rule = "built-in rule: headers the broker writes (sender, time, workflow stamps, delivery records) are the broker's alone"
         case .notAuthorized: rule = "built-in rule: muster.* destinations belong to the broker"
         default: return []
         }
@@ -63,6 +63,9 @@ public struct SessionMachine: Sendable {
     }
 
     /// Bookkeeping when the connection reports that a subscription was refused by the broker.
+    /// The STOMP versions this broker speaks (the `version` header of an unsupported-version ERROR).
+    public static let spokenVersions = "1.2"
+
     public mutating func subscriptionRefused() {
         subscriptionCount = max(0, subscriptionCount - 1)
     }
@@ -70,7 +73,7 @@ public struct SessionMachine: Sendable {
     private mutating func connect(_ frame: StompFrame) throws(BrokerError) -> [SessionAction] {
         let versions = (frame.headers["accept-version"] ?? "1.0").split(separator: ",").map { $0.trimmingSpaces }
         guard versions.contains("1.2") else {
-            throw BrokerError(.unsupportedVersion, "this broker speaks STOMP 1.2 only; the client offered \(versions.joined(separator: ","))")
+            throw BrokerError(.unsupportedVersion, "this broker speaks STOMP \(Self.spokenVersions) only; the client offered \(versions.joined(separator: ","))")
         }
         var client = (send: 0, want: 0)
         if let text = frame.headers["heart-beat"] {
@@ -216,11 +219,8 @@ public struct SessionMachine: Sendable {
 
     private func flag(_ name: String, in frame: StompFrame, default defaultValue: Bool) throws(BrokerError) -> Bool {
         guard let value = frame.headers[name] else { return defaultValue }
-        switch value {
-        case "true": return true
-        case "false": return false
-        default: throw BrokerError(.invalidHeader, "\(name) '\(value)' must be true or false")
-        }
+        guard let flag = BooleanHeader.parse(value) else { throw BrokerError(.invalidHeader, "\(name) '\(value)' must be true or false") }
+        return flag
     }
 }
 

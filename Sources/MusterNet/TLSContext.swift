@@ -64,6 +64,10 @@ public final class TLSContext: @unchecked Sendable {
         _ = muster_SSL_CTX_set_min_proto_version(context, configuration.minimumVersion.openSSLValue)
         _ = muster_SSL_CTX_set_max_proto_version(context, configuration.maximumVersion.openSSLValue)
         _ = muster_SSL_CTX_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
+        // TLS 1.2: forward-secret AEAD suites only (no CBC); TLS 1.3 has no others.
+        guard SSL_CTX_set_cipher_list(context, "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 else {
+            throw TLSSetupError(message: "OpenSSL offers no ECDHE AEAD cipher suite for TLS 1.2: \(OpenSSLError.drain("cipher list").queue.joined(separator: "; "))")
+        }
 
         // A client context may omit its certificate (only to test that the broker refuses it).
         if role == .server || !configuration.certificatePath.isEmpty {

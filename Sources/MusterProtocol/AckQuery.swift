@@ -74,7 +74,7 @@ public struct AckQuery: Sendable, Equatable {
         var query = AckQuery(kind: kind, replyTo: replyTo, correlationID: headers["correlation-id"], destination: destination, party: party, offset: offset)
         query.caseID = headers[QueryHeader.caseID]
         query.jurisdiction = headers[QueryHeader.jurisdiction]
-        query.openOnly = headers[QueryHeader.openOnly] == "true"
+        query.openOnly = headers[QueryHeader.openOnly].flatMap(BooleanHeader.parse) == true
         for (name, keyPath) in [(QueryHeader.from, \AckQuery.from), (QueryHeader.to, \AckQuery.to)] {
             guard let text = headers[name] else { continue }
             guard let value = Int64(text) else { throw BrokerError(.invalidQuery, "\(name) '\(text)' must be milliseconds since 1970") }

@@ -22,4 +22,6 @@ public enum DeliveryRecordHeader {
     public static let deliveredAt = "muster-delivered-at"
     public static let at = "muster-at"
     public static let reason = "muster-reason"
+
+    public static let all: Set<String> = [event, consumer, generation, offset, party, subscription, deliveryCount, deliveredAt, at, reason]
 }

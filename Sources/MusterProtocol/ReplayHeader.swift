@@ -11,6 +11,8 @@ public enum ReplayHeader {
     public static let replayed = "muster-replayed"
     /// On a replayed delivery record: `delivery`.
     public static let record = "muster-record"
+    /// The headers above that the broker writes (the others are a client's, on SUBSCRIBE).
+    public static let brokerWritten: Set<String> = [endOffset, replayed, record]
     /// The message-id prefix of the marker that ends a replay.
     public static let endMarkerPrefix = "muster-end:"
 }

@@ -14,10 +14,14 @@ public enum ReservedHeader {
     public static let deadLetterDeliveries = "muster-dead-letter-deliveries"
     public static let deadLetterReason = "muster-dead-letter-reason"
 
-    /// Client-supplied headers that are refused on SEND.
-    public static let refusedOnSend: Set<String> = Set([sender, senderJurisdiction, timestamp, deliveryCount,
+    /// Every header the broker itself writes on a message, a delivery record or a replay frame:
+    /// refused on a client's SEND, so that nothing a client sends can pass for the broker's word
+    /// (a forged delivery record in an auditor's replay, a forged sender or workflow stamp).
+    public static let refusedOnSend: Set<String> = Set([sender, senderJurisdiction, timestamp, errorCode, party, deliveryCount,
                                                        deadLetterFrom, deadLetterOffset, deadLetterDeliveries, deadLetterReason])
         .union(WorkflowHeader.all)
+        .union(DeliveryRecordHeader.all)
+        .union(ReplayHeader.brokerWritten)
 
     /// Frame-control headers of SEND that do not travel with the message.
     public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]

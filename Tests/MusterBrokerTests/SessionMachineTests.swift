@@ -18,7 +18,9 @@ struct SessionMachineConnectTests {
         var machine = freshMachine()
         var headers: StompHeaders = ["host": "muster"]
         if let acceptVersion { headers["accept-version"] = acceptVersion }
-        expectRefusal(machine.handle(StompFrame(.connect, headers: headers)), code: .unsupportedVersion)
+        let actions = machine.handle(StompFrame(.connect, headers: headers))
+        expectRefusal(actions, code: .unsupportedVersion)
+        #expect(actions.first?.sentFrame?.headers["version"] == "1.2", "the ERROR names the versions spoken")
         #expect(machine.isClosed)
     }
 
@@ -99,11 +101,27 @@ struct SessionMachineSendTests {
         expectRefusal(machine.handle(StompFrame(.send, headers: ["destination": destination])), code: .invalidDestination)
     }
 
-    @Test(arguments: [ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp])
+    /// Every header the broker writes, on messages, delivery records (a forged `muster-record:delivery`
+    /// with `muster-event:acked` would pass for evidence in an auditor's replay) and replay markers.
+    @Test(arguments: [ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp, ReservedHeader.errorCode,
+                      ReservedHeader.party, ReservedHeader.deadLetterFrom, ReplayHeader.record, ReplayHeader.endOffset, ReplayHeader.replayed,
+                      DeliveryRecordHeader.event, DeliveryRecordHeader.consumer, DeliveryRecordHeader.offset, DeliveryRecordHeader.at,
+                      DeliveryRecordHeader.deliveredAt, DeliveryRecordHeader.subscription, DeliveryRecordHeader.reason,
+                      WorkflowHeader.id, WorkflowHeader.deadline])
     func clientSuppliedBrokerHeadersAreRefusedAsReserved(header: String) {
         var machine = connectedMachine()
         let frame = StompFrame(.send, headers: StompHeaders([("destination", "/topic/joint-patrol"), (header, "mallory")]))
         expectRefusal(machine.handle(frame), code: .reservedHeader)
+    }
+
+    @Test func theMessageTypeIsTheOneMusterHeaderAClientSends() throws {
+        var machine = connectedMachine()
+        let frame = StompFrame(.send, headers: StompHeaders([("destination", "/topic/joint-patrol"), (ReservedHeader.type, "summons")]))
+        guard case .publish(let publication, _)? = machine.handle(frame).first else {
+            Issue.record("a typed SEND was not published")
+            return
+        }
+        #expect(publication.headers[ReservedHeader.type] == "summons")
     }
 
     @Test func publicationKeepsApplicationHeadersInOrderAndDropsFrameControlOnes() throws {
@@ -189,6 +207,21 @@ struct SessionMachineSubscribeTests {
         expectRefusal(first.handle(StompFrame(.ack, headers: ["receipt": "r-5"])), code: .missingHeader, receiptID: "r-5")
         var second = connectedMachine()
         expectRefusal(second.handle(StompFrame(.nack, headers: ["id": "1", "requeue": "yes"])), code: .invalidHeader)
+    }
+
+    /// stomp.py writes Python booleans (`requeue:False`, `durable:True`); RabbitMQ reads them in any case.
+    @Test func booleanHeadersAreReadInAnyCase() throws {
+        var machine = connectedMachine()
+        #expect(machine.handle(StompFrame(.nack, headers: ["id": "14", "requeue": "False"])).map(\.summary) == ["nack 14 requeue=false"])
+        #expect(machine.handle(StompFrame(.nack, headers: ["id": "15", "requeue": "TRUE"])).map(\.summary) == ["nack 15 requeue=true"])
+        let subscribe = machine.handle(StompFrame(.subscribe, headers: ["id": "d", "destination": "/topic/joint-patrol", "durable": "True"]))
+        guard case .subscribe(_, _, _, _, _, let durable, _)? = subscribe.first else {
+            Issue.record("SUBSCRIBE durable:True was not a subscription: \(subscribe.map(\.summary))")
+            return
+        }
+        #expect(durable)
+        let replay = try ReplayRequest.parse(start: nil, end: nil, includeAcks: "True")
+        #expect(replay?.includeAcks == true)
     }
 }
 
