@@ -43,7 +43,8 @@ extension Delivery {
         headers.entries.reserveCapacity(4)
         headers.append("subscription", subscriptionID)
         if let ackID { headers.append("ack", ackID) }
-        if deliveryCount > 1 { headers.append("redelivered", "true") }
+        // `redelivered:false` on a first delivery too, as RabbitMQ sends it (its clients read it).
+        headers.append("redelivered", deliveryCount > 1 ? "true" : "false")
         headers.append(ReservedHeader.deliveryCount, String(deliveryCount))
         return headers
     }

@@ -15,7 +15,7 @@ struct MessageFrameTests {
         let frame = delivery(headers: StompHeaders([("content-type", "text/plain"), ("x-trace", "a"), ("x-trace", "b")])).frame
         #expect(frame.command == .message)
         #expect(frame.headers.entries.map(\.name) == [
-            "subscription", "ack", "muster-delivery-count", "message-id", "destination",
+            "subscription", "ack", "redelivered", "muster-delivery-count", "message-id", "destination",
             "muster-sender", "muster-sender-jurisdiction", "muster-timestamp", "x-stream-offset",
             "content-type", "x-trace", "x-trace",
         ])
@@ -33,17 +33,17 @@ struct MessageFrameTests {
         #expect(frame.headers["destination"] == "/topic/joint-patrol")
         #expect(frame.headers["message-id"] == "m-42")
         #expect(frame.headers["ack"] == "17")
-        #expect(frame.headers["redelivered"] == nil)
+        #expect(frame.headers["redelivered"] == "false")
         #expect(frame.headers["x-stream-offset"] == "42")
         #expect(frame.headers["muster-delivery-count"] == "1")
         #expect(frame.headers["x-custom"] == "kept")
-        for name in ["subscription", "destination", "message-id", "ack", "x-stream-offset", "muster-delivery-count"] {
+        for name in ["subscription", "destination", "message-id", "ack", "redelivered", "x-stream-offset", "muster-delivery-count"] {
             #expect(frame.headers.entries.filter { $0.name == name }.count == 1, "\(name) appears once")
         }
     }
 
-    @Test func redeliveredAppearsOnlyWhenDeliveredMoreThanOnce() {
-        #expect(delivery(deliveryCount: 1).frame.headers["redelivered"] == nil)
+    @Test func redeliveredIsTrueOnlyWhenDeliveredMoreThanOnce() {
+        #expect(delivery(deliveryCount: 1).frame.headers["redelivered"] == "false")
         let again = delivery(deliveryCount: 2).frame
         #expect(again.headers["redelivered"] == "true")
         #expect(again.headers["muster-delivery-count"] == "2")

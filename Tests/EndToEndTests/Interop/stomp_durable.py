@@ -201,9 +201,9 @@ def summary(message):
 
 
 def expect_deliveries(checks, scenario, received, expected):
-    """`expected`: (body, delivery count) in order; a count above 1 means redelivered:true."""
+    """`expected`: (body, delivery count) in order; a count above 1 means redelivered:true, 1 redelivered:false."""
     got = [(m.body, m.headers.get("muster-delivery-count"), m.headers.get("redelivered")) for m in received]
-    want = [(body, str(count), "true" if count > 1 else None) for body, count in expected]
+    want = [(body, str(count), "true" if count > 1 else "false") for body, count in expected]
     checks.expect(got == want, "%s: expected (body, muster-delivery-count, redelivered) %s, got %s" % (scenario, want, got))
 
 
