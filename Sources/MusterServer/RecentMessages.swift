@@ -8,8 +8,9 @@ import MusterProtocol
 /// Messages are added in offset order, as their appends complete.
 final class RecentMessages: @unchecked Sendable {
     private let lock = NSLock()
-    private var entries: [StoredMessage] = []
-    /// Index of the oldest kept entry; evicted ones before it are dropped in batches.
+    /// Kept messages from `first` on; evicted ones before it are nil (their bodies freed at once)
+    /// until the array is compacted, in batches.
+    private var entries: [StoredMessage?] = []
     private var first = 0
     private var bytes = 0
     private var floor: UInt64
@@ -28,9 +29,10 @@ final class RecentMessages: @unchecked Sendable {
             entries.append(message)
             bytes += Self.cost(of: message)
             coveredThrough = max(coveredThrough, message.offset + 1)
-            while bytes > byteLimit, first < entries.count {
-                bytes -= Self.cost(of: entries[first])
-                floor = entries[first].offset + 1
+            while bytes > byteLimit, first < entries.count, let evicted = entries[first] {
+                bytes -= Self.cost(of: evicted)
+                floor = evicted.offset + 1
+                entries[first] = nil
                 first += 1
             }
             if first > 1024 && first * 2 > entries.count {
@@ -52,8 +54,7 @@ final class RecentMessages: @unchecked Sendable {
             guard offset >= floor else { return nil }
             var messages: [StoredMessage] = []
             var index = firstIndex(atOrAfter: offset)
-            while index < entries.count {
-                let message = entries[index]
+            while index < entries.count, let message = entries[index] {
                 index += 1
                 guard message.destination == destination else { continue }
                 messages.append(message)
@@ -69,8 +70,8 @@ final class RecentMessages: @unchecked Sendable {
         lock.withLock {
             guard offset >= floor, offset < coveredThrough else { return nil }
             let index = firstIndex(atOrAfter: offset)
-            guard index < entries.count, entries[index].offset == offset else { return .some(nil) }
-            return .some(entries[index])
+            guard index < entries.count, let message = entries[index], message.offset == offset else { return .some(nil) }
+            return .some(message)
         }
     }
 
@@ -78,9 +79,14 @@ final class RecentMessages: @unchecked Sendable {
         var low = first, high = entries.count
         while low < high {
             let middle = (low + high) / 2
-            if entries[middle].offset < offset { low = middle + 1 } else { high = middle }
+            if entries[middle]!.offset < offset { low = middle + 1 } else { high = middle }
         }
         return low
+    }
+
+    /// Bytes of the bodies this cache holds, evicted entries not yet compacted included.
+    var heldBodyBytes: Int {
+        lock.withLock { entries.reduce(0) { $0 + ($1?.publication.body.count ?? 0) } }
     }
 
     private static func cost(of message: StoredMessage) -> Int {

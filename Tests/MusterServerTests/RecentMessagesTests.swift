@@ -1,0 +1,38 @@
+import Testing
+@testable import MusterServer
+import MusterBroker
+import MusterProtocol
+
+/// The in-memory cache of the newest messages holds at most its byte limit of bodies.
+@Suite("Recent messages")
+struct RecentMessagesTests {
+    static let notices = Destination(kind: .topic, name: "notices")
+
+    static func message(_ offset: UInt64, bytes: Int) -> StoredMessage {
+        StoredMessage(offset: offset, timestamp: 0, publication: Publication(
+            destination: notices, headers: [:], body: [UInt8](repeating: 7, count: bytes),
+            sender: PartyIdentity(jurisdiction: "jinshan", party: "langxia-town")))
+    }
+
+    /// 250 bodies of 64 KiB through a 1 MiB cache: what was evicted is freed at once, not kept
+    /// until a batch of evictions is compacted.
+    @Test func evictedBodiesAreReleasedAtOnce() {
+        let limit = 1 << 20
+        let recent = RecentMessages(from: 0, byteLimit: limit)
+        for offset in 0..<250 {
+            recent.add(Self.message(UInt64(offset), bytes: 64 << 10))
+            #expect(recent.heldBodyBytes <= limit, "after \(offset + 1) messages the cache holds \(recent.heldBodyBytes) bytes")
+        }
+    }
+
+    @Test func keptMessagesAreReadFromMemoryAndEvictedOnesFromTheLog() throws {
+        let recent = RecentMessages(from: 0, byteLimit: 4 * ((1 << 10) + 256))
+        for offset in 0..<10 { recent.add(Self.message(UInt64(offset), bytes: 1 << 10)) }
+        #expect(recent.read(Self.notices, from: 5, limit: 100) == nil, "offset 5 was evicted: read the log")
+        let kept = try #require(recent.read(Self.notices, from: 6, limit: 100))
+        #expect(kept.messages.map(\.offset) == [6, 7, 8, 9])
+        #expect(kept.scannedTo == 10)
+        #expect(recent.message(at: 8)??.offset == 8)
+        #expect(recent.message(at: 3) == nil)
+    }
+}
