@@ -19,7 +19,9 @@ extension ServerSession {
 
     func publish(_ publication: Publication, receipt: String?) {
         defer { scheduleCommit() }
+        ordering.publishing()
         broker.publish(publication, deferCommit: true) { [self] result in
+            if ordering.finished() { channel.loop.execute { [self] in perform(ordering.release()) } }
             switch result {
             case .success(let stored):
                 guard let receipt else { return }

@@ -44,6 +44,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private static let epoch = ContinuousClock.now
     /// Set while a commit of this iteration's appends is scheduled on the loop (loop thread only).
     var commitScheduled = false
+    let ordering = PublishOrdering()
 
     init(broker: Broker, policy: PolicyGate? = nil, history: (any MessageHistory)?, queries: SessionQueries, consumers: ConsumerPump? = nil,
          limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double, connectTimeout: Duration = .seconds(30),
@@ -160,7 +161,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     // MARK: Actions
 
     func perform(_ actions: [SessionAction]) {
-        for action in actions { perform(action) }
+        for action in actions where !ordering.hold(action) { perform(action) }
+        if case let released = ordering.release(), !released.isEmpty { perform(released) }  // stored while held
     }
 
     private func perform(_ action: SessionAction) {
