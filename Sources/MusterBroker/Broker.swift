@@ -109,6 +109,31 @@ public final class Broker: Sendable {
         }
     }
 
+    /// A transaction's publications, all or none: each is admitted by the policy before any is
+    /// stored, and a refusal of one stores none (it is returned). Workflow messages are decided
+    /// one by one against the workflows' state, so a transaction cannot carry them. Otherwise
+    /// each is stored as `publish` would, and `completion` reports each by its index, in order.
+    public func publishTogether(_ publications: [Publication], deferCommit: Bool,
+                                completion: @escaping @Sendable (Int, Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
+        var admitted: [Publication] = []
+        for publication in publications {
+            switch gate.admit(publication) {
+            case .success(let allowed):
+                if let workflow, workflow.claims(allowed) {
+                    return BrokerError(.invalidTransition, "a \(allowed.headers[ReservedHeader.type] ?? "workflow") message cannot be part of a transaction: "
+                                       + "each is decided on its own; send it outside the transaction")
+                }
+                admitted.append(allowed)
+            case .failure(let refusal):
+                return BrokerError(refusal.code, "the transaction was not committed, nothing in it was stored: \(refusal.reported.message)")
+            }
+        }
+        for (index, publication) in admitted.enumerated() {
+            store(publication, deferCommit: deferCommit) { completion(index, $0) }
+        }
+        return nil
+    }
+
     /// Stores and routes a message the broker writes itself (audit records): no policy check.
     public func publishAsBroker(_ publication: Publication, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)? = nil) {
         store(publication) { [workflow] result in

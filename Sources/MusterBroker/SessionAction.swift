@@ -30,15 +30,24 @@ public enum SessionAction: Sendable {
 public struct SessionSettings: Sendable {
     public var maxSubscriptions: Int
     public var maxTransactionFrames: Int
+    /// Bytes (headers and bodies) one transaction may hold until its COMMIT.
+    public var maxTransactionBytes: Int
+    /// Bytes all of a connection's open transactions may hold together.
+    public var maxTransactionBytesPerConnection: Int
+    public var maxOpenTransactions: Int
     /// The broker's own heart-beat offer: send every / want every (ms).
     public var heartbeatSend: Int
     public var heartbeatWant: Int
     public var serverName: String
 
-    public init(maxSubscriptions: Int = 256, maxTransactionFrames: Int = 10_000,
+    public init(maxSubscriptions: Int = 256, maxTransactionFrames: Int = 10_000, maxTransactionBytes: Int = 16 << 20,
+                maxTransactionBytesPerConnection: Int = 32 << 20, maxOpenTransactions: Int = 16,
                 heartbeatSend: Int = 10_000, heartbeatWant: Int = 10_000, serverName: String = "Muster/0.1") {
         self.maxSubscriptions = maxSubscriptions
         self.maxTransactionFrames = maxTransactionFrames
+        self.maxTransactionBytes = maxTransactionBytes
+        self.maxTransactionBytesPerConnection = maxTransactionBytesPerConnection
+        self.maxOpenTransactions = maxOpenTransactions
         self.heartbeatSend = heartbeatSend
         self.heartbeatWant = heartbeatWant
         self.serverName = serverName

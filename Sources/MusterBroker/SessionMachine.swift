@@ -12,12 +12,14 @@ public struct SessionMachine: Sendable {
     public let settings: SessionSettings
     private(set) var phase: Phase = .awaitingConnect
     private var subscriptionCount = 0
-    private var transactions: [String: [SessionAction]] = [:]
+    private var transactions: OpenTransactions
 
     public init(party: PartyIdentity, sessionName: String, settings: SessionSettings) {
         self.party = party
         self.sessionName = sessionName
         self.settings = settings
+        self.transactions = OpenTransactions(limits: .init(frames: settings.maxTransactionFrames, bytesPerTransaction: settings.maxTransactionBytes,
+                                                           bytesPerConnection: settings.maxTransactionBytesPerConnection, open: settings.maxOpenTransactions))
     }
 
     public var isClosed: Bool { phase == .closed }
@@ -119,19 +121,17 @@ public struct SessionMachine: Sendable {
             let requeue = try flag("requeue", in: frame, default: true)
             return try inTransaction(frame, action: .reject(ackID: try required("id", in: frame), requeue: requeue, receipt: nil), receipt: receipt)
         case .begin:
-            let id = try required("transaction", in: frame)
-            guard transactions[id] == nil else { throw BrokerError(.duplicateTransaction, "transaction '\(id)' is already open") }
-            transactions[id] = []
+            try transactions.begin(try required("transaction", in: frame))
             return receiptActions(receipt)
         case .commit:
             let id = try required("transaction", in: frame)
-            guard let actions = transactions.removeValue(forKey: id) else {
+            guard let actions = transactions.end(id) else {
                 throw BrokerError(.unknownTransaction, "COMMIT names transaction '\(id)', which is not open")
             }
             return [.commit(transaction: id, actions: actions, receipt: receipt)]
         case .abort:
             let id = try required("transaction", in: frame)
-            guard transactions.removeValue(forKey: id) != nil else {
+            guard transactions.end(id) != nil else {
                 throw BrokerError(.unknownTransaction, "ABORT names transaction '\(id)', which is not open")
             }
             return receiptActions(receipt)
@@ -152,15 +152,11 @@ public struct SessionMachine: Sendable {
         guard let id = frame.headers["transaction"] else {
             return [action.withReceipt(receipt)]
         }
-        guard var buffered = transactions[id] else {
-            throw BrokerError(.unknownTransaction, "\(frame.command.rawValue) names transaction '\(id)', which is not open")
-        }
-        guard buffered.count < settings.maxTransactionFrames else {
-            throw BrokerError(.frameTooLarge, "transaction '\(id)' exceeds \(settings.maxTransactionFrames) frames")
-        }
-        buffered.append(action)
-        transactions[id] = buffered
-        return receiptActions(receipt)
+        // The RECEIPT of a frame inside a transaction waits for the COMMIT (for a SEND, until the
+        // transaction is durable); an aborted transaction's frames get none.
+        let size = frame.body.count + frame.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 }
+        try transactions.add(action.withReceipt(receipt), size: size, to: id, command: frame.command.rawValue)
+        return []
     }
 
     private func publication(_ frame: StompFrame) throws(BrokerError) -> SessionAction {

@@ -94,6 +94,11 @@ public struct ServerConfiguration: Sendable {
             maxBodyBytes: try limitsSection?.integer("max-body-bytes", default: defaults.maxBodyBytes, minimum: 0) ?? defaults.maxBodyBytes)
         var session = SessionSettings()
         session.maxSubscriptions = try limitsSection?.integer("max-subscriptions", default: session.maxSubscriptions, minimum: 1) ?? session.maxSubscriptions
+        session.maxTransactionFrames = try limitsSection?.integer("max-transaction-frames", default: session.maxTransactionFrames, minimum: 1) ?? session.maxTransactionFrames
+        session.maxTransactionBytes = try limitsSection?.byteSize("max-transaction-bytes", default: session.maxTransactionBytes, minimum: 1024) ?? session.maxTransactionBytes
+        session.maxTransactionBytesPerConnection = try limitsSection?.byteSize("max-transaction-bytes-per-connection", default: session.maxTransactionBytesPerConnection,
+                                                                                minimum: 1024) ?? session.maxTransactionBytesPerConnection
+        session.maxOpenTransactions = try limitsSection?.integer("max-open-transactions", default: session.maxOpenTransactions, minimum: 1) ?? session.maxOpenTransactions
         try limitsSection?.rejectUnknownKeys()
 
         let heartbeat = try root.section("heartbeat")

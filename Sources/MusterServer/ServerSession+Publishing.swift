@@ -8,7 +8,7 @@ extension ServerSession {
     /// The log writes what the sessions of this loop appended in one iteration together, on the
     /// loop thread when its writer is idle: a publisher waiting for each receipt then gets it
     /// without two cross-thread wake-ups.
-    private func scheduleCommit() {
+    func scheduleCommit() {
         guard !commitScheduled else { return }
         commitScheduled = true
         channel.loop.execute { [self] in

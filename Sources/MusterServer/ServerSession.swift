@@ -193,12 +193,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         case .query(let query, let receipt):
             answer(query, receipt: receipt)
         case .commit(_, let actions, let receipt):
-            // Stores complete in order, so the last publish's receipt covers the whole transaction.
-            let lastPublish = actions.lastIndex { if case .publish = $0 { return true } else { return false } }
-            for (index, action) in actions.enumerated() {
-                perform(index == lastPublish ? action.withReceipt(receipt) : action)
-            }
-            if lastPublish == nil, let receipt, self.machine?.isClosed == false { send(.receipt(receipt)) }
+            commit(actions, receipt: receipt)
         case .close:
             channel.close()
         }

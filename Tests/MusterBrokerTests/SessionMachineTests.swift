@@ -233,11 +233,11 @@ struct SessionMachineTransactionTests {
         #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "t1"], text: "one")).isEmpty)
         #expect(machine.handle(StompFrame(.ack, headers: ["id": "4", "transaction": "t1"])).isEmpty)
         #expect(machine.handle(StompFrame(.send, headers: ["destination": "/queue/work-orders", "transaction": "t1", "receipt": "s"], text: "two"))
-                .map(\.summary) == ["send RECEIPT s"])
+                .isEmpty, "a transactional SEND's RECEIPT waits for the COMMIT")
         #expect(machine.handle(StompFrame(.nack, headers: ["id": "5", "transaction": "t1", "requeue": "false"])).isEmpty)
         let commit = machine.handle(StompFrame(.commit, headers: ["transaction": "t1", "receipt": "c"]))
         #expect(commit.map(\.summary) == [
-            "commit t1 [publish /topic/joint-patrol one; ack 4; publish /queue/work-orders two; nack 5 requeue=false] receipt=c",
+            "commit t1 [publish /topic/joint-patrol one; ack 4; publish /queue/work-orders two receipt=s; nack 5 requeue=false] receipt=c",
         ])
         guard case .commit(_, let actions, _) = try #require(commit.first) else { return }
         #expect(!(try #require(actions.first?.publication)).headers.contains("transaction"))
@@ -273,7 +273,60 @@ struct SessionMachineTransactionTests {
         let send = StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "t1"])
         #expect(machine.handle(send).isEmpty)
         #expect(machine.handle(send).isEmpty)
-        expectRefusal(machine.handle(send), code: .frameTooLarge)
+        expectRefusal(machine.handle(send), code: .limitExceeded)
+    }
+
+    /// The refusal names the setting to raise.
+    private func expectLimit(_ actions: [SessionAction], naming setting: String) {
+        expectRefusal(actions, code: .limitExceeded)
+        let message = actions.compactMap(\.sentFrame).first?.headers["message"] ?? ""
+        #expect(message.contains(setting), "\(message)")
+    }
+
+    @Test func aTransactionHoldsAtMostItsByteLimit() {
+        var machine = connectedMachine(SessionSettings(maxTransactionBytes: 10_000))
+        _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
+        let send = StompFrame(.send, headers: ["destination": "/topic/joint-patrol", "transaction": "t1"], body: [UInt8](repeating: 1, count: 4_000))
+        #expect(machine.handle(send).isEmpty)
+        #expect(machine.handle(send).isEmpty)
+        expectLimit(machine.handle(send), naming: "limits.max-transaction-bytes")
+        #expect(machine.isClosed)
+    }
+
+    @Test func aConnectionsOpenTransactionsHoldAtMostTheirByteLimitTogether() {
+        var machine = connectedMachine(SessionSettings(maxTransactionBytes: 10_000, maxTransactionBytesPerConnection: 15_000))
+        let body = [UInt8](repeating: 1, count: 7_000)
+        for id in ["t1", "t2", "t3"] { _ = machine.handle(StompFrame(.begin, headers: ["transaction": id])) }
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/a", "transaction": "t1"], body: body)).isEmpty)
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/a", "transaction": "t2"], body: body)).isEmpty)
+        expectLimit(machine.handle(StompFrame(.send, headers: ["destination": "/topic/a", "transaction": "t3"], body: body)),
+                    naming: "limits.max-transaction-bytes-per-connection")
+    }
+
+    @Test func committedOrAbortedTransactionsGiveTheirBytesBack() {
+        var machine = connectedMachine(SessionSettings(maxTransactionBytes: 10_000, maxTransactionBytesPerConnection: 10_000))
+        let body = [UInt8](repeating: 1, count: 7_000)
+        for round in 0..<4 {
+            let id = "t\(round)"
+            _ = machine.handle(StompFrame(.begin, headers: ["transaction": id]))
+            #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/a", "transaction": id], body: body)).isEmpty)
+            _ = machine.handle(StompFrame(round % 2 == 0 ? .commit : .abort, headers: ["transaction": id]))
+        }
+        #expect(!machine.isClosed)
+    }
+
+    @Test func aConnectionOpensAtMostItsLimitOfTransactions() {
+        var machine = connectedMachine(SessionSettings(maxOpenTransactions: 2))
+        #expect(machine.handle(StompFrame(.begin, headers: ["transaction": "t1"])).isEmpty)
+        #expect(machine.handle(StompFrame(.begin, headers: ["transaction": "t2"])).isEmpty)
+        expectLimit(machine.handle(StompFrame(.begin, headers: ["transaction": "t3"])), naming: "limits.max-open-transactions")
+    }
+
+    @Test func anAbortedTransactionsSendsNeverGetTheirReceipts() {
+        var machine = connectedMachine()
+        _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t1"]))
+        #expect(machine.handle(StompFrame(.send, headers: ["destination": "/topic/a", "transaction": "t1", "receipt": "s1"])).isEmpty)
+        #expect(machine.handle(StompFrame(.abort, headers: ["transaction": "t1", "receipt": "a"])).map(\.summary) == ["send RECEIPT a"])
     }
 
     @Test func disconnectWithReceiptSendsTheReceiptThenCloses() {
