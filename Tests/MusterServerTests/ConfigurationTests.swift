@@ -75,6 +75,18 @@ struct ConfigurationTests {
         #expect(configuration.heartbeatTolerance == 3)
     }
 
+    @Test func transactionLimitsAreSettings() throws {
+        let configuration = try load("""
+            broker: {jurisdiction: jinshan}
+            limits: {max-transaction-frames: 50, max-transaction-bytes: 1MiB, max-transaction-bytes-per-connection: 2MiB, max-open-transactions: 3}
+            """)
+        #expect(configuration.session.maxTransactionFrames == 50)
+        #expect(configuration.session.maxTransactionBytes == 1 << 20)
+        #expect(configuration.session.maxTransactionBytesPerConnection == 2 << 20)
+        #expect(configuration.session.maxOpenTransactions == 3)
+        #expect(refusal("broker: {jurisdiction: jinshan}\nlimits: {max-open-transactions: 0}\n")?.key == "limits.max-open-transactions")
+    }
+
     @Test func unknownKeyIsNamedWithItsPath() {
         let error = refusal("broker: {jurisdiction: jinshan}\nlimits: {max-body-byte: 10}\n")
         #expect(error?.key == "limits.max-body-byte")
