@@ -199,6 +199,15 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
         setInterest(readable: false, writable: interest.writable)
     }
 
+    /// Reads what the socket holds now, without waiting for a readiness event (loop thread only):
+    /// before judging a peer silent, since after a stall (the process stopped, the loop starved,
+    /// an interrupted wait) the tick can come before the readiness of bytes that did arrive.
+    public func readNow() {
+        precondition(loop.inLoop)
+        guard !readingPaused, state == .open || state == .closing else { return }
+        readAvailable()
+    }
+
     /// Reads again after `pauseReading` (loop thread only).
     public func resumeReading() {
         precondition(loop.inLoop)

@@ -147,8 +147,13 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             }
             return
         }
-        let sinceRead = Int((now - lastRead) / .milliseconds(1))
         let sinceWrite = Int((now - Self.epoch) / .milliseconds(1)) - Int(lastWriteNanoseconds.load(ordering: .relaxed) / 1_000_000)
+        var sinceRead = Int((now - lastRead) / .milliseconds(1))
+        if heartbeat.decide(sinceRead: sinceRead, sinceWrite: sinceWrite) == .peerSilent {
+            channel.readNow()  // read before judging: after a stall the beats may be waiting in the socket
+            guard channel.isOpen, self.machine?.isClosed == false else { return }
+            sinceRead = max(0, Int((now - lastRead) / .milliseconds(1)))
+        }
         switch heartbeat.decide(sinceRead: sinceRead, sinceWrite: sinceWrite) {
         case .idle: break
         case .sendHeartbeat: write(StompFrameEncoder.heartbeat)
