@@ -80,7 +80,14 @@ public struct BrokerCore: Sendable {
             if let existing = consumers[name], existing.destination != destination {
                 throw BrokerError(.durableConflict, "durable subscription '\(subscriptionID)' of \(session.party) reads \(existing.destination), not \(destination)")
             }
-            if consumers[name] == nil { owners[name] = (session.party, subscriptionID) }
+            if consumers[name] == nil {
+                let kept = owners.values.filter { $0.0 == session.party }.count
+                guard kept < rules.maxDurablePerParty else {
+                    throw BrokerError(.limitExceeded, "\(session.party) already keeps \(kept) durable subscriptions (limits.max-durable-subscriptions-per-party); "
+                                      + "delete one (UNSUBSCRIBE with durable:true) before creating another")
+                }
+                owners[name] = (session.party, subscriptionID)
+            }
         case (.topic, false, _):
             name = .session(sessionID, subscriptionID: subscriptionID)
         }

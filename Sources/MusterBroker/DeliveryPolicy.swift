@@ -39,10 +39,13 @@ public struct DeliveryRules: Sendable, Equatable {
 
     public var rules: [Rule]
     public var fallback: DeliveryPolicy
+    /// Durable subscriptions one party may keep (each holds its place in the log for ever).
+    public var maxDurablePerParty: Int
 
-    public init(rules: [Rule] = [], fallback: DeliveryPolicy = DeliveryPolicy()) {
+    public init(rules: [Rule] = [], fallback: DeliveryPolicy = DeliveryPolicy(), maxDurablePerParty: Int = 100) {
         self.rules = rules
         self.fallback = fallback
+        self.maxDurablePerParty = maxDurablePerParty
     }
 
     public func policy(for destination: Destination) -> DeliveryPolicy {

@@ -73,7 +73,7 @@ public struct ServerConfiguration: Sendable {
 
         let dataDirectory = try root.string("data-directory", default: ".muster/data")
         let log = try LogSettings.read(try root.section("log"))
-        let delivery = try DeliveryConfiguration.read(try root.section("delivery"))
+        var delivery = try DeliveryConfiguration.read(try root.section("delivery"))
         let tlsSection = try root.section("tls")
         let certificatePath = try tlsSection?.string("certificate") ?? ".muster/certs/server.crt"
         let privateKeyPath = try tlsSection?.string("private-key") ?? ".muster/certs/server.key"
@@ -99,6 +99,8 @@ public struct ServerConfiguration: Sendable {
         session.maxTransactionBytesPerConnection = try limitsSection?.byteSize("max-transaction-bytes-per-connection", default: session.maxTransactionBytesPerConnection,
                                                                                 minimum: 1024) ?? session.maxTransactionBytesPerConnection
         session.maxOpenTransactions = try limitsSection?.integer("max-open-transactions", default: session.maxOpenTransactions, minimum: 1) ?? session.maxOpenTransactions
+        delivery.maxDurablePerParty = try limitsSection?.integer("max-durable-subscriptions-per-party", default: delivery.maxDurablePerParty,
+                                                                 minimum: 1) ?? delivery.maxDurablePerParty
         try limitsSection?.rejectUnknownKeys()
 
         let heartbeat = try root.section("heartbeat")

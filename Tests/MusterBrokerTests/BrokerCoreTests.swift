@@ -204,6 +204,23 @@ struct BrokerCoreDurableTests {
         #expect(core.pump(log).summaries == ["1/d m-0 #1"])
     }
 
+    @Test func aPartyKeepsAtMostItsLimitOfDurableSubscriptions() throws {
+        var core = coreWithThreeSessions(rules: DeliveryRules(maxDurablePerParty: 2))
+        _ = try core.subscribe(1, "a", to: patrolTopic, mode: .client, durable: true)
+        _ = try core.subscribe(1, "b", to: noticesTopic, mode: .client, durable: true)
+        _ = try core.unsubscribe(1, "b")  // detached, still kept
+        let error = #expect(throws: BrokerError.self) { try core.subscribe(1, "c", to: patrolTopic, mode: .client, durable: true) }
+        #expect(error?.code == .limitExceeded)
+        #expect(error?.message.contains("limits.max-durable-subscriptions-per-party") == true)
+        // Resuming a kept one is not a new one; another party has its own allowance.
+        _ = try core.subscribe(1, "b", to: noticesTopic, mode: .client, durable: true)
+        _ = try core.subscribe(2, "c", to: patrolTopic, mode: .client, durable: true)
+        // Deleting one makes room.
+        _ = try core.unsubscribe(1, "b", deleteDurable: true)
+        _ = try core.subscribe(1, "c", to: patrolTopic, mode: .client, durable: true)
+        #expect(core.owners.values.filter { $0.party == langxiaTown }.map(\.subscriptionID).sorted() == ["a", "c"])
+    }
+
     @Test func secondDurableSubscribeWithTheSameIDToAnotherDestinationConflicts() throws {
         var core = coreWithThreeSessions()
         _ = try core.subscribe(1, "d", to: patrolTopic, mode: .client, durable: true)
