@@ -78,7 +78,9 @@ public struct BrokerCore: Sendable {
         case (.topic, true, _):
             name = .durable(party: session.party, subscriptionID: subscriptionID)
             if let existing = consumers[name], existing.destination != destination {
-                throw BrokerError(.durableConflict, "durable subscription '\(subscriptionID)' of \(session.party) reads \(existing.destination), not \(destination)")
+                throw BrokerError(.durableConflict, "durable subscription '\(subscriptionID)' of \(session.party) reads \(existing.destination), not \(destination) "
+                                  + "(a durable subscription is named by its id alone); use another id for \(destination), "
+                                  + "or delete '\(subscriptionID)' first (UNSUBSCRIBE with durable:true)")
             }
             if consumers[name] == nil {
                 let kept = owners.values.filter { $0.0 == session.party }.count

@@ -227,6 +227,7 @@ struct BrokerCoreDurableTests {
         _ = try core.unsubscribe(1, "d")
         let error = #expect(throws: BrokerError.self) { try core.subscribe(1, "d", to: noticesTopic, mode: .client, durable: true) }
         #expect(error?.code == .durableConflict)
+        #expect(error?.message.contains("use another id") == true, "the error says what to do: \(error?.message ?? "")")
         #expect(core.consumers[durableName]?.destination == patrolTopic)
         #expect(!core.hasSubscription(sessionID: 1, subscriptionID: "d"))
     }
