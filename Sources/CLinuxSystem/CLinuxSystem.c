@@ -37,6 +37,8 @@ int muster_socket_nonblocking(int domain, int type) {
 
 int muster_return_free_heap(void) { return malloc_trim(0); }
 
+size_t muster_free_heap_bytes(void) { return mallinfo2().fordblks; }
+
 static __thread void *current_loop;
 void *muster_current_loop(void) { return current_loop; }
 void muster_set_current_loop(void *loop) { current_loop = loop; }

@@ -29,10 +29,11 @@ final class HeapReturner: @unchecked Sendable {
         let nanoseconds = Int(period / .nanoseconds(1))
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
         timer.setEventHandler { [self] in
-            guard let now = activity(), decision.withLock({ $0.check(now) }) else { return }
+            guard let now = activity(), decision.withLock({ $0.check(now, heldFreeBytes: Int(muster_free_heap_bytes())) }) else { return }
             let before = Self.residentBytes()
             _ = muster_return_free_heap()
             returns.add(1, ordering: .relaxed)
+            decision.withLock { $0.returned(heldFreeBytesAfter: Int(muster_free_heap_bytes())) }
             let after = Self.residentBytes()
             logger.info("returned freed memory to the system", metadata: [
                 "resident-mb-before": "\(Self.megabytes(before))", "resident-mb-after": "\(Self.megabytes(after))",

@@ -26,6 +26,9 @@ void muster_set_current_loop(void *loop);
 /// Gives freed heap pages back to the system (malloc_trim(0)); returns whether any were.
 int muster_return_free_heap(void);
 
+/// Freed memory the allocator holds for reuse (mallinfo2's fordblks, every arena).
+size_t muster_free_heap_bytes(void);
+
 static inline uint32_t muster_EPOLLIN(void) { return EPOLLIN; }
 static inline uint32_t muster_EPOLLOUT(void) { return EPOLLOUT; }
 static inline uint32_t muster_EPOLLERR(void) { return EPOLLERR; }
