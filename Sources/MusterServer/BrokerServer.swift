@@ -18,6 +18,7 @@ public final class BrokerServer: @unchecked Sendable {
     /// What sessions read back from the log, and how they answer queries.
     private let history: LogMessageStore
     private let queries: SessionQueries
+    private let connectionLimits: ConnectionLimits
     private let logger: Logger
     private var group: EventLoopGroup?
     private var listener: TCPListener?
@@ -87,6 +88,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk)
         self.history = store
         self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy)
+        self.connectionLimits = ConnectionLimits(configuration.connectionLimits)
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, clock: clock, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
         self.timers = WorkflowTimers(broker: broker, clock: clock, speed: speed)
@@ -175,8 +177,15 @@ public final class BrokerServer: @unchecked Sendable {
 
     private func accept(_ descriptor: Int32, loop: EventLoop) {
         guard let context = context.withLock({ $0 }) else { close(descriptor); return }
+        let open = sessions.withLock { $0.count }
+        guard open < connectionLimits.settings.maxConnections else {
+            logger.warning("refused a connection: the broker has \(open) (limits.max-connections)")
+            close(descriptor)
+            return
+        }
         let session = ServerSession(
-            broker: broker, policy: policy, history: history, queries: queries, consumers: pump, limits: configuration.limits, settings: configuration.session,
+            broker: broker, policy: policy, history: history, queries: queries, consumers: pump, limits: configuration.limits,
+            connectionLimits: connectionLimits, settings: configuration.session,
             heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
             onClose: { [weak self] session in
                 _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) }

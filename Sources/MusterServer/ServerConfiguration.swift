@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// Where `serve` creates a development PKI when the certificate files are missing (nil: never).
     public var developmentCertificatesDirectory: String?
     public var limits: StompLimits
+    /// Connections in all and per party, unfinished frames' memory and time (`limits:`).
+    var connectionLimits = ConnectionLimits.Settings()
     public var session: SessionSettings
     public var heartbeatTolerance: Double
     public var eventLoopCount: Int
@@ -85,23 +87,8 @@ public struct ServerConfiguration: Sendable {
         let developmentDirectory = try tlsSection?.string("development-certificates")
         try tlsSection?.rejectUnknownKeys()
 
-        let limitsSection = try root.section("limits")
-        let defaults = StompLimits.default
-        let limits = StompLimits(
-            maxFrameBytes: try limitsSection?.integer("max-frame-bytes", default: defaults.maxFrameBytes, minimum: 1024) ?? defaults.maxFrameBytes,
-            maxHeaderCount: try limitsSection?.integer("max-header-count", default: defaults.maxHeaderCount, minimum: 4) ?? defaults.maxHeaderCount,
-            maxHeaderLineBytes: try limitsSection?.integer("max-header-bytes", default: defaults.maxHeaderLineBytes, minimum: 64) ?? defaults.maxHeaderLineBytes,
-            maxBodyBytes: try limitsSection?.integer("max-body-bytes", default: defaults.maxBodyBytes, minimum: 0) ?? defaults.maxBodyBytes)
-        var session = SessionSettings()
-        session.maxSubscriptions = try limitsSection?.integer("max-subscriptions", default: session.maxSubscriptions, minimum: 1) ?? session.maxSubscriptions
-        session.maxTransactionFrames = try limitsSection?.integer("max-transaction-frames", default: session.maxTransactionFrames, minimum: 1) ?? session.maxTransactionFrames
-        session.maxTransactionBytes = try limitsSection?.byteSize("max-transaction-bytes", default: session.maxTransactionBytes, minimum: 1024) ?? session.maxTransactionBytes
-        session.maxTransactionBytesPerConnection = try limitsSection?.byteSize("max-transaction-bytes-per-connection", default: session.maxTransactionBytesPerConnection,
-                                                                                minimum: 1024) ?? session.maxTransactionBytesPerConnection
-        session.maxOpenTransactions = try limitsSection?.integer("max-open-transactions", default: session.maxOpenTransactions, minimum: 1) ?? session.maxOpenTransactions
-        delivery.maxDurablePerParty = try limitsSection?.integer("max-durable-subscriptions-per-party", default: delivery.maxDurablePerParty,
-                                                                 minimum: 1) ?? delivery.maxDurablePerParty
-        try limitsSection?.rejectUnknownKeys()
+        var (limits, session, connectionLimits, maxDurable) = try Self.readLimits(try root.section("limits"))
+        delivery.maxDurablePerParty = maxDurable
 
         let heartbeat = try root.section("heartbeat")
         session.heartbeatSend = try heartbeat?.integer("send-ms", default: session.heartbeatSend) ?? session.heartbeatSend
@@ -127,7 +114,7 @@ public struct ServerConfiguration: Sendable {
             file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log, delivery: delivery,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
-            limits: limits, session: session, heartbeatTolerance: tolerance,
+            limits: limits, connectionLimits: connectionLimits, session: session, heartbeatTolerance: tolerance,
             eventLoopCount: loops == 0 ? System.coreCount : loops,
             memoryReturnQuietPeriod: memoryReturnQuiet == 0 ? nil : .milliseconds(memoryReturnQuiet), partiesFile: partiesText, parties: parties,
             topicsFile: topicsText, schemasDirectory: schemasText)

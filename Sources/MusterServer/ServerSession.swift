@@ -31,24 +31,29 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private var decoder: StompFrameDecoder
     var machine: SessionMachine?
     var sessionID: UInt64?
-    private var heartbeat: HeartbeatMonitor?
+    var heartbeat: HeartbeatMonitor?
     /// Every subscription's state; deliveries decide under the broker's lock on any thread.
     /// Lock order: below the broker's state, above the channel's staging (LockOrder.swift).
     let subscriptions = Mutex(SessionSubscriptions())
     /// Readers from the log: replays, and live subscribers that fell behind (loop thread only).
     var streams: [String: ReplayStream] = [:]
-    private var lastRead = ContinuousClock.now
-    private var openedAt = ContinuousClock.now
+    var lastRead = ContinuousClock.now
+    var openedAt = ContinuousClock.now
     /// Updated from any thread (deliveries), read on the loop for heart-beats.
-    private let lastWriteNanoseconds = Atomic<Int64>(0)
-    private static let epoch = ContinuousClock.now
+    let lastWriteNanoseconds = Atomic<Int64>(0)
+    static let epoch = ContinuousClock.now
+    /// Connections per party and the broker's budget for unfinished frames; this one's share.
+    let connectionLimits: ConnectionLimits
+    var unfinished = UnfinishedFrame()
+    private var countedParty: PartyIdentity?
     /// Set while a commit of this iteration's appends is scheduled on the loop (loop thread only).
     var commitScheduled = false
     let ordering = PublishOrdering()
 
     init(broker: Broker, policy: PolicyGate? = nil, history: (any MessageHistory)?, queries: SessionQueries, consumers: ConsumerPump? = nil,
-         limits: StompLimits, settings: SessionSettings, heartbeatTolerance: Double, connectTimeout: Duration = .seconds(30),
-         logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
+         limits: StompLimits, connectionLimits: ConnectionLimits, settings: SessionSettings, heartbeatTolerance: Double,
+         connectTimeout: Duration = .seconds(30), logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
+        self.connectionLimits = connectionLimits
         self.broker = broker
         self.policy = policy
         self.history = history
@@ -75,6 +80,12 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         switch ConnectionAdmission.admit(channel.peerCertificate, policy: policy) {
         case .success(let credentials):
             logger[metadataKey: "party"] = "\(credentials.identity)"
+            if let refusal = connectionLimits.admit(credentials.identity) {
+                logger.warning("refused: \(refusal.message)")
+                send(.error(refusal))
+                return channel.close()
+            }
+            countedParty = credentials.identity
             self.credentials = credentials
             machine = SessionMachine(party: credentials.identity, sessionName: "session-\(UInt64.random(in: 1..<UInt64.max))", settings: settings)
             logger.debug("TLS connection open")
@@ -89,6 +100,16 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         lastRead = .now
         guard machine != nil else { return }
         decoder.append(bytes)
+        decodeFrames()
+        do throws(BrokerError) {
+            try unfinished.update(buffered: decoder.bufferedByteCount, now: lastRead, limits: connectionLimits)
+        } catch {
+            logger.notice("closing: \(error.message)")
+            perform(machine!.fail(error))
+        }
+    }
+
+    private func decodeFrames() {
         while machine?.isClosed == false {
             let frame: StompFrame?
             do {
@@ -109,6 +130,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     }
 
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {
+        unfinished.release(connectionLimits)
+        if let countedParty { connectionLimits.release(countedParty) }
+        countedParty = nil
         for stream in streams.values { stream.stop() }
         streams = [:]
         subscriptions.withLock { $0.removeAll() }
@@ -136,31 +160,6 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         broker.wakeConsumers()
         // Resume on the next loop iteration, so that one fast reader cannot starve the loop.
         for stream in streams.values where stream.waitingForDrain { stream.wake() }
-    }
-
-    func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
-        guard let machine, !machine.isClosed else { return }
-        for stream in streams.values { stream.tick() }
-        guard let heartbeat else {
-            if now - openedAt > connectTimeout {
-                perform(self.machine!.fail(BrokerError(.notConnected, "no CONNECT frame within \(connectTimeout) of the handshake")))
-            }
-            return
-        }
-        let sinceWrite = Int((now - Self.epoch) / .milliseconds(1)) - Int(lastWriteNanoseconds.load(ordering: .relaxed) / 1_000_000)
-        var sinceRead = Int((now - lastRead) / .milliseconds(1))
-        if heartbeat.decide(sinceRead: sinceRead, sinceWrite: sinceWrite) == .peerSilent {
-            channel.readNow()  // read before judging: after a stall the beats may be waiting in the socket
-            guard channel.isOpen, self.machine?.isClosed == false else { return }
-            sinceRead = max(0, Int((now - lastRead) / .milliseconds(1)))
-        }
-        switch heartbeat.decide(sinceRead: sinceRead, sinceWrite: sinceWrite) {
-        case .idle: break
-        case .sendHeartbeat: write(StompFrameEncoder.heartbeat)
-        case .peerSilent:
-            logger.notice("closing: no heart-beat for \(sinceRead) ms")
-            perform(self.machine!.fail(BrokerError(.heartbeatTimeout, "nothing received for \(sinceRead) ms; the agreed interval is \(heartbeat.agreement.expectEvery) ms")))
-        }
     }
 
     // MARK: Actions
@@ -238,7 +237,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         noteWrite()
     }
 
-    private func write(_ bytes: [UInt8]) {
+    func write(_ bytes: [UInt8]) {
         channel.write(bytes)
         noteWrite()
     }
