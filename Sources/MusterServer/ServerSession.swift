@@ -77,7 +77,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     func channelDidOpen(_ channel: TLSChannel) {
         openedAt = .now
         lastRead = .now
-        switch ConnectionAdmission.admit(channel.peerCertificate, policy: policy) {
+        switch ConnectionAdmission.admit(channel.peerCertificate, from: ConnectionAdmission.host(of: channel.remoteAddress), policy: policy) {
         case .success(let credentials):
             logger[metadataKey: "party"] = "\(credentials.identity)"
             if let refusal = connectionLimits.admit(credentials.identity) {
@@ -138,10 +138,10 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         subscriptions.withLock { $0.removeAll() }
         if let sessionID { broker.detach(sessionID: sessionID) }
         sessionID = nil
-        if let error {
-            if error is TLSHandshakeError { logger.warning("\(error)") } else { logger.info("connection closed: \(error)") }
+        if let refused = error as? TLSHandshakeError {
+            ConnectionAdmission.recordHandshakeRefusal(refused, policy: policy)
         } else {
-            logger.debug("connection closed")
+            logger.log(level: error == nil ? .debug : .info, "connection closed\(error.map { ": \($0)" } ?? "")")
         }
         onClose(self)
     }

@@ -63,10 +63,13 @@ public final class PolicyGate: PublishGate {
         return false
     }
 
-    /// Admits a connection's certificate, recording a refusal.
-    public func admitConnection(_ credentials: ConnectionCredentials) -> Result<RegisteredParty, PolicyRefusal> {
+    /// Admits a connection's certificate, recording a refusal (with the connection's `source` address).
+    public func admitConnection(_ credentials: ConnectionCredentials, source: String? = nil) -> Result<RegisteredParty, PolicyRefusal> {
         let result = policy.admitConnection(credentials)
-        if case .failure(let refusal) = result { record(refusal) }
+        if case .failure(var refusal) = result {
+            refusal.source = source
+            record(refusal)
+        }
         return result
     }
 }

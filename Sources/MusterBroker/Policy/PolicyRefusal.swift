@@ -7,13 +7,17 @@ public struct PolicyRefusal: Error, Sendable, CustomStringConvertible {
     public let party: PartyIdentity?
     public let destination: Destination?
     public let type: String?
+    /// Where a refused connection came from (its address, without the port).
+    public var source: String?
 
-    public init(_ error: BrokerError, rule: String, party: PartyIdentity?, destination: Destination? = nil, type: String? = nil) {
+    public init(_ error: BrokerError, rule: String, party: PartyIdentity?, destination: Destination? = nil, type: String? = nil,
+                source: String? = nil) {
         self.error = error
         self.rule = rule
         self.party = party
         self.destination = destination
         self.type = type
+        self.source = source
     }
 
     public var code: ErrorCode { error.code }

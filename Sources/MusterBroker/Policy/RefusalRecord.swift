@@ -19,8 +19,16 @@ public struct RefusalRecord: Codable, Sendable, Equatable {
     /// `sha256:HEX` of the refused body, if a body was refused.
     public let digest: String?
     public let bytes: Int?
+    /// A refused connection's address.
+    public let source: String?
+    /// On a summary: how many more refusals like this one came since `since` (ms since 1970).
+    public let repeated: Int?
+    public let since: Int64?
 
-    public init(_ refusal: PolicyRefusal, time: Int64, digest: String?, bytes: Int?) {
+    public init(_ refusal: PolicyRefusal, time: Int64, digest: String?, bytes: Int?, repeated: Int? = nil, since: Int64? = nil) {
+        source = refusal.source
+        self.repeated = repeated
+        self.since = since
         party = refusal.party?.party
         jurisdiction = refusal.party?.jurisdiction
         destination = refusal.destination?.description
