@@ -17,9 +17,15 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .corrupt(let segment, let position, let offset, let reason, let directory):
             let at = offset.map { "offset \($0) (byte \(position))" } ?? "byte \(position)"
-            return "log segment \(segment) is damaged at \(at): \(reason). Nothing past it is served. "
+            var text = "log segment \(segment) is damaged at \(at): \(reason). Nothing past it is served. "
                 + "Inspect it with `muster log verify --data \(directory)` and `muster log dump --data \(directory) --from offset=\(offset ?? 0)`; "
                 + "restore the segment from a backup or replica before starting the broker"
+            if let offset, position >= SegmentHeader.size {
+                text += ", or give up offset \(offset) and every record after it with "
+                    + "`muster log repair --data \(directory) --truncate-from \(offset)`, which keeps the bytes it cuts in a quarantine "
+                    + "file next to the segment and records the repair in \(directory)/\(LogRepair.recordFile)"
+            }
+            return text
         case .io(let operation, let path, let code):
             let advice = code == ENOSPC || code == EDQUOT || code == EFBIG
                 ? "the disk (or the file-size limit) is full: free space or move the data directory, then retry"

@@ -2,6 +2,7 @@ import Glibc
 
 /// Bytes at the end of the last segment that are not a whole valid record: a write the
 /// crash interrupted, or garbage appended. Recovery cuts them off; verification reports them.
+/// A complete record that does not check out is never a torn tail (`SegmentReader.judgeTail`).
 public struct TornTail: Sendable, CustomStringConvertible {
     public let segment: String
     public let position: Int
@@ -102,7 +103,7 @@ struct LogScanner {
                 switch try reader.next(limit: fileSize) {
                 case .end:
                     break scanning
-                case .bad(let position, let reason, _):
+                case .bad(let position, let reason, let incomplete):
                     // The writer preallocates the active segment: zeros from here to the end of
                     // the last segment are space for the next records, not damage.
                     if isLast, try reader.isZeroFilled(from: position, limit: fileSize) { break scanning }
@@ -110,8 +111,15 @@ struct LogScanner {
                     // follows: a record in the middle whose length field was damaged also looks
                     // incomplete, and cutting it off would throw away the records after it.
                     if isLast, try !reader.validRecordExists(after: position, limit: fileSize) {
-                        result.tornTail = TornTail(segment: fileName, position: position, fileSize: fileSize, reason: reason)
-                        break scanning
+                        // Even the last record is cut off only when its bytes stop short: a
+                        // complete record that does not check out may have been receipted.
+                        switch try reader.judgeTail(at: position, limit: fileSize, reason: reason, incomplete: incomplete) {
+                        case .torn(let why):
+                            result.tornTail = TornTail(segment: fileName, position: position, fileSize: fileSize, reason: why)
+                            break scanning
+                        case .damaged(let why):
+                            throw corrupt(fileName, position: position, offset: offset, why)
+                        }
                     }
                     throw corrupt(fileName, position: position, offset: offset, reason)
                 case .record(let record, let position):

@@ -7,7 +7,8 @@ import Synchronization
 /// Appends go to one writer thread that batches whatever has queued up, writes it with one
 /// `pwrite`, syncs once (group commit) and only then completes the appends, in offset order.
 /// Readers (cursors) see records once they are durable. Opening the log scans it: a torn
-/// tail is cut off and reported; damage anywhere else refuses the open.
+/// tail (a last record whose bytes stop short) is cut off and reported; damage anywhere else,
+/// a complete last record that does not check out included, refuses the open.
 public final class MessageLog: @unchecked Sendable {
     public typealias Completion = @Sendable (Result<AppendedRecord, LogError>) -> Void
 

@@ -8,7 +8,7 @@ struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Inspect the broker's log on disk (offline; the broker may be running or not).",
-        subcommands: [Verify.self, Dump.self])
+        subcommands: [Verify.self, Dump.self, Repair.self])
 
     struct DataOption: ParsableArguments {
         @Option(name: .customLong("data"), help: ArgumentHelp("The broker's data directory (data-directory in muster.yaml).", valueName: "dir"))

@@ -7,8 +7,9 @@ Reads DATA_DIR/log read-only, checks every segment header, record CRC32C, offset
 order, segment anchor and SHA-256 chain link, and prints the record count and the head
 OFFSET:HASH. With EXPECTED_OFFSET:HASH (a head written down earlier) it also checks that this
 record is still in the log with that hash. Exit 1 names the first bad offset. A torn tail
-(bytes after the last valid record of the last segment that no valid record follows) is
-reported, not failed: the broker cuts it off when it starts.
+(bytes after the last valid record of the last segment that no valid record follows, whose
+record stops short: section 9) is reported, not failed: the broker cuts it off when it starts.
+A complete last record that does not check out is damage.
 """
 import hashlib, os, re, struct, sys
 
@@ -61,6 +62,41 @@ def decode(buf, pos):
     if parse_payload(rec[HEADER:]) is None: return ("invalid", "payload does not match the record length")
     return ("ok", length, offset, ts, rec[32:64])
 
+SECTOR = 512
+
+def payload_length(buf, start):
+    """The bytes a payload at `start` takes by its own length fields, or None past the end."""
+    try:
+        i = start
+        (n,) = struct.unpack_from("<H", buf, i); i += 2 + n
+        (count,) = struct.unpack_from("<H", buf, i); i += 2
+        for _ in range(count):
+            (n,) = struct.unpack_from("<H", buf, i); i += 2 + n
+            (n,) = struct.unpack_from("<I", buf, i); i += 4 + n
+        (n,) = struct.unpack_from("<I", buf, i); i += 4 + n
+        return i - start if i <= len(buf) else None
+    except struct.error:
+        return None
+
+def stops_short(buf, pos, r):
+    """Section 9: whether the bad record at pos is a write cut short (else it is damage), and why."""
+    if len(buf) - pos >= HEADER + 8:
+        (stored,) = struct.unpack_from("<I", buf, pos + 12)
+        (field,) = struct.unpack_from("<I", buf, pos + 8)
+        implied = payload_length(buf, pos + HEADER)
+        for n in {field, HEADER + implied if implied is not None else 0}:
+            if HEADER + 8 <= n <= min(1 << 30, len(buf) - pos) and crc32c(buf[pos + 16:pos + n]) == stored:
+                return False, f"{r[1]}, yet the record is whole by its CRC (a field outside the CRC was altered): not a write cut short"
+    if r[0] == "incomplete":
+        return True, r[1]
+    magic, version, _kind, _flags, length = struct.unpack_from("<IBBHI", buf, pos)
+    if magic != 0x4345524D or version != 1 or not HEADER + 8 <= length <= 1 << 30:
+        return True, r[1]
+    last_boundary = (pos + length - 1) // SECTOR * SECTOR
+    if last_boundary > pos and not any(buf[last_boundary:]):
+        return True, f"{r[1]}; only zeros from byte {last_boundary}, a sector boundary inside the record: a write cut short"
+    return False, f"{r[1]}; the record is complete and does not stop at a sector boundary with only zeros after it: not a write cut short"
+
 def verify(data_dir, expect=None):
     d = os.path.join(data_dir, "log")
     files = sorted((int(f[:20]), f) for f in os.listdir(d) if re.fullmatch(r"\d{20}\.log", f))
@@ -100,7 +136,9 @@ def verify(data_dir, expect=None):
                 later = r[0] == "invalid" and any(decode(buf, pos + 1 + m.start())[0] == "ok"
                                                   for m in re.finditer(b"MREC", buf[pos + 1:]))
                 if last and not later:
-                    notes.append(f"torn tail: {len(buf) - pos} bytes from byte {pos} of {name} ({r[1]})")
+                    torn, why = stops_short(buf, pos, r)
+                    if not torn: raise Bad(name, pos, off, why)
+                    notes.append(f"torn tail: {len(buf) - pos} bytes from byte {pos} of {name} ({why})")
                     break
                 raise Bad(name, pos, off, r[1])
             _, length, roff, ts, stored = r
