@@ -42,7 +42,7 @@ struct RefusalAuditTests {
     }
 
     /// The first record of the audit destination, once the broker has appended it.
-    static func firstAuditRecord(in log: MessageLog, timeout: Duration = .seconds(15)) async throws -> RefusalRecord {
+    static func firstAuditRecord(in log: MessageLog, timeout: Duration = .seconds(60)) async throws -> RefusalRecord {
         let cursor = log.cursor(from: 0)
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
