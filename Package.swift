@@ -74,14 +74,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], kind: .executable),
-        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog"]),
+        .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog", "MusterStomp"]),
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
-        .muster("MusterLogTests", dependencies: ["MusterLog"], kind: .test),
-        .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport"], kind: .test),
+        .muster("MusterLogTests", dependencies: ["MusterLog", "CChecksum", "MusterTestSupport"], kind: .test),
+        .muster("MusterNetTests", dependencies: ["MusterNet", "COpenSSL", "MusterTestSupport"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterStomp"], exclude: ["Differential"], kind: .test),
         .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: [
-            "MusterServer", "MusterBroker", "MusterLog", "MusterTestSupport", .product(name: "Logging", package: "swift-log"),
+            "MusterServer", "MusterBroker", "MusterLog", "MusterStomp", "MusterTestSupport", .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterBroker", "MusterServer", "MusterTestSupport", "muster",

@@ -132,7 +132,7 @@ struct CrashSafetyTests {
 
         // The command-line verifier agrees, when this build has it.
         var commandLine = "muster log verify: not in this build"
-        if let result = try runMusterLogVerify(dataDirectory: broker.dataDirectory) {
+        if let result = try await runMusterLogVerify(dataDirectory: broker.dataDirectory) {
             #expect(result.status == 0, "muster log verify failed:\n\(result.output)")
             #expect(result.output.contains("verified \(verification.records) records"), "muster log verify said:\n\(result.output)")
             commandLine = "muster log verify: exit \(result.status), \(result.output.split(separator: "\n").first ?? "")"
@@ -153,7 +153,7 @@ extension CrashSafetyTests {
         await withTaskGroup(of: (Int, PublisherRun).self) { group in
             for publisher in 0..<publishers {
                 group.addTask {
-                    (publisher, await onThread {
+                    (publisher, await runBlocking {
                         PipelinedPublisher.run(broker: broker, files: files, publisher: publisher, from: starts[publisher],
                                                receiptEvery: receiptEvery(publisher), window: window, limit: limit, loop: loop)
                     })
@@ -167,10 +167,10 @@ extension CrashSafetyTests {
 }
 
 /// Runs `muster log verify --data DIR`; nil when this build of `muster` has no `log` command.
-func runMusterLogVerify(dataDirectory: String) throws -> (status: Int32, output: String)? {
-    let help = try runMuster(["log", "verify", "--help"])
+func runMusterLogVerify(dataDirectory: String) async throws -> ProgramRun? {
+    let help = try await runMuster(["log", "verify", "--help"])
     guard help.status == 0, help.output.contains("--data") else { return nil }
-    return try runMuster(["log", "verify", "--data", dataDirectory])
+    return try await runMuster(["log", "verify", "--data", dataDirectory])
 }
 
 /// What one publisher connection did.

@@ -307,17 +307,17 @@ struct WorkflowCommandTests {
             try handoffOnline.expectSuccess("handoff show --json (online)")
 
             #expect(cast.broker.stop(removingDirectory: false) == 0, "the broker stops cleanly")
-            let offline = try await runTool(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "json"])
+            let offline = try await runMuster(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "json"])
             try offline.expectSuccess("report --format json --data (offline)")
-            let offlineCSV = try await runTool(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "csv"])
+            let offlineCSV = try await runMuster(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "csv"])
             try offlineCSV.expectSuccess("report --format csv --data (offline)")
 
             // The views, too, are the same from the broker and from its log.
-            let summonsOffline = try await runTool(["summons", "show", id, "--json", "--data", cast.broker.dataDirectory])
+            let summonsOffline = try await runMuster(["summons", "show", id, "--json", "--data", cast.broker.dataDirectory])
             try summonsOffline.expectSuccess("summons show --json --data (offline)")
             #expect(try summonsOffline.decode(SummonsView.self) == (try summonsOnline.decode(SummonsView.self)),
                     "summons show online and offline differ:\n--- online ---\n\(summonsOnline.stdout)\n--- offline ---\n\(summonsOffline.stdout)")
-            let handoffOffline = try await runTool(["handoff", "show", handoff, "--json", "--data", cast.broker.dataDirectory])
+            let handoffOffline = try await runMuster(["handoff", "show", handoff, "--json", "--data", cast.broker.dataDirectory])
             try handoffOffline.expectSuccess("handoff show --json --data (offline)")
             #expect(try handoffOffline.decode(HandoffView.self) == (try handoffOnline.decode(HandoffView.self)),
                     "handoff show online and offline differ:\n--- online ---\n\(handoffOnline.stdout)\n--- offline ---\n\(handoffOffline.stdout)")
@@ -386,7 +386,7 @@ extension WorkflowCommandTests {
             let afterRestart = try await cast.run("discipline-inspector", period)
             try afterRestart.expectSuccess("report --format json (online, after a restart)")
             #expect(cast.broker.stop(removingDirectory: false) == 0)
-            let offline = try await runTool(period + ["--data", cast.broker.dataDirectory])
+            let offline = try await runMuster(period + ["--data", cast.broker.dataDirectory])
             try offline.expectSuccess("report --format json --data (offline)")
 
             let fromLog = try offline.decode(Assessment.self)
@@ -486,104 +486,8 @@ final class WorkflowCast: Sendable {
     }
 
     /// Runs `muster ARGUMENTS` as `party` (flags, or the environment).
-    func run(_ party: String, _ arguments: [String], connectionFromEnvironment: Bool = false) async throws -> ToolRun {
-        if connectionFromEnvironment { return try await runTool(arguments, environment: environment(party)) }
-        return try await runTool(arguments + flags(party))
-    }
-}
-
-// MARK: - Running the tool
-
-/// One run of a program: its exit status and what it wrote to standard output and error, apart.
-struct ToolRun: Sendable, CustomStringConvertible {
-    let arguments: [String]
-    let status: Int32
-    let stdout: String
-    let stderr: String
-    let timedOut: Bool
-
-    var description: String {
-        "`\(arguments.joined(separator: " "))` exited \(status)\(timedOut ? " (killed: timed out)" : "")\n--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)"
-    }
-
-    struct Failed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Records an issue and throws unless the run exited 0 (later steps depend on it).
-    func expectSuccess(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        guard status != 0 || timedOut else { return }
-        Issue.record("\(what) failed: \(self)", sourceLocation: sourceLocation)
-        throw Failed(description: "\(what) failed")
-    }
-
-    /// Expects a refusal: a non-zero exit with `code` on standard error.
-    func expectRefusal(_ code: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(status != 0 && !timedOut, "\(what) must be refused: \(self)", sourceLocation: sourceLocation)
-        #expect(stderr.contains(code), "\(what) must be refused with \(code) on stderr: \(self)", sourceLocation: sourceLocation)
-    }
-
-    func decode<Value: Decodable>(_ type: Value.Type, sourceLocation: SourceLocation = #_sourceLocation) throws -> Value {
-        do {
-            return try JSONDecoder().decode(type, from: Data(stdout.utf8))
-        } catch {
-            Issue.record("cannot decode \(type) from \(self): \(error)", sourceLocation: sourceLocation)
-            throw error
-        }
-    }
-}
-
-/// Runs the `muster` binary the tests use (see `runProgram`).
-func runTool(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-             timeout: Duration = .seconds(60)) async throws -> ToolRun {
-    try await runProgram(BrokerProcess.musterExecutable(), arguments, environment: environment, directory: directory, timeout: timeout)
-}
-
-/// Runs a program to its end on a thread of its own (off the cooperative pool), in `directory`,
-/// with the test's environment less any MUSTER_SERVER/CERT/KEY/CA, plus `environment`;
-/// kills it after `timeout`. Standard output and error go to files, so neither can block it.
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-                timeout: Duration = .seconds(60)) async throws -> ToolRun {
-    try await runBlocking {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("muster-run-\(UUID().uuidString)").path
-        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
-        }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var variables = ProcessInfo.processInfo.environment
-        for name in ["MUSTER_SERVER", "MUSTER_CERT", "MUSTER_KEY", "MUSTER_CA"] { variables[name] = nil }
-        variables.merge(environment) { $1 }
-        process.environment = variables
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let ended = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in ended.signal() }
-        try process.run()
-        try? out.close()
-        try? err.close()
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        var timedOut = false
-        if ended.wait(timeout: .now() + seconds) == .timedOut {
-            timedOut = true
-            process.terminate()
-            if ended.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                ended.wait()
-            }
-        }
-        process.waitUntilExit()
-        let stdout = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return ToolRun(arguments: [URL(fileURLWithPath: executable).lastPathComponent] + arguments, status: process.terminationStatus,
-                       stdout: stdout, stderr: stderr, timedOut: timedOut)
+    func run(_ party: String, _ arguments: [String], connectionFromEnvironment: Bool = false) async throws -> ProgramRun {
+        if connectionFromEnvironment { return try await runMuster(arguments, environment: environment(party)) }
+        return try await runMuster(arguments + flags(party))
     }
 }
