@@ -52,7 +52,7 @@ struct WorkflowInteropTests {
 
             // The log alone tells the same: delivered, acknowledged, reported in.
             #expect(cast.broker.stop(removingDirectory: false) == 0)
-            let offline = try await runMuster(["summons", "show", id, "--json", "--data", cast.broker.dataDirectory])
+            let offline = try await cast.runOffline(["summons", "show", id, "--json"])
             try offline.expectSuccess("summons show --json --data (offline)")
             #expect(try offline.decode(SummonsView.self) == view,
                     "summons show online and offline differ:\n--- online ---\n\(shown.stdout)\n--- offline ---\n\(offline.stdout)")
