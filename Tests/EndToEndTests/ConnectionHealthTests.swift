@@ -19,7 +19,9 @@ struct ConnectionHealthTests {
         return try RawStompClient(address: broker.address, tls: files.tls, loop: Self.loop)
     }
 
-    @Test func brokerSendsHeartbeatsAtTheNegotiatedInterval() async throws {
+    // The heart-beat tests measure intervals on the wall clock: they run in the timing pass.
+
+    @Test(.tags(.timing)) func brokerSendsHeartbeatsAtTheNegotiatedInterval() async throws {
         try await withBroker(settings: Self.fastHeartbeats) { broker in
             let client = try rawClient(broker, party: "langxia-town")
             client.send(StompFrame(.connect, headers: ["accept-version": "1.2", "host": "127.0.0.1", "heart-beat": "0,300"]))
@@ -35,7 +37,7 @@ struct ConnectionHealthTests {
         }
     }
 
-    @Test func silentClientIsDisconnectedWithAHeartbeatError() async throws {
+    @Test(.tags(.timing)) func silentClientIsDisconnectedWithAHeartbeatError() async throws {
         try await withBroker(settings: Self.fastHeartbeats) { broker in
             let client = try rawClient(broker, party: "langxia-town")
             client.send(StompFrame(.connect, headers: ["accept-version": "1.2", "host": "127.0.0.1", "heart-beat": "200,0"]))
@@ -48,7 +50,7 @@ struct ConnectionHealthTests {
         }
     }
 
-    @Test func clientHeartbeatsKeepAnIdleConnectionOpen() async throws {
+    @Test(.tags(.timing)) func clientHeartbeatsKeepAnIdleConnectionOpen() async throws {
         // Intervals wide enough for a loaded two-core machine; the idle time is longer
         // than the broker's tolerance, so only the client's beats can keep the session.
         // (The whole suite runs in parallel on two cores: a client's event loop can miss its

@@ -9,8 +9,9 @@ import Testing
 /// killed at random moments and restarted on the same data directory, again and again.
 /// Whatever got a RECEIPT must be in the log exactly once, each publisher's messages in the
 /// order it sent them, nothing twice, and the log must verify (with LogArchive and with
-/// `muster log verify`). MUSTER_CRASH_CYCLES=N runs N kill cycles instead of 20.
-@Suite("crash safety of the durable log under SIGKILL")
+/// `muster log verify`). Tests/run does 8 kill cycles; MUSTER_SOAK=1 does 20, and
+/// MUSTER_CRASH_CYCLES=N does N.
+@Suite("crash safety of the durable log under SIGKILL", .tags(.heavy))
 struct CrashSafetyTests {
     static let publishers = 4
     /// Receipts outstanding per connection.
@@ -22,10 +23,9 @@ struct CrashSafetyTests {
     /// Small segments, so that kills also land on segment roll-overs.
     static let settings = "log: {segment-size: 64KiB}"
 
-    /// 20 in the normal suite; MUSTER_CRASH_CYCLES raises it for a longer run.
-    static var cycles: Int {
-        ProcessInfo.processInfo.environment["MUSTER_CRASH_CYCLES"].flatMap { Int($0) }.map { max($0, 1) } ?? 20
-    }
+    /// Every cycle kills the broker at a random moment of a busy run; eight already land on
+    /// pipelined receipts, group commits and segment roll-overs.
+    static var cycles: Int { TestScale.count("MUSTER_CRASH_CYCLES", everyday: 8, soak: 20) }
 
     static let loop: EventLoop = {
         Socket.ignoreBrokenPipeSignal()  // writes to a killed broker must fail, not kill the tests

@@ -7,7 +7,7 @@ import Testing
 // Mutual TLS over real sockets on 127.0.0.1: who gets in, what the server learns about them,
 // what a refused peer is told, and that bytes survive the trip.
 
-@Suite("TLS handshake and transport", .timeLimit(.minutes(2)))
+@Suite("TLS handshake and transport", .tags(.timing), .timeLimit(.minutes(2)))
 struct TLSHandshakeTests {
     // MARK: Accepted clients
 
