@@ -130,13 +130,11 @@ struct CrashSafetyTests {
             #expect(backwards.isEmpty, "publisher \(publisher)'s messages out of order in the log: \(backwards.prefix(20))")
         }
 
-        // The command-line verifier agrees, when this build has it.
-        var commandLine = "muster log verify: not in this build"
-        if let result = try await runMusterLogVerify(dataDirectory: broker.dataDirectory) {
-            #expect(result.status == 0, "muster log verify failed:\n\(result.output)")
-            #expect(result.output.contains("verified \(verification.records) records"), "muster log verify said:\n\(result.output)")
-            commandLine = "muster log verify: exit \(result.status), \(result.output.split(separator: "\n").first ?? "")"
-        }
+        // The command-line verifier agrees.
+        let result = try await runMusterLogVerify(dataDirectory: broker.dataDirectory)
+        #expect(result.status == 0, "muster log verify failed:\n\(result.output)")
+        #expect(result.output.contains("verified \(verification.records) records"), "muster log verify said:\n\(result.output)")
+        let commandLine = "muster log verify: exit \(result.status), \(result.output.split(separator: "\n").first ?? "")"
 
         print("""
             crash safety: \(Self.cycles) SIGKILL cycles, \(sentCount) sent, \(totalReceipted) receipted, \
@@ -166,11 +164,9 @@ extension CrashSafetyTests {
     }
 }
 
-/// Runs `muster log verify --data DIR`; nil when this build of `muster` has no `log` command.
-func runMusterLogVerify(dataDirectory: String) async throws -> ProgramRun? {
-    let help = try await runMuster(["log", "verify", "--help"])
-    guard help.status == 0, help.output.contains("--data") else { return nil }
-    return try await runMuster(["log", "verify", "--data", dataDirectory])
+/// Runs `muster log verify --data DIR`.
+func runMusterLogVerify(dataDirectory: String) async throws -> ProgramRun {
+    try await runMuster(["log", "verify", "--data", dataDirectory])
 }
 
 /// What one publisher connection did.
