@@ -83,6 +83,7 @@ let package = Package(
         .muster("MusterServerTests", dependencies: [
             "MusterServer", "MusterBroker", "MusterLog", "MusterStomp", "MusterTestSupport", .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
+        .muster("MusterClientTests", dependencies: ["MusterClient", "MusterNet", "MusterStomp", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterNet", "MusterLog", "MusterBroker", "MusterServer", "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),
