@@ -29,82 +29,146 @@ public struct ProgramRun: Sendable, CustomStringConvertible {
 
 /// A program the test started and may talk to while it runs (its standard input stays open
 /// until `closeInput` or `finish`). Both output streams are read by threads of their own, so
-/// a chatty program never blocks on a full pipe.
+/// a chatty program never blocks on a full pipe, and a thread of its own waits for it to end.
+///
+/// It is spawned with posix_spawn, not Foundation's Process: every descriptor the test holds
+/// is closed in the child (Foundation's Process closes only those open when it looked, so a
+/// program started at the same moment by another test could inherit this one's pipes and
+/// keep them open, and Foundation's run-loop watch for the end could then wait forever).
 public final class RunningProgram: @unchecked Sendable {
-    private let process: Process
-    private let input: Pipe
+    private let pid: pid_t
     private let name: [String]
     /// Guards everything below; signalled on every change.
     private let condition = NSCondition()
-    private var stdout = Data()
-    private var stderr = Data()
-    private var combined = Data()
+    private var input: Int32
+    private var stdout: [UInt8] = []
+    private var stderr: [UInt8] = []
+    private var combined: [UInt8] = []
     private var openStreams = 2
+    /// The status waitpid reported, once it has ended.
+    private var waitStatus: Int32?
     private var killedAtTimeout = false
 
     /// Starts `executable` (a path, or a name looked up in PATH) with the test's environment
     /// less `removingEnvironment`, plus `environment`, in `directory`.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
                 removingEnvironment: [String] = [], directory: String? = nil) throws {
-        process = Process()
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable] + arguments
-        }
-        name = [URL(fileURLWithPath: executable).lastPathComponent] + arguments
+        _ = Self.ignoreBrokenPipe
+        name = [(executable as NSString).lastPathComponent] + arguments
         var variables = ProcessInfo.processInfo.environment
         for variable in removingEnvironment { variables[variable] = nil }
         variables.merge(environment) { $1 }
-        process.environment = variables
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        input = Pipe()
-        let output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        process.terminationHandler = { [condition] _ in
-            condition.lock()
-            condition.broadcast()
-            condition.unlock()
+        // GNU env changes into the directory, then runs the program (looked up in PATH).
+        let command = directory.map { ["/usr/bin/env", "-C", $0, executable] + arguments } ?? [executable] + arguments
+
+        var inputPipe: [Int32] = [-1, -1], outputPipe: [Int32] = [-1, -1], errorPipe: [Int32] = [-1, -1]
+        guard Self.pipe2(&inputPipe, O_CLOEXEC) == 0, Self.pipe2(&outputPipe, O_CLOEXEC) == 0,
+              Self.pipe2(&errorPipe, O_CLOEXEC) == 0 else {
+            let error = errno
+            for descriptor in inputPipe + outputPipe + errorPipe where descriptor >= 0 { close(descriptor) }
+            throw SpawnError(program: executable, errno: error)
         }
-        try process.run()
-        for (pipe, isOutput) in [(output, true), (errors, false)] {
-            let handle = pipe.fileHandleForReading
-            Thread.detachNewThread { [self] in
-                while true {
-                    let data = handle.availableData
-                    condition.lock()
-                    if data.isEmpty {
-                        openStreams -= 1
-                    } else {
-                        if isOutput { stdout.append(data) } else { stderr.append(data) }
-                        combined.append(data)
-                    }
-                    condition.broadcast()
-                    condition.unlock()
-                    if data.isEmpty { break }
-                }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, outputPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errorPipe[1], 2)
+        if let addCloseFrom = Self.addCloseFrom { _ = addCloseFrom(&actions, 3) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)  // not the spawning thread's mask
+        posix_spawnattr_setpgroup(&attributes, 0)  // its own process group, as Foundation's Process does
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid = pid_t()
+        let result = command[0].contains("/")
+            ? posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
+            : posix_spawnp(&pid, command[0], &actions, &attributes, argv, envp)
+        close(inputPipe[0])
+        close(outputPipe[1])
+        close(errorPipe[1])
+        guard result == 0 else {
+            close(inputPipe[1])
+            close(outputPipe[0])
+            close(errorPipe[0])
+            throw SpawnError(program: executable, errno: result)
+        }
+        let spawned = pid
+        self.pid = spawned
+        input = inputPipe[1]
+        for (descriptor, isOutput) in [(outputPipe[0], true), (errorPipe[0], false)] {
+            Thread.detachNewThread { [self] in read(descriptor, isOutput: isOutput) }
+        }
+        Thread.detachNewThread { [self] in
+            var status: Int32 = 0
+            var reaped: pid_t
+            repeat { reaped = waitpid(spawned, &status, 0) } while reaped == -1 && errno == EINTR
+            condition.withLock {
+                waitStatus = reaped == spawned ? status : 0
+                condition.broadcast()
             }
         }
     }
 
-    public var processIdentifier: Int32 { process.processIdentifier }
+    deinit {
+        if input >= 0 { close(input) }
+    }
 
-    public var isRunning: Bool { process.isRunning }
+    /// Reads one output stream to its end.
+    private func read(_ descriptor: Int32, isOutput: Bool) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            condition.lock()
+            if count > 0 {
+                if isOutput { stdout += buffer[0..<count] } else { stderr += buffer[0..<count] }
+                combined += buffer[0..<count]
+            } else {
+                openStreams -= 1
+            }
+            condition.broadcast()
+            condition.unlock()
+            if count <= 0 { break }
+        }
+        close(descriptor)
+    }
+
+    public var processIdentifier: Int32 { pid }
+
+    public var isRunning: Bool { condition.withLock { waitStatus == nil } }
 
     /// Standard output and error so far, together.
     public var output: String { condition.withLock { String(decoding: combined, as: UTF8.self) } }
 
     public func write(_ text: String) {
-        try? input.fileHandleForWriting.write(contentsOf: Data(text.utf8))
+        condition.withLock {
+            guard input >= 0 else { return }
+            var bytes = Array(text.utf8)[...]
+            while !bytes.isEmpty {
+                let written = bytes.withUnsafeBytes { Glibc.write(input, $0.baseAddress, $0.count) }
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }  // it closed its standard input or ended
+                bytes = bytes.dropFirst(written)
+            }
+        }
     }
 
     public func writeLine(_ line: String) { write(line + "\n") }
 
-    public func closeInput() { try? input.fileHandleForWriting.close() }
+    public func closeInput() {
+        condition.withLock {
+            if input >= 0 { close(input) }
+            input = -1
+        }
+    }
 
     /// Waits (off the cooperative pool) until the output contains `marker` (true), or the
     /// output ends or `timeout` passes (false).
@@ -115,24 +179,33 @@ public final class RunningProgram: @unchecked Sendable {
     /// `waitForOutput`, blocking the calling thread (for code that is not async).
     public func blockUntilOutput(containing marker: String, timeout: Duration) -> Bool {
         let deadline = Date() + timeout.timeInterval
+        let wanted = Array(marker.utf8)
         condition.lock()
         defer { condition.unlock() }
+        var searchedUpTo = 0
         while true {
-            if String(decoding: combined, as: UTF8.self).contains(marker) { return true }
+            // Only the new bytes (and a marker's length before them) need looking at.
+            let from = max(0, searchedUpTo - wanted.count)
+            if combined.count >= wanted.count, combined[from...].firstRange(of: wanted) != nil { return true }
+            searchedUpTo = combined.count
             if openStreams == 0 || !condition.wait(until: deadline) { return false }
         }
     }
 
     /// Sends `signal` if it still runs.
     public func send(signal: Int32) {
-        if process.isRunning { _ = Glibc.kill(process.processIdentifier, signal) }
+        condition.withLock {
+            if waitStatus == nil { _ = Glibc.kill(pid, signal) }
+        }
     }
 
     /// Blocks until it has ended; its exit status (or the signal that ended it).
     @discardableResult
     public func waitUntilExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
+        condition.withLock {
+            while waitStatus == nil { condition.wait() }
+            return Self.describe(waitStatus!).status
+        }
     }
 
     /// Closes its standard input and waits (off the cooperative pool) for it to end; one still
@@ -143,39 +216,57 @@ public final class RunningProgram: @unchecked Sendable {
     }
 
     /// Sends SIGTERM if it still runs.
-    public func terminate() {
-        if process.isRunning { process.terminate() }
-    }
+    public func terminate() { send(signal: SIGTERM) }
 
     private func waitForEnd(timeout: Duration) -> ProgramRun {
         let deadline = Date() + timeout.timeInterval
         condition.lock()
-        while process.isRunning {
-            if Date() >= deadline {
-                killedAtTimeout = true
-                condition.unlock()
-                process.terminate()
-                let grace = Date() + 5
-                while process.isRunning && Date() < grace { usleep(10_000) }
-                if process.isRunning { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
-                process.waitUntilExit()
-                condition.lock()
-                break
-            }
-            _ = condition.wait(until: min(deadline, Date() + 0.1))
+        while waitStatus == nil && condition.wait(until: deadline) {}
+        if waitStatus == nil {
+            killedAtTimeout = true
+            _ = Glibc.kill(pid, SIGTERM)
+            let grace = Date() + 5
+            while waitStatus == nil && condition.wait(until: grace) {}
+            if waitStatus == nil { _ = Glibc.kill(pid, SIGKILL) }
+            while waitStatus == nil { condition.wait() }
         }
         // It ended, so its output ends too (unless a process it started still holds the pipes).
         let drained = Date() + 5
         while openStreams > 0 && condition.wait(until: drained) {}
-        let run = ProgramRun(arguments: name, status: 0, signal: nil, timedOut: killedAtTimeout,
+        let (status, signal) = Self.describe(waitStatus!)
+        let run = ProgramRun(arguments: name, status: status, signal: killedAtTimeout ? nil : signal, timedOut: killedAtTimeout,
                              stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self),
                              output: String(decoding: combined, as: UTF8.self))
         condition.unlock()
-        process.waitUntilExit()
-        let signalled = process.terminationReason == .uncaughtSignal && !run.timedOut
-        return ProgramRun(arguments: run.arguments, status: process.terminationStatus, signal: signalled ? process.terminationStatus : nil,
-                          timedOut: run.timedOut, stdout: run.stdout, stderr: run.stderr, output: run.output)
+        return run
     }
+
+    /// The exit status, or the number of the signal that ended it (and that signal).
+    private static func describe(_ status: Int32) -> (status: Int32, signal: Int32?) {
+        let signal = status & 0x7f
+        return signal == 0 ? ((status >> 8) & 0xff, nil) : (signal, signal)
+    }
+
+    /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34), which Swift's Glibc module does not declare.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
+
+    /// pipe2 (descriptors that are close-on-exec from the start), which Swift's Glibc module does not declare.
+    private static let pipe2: @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32 = {
+        unsafeBitCast(dlsym(nil, "pipe2")!, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }()
+
+    /// A write to a program that has closed its standard input must fail, not end the tests.
+    private static let ignoreBrokenPipe: Void = { signal(SIGPIPE, SIG_IGN) }()
+}
+
+/// A program that could not be started.
+public struct SpawnError: Error, CustomStringConvertible {
+    public let program: String
+    public let errno: Int32
+    public var description: String { "cannot start \(program): \(String(cString: strerror(errno)))" }
 }
 
 /// Runs a program to its end (see `RunningProgram`), feeding it `input` on standard input.
