@@ -29,21 +29,25 @@ public func eventually(timeout: Duration = .seconds(15), _ what: String, polling
     }
 }
 
-/// `eventually` for a state that lasts only milliseconds (a timer armed for a short window):
-/// a thread of its own polls `condition` every `interval`, since a task's sleep can oversleep
-/// such a window while the cooperative threads are busy with other tests.
-public func eventuallyOnThread(timeout: Duration = .seconds(15), _ what: String, pollingEvery interval: Duration = .microseconds(200),
+/// `eventually` for a test that must not leave its thread between its steps (what happens
+/// within milliseconds on the calling thread): blocks the thread, polling every `interval`.
+public func eventuallyBlocking(timeout: Duration = .seconds(15), _ what: String, pollingEvery interval: Duration = .microseconds(200),
                                recordIssue: Bool = true, sourceLocation: SourceLocation = #_sourceLocation,
-                               _ condition: @escaping @Sendable () -> Bool) async throws {
-    let held = await runBlocking { () -> Bool in
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            if ContinuousClock.now >= deadline { return false }
-            Thread.sleep(forTimeInterval: interval.timeInterval)
-        }
-        return true
+                               _ condition: () -> Bool) throws {
+    if !poll(until: ContinuousClock.now + timeout, every: interval, condition) {
+        try timedOut(what, timeout, recordIssue: recordIssue, sourceLocation: sourceLocation)
     }
-    guard !held else { return }
+}
+
+private func poll(until deadline: ContinuousClock.Instant, every interval: Duration, _ condition: () -> Bool) -> Bool {
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        Thread.sleep(forTimeInterval: interval.timeInterval)
+    }
+    return true
+}
+
+private func timedOut(_ what: String, _ timeout: Duration, recordIssue: Bool, sourceLocation: SourceLocation) throws -> Never {
     let failure = ConditionTimedOut(what: what, timeout: timeout)
     if recordIssue { Issue.record(Comment(rawValue: failure.description), sourceLocation: sourceLocation) }
     throw failure

@@ -153,7 +153,7 @@ import Testing
         #expect(log.nextOffset == 10)
     }
 
-    @Test func aLazyRecordDoesNotWakeAWriterWhoseTimerFiresWithinTheWindow() async throws {
+    @Test func aLazyRecordDoesNotWakeAWriterWhoseTimerFiresWithinTheWindow() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
@@ -164,14 +164,15 @@ import Testing
             // A first lazy record wakes the idle writer, which arms its timer for it ...
             log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("delivered \(attempt)".utf8)),
                        sync: false) { _ in }
-            // The timer is armed for the lazy window (20 ms) only.
-            try await eventuallyOnThread("the writer to arm its timer") { log.queue.withLock { $0.writerWakesBy != nil } }
+            // The timer is armed for the lazy window (20 ms) only, and the steps below must follow
+            // within it: this test keeps its thread and blocks while it waits.
+            try eventuallyBlocking("the writer to arm its timer") { log.queue.withLock { $0.writerWakesBy != nil } }
             // ... and a lone message takes it along on this thread: nothing lazy is queued, the timer still runs.
             let message = CompletionRecorder()
             log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true,
                        completion: message.record)
             guard log.commitPending() else {
-                try await eventually("the message's completion") { message.seen.count == 1 }
+                try eventuallyBlocking("the message's completion") { message.seen.count == 1 }
                 continue
             }
             guard let wakesBy = log.queue.withLock({ $0.writerWakesBy }), wakesBy - .now > .milliseconds(5) else { continue }
@@ -180,7 +181,7 @@ import Testing
             log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("acked \(attempt)".utf8)),
                        sync: false, completion: lazy.record)
             quiet = log.writerWakeCount == wakeups
-            try await eventually("the armed timer to write the record nobody woke the writer for") { lazy.seen.count == 1 }
+            try eventuallyBlocking("the armed timer to write the record nobody woke the writer for") { lazy.seen.count == 1 }
             #expect(lazy.seen.allSatisfy { $0.stored && !$0.here })
         }
         #expect(quiet, "a lazy record queued while the writer's timer was due within the window did not signal it")
