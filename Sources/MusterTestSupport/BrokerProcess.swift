@@ -62,6 +62,7 @@ public final class BrokerProcess: Sendable {
                              clock: BrokerClock = .wall, startupTimeout: Duration = .seconds(30),
                              fileSizeLimit: Int? = nil) throws -> BrokerProcess {
         let pki = try TestPKI(in: directory.path)
+        let clock = try clock.placed(at: directory.file("clock"))
         let partiesFile = try directory.write(partiesText(pki: pki), to: "parties.yaml")
         let topicsFile = try directory.write(topics, to: "topics.yaml")
         let configFile = try directory.write("""
@@ -160,6 +161,14 @@ public final class BrokerProcess: Sendable {
             return true
         }
         return answer
+    }
+
+    /// Moves the broker's clock (one `BrokerClock.movedByHand`) on by `milliseconds`, and has the
+    /// broker look at it at once: a reload runs its workflow timers, which write what fell due.
+    public func advanceClock(by milliseconds: Int64) async throws {
+        try clock.advance(by: milliseconds)
+        let outcome = try await reload()
+        guard outcome == "reloaded" else { throw BrokerProcessError(message: "the reload after moving the clock: \(outcome)", log: log) }
     }
 
     /// Everything the broker printed so far.
