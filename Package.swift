@@ -83,7 +83,7 @@ let package = Package(
         .muster("MusterStompTests", dependencies: ["MusterStomp"], kind: .test),
         .muster("MusterLocksTests", dependencies: ["MusterLocks"], kind: .test),
         .muster("MusterProtocolTests", dependencies: ["MusterProtocol"], kind: .test),
-        .muster("MusterLogTests", dependencies: ["MusterLog", "CChecksum"], kind: .test),
+        .muster("MusterLogTests", dependencies: ["MusterLog", "CChecksum", "MusterTestSupport"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport", "COpenSSL"], kind: .test),
         .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
@@ -93,6 +93,7 @@ let package = Package(
             "MusterServer", "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterLog", "MusterTestSupport",
             .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
+        .muster("MusterClientTests", dependencies: ["MusterClient", "MusterNet", "MusterStomp", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterProtocol", "MusterNet", "MusterLog", "MusterBroker", "MusterWorkflow", "MusterServer",
             "MusterTestSupport", "muster",

@@ -147,6 +147,8 @@ public final class BrokerServer: @unchecked Sendable {
         for warning in loaded.warnings { logger.warning("\(warning)") }
         policy.replace(loaded.policy)
         context.withLock { $0 = newContext }
+        // Deadlines are judged again at once: a reload is also how a test moves the broker's clock.
+        timers.wake()
         let open = sessions.withLock { Array($0.values) }
         for session in open { session.channel.loop.execute { session.readmit() } }
         logger.notice("policy reloaded", metadata: [

@@ -32,6 +32,9 @@ final class WorkflowTimers: @unchecked Sendable {
         thread.start()
     }
 
+    /// Runs the timers now (the clock may have moved, or the parties who hear of escalations changed).
+    func wake() { wakeSignal.signal() }
+
     func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing), started.load(ordering: .acquiring) else { return }
         wakeSignal.signal()

@@ -1,8 +1,8 @@
 import Foundation
 import Glibc
+import Testing
 public import MusterClient
 public import MusterNet
-import Synchronization
 
 /// A real `muster serve` process on 127.0.0.1 with a test PKI and a fresh data directory.
 public final class BrokerProcess: Sendable {
@@ -11,8 +11,9 @@ public final class BrokerProcess: Sendable {
     public let address: SocketAddress
     /// The muster.yaml this process was started with.
     public let configFile: String
-    private let process: Process
-    private let output: OutputBuffer
+    /// The broker's clock (MUSTER_TEST_CLOCK): the wall clock unless the test chose a faster one.
+    public let clock: BrokerClock
+    private let program: RunningProgram
 
     /// The parties the test broker knows.
     public static let parties: [(id: String, jurisdiction: String, kind: String)] = [
@@ -47,9 +48,9 @@ public final class BrokerProcess: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Schemas").path
 
     /// Starts the broker and waits until it listens. `settings` is appended to muster.yaml;
-    /// `topics` is the topics file (default: everything open).
-    public static func start(settings: String = "", topics: String = openTopics) throws -> BrokerProcess {
-        try start(in: TemporaryDirectory(prefix: "muster-broker"), settings: settings, topics: topics)
+    /// `topics` is the topics file (default: everything open); `clock` is the broker's clock.
+    public static func start(settings: String = "", topics: String = openTopics, clock: BrokerClock = .wall) throws -> BrokerProcess {
+        try start(in: TemporaryDirectory(prefix: "muster-broker"), settings: settings, topics: topics, clock: clock)
     }
 
     /// Starts a broker in an existing directory (its data directory is `DIRECTORY/data`, which
@@ -58,8 +59,10 @@ public final class BrokerProcess: Sendable {
     /// `fileSizeLimit` runs it under `prlimit --fsize` (bytes), so that log writes past it fail
     /// as they would on a full disk.
     public static func start(in directory: TemporaryDirectory, settings: String = "", topics: String = openTopics,
-                             startupTimeout: Duration = .seconds(30), fileSizeLimit: Int? = nil) throws -> BrokerProcess {
+                             clock: BrokerClock = .wall, startupTimeout: Duration = .seconds(30),
+                             fileSizeLimit: Int? = nil) throws -> BrokerProcess {
         let pki = try TestPKI(in: directory.path)
+        let clock = try clock.placed(at: directory.file("clock"))
         let partiesFile = try directory.write(partiesText(pki: pki), to: "parties.yaml")
         let topicsFile = try directory.write(topics, to: "topics.yaml")
         let configFile = try directory.write("""
@@ -72,65 +75,50 @@ public final class BrokerProcess: Sendable {
             tls: {certificate: \(pki.serverCertificate), private-key: \(pki.serverKey)}
             \(settings)
             """, to: "muster.yaml")
-        return try launch(directory: directory, pki: pki, configFile: configFile, startupTimeout: startupTimeout,
+        return try launch(directory: directory, pki: pki, configFile: configFile, clock: clock, startupTimeout: startupTimeout,
                           fileSizeLimit: fileSizeLimit)
     }
 
     /// Starts a new broker process on the same directory, PKI, settings and data directory
-    /// (after `kill()` or `stop(removingDirectory: false)`). It listens on a new port.
-    public func restart(startupTimeout: Duration = .seconds(30)) throws -> BrokerProcess {
-        try Self.launch(directory: directory, pki: pki, configFile: configFile, startupTimeout: startupTimeout)
+    /// (after `kill()` or `stop(removingDirectory: false)`). It listens on a new port, on the
+    /// same clock unless `clock` says otherwise (e.g. `self.clock.advanced(by:)`: time that
+    /// passed while it was down).
+    public func restart(clock: BrokerClock? = nil, startupTimeout: Duration = .seconds(30)) throws -> BrokerProcess {
+        try Self.launch(directory: directory, pki: pki, configFile: configFile, clock: clock ?? self.clock, startupTimeout: startupTimeout)
     }
 
-    private static func launch(directory: TemporaryDirectory, pki: TestPKI, configFile: String,
+    private static func launch(directory: TemporaryDirectory, pki: TestPKI, configFile: String, clock: BrokerClock,
                                startupTimeout: Duration, fileSizeLimit: Int? = nil) throws -> BrokerProcess {
-        let process = Process()
         let serve = ["serve", "--config", configFile, "--log-level", "debug"]
+        let program: RunningProgram
         if let fileSizeLimit {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
-            process.arguments = ["--fsize=\(fileSizeLimit)", "--", musterExecutable()] + serve
+            program = try RunningProgram("/usr/bin/prlimit", ["--fsize=\(fileSizeLimit)", "--", musterExecutable()] + serve,
+                                         environment: clock.environment, removingEnvironment: [BrokerClock.environmentVariable])
         } else {
-            process.executableURL = URL(fileURLWithPath: musterExecutable())
-            process.arguments = serve
+            program = try RunningProgram(musterExecutable(), serve, environment: clock.environment,
+                                         removingEnvironment: [BrokerClock.environmentVariable])
         }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let output = OutputBuffer()
-        let listening = DispatchSemaphore(value: 0)
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil; listening.signal(); return }
-            let text = String(decoding: data, as: UTF8.self)
-            let isListening = output.text.withLock { output -> Bool in
-                let was = output.contains(" listening on ")
-                output += text
-                return !was && output.contains(" listening on ")
-            }
-            if isListening { listening.signal() }
+        guard program.blockUntilOutput(containing: " listening on ", timeout: startupTimeout) else {
+            program.terminate()
+            let why = program.isRunning ? "did not start listening within \(startupTimeout)" : "did not start"
+            throw BrokerProcessError(message: "the broker \(why)", log: program.output)
         }
-        try process.run()
-        let seconds = Double(startupTimeout.components.seconds) + Double(startupTimeout.components.attoseconds) / 1e18
-        guard listening.wait(timeout: .now() + seconds) == .success else {
-            process.terminate()
-            throw BrokerProcessError(message: "the broker did not start listening within \(startupTimeout)", log: output.contents)
-        }
-        let log = output.contents
+        let log = program.output
         guard let address = Self.listeningAddress(in: log) else {
-            process.terminate()
+            program.terminate()
             throw BrokerProcessError(message: "the broker did not start", log: log)
         }
-        return BrokerProcess(directory: directory, pki: pki, configFile: configFile, address: address, process: process, output: output)
+        return BrokerProcess(directory: directory, pki: pki, configFile: configFile, clock: clock, address: address, program: program)
     }
 
-    private init(directory: TemporaryDirectory, pki: TestPKI, configFile: String, address: SocketAddress, process: Process,
-                 output: OutputBuffer) {
+    private init(directory: TemporaryDirectory, pki: TestPKI, configFile: String, clock: BrokerClock, address: SocketAddress,
+                 program: RunningProgram) {
         self.directory = directory
         self.pki = pki
         self.configFile = configFile
+        self.clock = clock
         self.address = address
-        self.process = process
-        self.output = output
+        self.program = program
     }
 
     /// The parties file: both test jurisdictions (optionally with CRL files) and `parties`.
@@ -157,24 +145,34 @@ public final class BrokerProcess: Sendable {
     }
 
     /// Sends SIGHUP and waits for the broker's answer: "reloaded", or "rejected: WHY".
-    public func reload(timeout: Duration = .seconds(10)) throws -> String {
+    public func reload(timeout: Duration = .seconds(10)) async throws -> String {
         let outcomeFile = "\(dataDirectory)/reload-outcome"
-        func sequence() -> Int { (try? String(contentsOfFile: outcomeFile, encoding: .utf8)).flatMap { Int($0.prefix { $0 != " " }) } ?? 0 }
-        let before = sequence()
-        _ = Glibc.kill(process.processIdentifier, SIGHUP)
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if sequence() > before, let text = try? String(contentsOfFile: outcomeFile, encoding: .utf8) {
-                // "SEQUENCE TIME OUTCOME"
-                return text.split(separator: " ", maxSplits: 2).dropFirst(2).joined().trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            Thread.sleep(forTimeInterval: 0.02)
+        // "SEQUENCE TIME OUTCOME"
+        func outcome() -> (sequence: Int, text: String)? {
+            guard let text = try? String(contentsOfFile: outcomeFile, encoding: .utf8), let sequence = Int(text.prefix { $0 != " " }) else { return nil }
+            return (sequence, text.split(separator: " ", maxSplits: 2).dropFirst(2).joined().trimmingCharacters(in: .whitespacesAndNewlines))
         }
-        throw BrokerProcessError(message: "the broker did not answer SIGHUP within \(timeout)", log: log)
+        let before = outcome()?.sequence ?? 0
+        program.send(signal: SIGHUP)
+        var answer = ""
+        try await eventually(timeout: timeout, "the broker's answer to SIGHUP") {
+            guard let now = outcome(), now.sequence > before else { return false }
+            answer = now.text
+            return true
+        }
+        return answer
+    }
+
+    /// Moves the broker's clock (one `BrokerClock.movedByHand`) on by `milliseconds`, and has the
+    /// broker look at it at once: a reload runs its workflow timers, which write what fell due.
+    public func advanceClock(by milliseconds: Int64) async throws {
+        try clock.advance(by: milliseconds)
+        let outcome = try await reload()
+        guard outcome == "reloaded" else { throw BrokerProcessError(message: "the reload after moving the clock: \(outcome)", log: log) }
     }
 
     /// Everything the broker printed so far.
-    public var log: String { output.contents }
+    public var log: String { program.output }
 
     /// Connection options for a party (issuing its certificate on first use).
     public func options(for party: String, jurisdiction: String = "jinshan", heartbeat: Int = 0) throws -> ClientOptions {
@@ -192,25 +190,21 @@ public final class BrokerProcess: Sendable {
     /// directory (PKI, settings and data) unless `removingDirectory` is false.
     @discardableResult
     public func stop(removingDirectory: Bool = true) -> Int32 {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        program.send(signal: SIGTERM)
+        let status = program.waitUntilExit()
         if removingDirectory { directory.remove() }
-        return process.terminationStatus
+        return status
     }
 
     /// Sends SIGKILL (no shutdown of any kind) and waits for the process to end. The directory stays.
     public func kill() {
-        if process.isRunning {
-            _ = Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        program.send(signal: SIGKILL)
+        program.waitUntilExit()
     }
 
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { program.isRunning }
 
-    public var processIdentifier: Int32 { process.processIdentifier }
+    public var processIdentifier: Int32 { program.processIdentifier }
 
     /// The broker's data directory (`data-directory` in its muster.yaml).
     public var dataDirectory: String { Self.dataDirectory(in: directory) }
@@ -219,8 +213,8 @@ public final class BrokerProcess: Sendable {
 
     /// The process's resident set size in bytes (VmRSS in /proc/PID/status); nil once it has ended.
     public var residentBytes: Int? {
-        guard process.isRunning,
-              let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+        guard program.isRunning,
+              let status = try? String(contentsOfFile: "/proc/\(program.processIdentifier)/status", encoding: .utf8),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return nil }
         // "VmRSS:	   12345 kB"
         let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -252,12 +246,6 @@ public struct BrokerProcessError: Error, CustomStringConvertible {
     public let message: String
     public let log: String
     public var description: String { "\(message)\n--- broker output ---\n\(log)" }
-}
-
-/// The broker's combined output, appended to by the pipe's reader.
-final class OutputBuffer: Sendable {
-    let text = Mutex("")
-    var contents: String { text.withLock { $0 } }
 }
 
 extension ClientOptions {

@@ -122,7 +122,7 @@ struct HandoffCommand: AsyncParsableCommand {
             let view: HandoffView
             if let recovery = try offline.recovery() {
                 guard let handoff = recovery.book.handoffs[id] else { throw CommandFailure("no hand-off has the id '\(id)' in \(offline.directory ?? "")") }
-                view = HandoffView(handoff, deliveries: recovery.deliveries, now: WallClock.milliseconds())
+                view = HandoffView(handoff, deliveries: recovery.deliveries, now: CommandClock.now())
             } else {
                 view = try await WorkflowClient.with(connection) { try await $0.ask(.handoffShow, [QueryHeader.caseID: id], as: HandoffView.self) }
             }
@@ -139,7 +139,7 @@ struct HandoffCommand: AsyncParsableCommand {
         func run() async throws {
             let views: [HandoffView]
             if let recovery = try offline.recovery() {
-                let now = WallClock.milliseconds()
+                let now = CommandClock.now()
                 views = recovery.book.handoffOrder.compactMap { recovery.book.handoffs[$0] }
                     .filter { !open || !["completed", "rated"].contains($0.state) }
                     .map { HandoffView($0, deliveries: recovery.deliveries, now: now) }

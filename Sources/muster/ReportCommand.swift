@@ -34,7 +34,7 @@ struct ReportCommand: AsyncParsableCommand {
         guard end > start else { throw ValidationError("--to must be after --from") }
         let assessment: Assessment
         if let recovery = try offline.recovery() {
-            assessment = Assessment(book: recovery.book, from: start, to: end, jurisdiction: jurisdiction, now: WallClock.milliseconds())
+            assessment = Assessment(book: recovery.book, from: start, to: end, jurisdiction: jurisdiction, now: CommandClock.now())
         } else {
             var parameters: StompHeaders = [QueryHeader.from: String(start), QueryHeader.to: String(end)]
             if let jurisdiction { parameters[QueryHeader.jurisdiction] = jurisdiction }

@@ -14,6 +14,9 @@ struct ServeCommand: ParsableCommand {
         missing and tls.development-certificates is set, creates a development PKI there first.
         Stops gracefully on SIGINT or SIGTERM. On SIGHUP (or `muster reload`) it re-reads the \
         parties, topics, schemas and CRLs; a broken configuration is rejected and the old one stays.
+
+        Tests only: MUSTER_TEST_CLOCK=RATE (or RATE,WALL_MS,READING_MS) runs the broker's clock \
+        RATE times as fast, so that workflow deadlines pass in seconds. Never set it in production.
         """)
 
     @Option(help: "Broker configuration file.")
@@ -48,7 +51,14 @@ struct ServeCommand: ParsableCommand {
         }
         try createDevelopmentCertificatesIfMissing(configuration)
         let server: BrokerServer
-        do { server = try BrokerServer(configuration: configuration, logger: logger) } catch { throw CommandFailure("cannot start: \(error)") }
+        do {
+            if let clock = CommandClock.setting {
+                logger.warning("\(CommandClock.variable): the broker's clock runs \(clock.rate)× (tests only); it reads \(CommandClock.now()) now")
+                server = try BrokerServer(configuration: configuration, logger: logger, clock: { CommandClock.now() }, speed: clock.rate)
+            } else {
+                server = try BrokerServer(configuration: configuration, logger: logger)
+            }
+        } catch { throw CommandFailure("cannot start: \(error)") }
         let address: SocketAddress
         do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
         printHowToConnect(address, configuration, server.connectionExample)

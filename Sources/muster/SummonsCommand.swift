@@ -26,7 +26,7 @@ struct SummonsCommand: AsyncParsableCommand {
         func run() async throws {
             let views: [SummonsView]
             if let recovery = try offline.recovery() {
-                let now = WallClock.milliseconds()
+                let now = CommandClock.now()
                 views = recovery.book.summonsOrder.compactMap { recovery.book.summonses[$0] }.filter { !open || $0.state == "open" }
                     .map { SummonsView($0, deliveries: recovery.deliveries, now: now) }
             } else {
@@ -55,7 +55,7 @@ struct SummonsCommand: AsyncParsableCommand {
             let view: SummonsView
             if let recovery = try offline.recovery() {
                 guard let summons = recovery.book.summonses[id] else { throw CommandFailure("no summons has the id '\(id)' in \(offline.directory ?? "")") }
-                view = SummonsView(summons, deliveries: recovery.deliveries, now: WallClock.milliseconds())
+                view = SummonsView(summons, deliveries: recovery.deliveries, now: CommandClock.now())
             } else {
                 view = try await WorkflowClient.with(connection) { try await $0.ask(.summonsShow, [QueryHeader.caseID: id], as: SummonsView.self) }
             }

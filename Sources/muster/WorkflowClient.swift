@@ -76,7 +76,7 @@ enum WorkflowText {
     }
 
     /// A date (2026-11-01, local midnight), an RFC 3339 time, or a duration from now (for --due).
-    static func milliseconds(_ text: String, relativeTo now: Int64 = WallClock.milliseconds()) throws -> Int64 {
+    static func milliseconds(_ text: String, relativeTo now: Int64 = CommandClock.now()) throws -> Int64 {
         if let value = WorkflowTime.milliseconds(rfc3339: text) { return value }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")

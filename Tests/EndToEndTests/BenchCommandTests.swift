@@ -277,7 +277,7 @@ struct BenchCommandTests {
         let broker = try BrokerProcess.start()
         defer { broker.stop() }
         let stranger = try broker.pki.untrustedClient("langxia-town")
-        let runs = try await withThrowingTaskGroup(of: BenchOutcome.self) { group in
+        let runs = try await withThrowingTaskGroup(of: ProgramRun.self) { group in
             for _ in 0..<6 { group.addTask { try await Bench.run(broker, "publish", ["--messages", "10"], party: stranger) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -305,7 +305,7 @@ struct BenchCommandTests {
     }
 
     @Test func anUnknownFormatIsRefusedBeforeConnecting() async throws {
-        let run = try await Bench.runMuster(["bench", "publish", "--format", "xml", "--port", "1"])
+        let run = try await runMuster(["bench", "publish", "--format", "xml", "--port", "1"])
         run.expectFailure(naming: ["--format", "table", "csv"])
     }
 
@@ -346,7 +346,7 @@ struct BenchCommandTests {
         close(closed)
         let pki = try TestPKI(in: try TemporaryDirectory(prefix: "muster-bench-closed").path)
         defer { try? FileManager.default.removeItem(atPath: pki.directory) }
-        let run = try await Bench.runMuster(["bench", "publish", "--messages", "10", "--port", "\(port)", "--quiet"]
+        let run = try await runMuster(["bench", "publish", "--messages", "10", "--port", "\(port)", "--quiet"]
                                             + Bench.identity(try pki.client("langxia-town")), timeout: .seconds(20))
         run.expectFailure(naming: ["127.0.0.1:\(port)"])
     }
@@ -360,7 +360,7 @@ struct BenchCommandTests {
         let pki = try TestPKI(in: try TemporaryDirectory(prefix: "muster-bench-silent").path)
         defer { try? FileManager.default.removeItem(atPath: pki.directory) }
         let files = try pki.client("langxia-town")
-        let run = try await Bench.runMuster(["bench", "publish", "--messages", "10", "--port", "\(port)", "--quiet"] + Bench.identity(files),
+        let run = try await runMuster(["bench", "publish", "--messages", "10", "--port", "\(port)", "--quiet"] + Bench.identity(files),
                                             timeout: .seconds(20))
         run.expectFailure(naming: [])
     }
@@ -376,15 +376,11 @@ enum Bench {
     /// `muster bench SCENARIO ARGUMENTS` against `broker` with a certificate of `party`
     /// (default: langxia-town's), CSV on stdout, no progress lines.
     static func run(_ broker: BrokerProcess, _ scenario: String, _ arguments: [String], party: ClientFiles? = nil,
-                    authority: String? = nil, format: String = "csv", timeout: Duration = .seconds(40)) async throws -> BenchOutcome {
+                    authority: String? = nil, format: String = "csv", timeout: Duration = .seconds(40)) async throws -> ProgramRun {
         let files = try party ?? broker.pki.client("langxia-town")
         return try await runMuster(["bench", scenario] + arguments
                                    + ["--host", "127.0.0.1", "--port", "\(broker.address.port)", "--format", format, "--quiet"]
                                    + identity(files, authority: authority), timeout: timeout)
-    }
-
-    static func runMuster(_ arguments: [String], timeout: Duration = .seconds(40)) async throws -> BenchOutcome {
-        try await runBlocking { try BenchOutcome.run(BrokerProcess.musterExecutable(), arguments, timeout: timeout) }
     }
 
     struct StoredMessage {
@@ -407,12 +403,14 @@ enum Bench {
     /// What is unacknowledged on `destination`, asked by the auditor until nothing is or 10 s passed.
     static func pendingAfterSettling(_ broker: BrokerProcess, destination: String) async throws -> [PendingAck] {
         let auditor = try await broker.connect("discipline-inspector")
-        let deadline = ContinuousClock.now + .seconds(10)
-        var pending = try await AckQueryClient(auditor).pending(destination: destination)
-        while !pending.isEmpty && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(100))
-            pending = try await AckQueryClient(auditor).pending(destination: destination)
-        }
+        var pending: [PendingAck] = []
+        do {
+            try await eventually(timeout: .seconds(10), "nothing unacknowledged on \(destination)", pollingEvery: .milliseconds(100),
+                                 recordIssue: false) {
+                pending = try await AckQueryClient(auditor).pending(destination: destination)
+                return pending.isEmpty
+            }
+        } catch is ConditionTimedOut {}  // the caller judges what is still pending
         try await auditor.disconnect()
         return pending
     }
@@ -462,85 +460,12 @@ struct BenchRow: Equatable {
     }
 }
 
-/// How one `muster` process ended and what it printed on each stream.
-struct BenchOutcome: CustomStringConvertible {
-    let arguments: [String]
-    let status: Int32
-    /// The signal that ended it (a crash: a trap is SIGILL or SIGTRAP), or nil when it exited.
-    let signal: Int32?
-    let timedOut: Bool
-    let stdout: String
-    let stderr: String
-
-    var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+/// The CSV rows `muster bench` printed.
+extension ProgramRun {
     var rows: [BenchRow] { stdoutLines.dropFirst().compactMap(BenchRow.init) }
     func row(_ metric: String) -> BenchRow? { rows.first { $0.metric == metric } }
 
     func value(_ metric: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> Double {
         try #require(row(metric), "no \(metric) row in \(self)", sourceLocation: sourceLocation).value
     }
-
-    var description: String {
-        let ending = timedOut ? "did not end in time (killed)" : signal.map { "was killed by signal \($0)" } ?? "exited \(status)"
-        return "`muster \(arguments.joined(separator: " "))` \(ending)\n--- stdout ---\n\(stdout)--- stderr ---\n\(stderr)"
-    }
-
-    func expectSuccess(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        try #require(!timedOut && signal == nil && status == 0, "\(self)", sourceLocation: sourceLocation)
-    }
-
-    /// Ended on its own (no hang, no crash) with a non-zero status and an error on stderr naming every fragment.
-    func expectFailure(naming fragments: [String], sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(!timedOut, "the run must end by itself: \(self)", sourceLocation: sourceLocation)
-        #expect(signal == nil, "the run must fail with a message, not crash: \(self)", sourceLocation: sourceLocation)
-        #expect(status != 0, "\(self)", sourceLocation: sourceLocation)
-        #expect(!stderr.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "stderr says why: \(self)", sourceLocation: sourceLocation)
-        for fragment in fragments {
-            #expect(stderr.contains(fragment), "stderr names \(fragment): \(self)", sourceLocation: sourceLocation)
-        }
-    }
-
-    /// Runs a program with a deadline: a process still running at `timeout` is killed.
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration) throws -> BenchOutcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let ended = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in ended.signal() }
-        try process.run()
-        let reading = DispatchGroup()
-        let collected = BenchStreams()
-        for (index, pipe) in [output, errors].enumerated() {
-            reading.enter()
-            Thread.detachNewThread {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                collected.set(index, data)
-                reading.leave()
-            }
-        }
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        var timedOut = false
-        if ended.wait(timeout: .now() + seconds) == .timedOut {
-            timedOut = true
-            _ = Glibc.kill(process.processIdentifier, SIGKILL)
-            ended.wait()
-        }
-        reading.wait()
-        let crashed = process.terminationReason == .uncaughtSignal && !timedOut
-        return BenchOutcome(arguments: arguments, status: process.terminationStatus,
-                            signal: crashed ? process.terminationStatus : nil, timedOut: timedOut,
-                            stdout: collected.text(0), stderr: collected.text(1))
-    }
-}
-
-/// The two streams of a process, filled by their reader threads.
-final class BenchStreams: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = [Data(), Data()]
-
-    func set(_ index: Int, _ value: Data) { lock.withLock { data[index] = value } }
-    func text(_ index: Int) -> String { lock.withLock { String(decoding: data[index], as: UTF8.self) } }
 }

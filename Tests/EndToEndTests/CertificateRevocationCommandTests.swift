@@ -54,10 +54,7 @@ struct CertificateRevocationCommandTests {
         #expect(try String(contentsOfFile: listPath, encoding: .utf8) == "not a CRL\n")
     }
 
-    private func revoke(_ files: ClientFiles, jurisdiction: String, in directory: String) async throws -> (status: Int32, output: String) {
-        try await runBlocking {
-            try runMuster(["certs", "revoke", "--certificate", files.certificate, "--jurisdiction", jurisdiction,
-                           "--directory", directory])
-        }
+    private func revoke(_ files: ClientFiles, jurisdiction: String, in directory: String) async throws -> ProgramRun {
+        try await runMuster(["certs", "revoke", "--certificate", files.certificate, "--jurisdiction", jurisdiction, "--directory", directory])
     }
 }

@@ -51,7 +51,7 @@ struct ConnectionLimitsEndToEndTests {
         }
     }
 
-    @Test func aFrameSentByteByByteIsRefusedAtTheFrameTimeout() async throws {
+    @Test(.tags(.timing)) func aFrameSentByteByByteIsRefusedAtTheFrameTimeout() async throws {
         try await withBroker(settings: "limits: {frame-timeout: 1s}") { broker in
             let (client, answer) = try await connected(broker, "langxia-town")
             defer { client.close() }

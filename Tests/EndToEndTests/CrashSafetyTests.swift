@@ -9,8 +9,9 @@ import Testing
 /// killed at random moments and restarted on the same data directory, again and again.
 /// Whatever got a RECEIPT must be in the log exactly once, each publisher's messages in the
 /// order it sent them, nothing twice, and the log must verify (with LogArchive and with
-/// `muster log verify`). MUSTER_CRASH_CYCLES=N runs N kill cycles instead of 20.
-@Suite("crash safety of the durable log under SIGKILL")
+/// `muster log verify`). Tests/run does 8 kill cycles; MUSTER_SOAK=1 does 20, and
+/// MUSTER_CRASH_CYCLES=N does N.
+@Suite("crash safety of the durable log under SIGKILL", .tags(.heavy))
 struct CrashSafetyTests {
     static let publishers = 4
     /// Receipts outstanding per connection.
@@ -22,10 +23,9 @@ struct CrashSafetyTests {
     /// Small segments, so that kills also land on segment roll-overs.
     static let settings = "log: {segment-size: 64KiB}"
 
-    /// 20 in the normal suite; MUSTER_CRASH_CYCLES raises it for a longer run.
-    static var cycles: Int {
-        ProcessInfo.processInfo.environment["MUSTER_CRASH_CYCLES"].flatMap { Int($0) }.map { max($0, 1) } ?? 20
-    }
+    /// Every cycle kills the broker at a random moment of a busy run; eight already land on
+    /// pipelined receipts, group commits and segment roll-overs.
+    static var cycles: Int { TestScale.count("MUSTER_CRASH_CYCLES", everyday: 8, soak: 20) }
 
     static let loop: EventLoop = {
         Socket.ignoreBrokenPipeSignal()  // writes to a killed broker must fail, not kill the tests
@@ -130,13 +130,11 @@ struct CrashSafetyTests {
             #expect(backwards.isEmpty, "publisher \(publisher)'s messages out of order in the log: \(backwards.prefix(20))")
         }
 
-        // The command-line verifier agrees, when this build has it.
-        var commandLine = "muster log verify: not in this build"
-        if let result = try runMusterLogVerify(dataDirectory: broker.dataDirectory) {
-            #expect(result.status == 0, "muster log verify failed:\n\(result.output)")
-            #expect(result.output.contains("verified \(verification.records) records"), "muster log verify said:\n\(result.output)")
-            commandLine = "muster log verify: exit \(result.status), \(result.output.split(separator: "\n").first ?? "")"
-        }
+        // The command-line verifier agrees.
+        let result = try await runMusterLogVerify(dataDirectory: broker.dataDirectory)
+        #expect(result.status == 0, "muster log verify failed:\n\(result.output)")
+        #expect(result.output.contains("verified \(verification.records) records"), "muster log verify said:\n\(result.output)")
+        let commandLine = "muster log verify: exit \(result.status), \(result.output.split(separator: "\n").first ?? "")"
 
         print("""
             crash safety: \(Self.cycles) SIGKILL cycles, \(sentCount) sent, \(totalReceipted) receipted, \
@@ -153,7 +151,7 @@ extension CrashSafetyTests {
         await withTaskGroup(of: (Int, PublisherRun).self) { group in
             for publisher in 0..<publishers {
                 group.addTask {
-                    (publisher, await onThread {
+                    (publisher, await runBlocking {
                         PipelinedPublisher.run(broker: broker, files: files, publisher: publisher, from: starts[publisher],
                                                receiptEvery: receiptEvery(publisher), window: window, limit: limit, loop: loop)
                     })
@@ -166,11 +164,9 @@ extension CrashSafetyTests {
     }
 }
 
-/// Runs `muster log verify --data DIR`; nil when this build of `muster` has no `log` command.
-func runMusterLogVerify(dataDirectory: String) throws -> (status: Int32, output: String)? {
-    let help = try runMuster(["log", "verify", "--help"])
-    guard help.status == 0, help.output.contains("--data") else { return nil }
-    return try runMuster(["log", "verify", "--data", dataDirectory])
+/// Runs `muster log verify --data DIR`.
+func runMusterLogVerify(dataDirectory: String) async throws -> ProgramRun {
+    try await runMuster(["log", "verify", "--data", dataDirectory])
 }
 
 /// What one publisher connection did.

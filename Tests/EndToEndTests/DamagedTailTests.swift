@@ -56,19 +56,19 @@ struct DamagedTailTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == damaged, "the refused start changed the segment")
 
         // The offline verifier fails, naming the same record.
-        let verify = try runMuster(["log", "verify", "--data", data])
+        let verify = try await runMuster(["log", "verify", "--data", data])
         #expect(verify.status == 1, "muster log verify accepted the damaged log:\n\(verify.output)")
         #expect(verify.output.contains(named), "\(verify.output)")
 
         // A repair anywhere but at the damaged record is refused and changes nothing.
-        let wrong = try runMuster(["log", "repair", "--data", data, "--truncate-from", "\(final.offset - 1)"])
+        let wrong = try await runMuster(["log", "repair", "--data", data, "--truncate-from", "\(final.offset - 1)"])
         #expect(wrong.status != 0, "\(wrong.output)")
         #expect(wrong.output.contains("the first damaged record is offset \(final.offset)"), "\(wrong.output)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == damaged)
         #expect(!FileManager.default.fileExists(atPath: "\(data)/repairs"))
 
         // The repair cuts the record, keeping its bytes, and records itself.
-        let repair = try runMuster(["log", "repair", "--data", data, "--truncate-from", "\(final.offset)", "--note", "end-to-end test"])
+        let repair = try await runMuster(["log", "repair", "--data", data, "--truncate-from", "\(final.offset)", "--note", "end-to-end test"])
         #expect(repair.status == 0, "muster log repair failed:\n\(repair.output)")
         let quarantined = try FileManager.default.contentsOfDirectory(atPath: "\(data)/log").filter { $0.hasPrefix(segment + ".quarantine-\(final.offset)-") }
         #expect(quarantined.count == 1, "\(quarantined)")
@@ -81,7 +81,7 @@ struct DamagedTailTests {
         for fragment in ["cut the log from offset \(final.offset)", "damaged: CRC mismatch", "note: end-to-end test"] {
             #expect(record.contains(fragment), "\(record)")
         }
-        let verified = try runMuster(["log", "verify", "--data", data])
+        let verified = try await runMuster(["log", "verify", "--data", data])
         #expect(verified.status == 0, "\(verified.output)")
         #expect(verified.output.contains("verified \(final.offset) records"), "\(verified.output)")
 
@@ -89,7 +89,7 @@ struct DamagedTailTests {
         let restarted = try broker.restart()
         do {
             #expect(!restarted.log.contains("recovered the log"), "\(restarted.log)")
-            let busy = try runMuster(["log", "repair", "--data", data, "--truncate-from", "0", "--force"])
+            let busy = try await runMuster(["log", "repair", "--data", data, "--truncate-from", "0", "--force"])
             #expect(busy.status != 0 && busy.output.contains("is running"), "a repair ran beside the broker:\n\(busy.output)")
             let town = try await restarted.connect("langxia-town")
             try await town.publish(to: "/topic/notices", text: "notice 5 again", receipt: true)
@@ -99,7 +99,7 @@ struct DamagedTailTests {
             throw error
         }
         #expect(restarted.stop(removingDirectory: false) == 0, "\(restarted.log)")
-        let after = try runMuster(["log", "verify", "--data", data])
+        let after = try await runMuster(["log", "verify", "--data", data])
         #expect(after.status == 0, "\(after.output)")
         #expect(after.output.contains("verified \(final.offset + 1) records"), "\(after.output)")
     }

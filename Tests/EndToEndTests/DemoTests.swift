@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Testing
 @testable import MusterWorkflow
 
@@ -13,7 +14,7 @@ struct DemoTests {
     static let summoned = ["jinshan-public-security", "guangchen-town", "langxia-agri-coop", "pinghu-public-security"]
 
     @Test func theDemoTellsTheWholeStoryAndEndsWithTheHeadOfAVerifiedLog() async throws {
-        let run = try await runTool(["demo", "--speed", "1200"], directory: Self.packageDirectory, timeout: .seconds(120))
+        let run = try await runMuster(["demo", "--speed", "1200"], directory: Self.packageDirectory, timeout: .seconds(120))
         #expect(run.status == 0 && !run.timedOut, "muster demo failed: \(run)")
         let output = run.stdout
         let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -1,6 +1,5 @@
 import Foundation
 import MusterTestSupport
-import Synchronization
 import Testing
 
 /// Durable subscriptions, NACK and dead letters through stomp.py, a STOMP client we did not
@@ -34,7 +33,7 @@ struct DurableInteropTests {
     @Test func stompPyResumesADurableSubscriptionNacksToTheDeadLettersAndUnsubscribesDurably() async throws {
         try await withBroker { broker in
             let arguments = ["scenarios", broker.address.host, String(broker.address.port)] + (try Self.credentials(broker))
-            let result = try await runBlocking { try runPythonScript("stomp_durable.py", arguments) }
+            let result = try await PythonScript.run("stomp_durable.py", arguments)
             #expect(result.status == 0, "stomp_durable.py scenarios failed:\n\(result.output)")
             let report = Self.report(result.output)
             #expect(report["result"]?["ok"] as? Bool == true, "no passing report:\n\(result.output)")
@@ -58,18 +57,18 @@ struct DurableInteropTests {
         let first = try BrokerProcess.start()
         var current = first
         defer { current.stop() }
-        var script: InteractiveScript?
+        var script: RunningProgram?
         do {
             let arguments = ["restart", first.address.host, String(first.address.port)] + (try Self.credentials(first))
-            let running = try InteractiveScript(runPythonScript: "stomp_durable.py", arguments)
+            let running = try PythonScript.start("stomp_durable.py", arguments)
             script = running
             // stomp.py holds messages 2 and 4 unacknowledged, still connected, when the broker dies.
-            let holding = try await runBlocking { running.waitForOutput(containing: "\"phase\": \"holding\"", timeout: .seconds(120)) }
+            let holding = await running.waitForOutput(containing: "\"phase\": \"holding\"", timeout: .seconds(120))
             try #require(holding, "stomp.py did not get to hold unacknowledged deliveries:\n\(running.output)")
             first.kill()
             current = try first.restart()
             running.writeLine("\(current.address.host) \(current.address.port)")
-            let result = try await runBlocking { running.waitForEnd() }
+            let result = await running.finish(timeout: .seconds(300))
             #expect(result.status == 0, "stomp_durable.py restart failed:\n\(result.output)")
             let report = Self.report(result.output)
             #expect(report["result"]?["ok"] as? Bool == true, "no passing report:\n\(result.output)")
@@ -83,85 +82,4 @@ struct DurableInteropTests {
             throw error
         }
     }
-}
-
-/// A script run with its standard input open, so a test can answer it while it runs; its
-/// standard output and error are collected together.
-final class InteractiveScript: @unchecked Sendable {
-    private let process: Process
-    private let input: Pipe
-    private let collected = CollectedOutput()
-    private let changed = DispatchSemaphore(value: 0)
-
-    /// Starts a script of Tests/EndToEndTests/Interop with MUSTER_PYTHON (else python3).
-    convenience init(runPythonScript name: String, _ arguments: [String]) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/\(name)").path
-        try self.init("/usr/bin/env", [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", script] + arguments)
-    }
-
-    init(_ executable: String, _ arguments: [String]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { [collected, changed] handle in
-            let data = handle.availableData
-            collected.state.withLock { state in
-                if data.isEmpty {
-                    state.ended = true
-                    handle.readabilityHandler = nil
-                } else {
-                    state.text += String(decoding: data, as: UTF8.self)
-                }
-            }
-            changed.signal()
-        }
-        try process.run()
-    }
-
-    /// Everything printed so far.
-    var output: String { collected.state.withLock { $0.text } }
-
-    /// Blocks until the output contains `marker` (true), or the script's output ends or
-    /// `timeout` passes (false).
-    func waitForOutput(containing marker: String, timeout: Duration) -> Bool {
-        let deadline = DispatchTime.now() + .milliseconds(Int(timeout / .milliseconds(1)))
-        while true {
-            let (found, ended) = collected.state.withLock { ($0.text.contains(marker), $0.ended) }
-            if found { return true }
-            if ended || changed.wait(timeout: deadline) == .timedOut { return false }
-        }
-    }
-
-    func writeLine(_ line: String) {
-        input.fileHandleForWriting.write(Data((line + "\n").utf8))
-    }
-
-    /// Closes its standard input and blocks until it ends; its exit status and all its output.
-    /// One still running after `timeout` is terminated (a deadline only turns a hang into a failure).
-    func waitForEnd(timeout: Duration = .seconds(300)) -> (status: Int32, output: String) {
-        try? input.fileHandleForWriting.close()
-        let deadline = DispatchTime.now() + .milliseconds(Int(timeout / .milliseconds(1)))
-        while !collected.state.withLock({ $0.ended }) {
-            if changed.wait(timeout: deadline) == .timedOut {
-                terminate()
-                break
-            }
-        }
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
-    }
-
-    func terminate() {
-        if process.isRunning { process.terminate() }
-    }
-}
-
-/// What a script printed so far, and whether its output has ended.
-final class CollectedOutput: Sendable {
-    let state = Mutex((text: "", ended: false))
 }

@@ -5,14 +5,14 @@ import Testing
 /// Interoperability with a STOMP client we did not write: Python's stomp.py.
 @Suite("stomp.py interoperability")
 struct InteropTests {
-    func runScript(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try runPythonScript("stomp_interop.py", arguments)
+    func runScript(_ arguments: [String]) async throws -> ProgramRun {
+        try await PythonScript.run("stomp_interop.py", arguments)
     }
 
     @Test func stompPyConnectsSubscribesSendsWithReceiptReceivesAndAcks() async throws {
         try await withBroker { broker in
             let files = try broker.pki.client("guangchen-town", jurisdiction: "pinghu")
-            let result = try runScript([broker.address.host, String(broker.address.port), files.certificate, files.key,
+            let result = try await runScript([broker.address.host, String(broker.address.port), files.certificate, files.key,
                                         files.authority, "guangchen-town"])
             #expect(result.status == 0, "stomp.py run failed:\n\(result.output)")
             #expect(result.output.contains("\"sender\": \"guangchen-town\""))
@@ -23,7 +23,7 @@ struct InteropTests {
     @Test func stompPyWithoutACertificateIsRefused() async throws {
         try await withBroker { broker in
             let files = try broker.pki.client("guangchen-town", jurisdiction: "pinghu")
-            let result = try runScript([broker.address.host, String(broker.address.port), "", "", files.authority, "--no-cert"])
+            let result = try await runScript([broker.address.host, String(broker.address.port), "", "", files.authority, "--no-cert"])
             #expect(result.status == 0, "stomp.py without a certificate should have been refused:\n\(result.output)")
             #expect(result.output.contains("\"connected\": false"))
         }

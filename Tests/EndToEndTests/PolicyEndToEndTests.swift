@@ -137,7 +137,8 @@ struct PolicyEndToEndTests {
             #expect(first["destination"] as? String == "/topic/undeclared")
             #expect(first["code"] as? String == "not-authorized")
             #expect((first["rule"] as? String)?.contains("default deny") == true)
-            #expect(first["digest"] as? String == "sha256:" + Self.sha256(Array(secret.utf8)))
+            let digest = await Self.sha256(Array(secret.utf8))
+            #expect(first["digest"] as? String == "sha256:" + digest)
             #expect(first["bytes"] as? Int == secret.utf8.count)
             #expect(bodies[1]?["code"] as? String == "schema-violation")
             #expect(bodies[1]?["type"] as? String == "evaluation")
@@ -145,19 +146,20 @@ struct PolicyEndToEndTests {
             for record in records {
                 #expect(!String(decoding: record.body, as: UTF8.self).contains(secret), "no refused content is stored")
             }
-            let log = try runMuster(["log", "dump", "--data", broker.dataDirectory])
+            let log = try await runMuster(["log", "dump", "--data", broker.dataDirectory])
             #expect(!log.output.contains(secret), "the refused content is nowhere in the log")
-            let counts = try runMuster(["policy", "refusals", "--data", broker.dataDirectory, "--json"])
-            let table = try JSONSerialization.jsonObject(with: Data(counts.output.utf8)) as? [String: [String: Int]]
+            let counts = try await runMuster(["policy", "refusals", "--data", broker.dataDirectory, "--json"])
+            let table = try JSONSerialization.jsonObject(with: Data(counts.stdout.utf8)) as? [String: [String: Int]]
             #expect(table?["jinshan/jinshan-public-security"]?["not-authorized"] == 1, "\(counts.output)")
             #expect(table?["jinshan/langxia-town"] == ["schema-violation": 1, "not-authorized": 1], "\(counts.output)")
             try await auditor.disconnect()
         }
     }
 
-    static func sha256(_ bytes: [UInt8]) -> String {
-        let digest = try? runProcess("/usr/bin/env", ["sh", "-c", "printf '%s' \"$0\" | sha256sum", String(decoding: bytes, as: UTF8.self)])
-        return String(digest?.output.prefix(64) ?? "")
+    /// The digest as `sha256sum` computes it (an implementation independent of the broker's).
+    static func sha256(_ bytes: [UInt8]) async -> String {
+        let digest = try? await runProcess("sha256sum", [], input: String(decoding: bytes, as: UTF8.self))
+        return String(digest?.stdout.prefix(64) ?? "")
     }
 }
 
@@ -169,7 +171,7 @@ struct PolicyInteropTests {
         defer { broker.stop() }
         let town = try broker.pki.client("langxia-town")
         let arguments = [broker.address.host, String(broker.address.port), town.authority, town.certificate, town.key]
-        let result = try await runBlocking { try runPythonScript("stomp_policy.py", arguments) }
+        let result = try await PythonScript.run("stomp_policy.py", arguments)
         #expect(result.status == 0, "stomp_policy.py failed:\n\(result.output)\n--- broker ---\n\(broker.log)")
         #expect(result.output.contains(#""ok": true"#))
     }

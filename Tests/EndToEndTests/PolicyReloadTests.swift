@@ -33,7 +33,7 @@ struct PolicyReloadTests {
             #expect(await refusalCode { try await broker.connect("langxia-town").publish(to: "/topic/patrol", text: "x", receipt: true) } == "not-authorized")
 
             try broker.rewrite(topics: Self.noticesAndPatrol)
-            let reload = try runMuster(["reload", "--config", broker.configFile])
+            let reload = try await runMuster(["reload", "--config", broker.configFile])
             #expect(reload.status == 0, "\(reload.output)")
             #expect(reload.output.contains("reloaded"))
 
@@ -47,16 +47,16 @@ struct PolicyReloadTests {
 
     @Test func policyExplainSaysWhichRuleAllowsOrRefuses() async throws {
         try await withBroker(topics: Self.notices) { broker in
-            let allowed = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--send", "/topic/notices"])
+            let allowed = try await runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--send", "/topic/notices"])
             #expect(allowed.status == 0, "\(allowed.output)")
             #expect(allowed.output.contains("allowed") && allowed.output.contains("topics[0]"), "\(allowed.output)")
-            let refused = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "discipline-inspector", "--send", "/topic/notices"])
+            let refused = try await runMuster(["policy", "explain", "--config", broker.configFile, "--party", "discipline-inspector", "--send", "/topic/notices"])
             #expect(refused.status == 1)
             #expect(refused.output.contains("refused (not-authorized)") && refused.output.contains("auditor"), "\(refused.output)")
-            let undeclared = try runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--subscribe", "/topic/patrol"])
+            let undeclared = try await runMuster(["policy", "explain", "--config", broker.configFile, "--party", "langxia-town", "--subscribe", "/topic/patrol"])
             #expect(undeclared.status == 1)
             #expect(undeclared.output.contains("default deny"), "\(undeclared.output)")
-            let check = try runMuster(["policy", "check", "--config", broker.configFile])
+            let check = try await runMuster(["policy", "check", "--config", broker.configFile])
             #expect(check.status == 0, "\(check.output)")
             #expect(check.output.contains("policy ok"), "\(check.output)")
         }
@@ -66,13 +66,13 @@ struct PolicyReloadTests {
         try await withBroker(topics: Self.notices) { broker in
             let town = try await broker.connect("langxia-town")
             try broker.rewrite(topics: Self.notices + "\n  - {destination: /topic/patrol, types: no-such-type, publish: all}\n")
-            let outcome = try broker.reload()
+            let outcome = try await broker.reload()
             #expect(outcome.hasPrefix("rejected"), "\(outcome)")
             #expect(outcome.contains("no-such-type"), "the rejection names the problem: \(outcome)")
             try await town.publish(to: "/topic/notices", text: "old policy", receipt: true)
             #expect(await refusalCode { try await broker.connect("langxia-town").publish(to: "/topic/patrol", text: "x", receipt: true) } == "not-authorized")
 
-            let check = try runMuster(["policy", "check", "--config", broker.configFile])
+            let check = try await runMuster(["policy", "check", "--config", broker.configFile])
             #expect(check.status != 0)
             #expect(check.output.contains("no-such-type.schema.json"), "\(check.output)")
             try await town.disconnect()
@@ -87,7 +87,7 @@ struct PolicyReloadTests {
             let townNotices = try await town.subscribe(to: "/topic/notices")
             let remaining = BrokerProcess.parties.filter { $0.id != "shanta-village-grid" }
             try broker.rewrite(parties: BrokerProcess.partiesText(pki: broker.pki, parties: remaining))
-            #expect(try broker.reload() == "reloaded")
+            #expect(try await broker.reload() == "reloaded")
             let code = await refusalCode { _ = try await gridNotices.take(1) }
             #expect(code == "identity-refused")
             try await town.publish(to: "/topic/notices", text: "after", receipt: true)
@@ -106,7 +106,7 @@ struct PolicyReloadTests {
             let police = try await broker.connect("jinshan-public-security")
             let revocationList = try broker.pki.revoke(files, jurisdiction: "jinshan")
             try broker.rewrite(parties: BrokerProcess.partiesText(pki: broker.pki, revocationLists: ["jinshan": revocationList]))
-            #expect(try broker.reload() == "reloaded")
+            #expect(try await broker.reload() == "reloaded")
             do {
                 _ = try await notices.take(1)
                 Issue.record("the revoked party's connection must be closed")

@@ -115,10 +115,10 @@ struct RedeliveryTests {
 
             // The command-line tool gives the same answers.
             let options = try broker.options(for: "langxia-town")
-            let listed = try runMuster(["acks", "pending", "--destination", "/topic/summons"] + options.commandLineArguments)
+            let listed = try await runMuster(["acks", "pending", "--destination", "/topic/summons"] + options.commandLineArguments)
             #expect(listed.status == 0)
             #expect(listed.output.contains("jinshan/shanta-village-grid") && !listed.output.contains("jinshan-public-security"))
-            let shown = try runMuster(["acks", "history", String(toSecurity.offset), "--destination", "/topic/summons"] + options.commandLineArguments)
+            let shown = try await runMuster(["acks", "history", String(toSecurity.offset), "--destination", "/topic/summons"] + options.commandLineArguments)
             #expect(shown.status == 0)
             #expect(shown.output.contains("acked") && shown.output.contains("jinshan/jinshan-public-security"))
         }
@@ -157,7 +157,7 @@ struct RedeliveryTests {
             #expect(messages.map(\.bodyText) == ["whistle"])
 
             // The offline dump shows the same two records.
-            let dump = try runMuster(["log", "dump", "--data", broker.dataDirectory, "--kinds", "deliveries"])
+            let dump = try await runMuster(["log", "dump", "--data", broker.dataDirectory, "--kinds", "deliveries"])
             #expect(dump.status == 0)
             let lines = dump.output.split(separator: "\n").filter { $0.contains("\"kind\":\"delivery\"") }
             #expect(lines.count == 2)

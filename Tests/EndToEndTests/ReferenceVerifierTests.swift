@@ -11,8 +11,8 @@ struct ReferenceVerifierTests {
         .appendingPathComponent("LogVerifier/verify_log.py").path
 
     /// Runs the verifier with MUSTER_PYTHON (else python3) on a data directory.
-    static func verify(_ dataDirectory: String) throws -> (status: Int32, output: String) {
-        try runProcess("/usr/bin/env", [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", verifier, dataDirectory])
+    static func verify(_ dataDirectory: String) async throws -> ProgramRun {
+        try await runProcess("/usr/bin/env", [ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3", verifier, dataDirectory])
     }
 
     @Test func acceptsTheLogABrokerWroteAndRejectsItWithOneByteFlipped() async throws {
@@ -33,9 +33,9 @@ struct ReferenceVerifierTests {
         let data = broker.dataDirectory
 
         // Accepted, with the same record count and head as the broker's own verifier.
-        let accepted = try Self.verify(data)
+        let accepted = try await Self.verify(data)
         #expect(accepted.status == 0, "verify_log.py refused the broker's log:\n\(accepted.output)")
-        let swift = try runMuster(["log", "verify", "--data", data])
+        let swift = try await runMuster(["log", "verify", "--data", data])
         #expect(swift.status == 0, "\(swift.output)")
         let lines = accepted.output.split(separator: "\n").map(String.init)
         let records = try #require(lines.first { $0.hasPrefix("records ") }.flatMap { Int($0.dropFirst("records ".count)) }, "\(accepted.output)")
@@ -58,7 +58,7 @@ struct ReferenceVerifierTests {
         #expect(bytes.count > position)
         bytes[position] ^= 0x01
         try bytes.write(to: URL(fileURLWithPath: segment))
-        let rejected = try Self.verify(copy)
+        let rejected = try await Self.verify(copy)
         #expect(rejected.status == 1, "verify_log.py accepted a log with a flipped byte:\n\(rejected.output)")
         #expect(rejected.output.contains("BAD at offset 0"), "\(rejected.output)")
     }

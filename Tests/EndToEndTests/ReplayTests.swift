@@ -329,14 +329,10 @@ struct ReplayTests {
             let patrol = seeded.of(Self.topic)
             #expect(patrol.count > 10, "more messages than the prefetch window, so that progress needs the acks")
             let files = try broker.pki.client("discipline-inspector")
-            let result = try await runBlocking {
-                try runPythonScript("stomp_replay.py", [broker.address.host, String(broker.address.port), files.certificate, files.key,
-                                                        files.authority, Self.topic])
-            }
+            let result = try await PythonScript.run("stomp_replay.py", [broker.address.host, String(broker.address.port), files.certificate,
+                                                                        files.key, files.authority, Self.topic])
             #expect(result.status == 0, "stomp.py replay failed:\n\(result.output)")
-            let report = try #require(result.output.split(separator: "\n").last.flatMap {
-                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-            }, "no JSON report from stomp_replay.py:\n\(result.output)")
+            let report = try #require(PythonScript.jsonLines(result.stdout).last, "no JSON report from stomp_replay.py:\n\(result.output)")
             #expect(report["offsets"] as? [Int] == patrol.map { Int($0.offset) })
             #expect(report["bodies"] as? [String] == patrol.map { String(decoding: $0.body, as: UTF8.self) })
             #expect(report["end_offset"] as? String == String(seeded.records.count))

@@ -17,8 +17,13 @@ struct ServeHintTests {
         for name in ["Config", "Schemas"] {
             try FileManager.default.createSymbolicLink(atPath: directory.file(name), withDestinationPath: "\(Self.packageDirectory)/\(name)")
         }
-        let serve = try ServeProcess(directory: directory.path, arguments: ["serve", "--listen", "127.0.0.1:0", "--data", directory.file("data")])
-        defer { serve.stop() }
+        let serve = try RunningProgram(BrokerProcess.musterExecutable(), ["serve", "--listen", "127.0.0.1:0", "--data", directory.file("data")],
+                                       removingEnvironment: ["MUSTER_SERVER", "MUSTER_CERT", "MUSTER_KEY", "MUSTER_CA", BrokerClock.environmentVariable],
+                                       directory: directory.path)
+        defer {
+            serve.terminate()
+            _ = serve.waitUntilExit()
+        }
         try await eventually(timeout: .seconds(60), "the connection hint of `muster serve`") {
             serve.output.contains("  stop with Ctrl-C") || !serve.isRunning
         }
@@ -33,14 +38,14 @@ struct ServeHintTests {
         let destination = subscribeArguments[1]
         // A topic delivers what is published after the subscription: publish until it arrives.
         let publisher = Task {
-            var runs: [ToolRun] = []
+            var runs: [ProgramRun] = []
             while !Task.isCancelled, runs.count < 60 {
-                runs.append(try await runTool(publishArguments, directory: directory.path, timeout: .seconds(30)))
+                runs.append(try await runMuster(publishArguments, directory: directory.path, timeout: .seconds(30)))
                 try? await Task.sleep(for: .milliseconds(250))
             }
             return runs
         }
-        let run = try await runTool(subscribeArguments, directory: directory.path, timeout: .seconds(60))
+        let run = try await runMuster(subscribeArguments, directory: directory.path, timeout: .seconds(60))
         publisher.cancel()
         let publishes = try await publisher.value
         for publication in publishes {
@@ -51,41 +56,5 @@ struct ServeHintTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(message.utf8)) as? [String: Any], "\(message)")
         #expect(json["body"] as? String == publishArguments[2], "\(message)")
         #expect((json["headers"] as? [String: String])?["destination"] == destination, "\(message)")
-    }
-}
-
-/// `muster serve` run in `directory`, its standard output and error going to one file.
-final class ServeProcess {
-    private let process: Process
-    private let outputFile: String
-
-    init(directory: String, arguments: [String]) throws {
-        outputFile = "\(directory)/serve.out"
-        _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        defer { try? handle.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BrokerProcess.musterExecutable())
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var environment = ProcessInfo.processInfo.environment
-        for name in ["MUSTER_SERVER", "MUSTER_CERT", "MUSTER_KEY", "MUSTER_CA"] { environment[name] = nil }
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-    }
-
-    var output: String { (try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? "" }
-
-    var isRunning: Bool { process.isRunning }
-
-    func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
     }
 }

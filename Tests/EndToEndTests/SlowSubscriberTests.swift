@@ -5,7 +5,7 @@ import MusterStomp
 import MusterTestSupport
 import Testing
 
-@Suite("a live subscriber that falls behind is served from the log")
+@Suite("a live subscriber that falls behind is served from the log", .tags(.heavy))
 struct SlowSubscriberTests {
     static let loop: EventLoop = {
         let loop = try! EventLoop(name: "slow-subscriber-client")

@@ -8,7 +8,7 @@ import Testing
 /// A broker that was stopped (SIGSTOP, a stalled VM, a long GC-like pause of the host) reads
 /// what its clients sent meanwhile before it judges them silent: heart-beats that waited in
 /// the socket keep the connection.
-@Suite("a stalled broker and heart-beating clients")
+@Suite("a stalled broker and heart-beating clients", .tags(.timing))
 struct StallRecoveryTests {
     @Test func clientsWhoseBeatsWaitedInTheSocketAreKeptAfterAStall() async throws {
         // The broker expects a beat every second and gives up after 2 s of silence (wide enough for

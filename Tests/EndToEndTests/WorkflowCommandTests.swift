@@ -202,7 +202,8 @@ struct WorkflowCommandTests {
 
     /// The workflows are rebuilt from the log when the broker starts again: the summons reads
     /// the same, a repeated report-in is still refused, ids go on, and a deadline that passed
-    /// while the broker was down is escalated once it is back.
+    /// while the broker was down is escalated once it is back. (The broker is down for twenty
+    /// minutes of its clock: the restarted process's clock reads that much later.)
     @Test func aSummonsOutlivesABrokerRestartAndADeadlineMissedWhileItWasDownIsEscalated() async throws {
         var cast = try WorkflowCast.start()
         defer { cast.finish() }
@@ -213,8 +214,8 @@ struct WorkflowCommandTests {
             let id = opened.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             try await cast.run("jinshan-public-security", ["report-in", id, "--eta", "10m"]).expectSuccess("report-in")
             let short = try await cast.run("langxia-town", ["summon", "--to", "guangchen-town", "--title", "Checkpoint at the bridge",
-                                                            "--deadline", "6s"])
-            try short.expectSuccess("summon with a 6 s deadline")
+                                                            "--deadline", "10m"])
+            try short.expectSuccess("summon with a 10-minute deadline")
             let shortID = short.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let before = try await cast.run("langxia-town", ["summons", "list", "--json"])
             try before.expectSuccess("summons list --json before the restart")
@@ -224,8 +225,10 @@ struct WorkflowCommandTests {
             #expect(shortSummons.parties.first?.escalatedAt == nil, "the short deadline has not passed before the broker stops")
 
             #expect(cast.broker.stop(removingDirectory: false) == 0)
-            try await Task.sleep(for: .milliseconds(max(0, shortDeadline - WallClock.milliseconds()) + 1000))
-            cast = try cast.restarted()
+            let downtime: Int64 = 20 * 60_000
+            cast = try cast.restarted(clock: try cast.clock.advanced(by: downtime))
+            #expect(cast.clock.now() > shortDeadline, "the short deadline passed while the broker was down")
+            #expect(cast.clock.now() < (try #require(beforeViews.first { $0.id == id })).deadline, "the 30-minute one did not")
 
             let after = try await cast.run("langxia-town", ["summons", "show", id, "--json"])
             try after.expectSuccess("summons show --json after the restart")
@@ -238,12 +241,11 @@ struct WorkflowCommandTests {
             #expect(next.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "s-3", "ids go on after the restart: \(next)")
 
             var escalated: SummonedPartyView?
-            let deadline = ContinuousClock.now + .seconds(15)
-            while escalated?.escalatedAt == nil, ContinuousClock.now < deadline {
+            try await eventually("the escalation of the deadline missed while the broker was down", pollingEvery: .milliseconds(200)) {
                 let shown = try await cast.run("langxia-town", ["summons", "show", shortID, "--json"])
                 try shown.expectSuccess("summons show --json of the missed summons")
                 escalated = try shown.decode(SummonsView.self).parties.first
-                if escalated?.escalatedAt == nil { try await Task.sleep(for: .milliseconds(200)) }
+                return escalated?.escalatedAt != nil
             }
             #expect(escalated?.party == "guangchen-town")
             #expect(escalated?.status == "missed", "\(String(describing: escalated))")
@@ -254,17 +256,17 @@ struct WorkflowCommandTests {
 
     /// `muster report` asked of the broker equals the same report computed offline from its
     /// data directory once the broker has stopped (the period ends in the past for both), and
-    /// its CSV has a header and a line per party.
+    /// its CSV has a header and a line per party. The test moves the broker's clock (and the
+    /// tool's) past the 30-minute deadline once the on-time party has reported in.
     @Test func theReportOnlineEqualsTheReportOfflineAndItsCSVHasALinePerParty() async throws {
-        let cast = try WorkflowCast.start()
+        let cast = try WorkflowCast.start(clock: .movedByHand())
         defer { cast.finish() }
         try await cast.whileReporting {
-            let from = WorkflowTime.rfc3339(WallClock.milliseconds() - 60_000)
-            // A short deadline, so that one party reports in on time, one late and one not at all.
-            let deadlineSeconds = 15
+            let from = WorkflowTime.rfc3339(cast.clock.now() - 60_000)
+            // One party reports in on time, one late and one not at all.
             let opened = try await cast.run("joint-command", [
                 "summon", "--to", "jinshan-public-security,guangchen-town,shanta-village-grid", "--title", "Flooded underpass",
-                "--deadline", "\(deadlineSeconds)s",
+                "--deadline", "30m",
             ])
             try opened.expectSuccess("summon")
             let id = opened.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -283,17 +285,21 @@ struct WorkflowCommandTests {
                 try await cast.run(party, arguments).expectSuccess(arguments.prefix(2).joined(separator: " "))
             }
 
-            let shown = try await cast.run("joint-command", ["summons", "show", id, "--json"])
-            try shown.expectSuccess("summons show --json")
-            let deadline = try shown.decode(SummonsView.self).deadline
-            try await Task.sleep(for: .milliseconds(max(0, deadline - WallClock.milliseconds()) + 500))
+            // Half an hour passes; the broker escalates the parties missing at the deadline.
+            try await cast.broker.advanceClock(by: 31 * 60_000)
+            try await eventually("the escalation of guangchen-town", pollingEvery: .milliseconds(200)) {
+                let shown = try await cast.run("joint-command", ["summons", "show", id, "--json"])
+                try shown.expectSuccess("summons show --json")
+                return try shown.decode(SummonsView.self).parties.first { $0.party == "guangchen-town" }?.escalatedAt != nil
+            }
             let late = try await cast.run("guangchen-town", ["report-in", id, "--eta", "0s", "--note", "sorry, late"])
             try late.expectSuccess("report-in after the deadline")
 
-            // The period ends now; wait until it is in the past, so that both runs judge as of its end.
-            let end = WallClock.milliseconds() + 200
+            // The period ends now; a second passes, so that both runs judge as of its end.
+            let end = cast.clock.now() + 200
             let to = WorkflowTime.rfc3339(end)
-            try await Task.sleep(for: .milliseconds(end - WallClock.milliseconds() + 300))
+            try await cast.broker.advanceClock(by: 1_000)
+            #expect(cast.clock.now() > end)
             let period = ["report", "--from", from, "--to", to]
 
             let online = try await cast.run("discipline-inspector", period + ["--format", "json"])
@@ -308,17 +314,17 @@ struct WorkflowCommandTests {
             try handoffOnline.expectSuccess("handoff show --json (online)")
 
             #expect(cast.broker.stop(removingDirectory: false) == 0, "the broker stops cleanly")
-            let offline = try await runTool(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "json"])
+            let offline = try await cast.runOffline(Array(period) + ["--format", "json"])
             try offline.expectSuccess("report --format json --data (offline)")
-            let offlineCSV = try await runTool(["report", "--data", cast.broker.dataDirectory] + period.dropFirst() + ["--format", "csv"])
+            let offlineCSV = try await cast.runOffline(Array(period) + ["--format", "csv"])
             try offlineCSV.expectSuccess("report --format csv --data (offline)")
 
             // The views, too, are the same from the broker and from its log.
-            let summonsOffline = try await runTool(["summons", "show", id, "--json", "--data", cast.broker.dataDirectory])
+            let summonsOffline = try await cast.runOffline(["summons", "show", id, "--json"])
             try summonsOffline.expectSuccess("summons show --json --data (offline)")
             #expect(try summonsOffline.decode(SummonsView.self) == (try summonsOnline.decode(SummonsView.self)),
                     "summons show online and offline differ:\n--- online ---\n\(summonsOnline.stdout)\n--- offline ---\n\(summonsOffline.stdout)")
-            let handoffOffline = try await runTool(["handoff", "show", handoff, "--json", "--data", cast.broker.dataDirectory])
+            let handoffOffline = try await cast.runOffline(["handoff", "show", handoff, "--json"])
             try handoffOffline.expectSuccess("handoff show --json --data (offline)")
             #expect(try handoffOffline.decode(HandoffView.self) == (try handoffOnline.decode(HandoffView.self)),
                     "handoff show online and offline differ:\n--- online ---\n\(handoffOnline.stdout)\n--- offline ---\n\(handoffOffline.stdout)")
@@ -369,7 +375,7 @@ extension WorkflowCommandTests {
         var cast = try WorkflowCast.start()
         defer { cast.finish() }
         try await cast.whileReporting {
-            let from = WorkflowTime.rfc3339(WallClock.milliseconds() - 60_000)
+            let from = WorkflowTime.rfc3339(cast.clock.now() - 60_000)
             let refused = try await cast.run("joint-command", [
                 "handoff", "dispatch", "--to", "shanta-village-grid", "--task", "traffic-control", "--title", "Direct traffic",
                 "--due", "1d", "--reference", "JC-0002",
@@ -377,8 +383,8 @@ extension WorkflowCommandTests {
             refused.expectRefusal("not-admitted", "a dispatch of a task the grid's admission list does not name")
             try await cast.run("joint-command", ["handoff", "dispatch", "--to", "shanta-village-grid", "--task", "river-patrol",
                                                  "--title", "Patrol", "--due", "1d", "--reference", "JC-0003"]).expectSuccess("an admitted dispatch")
-            let end = WallClock.milliseconds() + 200
-            try await Task.sleep(for: .milliseconds(end - WallClock.milliseconds() + 300))
+            let end = cast.clock.now() + 200
+            try await eventually("the period's end to pass") { cast.clock.now() > end }
             let period = ["report", "--from", from, "--to", WorkflowTime.rfc3339(end), "--format", "json"]
 
             let online = try await cast.run("discipline-inspector", period)
@@ -387,7 +393,7 @@ extension WorkflowCommandTests {
             let afterRestart = try await cast.run("discipline-inspector", period)
             try afterRestart.expectSuccess("report --format json (online, after a restart)")
             #expect(cast.broker.stop(removingDirectory: false) == 0)
-            let offline = try await runTool(period + ["--data", cast.broker.dataDirectory])
+            let offline = try await cast.runOffline(period)
             try offline.expectSuccess("report --format json --data (offline)")
 
             let fromLog = try offline.decode(Assessment.self)
@@ -442,8 +448,11 @@ final class WorkflowCast: Sendable {
         self.files = files
     }
 
-    static func start() throws -> WorkflowCast {
-        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics)
+    /// The broker's clock; its tools run on it too.
+    var clock: BrokerClock { broker.clock }
+
+    static func start(clock: BrokerClock = .wall) throws -> WorkflowCast {
+        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics, clock: clock)
         do {
             var files: [String: ClientFiles] = [:]
             for party in BrokerProcess.parties { files[party.id] = try broker.pki.client(party.id, jurisdiction: party.jurisdiction) }
@@ -468,10 +477,11 @@ final class WorkflowCast: Sendable {
         broker.stop()
     }
 
-    /// Stops the broker keeping its directory, and starts it again on the same data and certificates.
-    func restarted() throws -> WorkflowCast {
+    /// Stops the broker keeping its directory, and starts it again on the same data and
+    /// certificates, on the same clock unless `clock` says otherwise.
+    func restarted(clock: BrokerClock? = nil) throws -> WorkflowCast {
         broker.stop(removingDirectory: false)
-        return WorkflowCast(broker: try broker.restart(), files: files)
+        return WorkflowCast(broker: try broker.restart(clock: clock), files: files)
     }
 
     /// The `muster` flags that connect as `party`.
@@ -486,105 +496,16 @@ final class WorkflowCast: Sendable {
         return ["MUSTER_SERVER": "\(broker.address)", "MUSTER_CERT": files.certificate, "MUSTER_KEY": files.key, "MUSTER_CA": files.authority]
     }
 
-    /// Runs `muster ARGUMENTS` as `party` (flags, or the environment).
-    func run(_ party: String, _ arguments: [String], connectionFromEnvironment: Bool = false) async throws -> ToolRun {
-        if connectionFromEnvironment { return try await runTool(arguments, environment: environment(party)) }
-        return try await runTool(arguments + flags(party))
-    }
-}
-
-// MARK: - Running the tool
-
-/// One run of a program: its exit status and what it wrote to standard output and error, apart.
-struct ToolRun: Sendable, CustomStringConvertible {
-    let arguments: [String]
-    let status: Int32
-    let stdout: String
-    let stderr: String
-    let timedOut: Bool
-
-    var description: String {
-        "`\(arguments.joined(separator: " "))` exited \(status)\(timedOut ? " (killed: timed out)" : "")\n--- stdout ---\n\(stdout)\n--- stderr ---\n\(stderr)"
-    }
-
-    struct Failed: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Records an issue and throws unless the run exited 0 (later steps depend on it).
-    func expectSuccess(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        guard status != 0 || timedOut else { return }
-        Issue.record("\(what) failed: \(self)", sourceLocation: sourceLocation)
-        throw Failed(description: "\(what) failed")
-    }
-
-    /// Expects a refusal: a non-zero exit with `code` on standard error.
-    func expectRefusal(_ code: String, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(status != 0 && !timedOut, "\(what) must be refused: \(self)", sourceLocation: sourceLocation)
-        #expect(stderr.contains(code), "\(what) must be refused with \(code) on stderr: \(self)", sourceLocation: sourceLocation)
-    }
-
-    func decode<Value: Decodable>(_ type: Value.Type, sourceLocation: SourceLocation = #_sourceLocation) throws -> Value {
-        do {
-            return try JSONDecoder().decode(type, from: Data(stdout.utf8))
-        } catch {
-            Issue.record("cannot decode \(type) from \(self): \(error)", sourceLocation: sourceLocation)
-            throw error
+    /// Runs `muster ARGUMENTS` as `party` (flags, or the environment), on the broker's clock.
+    func run(_ party: String, _ arguments: [String], connectionFromEnvironment: Bool = false) async throws -> ProgramRun {
+        if connectionFromEnvironment {
+            return try await runMuster(arguments, environment: environment(party).merging(clock.environment) { $1 })
         }
+        return try await runMuster(arguments + flags(party), environment: clock.environment)
     }
-}
 
-/// Runs the `muster` binary the tests use (see `runProgram`).
-func runTool(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-             timeout: Duration = .seconds(60)) async throws -> ToolRun {
-    try await runProgram(BrokerProcess.musterExecutable(), arguments, environment: environment, directory: directory, timeout: timeout)
-}
-
-/// Runs a program to its end on a thread of its own (off the cooperative pool), in `directory`,
-/// with the test's environment less any MUSTER_SERVER/CERT/KEY/CA, plus `environment`;
-/// kills it after `timeout`. Standard output and error go to files, so neither can block it.
-func runProgram(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: String? = nil,
-                timeout: Duration = .seconds(60)) async throws -> ToolRun {
-    try await runBlocking {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("muster-run-\(UUID().uuidString)").path
-        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
-        defer {
-            try? FileManager.default.removeItem(atPath: base + ".out")
-            try? FileManager.default.removeItem(atPath: base + ".err")
-        }
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".out"))
-        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: base + ".err"))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var variables = ProcessInfo.processInfo.environment
-        for name in ["MUSTER_SERVER", "MUSTER_CERT", "MUSTER_KEY", "MUSTER_CA"] { variables[name] = nil }
-        variables.merge(environment) { $1 }
-        process.environment = variables
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let ended = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in ended.signal() }
-        try process.run()
-        try? out.close()
-        try? err.close()
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        var timedOut = false
-        if ended.wait(timeout: .now() + seconds) == .timedOut {
-            timedOut = true
-            process.terminate()
-            if ended.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                ended.wait()
-            }
-        }
-        process.waitUntilExit()
-        let stdout = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        return ToolRun(arguments: [URL(fileURLWithPath: executable).lastPathComponent] + arguments, status: process.terminationStatus,
-                       stdout: stdout, stderr: stderr, timedOut: timedOut)
+    /// Runs `muster ARGUMENTS --data DIRECTORY` on the broker's data directory (offline), on the broker's clock.
+    func runOffline(_ arguments: [String]) async throws -> ProgramRun {
+        try await runMuster(arguments + ["--data", broker.dataDirectory], environment: clock.environment)
     }
 }

@@ -143,14 +143,17 @@ struct WorkflowEndToEndTests {
     }
 
     /// 2. Nobody watches: the broker escalates a missed deadline by itself, then takes a late report-in.
+    /// The broker's clock runs 1800 times as fast: the 30-minute deadline passes a second after
+    /// the summons (and an ack-wait of a day lasts 48 s).
     @Test func aMissedDeadlineIsEscalatedWithoutAnyoneWatching() async throws {
-        try await withBroker(topics: BrokerProcess.shippedTopics) { broker in
+        try await withBroker(settings: "delivery: {ack-wait: 1d}", topics: BrokerProcess.shippedTopics,
+                             clock: .running(rate: 1800)) { broker in
             let town = try await broker.connect(Self.town)
             let townInbox = try await town.subscribe(to: Self.inbox(Self.town), ack: .clientIndividual)
             let escalations = try await town.subscribe(to: "/topic/escalation")
 
             let receipt = try await Self.send(town, "summons", to: "/topic/summons",
-                                              Self.open(summoning: [Self.police], deadline: "PT3S", reminders: ["PT1S"]))
+                                              Self.open(summoning: [Self.police], deadline: "PT30M", reminders: ["PT10M"]))
             let id = try #require(receipt[WorkflowHeader.id])
             let deadline = try await Self.summons(town, id).deadline
 
@@ -169,7 +172,9 @@ struct WorkflowEndToEndTests {
             #expect((body["deadline"] as? String).flatMap(WorkflowTime.milliseconds(rfc3339:)) == deadline)
             let escalatedAt = try #require((body["escalatedAt"] as? String).flatMap(WorkflowTime.milliseconds(rfc3339:)))
             #expect(escalatedAt >= deadline)
-            #expect(escalatedAt - deadline < 3000, "the timer wakes for the deadline, not at its next idle round: \(escalatedAt - deadline) ms late")
+            // In real time (the timer sleeps in real time; its idle round is 5 s).
+            let late = broker.clock.realTime(of: escalatedAt - deadline)
+            #expect(late < .seconds(3), "the timer wakes for the deadline, not at its next idle round: \(late) late")
             #expect(body["reason"] as? String != nil)
 
             let copy = try #require(try await townInbox.take(1, timeout: .seconds(30)).first)
@@ -189,17 +194,17 @@ struct WorkflowEndToEndTests {
             let police = try await broker.connect(Self.police)
             try await Self.send(police, "report-in", to: "/topic/report-in", Self.reportIn(id, people: ["Officer Gu"], eta: "PT0S"))
             let view = try await Self.summons(town, id)
-            let late = try Self.party(view, Self.police)
-            #expect(late.status == "late")
-            #expect((late.lateByMilliseconds ?? 0) > 0, "\(late)")
-            if let reported = late.reportedInAt { #expect(late.lateByMilliseconds == reported - deadline) }
-            #expect(late.escalatedAt == escalatedAt, "the escalation stays on the record")
+            let lateParty = try Self.party(view, Self.police)
+            #expect(lateParty.status == "late")
+            #expect((lateParty.lateByMilliseconds ?? 0) > 0, "\(lateParty)")
+            if let reported = lateParty.reportedInAt { #expect(lateParty.lateByMilliseconds == reported - deadline) }
+            #expect(lateParty.escalatedAt == escalatedAt, "the escalation stays on the record")
             #expect(view.timeline.filter { $0.text.hasPrefix("escalated") }.count == 1, "\(view.timeline.map(\.text))")
-            // The reminder (PT1S before the deadline) went out before the escalation, once.
+            // The reminder (PT10M before the deadline) went out before the escalation, once.
             let reminders = view.timeline.filter { $0.text.hasPrefix("reminded") }
             #expect(reminders.count == 1, "\(view.timeline.map(\.text))")
             if let reminder = reminders.first {
-                #expect(reminder.time >= deadline - 1000 && reminder.time < escalatedAt, "reminded at \(reminder.time - deadline) ms from the deadline")
+                #expect(reminder.time >= deadline - 10 * 60_000 && reminder.time < escalatedAt, "reminded at \(reminder.time - deadline) ms from the deadline")
             }
             #expect(view.timeline.contains { $0.text.contains("late by") }, "\(view.timeline.map(\.text))")
             for connection in [police, town] { try await connection.disconnect() }
@@ -373,22 +378,25 @@ struct WorkflowEndToEndTests {
     }
 
     /// 4b. A deadline that passes while the broker is down is escalated at the restart, and the
-    /// escalation names the summons' deadline, not the restart.
+    /// escalation names the summons' deadline, not the restart. The broker is down for 31
+    /// minutes of its clock: the restarted process's clock reads that much later.
     @Test func aDeadlinePassedWhileTheBrokerWasDownIsEscalatedWithItsOwnDeadline() async throws {
         try await withRestartableBroker { brokers in
+            let clock = brokers.current.clock
             let town = try await brokers.current.connect(Self.town)
-            let sentAt = Self.now()
-            let receipt = try await Self.send(town, "summons", to: "/topic/summons", Self.open(summoning: [Self.police], deadline: "PT3S"))
+            let sentAt = clock.now()
+            let receipt = try await Self.send(town, "summons", to: "/topic/summons", Self.open(summoning: [Self.police], deadline: "PT30M"))
             brokers.current.kill()
-            let killedAt = Self.now()
+            let killedAt = clock.now()
             let id = try #require(receipt[WorkflowHeader.id])
-            try #require(killedAt < sentAt + 3000, "the broker was killed \(killedAt - sentAt) ms after the summons was sent, before its deadline")
-            let receivedAt = Self.now()
+            try #require(killedAt < sentAt + 30 * 60_000, "the broker was killed \(killedAt - sentAt) ms after the summons was sent, before its deadline")
+            let receivedAt = clock.now()
 
-            // Wait, with the broker down, until the deadline (at most 3 s after the receipt) has passed.
-            try await eventually(timeout: .seconds(10), "the deadline to pass") { Self.now() > receivedAt + 3000 + 200 }
-            let restartedAt = Self.now()
-            let restarted = try brokers.restart()
+            // The broker is down until the deadline (at most 30 minutes after the receipt) has passed.
+            let restartClock = try clock.advanced(by: 31 * 60_000)
+            #expect(restartClock.now() > receivedAt + 30 * 60_000 + 200, "the deadline passes while the broker is down")
+            let restartedAt = restartClock.now()
+            let restarted = try brokers.restart(clock: restartClock)
 
             // The summons' copy waits in the police inbox (written before the kill, or at the restart).
             let police = try await restarted.connect(Self.police)
@@ -397,7 +405,7 @@ struct WorkflowEndToEndTests {
             #expect(copy.headers[WorkflowHeader.id] == id)
             let deadlineText = try #require(copy.headers[WorkflowHeader.deadline])
             let deadline = try #require(WorkflowTime.milliseconds(rfc3339: deadlineText))
-            #expect(deadline >= sentAt + 3000 && deadline <= receivedAt + 3000)
+            #expect(deadline >= sentAt + 30 * 60_000 && deadline <= receivedAt + 30 * 60_000)
             #expect(deadline < restartedAt)
 
             // The escalation waits in the summoner's inbox.
@@ -430,10 +438,12 @@ struct WorkflowEndToEndTests {
     }
 
     /// 5. The assessment the broker answers equals the one an auditor computes offline from
-    /// the data directory.
+    /// the data directory. The test moves the broker's clock past the 30-minute deadline once
+    /// the police have reported in.
     @Test func theAssessmentOnlineEqualsTheAssessmentFromTheDataDirectory() async throws {
-        let from = Self.now() - 1
-        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics)
+        let from = BrokerClock.wallMilliseconds() - 1
+        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics, clock: .movedByHand())
+        let clock = broker.clock
         defer { broker.stop() }
         do {
             let town = try await broker.connect(Self.town)
@@ -444,8 +454,9 @@ struct WorkflowEndToEndTests {
 
             // A summons: the police on time, Guangchen late, Pinghu public security never.
             let summonsID = try #require(try await Self.send(town, "summons", to: "/topic/summons",
-                                                             Self.open(summoning: [Self.police, Self.guangchen, Self.pinghuPolice], deadline: "PT2S"))[WorkflowHeader.id])
+                                                             Self.open(summoning: [Self.police, Self.guangchen, Self.pinghuPolice], deadline: "PT30M"))[WorkflowHeader.id])
             try await Self.send(police, "report-in", to: "/topic/report-in", Self.reportIn(summonsID, people: ["Officer Zhang"], eta: "PT10M"))
+            try await broker.advanceClock(by: 31 * 60_000)
             let escalated = try await escalations.take(2, timeout: .seconds(30))
             #expect(Set(escalated.compactMap { try? Self.json($0)["missingParty"] as? String }) == [Self.guangchen, Self.pinghuPolice])
             try await Self.send(guangchen, "report-in", to: "/topic/report-in", Self.reportIn(summonsID, people: ["Deputy mayor Shen"], eta: "PT0S"))
@@ -454,7 +465,7 @@ struct WorkflowEndToEndTests {
             try await Self.send(town, "evaluation", to: "/topic/evaluation", ["summonsId": summonsID, "party": Self.guangchen, "score": 3])
 
             // A hand-off: the police reject, the grid completes, the citizen rates.
-            let due = WorkflowTime.rfc3339(Self.now() + 86_400_000)
+            let due = WorkflowTime.rfc3339(clock.now() + 86_400_000)
             let handoffID = try #require(try await Self.send(town, "handoff", to: "/topic/handoff",
                                                              Self.dispatch("river-patrol", to: Self.police, due: due))[WorkflowHeader.id])
             try await Self.send(police, "handoff", to: "/topic/handoff", ["action": "reject", "handoffId": handoffID, "reason": "not policing"])
@@ -473,8 +484,8 @@ struct WorkflowEndToEndTests {
             let audit = try await auditor.subscribe(to: "/topic/muster.audit.refusals", headers: ["x-stream-offset": "first"])
             #expect(try await audit.take(1).first.map { try Self.json($0)["code"] as? String } == "not-admitted")
 
-            let to = Self.now() + 1
-            try await eventually("the period to end") { Self.now() > to }
+            let to = clock.now() + 1
+            try await eventually("the period to end") { clock.now() > to }
             let period: StompHeaders = ["muster-query": "assessment", "muster-from": String(from), "muster-to": String(to)]
             let online = try await Self.ask(town, period, as: Assessment.self)
             var pinghuPeriod = period
@@ -484,8 +495,8 @@ struct WorkflowEndToEndTests {
             #expect(broker.stop(removingDirectory: false) == 0)
 
             let book = try WorkflowRecovery.read(dataDirectory: broker.dataDirectory).book
-            let offline = Assessment(book: book, from: from, to: to, jurisdiction: nil, now: Self.now())
-            let offlinePinghu = Assessment(book: book, from: from, to: to, jurisdiction: "pinghu", now: Self.now())
+            let offline = Assessment(book: book, from: from, to: to, jurisdiction: nil, now: clock.now())
+            let offlinePinghu = Assessment(book: book, from: from, to: to, jurisdiction: "pinghu", now: clock.now())
 
             for (name, assessment) in [("online", online), ("offline", offline)] {
                 let police = try Self.row(assessment, Self.police), guangchen = try Self.row(assessment, Self.guangchen)
@@ -618,10 +629,11 @@ final class RestartableBroker: @unchecked Sendable {
         return try restart()
     }
 
-    /// Starts a new process on the same directory (after `current.kill()`).
-    func restart() throws -> BrokerProcess {
+    /// Starts a new process on the same directory (after `current.kill()`), on the same clock
+    /// unless `clock` says otherwise.
+    func restart(clock: BrokerClock? = nil) throws -> BrokerProcess {
         logs.append(current.log)
-        current = try current.restart()
+        current = try current.restart(clock: clock)
         return current
     }
 

@@ -54,7 +54,7 @@ struct WorkflowInteropTests {
 
             // The log alone tells the same: delivered, acknowledged, reported in.
             #expect(cast.broker.stop(removingDirectory: false) == 0)
-            let offline = try await runTool(["summons", "show", id, "--json", "--data", cast.broker.dataDirectory])
+            let offline = try await cast.runOffline(["summons", "show", id, "--json"])
             try offline.expectSuccess("summons show --json --data (offline)")
             #expect(try offline.decode(SummonsView.self) == view,
                     "summons show online and offline differ:\n--- online ---\n\(shown.stdout)\n--- offline ---\n\(offline.stdout)")
@@ -92,24 +92,21 @@ struct WorkflowInteropTests {
     // MARK: Helpers
 
     /// Runs the script as the adapter's party (it gives up on its own after 30 s per frame).
-    static func runAdapter(_ broker: BrokerProcess, ready: String) async throws -> ToolRun {
+    static func runAdapter(_ broker: BrokerProcess, ready: String) async throws -> ProgramRun {
         let files = try broker.pki.client(adapter.party, jurisdiction: adapter.jurisdiction)
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/stomp_workflow.py").path
-        let python = ProcessInfo.processInfo.environment["MUSTER_PYTHON"] ?? "python3"
-        return try await runProgram("/usr/bin/env", [python, script, broker.address.host, String(broker.address.port), files.authority,
-                                                     files.certificate, files.key, "\(adapter.jurisdiction)/\(adapter.party)", ready],
-                                    timeout: .seconds(120))
+        return try await PythonScript.run("stomp_workflow.py", [broker.address.host, String(broker.address.port), files.authority,
+                                                                files.certificate, files.key, "\(adapter.jurisdiction)/\(adapter.party)", ready],
+                                          timeout: .seconds(120))
     }
 
     /// The script's last line: {"ok": ..., "summons_id": ..., "failures": [...]}.
-    static func finalLine(_ run: ToolRun) -> [String: Any]? {
-        run.stdout.split(separator: "\n").last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    static func finalLine(_ run: ProgramRun) -> [String: Any]? {
+        PythonScript.jsonLines(run.stdout).last
     }
 
     /// The script's line for `step`.
-    static func stepLine(_ step: String, _ run: ToolRun) -> [String: Any]? {
-        run.stdout.split(separator: "\n").lazy.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-            .first { $0["step"] as? String == step }
+    static func stepLine(_ step: String, _ run: ProgramRun) -> [String: Any]? {
+        PythonScript.jsonLines(run.stdout).first { $0["step"] as? String == step }
     }
 
     static func expectAdapterReportedIn(_ view: SummonsView, id: String) throws {

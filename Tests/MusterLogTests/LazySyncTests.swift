@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Foundation
+import MusterTestSupport
 import Synchronization
 import Testing
 @testable import MusterLog
@@ -27,7 +28,7 @@ import Testing
         return (log, log.fdatasyncCount)
     }
 
-    @Test func aLazyRecordCompletesBeforeAnyFdatasyncAndIsSyncedSoonAfter() throws {
+    @Test func aLazyRecordCompletesBeforeAnyFdatasyncAndIsSyncedSoonAfter() async throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
         let (log, before) = try openLogWithOneRecord(in: directory)
@@ -36,7 +37,7 @@ import Testing
         #expect(record.offset == 1)
         #expect(log.fdatasyncCount == before, "completed without its own fdatasync")
         #expect(try readAll(log.cursor(from: 1)).map(\.body) == [Array("delivered".utf8)], "readable at once")
-        #expect(waitFor { log.fdatasyncCount > before }, "synced within the lazy window")
+        try await eventually("an fdatasync within the lazy window") { log.fdatasyncCount > before }
     }
 
     @Test func aRecordThatNeedsDurabilitySyncsTheLazyOnesBeforeIt() throws {
@@ -69,7 +70,7 @@ import Testing
 /// written, synced and completed on the caller's own thread when the writer thread is idle; a
 /// batch goes to the writer thread, which syncs it while the caller reads on.
 @Suite struct CallerCommitTests {
-    @Test func aBatchOfDeferredAppendsIsLeftToTheWriterThread() throws {
+    @Test func aBatchOfDeferredAppendsIsLeftToTheWriterThread() async throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
@@ -79,11 +80,11 @@ import Testing
             log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("b\(index)".utf8)), deferred: true, completion: outcomes.record)
         }
         log.commitPending()
-        #expect(waitFor { outcomes.seen.count == 5 })
+        try await eventually("all five completions") { outcomes.seen.count == 5 }
         #expect(outcomes.seen.allSatisfy { $0.stored && !$0.here }, "written by the writer thread")
     }
 
-    @Test func aLoneDeferredAppendIsCommittedOnTheCallingThread() throws {
+    @Test func aLoneDeferredAppendIsCommittedOnTheCallingThread() async throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
@@ -102,13 +103,13 @@ import Testing
                 committedHere = true
                 #expect(log.fdatasyncCount == before + 1, "synced before its completion")
             } else {
-                #expect(waitFor { outcomes.seen.count == 1 }, "the writer thread completes what the caller could not")
+                try await eventually("the writer thread to complete what the caller could not") { outcomes.seen.count == 1 }
             }
         }
         #expect(committedHere, "a lone deferred append was written, synced and completed on the calling thread")
     }
 
-    @Test func lazyRecordsQueuedBeforeALoneDeferredAppendRideOnTheCallersWrite() throws {
+    @Test func lazyRecordsQueuedBeforeALoneDeferredAppendRideOnTheCallersWrite() async throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
@@ -130,13 +131,13 @@ import Testing
                 #expect(log.fdatasyncCount == before + 1, "one fdatasync for all three")
                 rodeAlong = true
             } else {
-                #expect(waitFor { outcomes.seen.count == 3 }, "the writer thread completes what the caller could not")
+                try await eventually("the writer thread to complete what the caller could not") { outcomes.seen.count == 3 }
             }
         }
         #expect(rodeAlong, "two lazy records and a lone message were committed together on the calling thread")
     }
 
-    @Test func lazyRecordsAloneAreWrittenWithinTheWindowWithoutACaller() throws {
+    @Test func lazyRecordsAloneAreWrittenWithinTheWindowWithoutACaller() async throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
@@ -147,8 +148,8 @@ import Testing
                 if case .success = $0 { written.withLock { $0 += 1 } }
             }
         }
-        #expect(waitFor { written.withLock { $0 } == 10 }, "the writer's timer writes them")
-        #expect(waitFor { log.fdatasyncCount >= 1 }, "and syncs them")
+        try await eventually("the writer's timer to write them") { written.withLock { $0 } == 10 }
+        try await eventually("the writer to sync them") { log.fdatasyncCount >= 1 }
         #expect(log.nextOffset == 10)
     }
 
@@ -163,13 +164,15 @@ import Testing
             // A first lazy record wakes the idle writer, which arms its timer for it ...
             log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("delivered \(attempt)".utf8)),
                        sync: false) { _ in }
-            #expect(waitFor { log.queue.withLock { $0.writerWakesBy != nil } }, "the writer arms its timer")
+            // The timer is armed for the lazy window (20 ms) only, and the steps below must follow
+            // within it: this test keeps its thread and blocks while it waits.
+            try eventuallyBlocking("the writer to arm its timer") { log.queue.withLock { $0.writerWakesBy != nil } }
             // ... and a lone message takes it along on this thread: nothing lazy is queued, the timer still runs.
             let message = CompletionRecorder()
             log.append(LogEntry(destination: "/queue/complaints", headers: [], body: Array("c\(attempt)".utf8)), deferred: true,
                        completion: message.record)
             guard log.commitPending() else {
-                #expect(waitFor { message.seen.count == 1 })
+                try eventuallyBlocking("the message's completion") { message.seen.count == 1 }
                 continue
             }
             guard let wakesBy = log.queue.withLock({ $0.writerWakesBy }), wakesBy - .now > .milliseconds(5) else { continue }
@@ -178,7 +181,7 @@ import Testing
             log.append(LogEntry(kind: .delivery, destination: "/queue/complaints", headers: [], body: Array("acked \(attempt)".utf8)),
                        sync: false, completion: lazy.record)
             quiet = log.writerWakeCount == wakeups
-            #expect(waitFor { lazy.seen.count == 1 }, "the armed timer writes the record nobody woke the writer for")
+            try eventuallyBlocking("the armed timer to write the record nobody woke the writer for") { lazy.seen.count == 1 }
             #expect(lazy.seen.allSatisfy { $0.stored && !$0.here })
         }
         #expect(quiet, "a lazy record queued while the writer's timer was due within the window did not signal it")
@@ -210,14 +213,4 @@ private final class CompletionRecorder: Sendable {
     var record: @Sendable (Result<AppendedRecord, LogError>) -> Void {
         { [self] result in outcomes.withLock { $0.append(((try? result.get()) != nil, pthread_equal(pthread_self(), caller) != 0)) } }
     }
-}
-
-/// Polls `condition` every millisecond; false if it still fails after `seconds`.
-private func waitFor(_ condition: () -> Bool, within seconds: Double = 5) -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while !condition() {
-        if Date() > deadline { return false }
-        usleep(1000)
-    }
-    return true
 }

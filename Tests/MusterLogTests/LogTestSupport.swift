@@ -1,4 +1,5 @@
 import Foundation
+import MusterTestSupport
 import Synchronization
 import Testing
 @testable import MusterLog
@@ -8,29 +9,8 @@ import Testing
 // record carries its length at byte 8, its CRC32C (of bytes [16, length)) at byte 12 and its
 // offset at byte 16.
 
-/// A clock the test moves by hand. Each reading also advances it by `step` milliseconds.
-final class TestClock: Sendable {
-    private let state: Mutex<(now: Int64, step: Int64)>
-
-    init(_ start: Int64 = 1_000_000, step: Int64 = 0) {
-        state = Mutex((start, step))
-    }
-
-    /// Reads the time (what the log calls).
-    func read() -> Int64 {
-        state.withLock { state in
-            defer { state.now += state.step }
-            return state.now
-        }
-    }
-
-    func set(_ now: Int64) { state.withLock { $0.now = now } }
-
-    func advance(by milliseconds: Int64) { state.withLock { $0.now += milliseconds } }
-}
-
 extension LogOptions {
-    init(dataDirectory: String, segmentBytes: Int, clock: TestClock, retention: [RetentionRule] = []) {
+    init(dataDirectory: String, segmentBytes: Int, clock: ManualClock, retention: [RetentionRule] = []) {
         self.init(dataDirectory: dataDirectory, segmentBytes: segmentBytes, retention: retention,
                   clock: { clock.read() })
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import MusterTestSupport
 import Testing
 @testable import MusterLog
 
@@ -10,7 +11,7 @@ import Testing
 
     private struct Fixture {
         let directory: LogTestDirectory
-        let clock: TestClock
+        let clock: ManualClock
         let options: LogOptions
         let notices: Notices
     }
@@ -22,7 +23,7 @@ import Testing
 
     private func fixture(rules: [RetentionRule] = [noiseRule]) throws -> (Fixture, MessageLog) {
         let directory = try LogTestDirectory()
-        let clock = TestClock(1_000_000)
+        let clock = ManualClock(1_000_000)
         var options = LogOptions(dataDirectory: directory.path, segmentBytes: 4096, clock: clock, retention: rules)
         let notices = Notices()
         options.notice = { text in notices.lines.withLock { $0.append(text) } }

@@ -1,3 +1,4 @@
+import MusterTestSupport
 import Testing
 @testable import MusterLog
 
@@ -6,7 +7,7 @@ import Testing
     @Test func everyRecordIsFoundByItsTimestampAcrossSegmentsAndAfterReopening() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let clock = TestClock(1_000_000, step: 10)
+        let clock = ManualClock(1_000_000, step: 10)
         let options = LogOptions(dataDirectory: directory.path, segmentBytes: 16_384, clock: clock)
         let log = try MessageLog.open(options)
         let appended = try appendAll(log, count: 600) { "/topic/jinshan.beacon.\($0 % 4)" }
@@ -38,7 +39,7 @@ import Testing
     @Test func runsOfEqualTimestampsAnswerWithTheirFirstRecord() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let clock = TestClock(5_000)
+        let clock = ManualClock(5_000)
         let log = try MessageLog.open(LogOptions(dataDirectory: directory.path, segmentBytes: 16_384, clock: clock))
         defer { log.close() }
         _ = try appendAll(log, count: 100) { _ in "/topic/a" }
@@ -62,7 +63,7 @@ import Testing
     @Test func timestampsNeverDecreaseWhenTheClockGoesBackwards() throws {
         let directory = try LogTestDirectory()
         defer { withExtendedLifetime(directory) {} }
-        let clock = TestClock(10_000)
+        let clock = ManualClock(10_000)
         let options = LogOptions(dataDirectory: directory.path, segmentBytes: 4096, clock: clock)
         let log = try MessageLog.open(options)
         var stamps = try appendAll(log, count: 10) { _ in "/topic/t" }.map(\.timestamp)

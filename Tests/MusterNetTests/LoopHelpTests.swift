@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import MusterTestSupport
 import Testing
 @testable import MusterNet
 

@@ -7,7 +7,7 @@ import Testing
 // Mutual TLS over real sockets on 127.0.0.1: who gets in, what the server learns about them,
 // what a refused peer is told, and that bytes survive the trip.
 
-@Suite("TLS handshake and transport", .timeLimit(.minutes(2)))
+@Suite("TLS handshake and transport", .tags(.timing), .timeLimit(.minutes(2)))
 struct TLSHandshakeTests {
     // MARK: Accepted clients
 
@@ -308,11 +308,12 @@ struct TLSHandshakeTests {
             try await eventually("the stalled connection is dropped") { stalledServer.log.closed }
             let stalledLog = stalledServer.log
             #expect(!stalledLog.opened)
+            // Dropped by its own handshake timeout (not by an error, nor by another timeout), and
+            // not before it ran out (a lower bound: a loaded machine can only make it later).
             let reason = try #require(stalledLog.handshakeError, "closed with \(stalledLog.closeError ?? "no error")").reason
-            #expect(reason.contains("no handshake within"), "\(reason)")
+            #expect(reason == "no handshake within \(timeout)", "\(reason)")
             let lived = try #require(stalledLog.closedAt) - stalledServer.startedAt
             #expect(lived >= timeout, "dropped after \(lived), before the \(timeout) timeout")
-            #expect(lived < timeout + .seconds(3), "dropped only after \(lived)")
             try await eventually("the stalled peer sees its socket closed") { stalled.peerHasClosed }
 
             // The timeout applies to handshakes only: the established connection is still served after
@@ -340,10 +341,11 @@ struct TLSHandshakeTests {
             try await eventually("client gives up") { client.log.closed }
             let log = client.log
             #expect(!log.opened)
+            // Its own handshake timeout ended it, not before it ran out (a lower bound only).
             let reason = try #require(log.handshakeError, "closed with \(log.closeError ?? "no error")").reason
-            #expect(reason.contains("no handshake within"), "\(reason)")
+            #expect(reason == "no handshake within \(timeout)", "\(reason)")
             let lived = try #require(log.closedAt) - client.startedAt
-            #expect(lived >= timeout, "gave up after \(lived)")
+            #expect(lived >= timeout, "gave up after \(lived), before the \(timeout) timeout")
         }
     }
 }

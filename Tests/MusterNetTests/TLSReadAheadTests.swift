@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import MusterTestSupport
 import Testing
 @testable import MusterNet
 

@@ -277,29 +277,6 @@ final class Flag: Sendable {
     var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
-struct EventuallyTimedOut: Error, CustomStringConvertible {
-    let what: String
-    let timeout: Duration
-    var description: String { "timed out after \(timeout) waiting for \(what)" }
-}
-
-/// Polls `condition` every few milliseconds until it holds; records an issue and throws when
-/// `timeout` passes first.
-func eventually(timeout: Duration = .seconds(10), _ what: String = "condition", recordIssue: Bool = true,
-                sourceLocation: SourceLocation = #_sourceLocation,
-                _ condition: () throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try condition() { return }
-        if ContinuousClock.now >= deadline {
-            let failure = EventuallyTimedOut(what: what, timeout: timeout)
-            if recordIssue { Issue.record(Comment(rawValue: failure.description), sourceLocation: sourceLocation) }
-            throw failure
-        }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-}
-
 /// A plain blocking TCP socket (no TLS) connected to 127.0.0.1:`port`, for peers that misbehave.
 final class RawTCPClient: Sendable {
     let descriptor: Int32

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import MusterTestSupport
 import Testing
 @testable import MusterNet
 

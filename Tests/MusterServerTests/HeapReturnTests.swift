@@ -1,4 +1,5 @@
 import Logging
+import MusterTestSupport
 @testable import MusterServer
 import Synchronization
 import Testing
@@ -34,19 +35,8 @@ struct HeapReturnTests {
         let returner = HeapReturner(period: .milliseconds(20), logger: Logger(label: "test")) { current.withLock { $0 } }
         returner.start()
         defer { returner.stop() }
-        try await awaitCondition("the quiet period after startup returns memory") { returner.returnCount == 1 }
+        try await eventually("the quiet period after startup to return memory") { returner.returnCount == 1 }
         current.withLock { $0.logEnd = 5 }
-        try await awaitCondition("a quiet period after new appends returns memory again") { returner.returnCount == 2 }
-    }
-
-    private func awaitCondition(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out waiting: \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        try await eventually("a quiet period after new appends to return memory again") { returner.returnCount == 2 }
     }
 }

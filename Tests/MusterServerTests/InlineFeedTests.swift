@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import MusterBroker
 import MusterLog
+import MusterTestSupport
 @testable import MusterServer
 import Synchronization
 import Testing
@@ -19,7 +20,7 @@ private final class ThreadNotingTarget: DeliveryTarget {
 /// An event loop that commits a lone SEND itself (the log's writer was idle) also feeds the
 /// queue's consumers itself, instead of waking the consumer pump thread to do it.
 @Suite struct InlineFeedTests {
-    @Test func aLoneMessageCommittedOnTheCallingThreadIsDeliveredFromIt() throws {
+    @Test func aLoneMessageCommittedOnTheCallingThreadIsDeliveredFromIt() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("muster-feed-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let log = try MessageLog.open(LogOptions(dataDirectory: directory))
@@ -33,12 +34,12 @@ private final class ThreadNotingTarget: DeliveryTarget {
         let session = broker.attach(party: party, target: target)
         let queue = Destination(kind: .queue, name: "work-orders")
         try broker.subscribe(sessionID: session, party: party, subscriptionID: "s", destination: queue, mode: .auto, prefetch: nil)
-        let caller = pthread_self()
         // The log's writer thread may be busy at any moment (it then commits, and the pump feeds:
         // correct, but not what this test looks for), so a few attempts are allowed.
         var fedHere = false
         for attempt in 0..<20 where !fedHere {
             let stored = Mutex<UInt64?>(nil)
+            let caller = pthread_self()  // the thread that publishes and commits (the test may move between attempts)
             broker.publish(Publication(destination: queue, headers: [:], body: Array("job \(attempt)".utf8), sender: party), deferCommit: true) {
                 if case .success(let message) = $0 { stored.withLock { $0 = message.offset } }
             }
@@ -46,8 +47,7 @@ private final class ThreadNotingTarget: DeliveryTarget {
             if let offset = stored.withLock({ $0 }), let delivery = target.deliveries.last, delivery.offset == offset {
                 fedHere = pthread_equal(delivery.thread, caller) != 0
             } else {
-                let deadline = Date().addingTimeInterval(5)
-                while target.deliveries.count < attempt + 1, Date() < deadline { usleep(1000) }
+                try await eventually("attempt \(attempt)'s message delivered by the pump") { target.deliveries.count >= attempt + 1 }
             }
         }
         #expect(fedHere, "the message was stored and delivered before commitAndFeed returned, on the calling thread")

@@ -30,53 +30,14 @@ only if every check held, and 1 with the failures named otherwise.
 """
 import json
 import sys
-import threading
 
-import stomp
+from interop_common import WAIT, connect
 
-WAIT = 20  # seconds any single expected frame may take (only turns a hang into a failure)
 DEAD_LETTERS = "/queue/muster.dead-letters"
 
 
 class Failure(Exception):
     pass
-
-
-class Recorder(stomp.ConnectionListener):
-    """Everything one connection receives, with a condition to wait on."""
-
-    def __init__(self):
-        self.messages = []
-        self.receipts = set()
-        self.errors = []
-        self.disconnected = False
-        self.heartbeat_timeout = False
-        self.changed = threading.Condition()
-
-    def on_message(self, frame):
-        with self.changed:
-            self.messages.append(frame)
-            self.changed.notify_all()
-
-    def on_receipt(self, frame):
-        with self.changed:
-            self.receipts.add(frame.headers.get("receipt-id"))
-            self.changed.notify_all()
-
-    def on_error(self, frame):
-        with self.changed:
-            self.errors.append("%s %s" % (frame.headers.get("message", ""), frame.body))
-            self.changed.notify_all()
-
-    def on_disconnected(self):
-        with self.changed:
-            self.disconnected = True
-            self.changed.notify_all()
-
-    def on_heartbeat_timeout(self):
-        with self.changed:
-            self.heartbeat_timeout = True
-            self.changed.notify_all()
 
 
 class Client:
@@ -86,14 +47,8 @@ class Client:
 
     def __init__(self, name, host, port, cert, key, ca, heartbeats=(0, 0)):
         self.name = name
-        address = [(host, int(port))]
         # A heart-beat is late only after three intervals: the machine may be loaded.
-        self.connection = stomp.Connection12(address, reconnect_attempts_max=1, timeout=10, heartbeats=heartbeats,
-                                             heart_beat_receive_scale=3)
-        self.connection.set_ssl(for_hosts=address, key_file=key, cert_file=cert, ca_certs=ca)
-        self.recorder = Recorder()
-        self.connection.set_listener("recorder", self.recorder)
-        self.connection.connect(wait=True)
+        self.connection, self.recorder = connect(host, port, ca, cert, key, heartbeats=heartbeats, heart_beat_receive_scale=3)
         if not self.connection.is_connected():
             raise Failure("%s could not connect to %s:%s" % (name, host, port))
 
@@ -105,7 +60,7 @@ class Client:
         with self.recorder.changed:
             done = self.recorder.changed.wait_for(lambda: predicate() or self.recorder.errors, WAIT)
             if self.recorder.errors:
-                raise Failure("%s got an ERROR while waiting for %s: %s" % (self.name, what, self.recorder.errors))
+                raise Failure("%s got an ERROR while waiting for %s: %s" % (self.name, what, self.recorder.error_texts()))
             if not done:
                 raise Failure("%s: no %s within %d s" % (self.name, what, WAIT))
 
@@ -246,7 +201,7 @@ def resume(args, checks, report):
         again.ack(message)
     again.unsubscribe(id, durable=True)
     checks.expect(not again.recorder.errors and not subscriber.recorder.errors, "resume: ERROR frames %s %s"
-                  % (subscriber.recorder.errors, again.recorder.errors))
+                  % (subscriber.recorder.error_texts(), again.recorder.error_texts()))
     again.disconnect()
     publisher.disconnect()
     report.update({"first": [summary(m) for m in first], "after_reconnect": [summary(m) for m in second]})
@@ -292,7 +247,7 @@ def nack(args, checks, report):
     for message in after:
         subscriber.ack(message)
     subscriber.unsubscribe(id, durable=True)
-    checks.expect(not subscriber.recorder.errors, "nack: ERROR frames %s" % subscriber.recorder.errors)
+    checks.expect(not subscriber.recorder.errors, "nack: ERROR frames %s" % subscriber.recorder.error_texts())
     subscriber.disconnect()
     publisher.disconnect()
     report.update({"first": summary(first), "redelivered": summary(again), "after": [summary(m) for m in after],
@@ -329,7 +284,7 @@ def unsubscribe(args, checks, report):
         again.ack(message)
     again.unsubscribe(id, durable=True)
     checks.expect(not subscriber.recorder.errors and not again.recorder.errors,
-                  "unsubscribe: ERROR frames %s %s" % (subscriber.recorder.errors, again.recorder.errors))
+                  "unsubscribe: ERROR frames %s %s" % (subscriber.recorder.error_texts(), again.recorder.error_texts()))
     again.disconnect()
     publisher.disconnect()
     report.update({"before": [summary(m) for m in pending], "subscribed_again": [summary(m) for m in fresh],
@@ -379,7 +334,7 @@ def restart(args, checks, report):
                           % (message.body, message.headers.get("x-stream-offset"), offsets[message.body]))
         again.ack(message)
     again.unsubscribe(id, durable=True)
-    checks.expect(not again.recorder.errors, "restart: ERROR frames %s" % again.recorder.errors)
+    checks.expect(not again.recorder.errors, "restart: ERROR frames %s" % again.recorder.error_texts())
     again.disconnect()
     publisher.disconnect()
     report["after"] = [summary(m) for m in after]

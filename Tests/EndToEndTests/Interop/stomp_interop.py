@@ -9,51 +9,15 @@ disconnects with a receipt. Prints one JSON line with what happened; exits 0 onl
 every step succeeded. With --no-cert it connects without a client certificate and exits
 0 only if the broker refuses the connection.
 """
-import json
 import sys
-import threading
 
-import stomp
-
-
-class Recorder(stomp.ConnectionListener):
-    def __init__(self):
-        self.messages = []
-        self.receipts = set()
-        self.errors = []
-        self.changed = threading.Condition()
-
-    def on_message(self, frame):
-        with self.changed:
-            self.messages.append(frame)
-            self.changed.notify_all()
-
-    def on_receipt(self, frame):
-        with self.changed:
-            self.receipts.add(frame.headers.get("receipt-id"))
-            self.changed.notify_all()
-
-    def on_error(self, frame):
-        with self.changed:
-            self.errors.append(frame.headers.get("message", ""))
-            self.changed.notify_all()
-
-    def wait(self, predicate, timeout=10):
-        with self.changed:
-            return self.changed.wait_for(predicate, timeout)
+from interop_common import connection as open_connection, emit
 
 
 def main():
     host, port, cert, key, ca = sys.argv[1:6]
     no_cert = "--no-cert" in sys.argv
-    address = [(host, int(port))]
-    connection = stomp.Connection12(address, reconnect_attempts_max=1, timeout=10)
-    if no_cert:
-        connection.set_ssl(for_hosts=address, ca_certs=ca)
-    else:
-        connection.set_ssl(for_hosts=address, key_file=key, cert_file=cert, ca_certs=ca)
-    recorder = Recorder()
-    connection.set_listener("recorder", recorder)
+    connection, recorder = open_connection(host, port, ca, None if no_cert else cert, None if no_cert else key)
     result = {"connected": False}
     try:
         # login/passcode must never override the certificate identity.
@@ -62,10 +26,10 @@ def main():
     except Exception as error:  # the refusal we expect with --no-cert
         result["connect_error"] = repr(error)
     if no_cert:
-        print(json.dumps(result))
+        emit(**result)
         return 0 if not result["connected"] else 1
     if not result["connected"]:
-        print(json.dumps(result))
+        emit(**result)
         return 1
 
     destination = "/queue/interop-check"
@@ -85,8 +49,8 @@ def main():
         result["ack_receipt"] = recorder.wait(lambda: "ack-1" in recorder.receipts)
     if connection.is_connected():  # after an ERROR the broker has closed it already
         connection.disconnect(receipt="bye")
-    result["errors"] = recorder.errors
-    print(json.dumps(result, ensure_ascii=False))
+    result["errors"] = recorder.error_texts()
+    emit(**result)
     expected_party = sys.argv[6] if len(sys.argv) > 6 and not sys.argv[6].startswith("--") else None
     ok = (result.get("subscribed") and result.get("send_receipt") and result.get("received")
           and result.get("body_matches") and result.get("ack_receipt") and not recorder.errors

@@ -18,48 +18,12 @@ only if every check held.
 import json
 import os
 import sys
-import threading
 
-import stomp
+from interop_common import connect, emit
 
-WAIT = 20  # seconds any single expected frame may take (only turns a hang into a failure)
 EVALUATION = '{"summonsId": "s-1042", "party": "jinshan-public-security", "score": %d}'
 # The complaint schema's example: a typed message that starts no workflow.
 COMPLAINT = json.dumps(json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "Schemas", "complaint.schema.json")))["examples"][0], ensure_ascii=False)
-
-
-class Frames(stomp.ConnectionListener):
-    def __init__(self):
-        self.messages, self.receipts, self.errors = [], set(), []
-        self.changed = threading.Condition()
-
-    def _add(self, action):
-        with self.changed:
-            action()
-            self.changed.notify_all()
-
-    def on_message(self, frame):
-        self._add(lambda: self.messages.append(frame))
-
-    def on_receipt(self, frame):
-        self._add(lambda: self.receipts.add(frame.headers.get("receipt-id")))
-
-    def on_error(self, frame):
-        self._add(lambda: self.errors.append(frame))
-
-    def wait(self, condition):
-        with self.changed:
-            return self.changed.wait_for(condition, timeout=WAIT)
-
-
-def connect(host, port, ca, cert, key):
-    address = [(host, port)]
-    connection = stomp.Connection12(address, reconnect_attempts_max=1, timeout=10)
-    connection.set_ssl(for_hosts=address, key_file=key, cert_file=cert, ca_certs=ca)
-    frames = Frames()
-    connection.set_listener("frames", frames)
-    connection.connect(wait=True)
-    return connection, frames
 
 
 def refused(arguments, destination, body):
@@ -87,21 +51,21 @@ def main():
                 "type": frames.messages[0].headers.get("muster-type") if got_message else None,
                 "errors": [e.headers.get("message") for e in frames.errors]}
     connection.disconnect()
-    print(json.dumps({"accepted": accepted}, ensure_ascii=False))
+    emit(accepted=accepted)
     if not got_receipt or accepted["type"] != "complaint":
         failures.append("accepted: a valid complaint must get its receipt and arrive typed")
 
     violation = refused(arguments, "/topic/evaluation", EVALUATION % 9)
-    print(json.dumps({"violation": violation}, ensure_ascii=False))
+    emit(violation=violation)
     if violation.get("code") != "schema-violation" or "/score" not in (violation.get("message") or ""):
         failures.append("violation: expected schema-violation naming /score")
 
     undeclared = refused(arguments, "/topic/undeclared", "x")
-    print(json.dumps({"undeclared": undeclared}, ensure_ascii=False))
+    emit(undeclared=undeclared)
     if undeclared.get("code") != "not-authorized":
         failures.append("undeclared: expected not-authorized")
 
-    print(json.dumps({"ok": not failures, "failures": failures}))
+    emit(ok=not failures, failures=failures)
     return 0 if not failures else 1
 
 

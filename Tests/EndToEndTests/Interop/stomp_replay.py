@@ -10,79 +10,58 @@ end marker: a RECEIPT whose receipt-id is muster-end:SUBSCRIPTION-ID. Prints one
 (offsets, bodies, the marker's headers); exits 0 only if the replay ended, every message was
 acknowledged, the offsets increase and the marker's count matches.
 """
-import json
 import sys
-import threading
 
-import stomp
+from interop_common import Recorder, connection as open_connection, emit
 
 SUBSCRIPTION = "rabbit-style-replay"
 
 
-class Replayer(stomp.ConnectionListener):
-    def __init__(self, connection):
-        self.connection = connection
-        self.offsets = []
-        self.bodies = []
+class Replayer(Recorder):
+    """A Recorder that acknowledges every message as it arrives."""
+
+    def __init__(self):
+        super().__init__()
+        self.connection = None
         self.acked = 0
-        self.end = None
-        self.errors = []
-        self.changed = threading.Condition()
 
     def on_message(self, frame):
-        with self.changed:
-            self.offsets.append(int(frame.headers.get("x-stream-offset", "-1")))
-            self.bodies.append(frame.body)
+        super().on_message(frame)
         # With prefetch-count 10 the replay only goes on if each message is acknowledged.
         self.connection.ack(frame.headers["ack"])
-        with self.changed:
-            self.acked += 1
-            self.changed.notify_all()
+        self._note(lambda: setattr(self, "acked", self.acked + 1))
 
-    def on_receipt(self, frame):
-        with self.changed:
-            if frame.headers.get("receipt-id") == "muster-end:" + SUBSCRIPTION:
-                self.end = dict(frame.headers)
-            self.changed.notify_all()
-
-    def on_error(self, frame):
-        with self.changed:
-            self.errors.append(frame.headers.get("message", "") + " " + frame.body)
-            self.changed.notify_all()
-
-    def on_disconnected(self):
-        with self.changed:
-            self.changed.notify_all()
+    @property
+    def end(self):
+        """The end marker's headers (a RECEIPT for muster-end:SUBSCRIPTION), once it came."""
+        marker = self.receipts.get("muster-end:" + SUBSCRIPTION)
+        return dict(marker.headers) if marker else None
 
 
 def main():
     host, port, cert, key, ca, destination = sys.argv[1:7]
-    address = [(host, int(port))]
-    connection = stomp.Connection12(address, reconnect_attempts_max=1, timeout=10)
-    connection.set_ssl(for_hosts=address, key_file=key, cert_file=cert, ca_certs=ca)
-    replayer = Replayer(connection)
-    connection.set_listener("replayer", replayer)
+    connection, replayer = open_connection(host, port, ca, cert, key, listener=Replayer())
+    replayer.connection = connection
     connection.connect(wait=True)
     connection.subscribe(destination=destination, id=SUBSCRIPTION, ack="client-individual",
                          headers={"x-stream-offset": "first", "prefetch-count": "10", "muster-until": "head"})
-    with replayer.changed:
-        ended = replayer.changed.wait_for(lambda: replayer.end is not None or replayer.errors
-                                          or not connection.is_connected(), timeout=60)
+    ended = replayer.wait(lambda: replayer.end is not None or replayer.errors or not connection.is_connected(), timeout=60)
     connection.disconnect()
     end = replayer.end or {}
+    offsets = [int(message.headers.get("x-stream-offset", "-1")) for message in replayer.messages]
     result = {
         "ended": bool(ended and replayer.end is not None),
-        "offsets": replayer.offsets,
-        "bodies": replayer.bodies,
+        "offsets": offsets,
+        "bodies": [message.body for message in replayer.messages],
         "acked": replayer.acked,
         "end_offset": end.get("muster-end-offset"),
         "replayed": end.get("muster-replayed"),
-        "errors": replayer.errors,
+        "errors": replayer.error_texts(),
     }
-    print(json.dumps(result, ensure_ascii=False))
-    ok = (result["ended"] and not replayer.errors and replayer.acked == len(replayer.offsets)
-          and replayer.offsets == sorted(set(replayer.offsets))
-          and result["replayed"] == str(len(replayer.offsets)))
+    emit(**result)
+    ok = (result["ended"] and not replayer.errors and replayer.acked == len(offsets)
+          and offsets == sorted(set(offsets))
+          and result["replayed"] == str(len(offsets)))
     return 0 if ok else 1
 
 

@@ -19,53 +19,12 @@ on a failure the lines say what arrived instead (frames, errors, the connection'
 Exits 0 only if every check held.
 """
 import json
-import os
 import re
 import sys
-import threading
 
-import stomp
+from interop_common import connection as open_connection
 
 WAIT = 30  # seconds any single expected frame may take (only turns a hang into a failure)
-
-
-class Frames(stomp.ConnectionListener):
-    def __init__(self):
-        self.messages, self.receipts, self.errors = [], {}, []
-        self.disconnected = False
-        self.changed = threading.Condition()
-
-    def _add(self, action):
-        with self.changed:
-            action()
-            self.changed.notify_all()
-
-    def on_message(self, frame):
-        self._add(lambda: self.messages.append(frame))
-
-    def on_receipt(self, frame):
-        self._add(lambda: self.receipts.__setitem__(frame.headers.get("receipt-id"), frame))
-
-    def on_error(self, frame):
-        self._add(lambda: self.errors.append(frame))
-
-    def on_disconnected(self):
-        def note():
-            self.disconnected = True
-        self._add(note)
-
-    def wait(self, condition):
-        with self.changed:
-            return self.changed.wait_for(condition, timeout=WAIT)
-
-    def diagnostics(self):
-        with self.changed:
-            return {
-                "messages": [{"headers": dict(m.headers), "body": m.body} for m in self.messages],
-                "receipts": sorted(r for r in self.receipts if r),
-                "errors": [{"headers": dict(e.headers), "body": e.body} for e in self.errors],
-                "disconnected": self.disconnected,
-            }
 
 
 def emit(step, **fields):
@@ -84,18 +43,14 @@ def main():
             failures.append(message)
         return condition
 
-    address = [(host, port)]
-    connection = stomp.Connection12(address, reconnect_attempts_max=1, timeout=10, heartbeats=(0, 0))
-    connection.set_ssl(for_hosts=address, key_file=key, cert_file=cert, ca_certs=ca)
-    frames = Frames()
-    connection.set_listener("frames", frames)
+    connection, frames = open_connection(host, port, ca, cert, key)
     try:
         connection.connect(wait=True)
         emit("connect", connected=connection.is_connected())
 
         # 1. Listen on the inbox.
         connection.subscribe(destination=inbox, id="inbox", ack="client-individual", headers={"receipt": "subscribe"})
-        subscribed = frames.wait(lambda: "subscribe" in frames.receipts or frames.errors)
+        subscribed = frames.wait(lambda: "subscribe" in frames.receipts or frames.errors, WAIT)
         emit("subscribe", destination=inbox, receipt=subscribed and "subscribe" in frames.receipts)
         if not check(subscribed and "subscribe" in frames.receipts, "no RECEIPT for the SUBSCRIBE to " + inbox):
             raise RuntimeError("not subscribed")
@@ -104,7 +59,7 @@ def main():
                 marker.write("subscribed\n")
 
         # 2. The summons copy arrives; acknowledge it.
-        if not check(frames.wait(lambda: frames.messages or frames.errors) and frames.messages,
+        if not check(frames.wait(lambda: frames.messages or frames.errors, WAIT) and frames.messages,
                      "no message arrived in %s within %d s" % (inbox, WAIT)):
             raise RuntimeError("nothing in the inbox")
         copy = frames.messages[0]
@@ -132,7 +87,7 @@ def main():
             raise RuntimeError("no summons id")
 
         connection.ack(headers.get("ack"), receipt="ack")
-        acked = frames.wait(lambda: "ack" in frames.receipts or frames.errors)
+        acked = frames.wait(lambda: "ack" in frames.receipts or frames.errors, WAIT)
         emit("ack", receipt=acked and "ack" in frames.receipts)
         check(acked and "ack" in frames.receipts, "no RECEIPT for the ACK of the summons copy")
 
@@ -142,7 +97,7 @@ def main():
         connection.send(destination="/topic/report-in", body=json.dumps(report, ensure_ascii=False),
                         content_type="application/json;charset=utf-8",
                         headers={"muster-type": "report-in", "receipt": "report-in"})
-        reported = frames.wait(lambda: "report-in" in frames.receipts or frames.errors)
+        reported = frames.wait(lambda: "report-in" in frames.receipts or frames.errors, WAIT)
         receipt = frames.receipts.get("report-in")
         emit("report-in", receipt=dict(receipt.headers) if receipt else None)
         if check(reported and receipt is not None, "no RECEIPT for the report-in"):
