@@ -246,6 +246,22 @@ public struct BrokerCore: Sendable {
         return consumers[name]?.attachments[key]?.inFlight.count ?? 0
     }
 
+    /// The ack id of this session's unsettled delivery of the message at `offset` (on subscription
+    /// `subscriptionID` when given; else the oldest such delivery on any of its subscriptions):
+    /// what an ACK of STOMP 1.0 or 1.1, which names the message, settles. Nil when there is none.
+    public func ackID(sessionID: UInt64, subscriptionID: String?, offset: UInt64) -> UInt64? {
+        guard let session = sessions[sessionID] else { return nil }
+        var found: UInt64?
+        for (id, route) in session.subscriptions where subscriptionID == nil || id == subscriptionID {
+            guard case .consumer(let name) = route, let consumer = consumers[name] else { continue }
+            let key = SubscriberKey(sessionID: sessionID, subscriptionID: id)
+            for ackID in consumer.attachments[key]?.inFlight ?? [] where consumer.inFlight[ackID]?.offset == offset {
+                found = min(found ?? ackID, ackID)
+            }
+        }
+        return found
+    }
+
     private func owner(of text: String, sessionID: UInt64) throws(BrokerError) -> (ConsumerName, SubscriberKey, UInt64) {
         guard let ackID = UInt64(text), let session = sessions[sessionID] else {
             throw BrokerError(.unknownAck, "ack id '\(text)' does not name an unsettled delivery of this connection")

@@ -25,16 +25,20 @@ extension Delivery {
         return buffer
     }
 
-    /// Appends `encodedFrame()` to `buffer` (a connection's outbound bytes).
-    public func encodeFrame(into buffer: inout [UInt8]) {
-        let shared = shared ?? SharedMessageHeaders(message)
+    /// Appends `encodedFrame()` to `buffer` (a connection's outbound bytes). For a STOMP 1.0 or
+    /// 1.1 connection the shared headers are encoded here, as that version writes them.
+    public func encodeFrame(into buffer: inout [UInt8], version: StompVersion = .v1_2) {
         let headers = Self.deliveryHeaders(subscriptionID: subscriptionID, ackID: ackID.map { String($0) }, deliveryCount: deliveryCount)
         let body = message.publication.body
         // No reserveCapacity here: reserving a little more on every frame appended to one buffer
         // would reallocate it each time (Array grows geometrically only on its own).
         StompFrameEncoder.appendCommand(.message, into: &buffer)
-        StompFrameEncoder.appendHeaders(headers, of: .message, into: &buffer)
-        buffer.append(contentsOf: shared.bytes)
+        StompFrameEncoder.appendHeaders(headers, of: .message, version: version, into: &buffer)
+        if version == .v1_2 {
+            buffer.append(contentsOf: (shared ?? SharedMessageHeaders(message)).bytes)
+        } else {
+            SharedMessageHeaders.append(message, version: version, into: &buffer)
+        }
         StompFrameEncoder.appendBody(body, into: &buffer)
     }
 
@@ -62,14 +66,19 @@ public final class SharedMessageHeaders: Sendable {
     public let bytes: [UInt8]
 
     public init(_ message: StoredMessage) {
-        let headers = Self.headers(of: message)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(headers.reduce(32) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 })
-        StompFrameEncoder.appendHeaders(headers, of: .message, into: &bytes)
+        bytes.reserveCapacity(message.publication.headers.reduce(160) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 })
+        Self.append(message, version: .v1_2, into: &bytes)
+        self.bytes = bytes
+    }
+
+    /// The shared part of `message`'s frames as `version` writes it.
+    static func append(_ message: StoredMessage, version: StompVersion, into bytes: inout [UInt8]) {
+        let headers = Self.headers(of: message)
+        StompFrameEncoder.appendHeaders(headers, of: .message, version: version, into: &bytes)
         // A publication carries no content-length header of its own (the decoder keeps it out).
         StompFrameEncoder.appendHeaderEnd(bodyCount: message.publication.body.count,
                                           declaresLength: headers.contains("content-length"), into: &bytes)
-        self.bytes = bytes
     }
 
     static func headers(of message: StoredMessage) -> StompHeaders {

@@ -97,6 +97,12 @@ public struct ReplayState: Sendable {
         }
     }
 
+    /// The ack id of the unsettled delivery of the record at `offset`, if there is one (what an
+    /// ACK of STOMP 1.0 or 1.1, which names the message, settles).
+    public func ackID(ofUnacknowledged offset: UInt64) -> String? {
+        unacknowledged.contains(offset) ? Self.ackID(serial: serial, offset: offset) : nil
+    }
+
     /// The frame that tells the client the replay is complete: a RECEIPT whose receipt-id is
     /// `muster-end:SUBSCRIPTION-ID`, with the first offset after the range and the count delivered.
     public func endMarker(nextOffset: UInt64) -> StompFrame {

@@ -17,6 +17,11 @@ public enum SessionAction: Sendable {
     case query(AckQuery, receipt: String?)
     case acknowledge(ackID: String, receipt: String?)
     case reject(ackID: String, requeue: Bool, receipt: String?)
+    /// An ACK of STOMP 1.0 or 1.1, which names the message, not the delivery: the connection
+    /// settles this connection's unsettled delivery of it.
+    case acknowledgeMessage(MessageReference, receipt: String?)
+    /// A NACK of STOMP 1.1, by message.
+    case rejectMessage(MessageReference, requeue: Bool, receipt: String?)
     /// Run these (publishes, acks) in order, then send the receipt if any.
     case commit(transaction: String, actions: [SessionAction], receipt: String?)
     /// A refusal that is policy evidence (a spoofed sender header, a SEND to a reserved
@@ -24,6 +29,23 @@ public enum SessionAction: Sendable {
     case refused(PolicyRefusal)
     /// Close the connection once what was sent so far has been flushed.
     case close
+}
+
+/// The message an ACK or NACK of STOMP 1.0 or 1.1 names: its `message-id` (`m-OFFSET`, or
+/// `d-OFFSET` for a delivery record of a replay) and, when given, the subscription it came on.
+public struct MessageReference: Sendable, Equatable {
+    public let messageID: String
+    /// The message's offset in the log, read from `messageID`.
+    public let offset: UInt64
+    public let subscriptionID: String?
+
+    /// Nil when `messageID` is not one this broker gives (`m-OFFSET` or `d-OFFSET`).
+    public init?(messageID: String, subscriptionID: String?) {
+        guard messageID.hasPrefix("m-") || messageID.hasPrefix("d-"), let offset = UInt64(messageID.dropFirst(2)) else { return nil }
+        self.messageID = messageID
+        self.offset = offset
+        self.subscriptionID = subscriptionID
+    }
 }
 
 /// Limits a session enforces beyond the frame codec's.

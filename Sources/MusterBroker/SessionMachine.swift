@@ -1,8 +1,8 @@
 public import MusterStomp
 public import MusterProtocol
 
-/// The STOMP 1.2 protocol of one connection, as a pure state machine: frames in, actions
-/// out. It validates every frame, negotiates the session, keeps transactions, and turns
+/// The STOMP protocol (1.2, 1.1 or 1.0) of one connection, as a pure state machine: frames in,
+/// actions out. It validates every frame, negotiates the session, keeps transactions, and turns
 /// SEND/SUBSCRIBE/ACK… into broker actions. The connection performs the actions.
 public struct SessionMachine: Sendable {
     enum Phase: Equatable, Sendable { case awaitingConnect, connected, closed }
@@ -11,6 +11,9 @@ public struct SessionMachine: Sendable {
     public let sessionName: String
     public let settings: SessionSettings
     private(set) var phase: Phase = .awaitingConnect
+    /// The negotiated version (1.2 until CONNECT): how the connection escapes headers and
+    /// what an ACK names.
+    public private(set) var version = StompVersion.v1_2
     private var subscriptionCount = 0
     private var transactions: OpenTransactions
 
@@ -64,21 +67,23 @@ public struct SessionMachine: Sendable {
         return [.send(.error(error, receiptID: receiptID)), .close]
     }
 
-    /// Bookkeeping when the connection reports that a subscription was refused by the broker.
     /// The STOMP versions this broker speaks (the `version` header of an unsupported-version ERROR).
-    public static let spokenVersions = "1.2"
+    public static let spokenVersions = StompVersion.spoken
 
+    /// Bookkeeping when the connection reports that a subscription was refused by the broker.
     public mutating func subscriptionRefused() {
         subscriptionCount = max(0, subscriptionCount - 1)
     }
 
     private mutating func connect(_ frame: StompFrame) throws(BrokerError) -> [SessionAction] {
-        let versions = (frame.headers["accept-version"] ?? "1.0").split(separator: ",").map { $0.trimmingSpaces }
-        guard versions.contains("1.2") else {
-            throw BrokerError(.unsupportedVersion, "this broker speaks STOMP \(Self.spokenVersions) only; the client offered \(versions.joined(separator: ","))")
+        // No accept-version: a STOMP 1.0 client.
+        let offered = frame.headers["accept-version"]
+        guard let version = StompVersion.negotiate(acceptVersion: offered) else {
+            throw BrokerError(.unsupportedVersion, "this broker speaks STOMP \(Self.spokenVersions); the client offered \(offered ?? "")")
         }
         var client = (send: 0, want: 0)
-        if let text = frame.headers["heart-beat"] {
+        // STOMP 1.0 has no heart-beats: its header is ignored.
+        if version > .v1_0, let text = frame.headers["heart-beat"] {
             guard let parsed = HeartbeatAgreement.parse(text) else {
                 throw BrokerError(.invalidHeader, "heart-beat '\(text)' must be two non-negative integers, like 10000,10000")
             }
@@ -86,13 +91,15 @@ public struct SessionMachine: Sendable {
         }
         let agreement = HeartbeatAgreement.negotiate(client: client, server: (settings.heartbeatSend, settings.heartbeatWant))
         phase = .connected
-        let connected = StompFrame(.connected, headers: [
-            "version": "1.2",
+        self.version = version
+        var connected = StompFrame(.connected, headers: [
+            "version": version.rawValue,
             "session": sessionName,
             "server": settings.serverName,
             "heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)",
             ReservedHeader.party: party.uri,
         ])
+        if version == .v1_0 { connected.headers["heart-beat"] = nil }
         return [.send(connected), .connected(agreement)]
     }
 
@@ -116,9 +123,18 @@ public struct SessionMachine: Sendable {
             subscriptionCount = max(0, subscriptionCount - 1)
             return [.unsubscribe(id: id, durable: durable, receipt: receipt)]
         case .ack:
+            guard version == .v1_2 else {
+                return try inTransaction(frame, action: .acknowledgeMessage(try messageReference(in: frame), receipt: nil), receipt: receipt)
+            }
             return try inTransaction(frame, action: .acknowledge(ackID: try required("id", in: frame), receipt: nil), receipt: receipt)
         case .nack:
+            guard version != .v1_0 else {
+                throw BrokerError(.malformedFrame, "NACK is not part of STOMP 1.0; connect with accept-version 1.1 or 1.2 to use it")
+            }
             let requeue = try flag("requeue", in: frame, default: true)
+            guard version == .v1_2 else {
+                return try inTransaction(frame, action: .rejectMessage(try messageReference(in: frame), requeue: requeue, receipt: nil), receipt: receipt)
+            }
             return try inTransaction(frame, action: .reject(ackID: try required("id", in: frame), requeue: requeue, receipt: nil), receipt: receipt)
         case .begin:
             try transactions.begin(try required("transaction", in: frame))
@@ -206,6 +222,16 @@ public struct SessionMachine: Sendable {
         return [.subscribe(id: id, destination: destination, mode: mode, prefetch: prefetch, replay: replay, durable: durable, receipt: receipt)]
     }
 
+    /// What an ACK or NACK of STOMP 1.0 or 1.1 names: `message-id` (and in 1.1 `subscription`).
+    private func messageReference(in frame: StompFrame) throws(BrokerError) -> MessageReference {
+        let messageID = try required("message-id", in: frame)
+        let subscriptionID = version == .v1_1 ? try required("subscription", in: frame) : frame.headers["subscription"]
+        guard let reference = MessageReference(messageID: messageID, subscriptionID: subscriptionID) else {
+            throw BrokerError(.unknownAck, "message-id '\(messageID)' names no message this broker delivered")
+        }
+        return reference
+    }
+
     private func required(_ name: String, in frame: StompFrame) throws(BrokerError) -> String {
         guard let value = frame.headers[name], !value.isEmpty else {
             throw BrokerError(.missingHeader, "\(frame.command.rawValue) needs a '\(name)' header")
@@ -226,6 +252,8 @@ extension SessionAction {
         case .publish(let publication, _): return .publish(publication, receipt: receipt)
         case .acknowledge(let id, _): return .acknowledge(ackID: id, receipt: receipt)
         case .reject(let id, let requeue, _): return .reject(ackID: id, requeue: requeue, receipt: receipt)
+        case .acknowledgeMessage(let reference, _): return .acknowledgeMessage(reference, receipt: receipt)
+        case .rejectMessage(let reference, let requeue, _): return .rejectMessage(reference, requeue: requeue, receipt: receipt)
         default: return self
         }
     }

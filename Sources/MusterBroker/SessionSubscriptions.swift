@@ -89,6 +89,14 @@ public struct SessionSubscriptions: Sendable {
         return id
     }
 
+    /// The ids of this connection's replay subscriptions (just `id` when given and a replay).
+    public func replayIDs(named id: String? = nil) -> [String] {
+        served.filter { entry in
+            guard case .replay = entry.value else { return false }
+            return id == nil || entry.key == id
+        }.keys.sorted()
+    }
+
     // MARK: Live topic flow
 
     /// Decides, under the broker's lock and in offset order, whether a live topic message is

@@ -35,9 +35,9 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     /// What the user should do about it.
     public var advice: String {
         switch self {
-        case .malformedFrame: return "Send frames as STOMP 1.2 defines them; the connection was closed."
+        case .malformedFrame: return "Send frames as the STOMP version the connection speaks defines them; the connection was closed."
         case .frameTooLarge: return "Send smaller frames, or ask the operator to raise the limits in muster.yaml."
-        case .unsupportedVersion: return "Connect with accept-version:1.2."
+        case .unsupportedVersion: return "Connect with accept-version naming 1.0, 1.1 or 1.2 (1.2 is preferred)."
         case .notConnected: return "Send CONNECT (or STOMP) first."
         case .alreadyConnected: return "Send CONNECT once per connection."
         case .missingHeader: return "Add the header the frame requires."

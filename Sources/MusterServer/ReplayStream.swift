@@ -25,6 +25,8 @@ final class ReplayStream: @unchecked Sendable {
     /// Used on a reader thread only, by one read at a time.
     private let cursor: LogCursor
     private let channel: TLSChannel
+    /// The connection's STOMP version, which decides how headers are written.
+    private let version: StompVersion
     private let logger: Logger
     private var buffered: [LogRecord] = []
     private var reading = false
@@ -41,8 +43,9 @@ final class ReplayStream: @unchecked Sendable {
     /// (a lagging live subscriber that rejoined live delivery).
     private let caughtUp: ((UInt64) -> Bool)?
 
-    init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, logger: Logger,
-         caughtUp: ((UInt64) -> Bool)? = nil) {
+    init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, version: StompVersion = .v1_2,
+         logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil) {
+        self.version = version
         self.caughtUp = caughtUp
         self.state = state
         self.history = history
@@ -118,7 +121,7 @@ final class ReplayStream: @unchecked Sendable {
                     guard let message = StoredMessage(record: record) else { continue }
                     frame = Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)
                 }
-                channel.withOutboundBuffer { StompFrameEncoder.encode(frame, into: &$0) }
+                channel.withOutboundBuffer { StompFrameEncoder.encode(frame, version: version, into: &$0) }
             }
         }
     }
@@ -173,7 +176,7 @@ final class ReplayStream: @unchecked Sendable {
     }
 
     private func finish(at nextOffset: UInt64) {
-        channel.withOutboundBuffer { StompFrameEncoder.encode(state.endMarker(nextOffset: nextOffset), into: &$0) }
+        channel.withOutboundBuffer { StompFrameEncoder.encode(state.endMarker(nextOffset: nextOffset), version: version, into: &$0) }
         logger.debug("replay complete", metadata: ["subscription": "\(state.subscriptionID)", "delivered": "\(state.delivered)"])
         stop()
     }
@@ -181,7 +184,7 @@ final class ReplayStream: @unchecked Sendable {
     private func fail(_ error: LogError) {
         logger.error("replay stopped: \(error)")
         let refusal = BrokerError(.storageFailure, "the log cannot be read for subscription '\(state.subscriptionID)': \(error)")
-        channel.withOutboundBuffer { StompFrameEncoder.encode(.error(refusal), into: &$0) }
+        channel.withOutboundBuffer { StompFrameEncoder.encode(.error(refusal), version: version, into: &$0) }
         stop()
         channel.close()
     }

@@ -47,7 +47,7 @@ extension ServerSession {
             var state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch,
                                     end: history.resolve(request.end), serial: serial)
             state.includeAcks = request.includeAcks
-            let stream = ReplayStream(state: state, history: history, startOffset: start, channel: channel, logger: logger)
+            let stream = ReplayStream(state: state, history: history, startOffset: start, channel: channel, version: version, logger: logger)
             streams[id] = stream
             if let receipt { send(.receipt(receipt)) }
             logger.debug("replay", metadata: ["subscription": "\(id)", "destination": "\(destination)", "from": "\(start)"])
@@ -81,6 +81,22 @@ extension ServerSession {
         } catch {
             refuse(error, receipt: receipt)
         }
+    }
+
+    /// ACK or NACK of STOMP 1.0 or 1.1, which names a message: settles this connection's
+    /// unsettled delivery of it (on the named subscription, if any), replay or broker's.
+    func settle(_ reference: MessageReference, receipt: String?,
+                _ body: (_ ackID: String, _ recorded: (@Sendable (BrokerError?) -> Void)?) throws(BrokerError) -> Void) {
+        let replays = subscriptions.withLock { $0.replayIDs(named: reference.subscriptionID) }
+        let replayAck = replays.lazy.compactMap { [self] id in streams[id]?.state.ackID(ofUnacknowledged: reference.offset) }.first
+        let subscriptionID = reference.subscriptionID
+        guard let ackID = replayAck ?? broker.inspect({ [sessionID] core in
+            sessionID.flatMap { core.ackID(sessionID: $0, subscriptionID: subscriptionID, offset: reference.offset) }.map { String($0) }
+        }) else {
+            let scope = reference.subscriptionID.map { "subscription '\($0)'" } ?? "this connection"
+            return refuse(BrokerError(.unknownAck, "message-id '\(reference.messageID)' names no unacknowledged delivery of \(scope)"), receipt: receipt)
+        }
+        settle(ackID, receipt: receipt) { recorded throws(BrokerError) in try body(ackID, recorded) }
     }
 
     /// Runs `body`; the RECEIPT if it succeeded, the refusal if not.
@@ -128,7 +144,7 @@ extension ServerSession {
         guard let history, streams[id] == nil, subscriptions.withLock({ $0.lagging[id] != nil }) else { return }
         logger.notice("subscriber is behind; serving it from the log", metadata: ["subscription": "\(id)", "from": "\(offset)"])
         let state = ReplayState(subscriptionID: id, destination: destination, mode: .auto, prefetch: nil, end: nil, serial: 0)
-        let follower = ReplayStream(state: state, history: history, startOffset: offset, channel: channel, logger: logger,
+        let follower = ReplayStream(state: state, history: history, startOffset: offset, channel: channel, version: version, logger: logger,
                                     caughtUp: { [weak self] next in self?.rejoin(id, at: next) ?? true })
         streams[id] = follower
         follower.start()

@@ -30,6 +30,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     private(set) var channel: TLSChannel!
     private var decoder: StompFrameDecoder
     var machine: SessionMachine?
+    /// The negotiated STOMP version, which decides how frames to this client are encoded; set
+    /// once on CONNECT, before the broker can route anything to the session.
+    private(set) var version = StompVersion.v1_2
     var sessionID: UInt64?
     var heartbeat: HeartbeatMonitor?
     /// Every subscription's state; deliveries decide under the broker's lock on any thread.
@@ -126,6 +129,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             }
             guard let frame else { return }
             perform(machine!.handle(frame))
+            // After CONNECT, the rest of the stream is read as the negotiated version writes it.
+            if let machine { decoder.version = machine.version }
         }
     }
 
@@ -178,8 +183,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             policy?.record(refusal)
         case .connected(let agreement):
             heartbeat = HeartbeatMonitor(agreement: agreement, tolerance: heartbeatTolerance)
+            version = machine.version
             sessionID = broker.attach(party: machine.party, target: self)
-            logger.info("connected", metadata: ["heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)"])
+            logger.info("connected", metadata: ["version": "\(version.rawValue)", "heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)"])
         case .publish(let publication, let receipt):
             publish(publication, receipt: receipt)
         case .subscribe(let id, let destination, let mode, let prefetch, let replay, let durable, let receipt):
@@ -192,6 +198,14 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             }
         case .reject(let ackID, let requeue, let receipt):
             settle(ackID, receipt: receipt) { [self] recorded throws(BrokerError) in
+                try broker.reject(sessionID: sessionID!, ackID: ackID, requeue: requeue, recorded: recorded)
+            }
+        case .acknowledgeMessage(let reference, let receipt):
+            settle(reference, receipt: receipt) { [self] ackID, recorded throws(BrokerError) in
+                try broker.acknowledge(sessionID: sessionID!, ackID: ackID, recorded: recorded)
+            }
+        case .rejectMessage(let reference, let requeue, let receipt):
+            settle(reference, receipt: receipt) { [self] ackID, recorded throws(BrokerError) in
                 try broker.reject(sessionID: sessionID!, ackID: ackID, requeue: requeue, recorded: recorded)
             }
         case .query(let query, let receipt):
@@ -212,7 +226,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         }
         let serial = subscriptions.withLock { $0.takeSerial() }
         queries.answer(query, from: party, reply: { [self] body in
-            for id in replyIDs { write(StompFrameEncoder.encode(AckQueryAnswer.frame(body, for: query, subscriptionID: id, serial: serial))) }
+            for id in replyIDs {
+                write(StompFrameEncoder.encode(AckQueryAnswer.frame(body, for: query, subscriptionID: id, serial: serial), version: version))
+            }
             if let receipt { send(.receipt(receipt)) }
         }, refuse: { [self] error in channel.loop.execute { [self] in refuse(error, receipt: receipt) } })
     }
@@ -228,12 +244,12 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     }
 
     func send(_ frame: StompFrame) {
-        write(StompFrameEncoder.encode(frame))
+        write(StompFrameEncoder.encode(frame, version: version))
     }
 
     /// A MESSAGE frame, encoded straight into the connection's outbound bytes.
     func writeFrame(of delivery: Delivery) {
-        channel.write { delivery.encodeFrame(into: &$0) }
+        channel.write { [version] buffer in delivery.encodeFrame(into: &buffer, version: version) }
         noteWrite()
     }
 

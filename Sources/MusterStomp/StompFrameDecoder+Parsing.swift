@@ -82,8 +82,8 @@ extension StompFrameDecoder {
             throw .malformedHeader(String(decoding: buffer[line], as: UTF8.self))
         }
         let unescaping = command.escapesHeaders
-        let name = try StompHeaderEscaping.decode(buffer[lineStart..<colon], unescaping: unescaping)
-        let value = try StompHeaderEscaping.decode(buffer[(colon + 1)..<contentEnd], unescaping: unescaping)
+        let name = try StompHeaderEscaping.decode(buffer[lineStart..<colon], version: version, unescaping: unescaping)
+        let value = try StompHeaderEscaping.decode(buffer[(colon + 1)..<contentEnd], version: version, unescaping: unescaping)
         if contentLength == nil && name == "content-length" {
             contentLength = try parseContentLength(value)
         }

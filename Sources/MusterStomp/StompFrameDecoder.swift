@@ -1,4 +1,4 @@
-/// Incremental STOMP 1.2 frame decoder for one connection.
+/// Incremental STOMP frame decoder for one connection.
 ///
 /// Bytes are appended as they arrive and frames are pulled with `next()`. Scanning resumes where it
 /// stopped, so a frame arriving in many small reads is still read once. Limits are enforced while a
@@ -13,6 +13,9 @@ public struct StompFrameDecoder: Sendable {
     }
 
     let limits: StompLimits
+    /// How header escapes are read (1.2 until the session negotiated another version; set it
+    /// after the CONNECT frame, before decoding the next).
+    public var version = StompVersion.v1_2
     /// Received bytes; everything before `frameStart` is consumed and dropped on the next compaction.
     var buffer: [UInt8] = []
     /// First byte of the frame being decoded (or of the heart-beats before it).

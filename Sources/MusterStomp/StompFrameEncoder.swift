@@ -1,4 +1,4 @@
-/// Serialises frames to STOMP 1.2 wire bytes.
+/// Serialises frames to STOMP wire bytes (1.2 unless a version is given).
 public enum StompFrameEncoder {
     /// A heart-beat: a single EOL sent between frames.
     public static let heartbeat: [UInt8] = [0x0A]
@@ -8,17 +8,18 @@ public enum StompFrameEncoder {
     ///
     /// A `content-length` header already present is written as given. CONNECT and CONNECTED
     /// headers cannot carry LF, CR or a colon in a name, since STOMP 1.2 gives them no escaping.
-    public static func encode(_ frame: StompFrame) -> [UInt8] {
+    /// With `version` 1.1 or 1.0, headers are written as that version allows (`StompVersion`).
+    public static func encode(_ frame: StompFrame, version: StompVersion = .v1_2) -> [UInt8] {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(estimatedByteCount(of: frame))
-        encode(frame, into: &buffer)
+        encode(frame, version: version, into: &buffer)
         return buffer
     }
 
     /// Appends the encoded frame to `buffer`, so many frames can share one write buffer.
-    public static func encode(_ frame: StompFrame, into buffer: inout [UInt8]) {
+    public static func encode(_ frame: StompFrame, version: StompVersion = .v1_2, into buffer: inout [UInt8]) {
         appendCommand(frame.command, into: &buffer)
-        appendHeaders(frame.headers, of: frame.command, into: &buffer)
+        appendHeaders(frame.headers, of: frame.command, version: version, into: &buffer)
         appendHeaderEnd(bodyCount: frame.body.count, declaresLength: frame.headers.contains("content-length"), into: &buffer)
         appendBody(frame.body, into: &buffer)
     }
@@ -32,13 +33,16 @@ public enum StompFrameEncoder {
         buffer.append(StompHeaderEscaping.lineFeed)
     }
 
-    /// Header lines, escaped as `command` requires.
-    public static func appendHeaders(_ headers: StompHeaders, of command: StompCommand, into buffer: inout [UInt8]) {
+    /// Header lines, escaped as `command` and `version` require. In 1.0 a header whose name
+    /// contains a colon cannot be written and is left out.
+    public static func appendHeaders(_ headers: StompHeaders, of command: StompCommand, version: StompVersion = .v1_2,
+                                     into buffer: inout [UInt8]) {
         let escaping = command.escapesHeaders
         for header in headers {
-            StompHeaderEscaping.append(header.name, escaping: escaping, to: &buffer)
+            if version == .v1_0, escaping, header.name.utf8.contains(StompHeaderEscaping.colon) { continue }
+            StompHeaderEscaping.append(header.name, version: version, escaping: escaping, to: &buffer)
             buffer.append(StompHeaderEscaping.colon)
-            StompHeaderEscaping.append(header.value, escaping: escaping, to: &buffer)
+            StompHeaderEscaping.append(header.value, version: version, escaping: escaping, to: &buffer)
             buffer.append(StompHeaderEscaping.lineFeed)
         }
     }

@@ -1,22 +1,32 @@
-/// STOMP 1.2 header value encoding: `\\`, `\n`, `\r` and `\c` (colon); any other escape is fatal.
+/// STOMP header value encoding (1.2; 1.1 and 1.0 as `StompVersion` says): `\\`, `\n`, `\r` and `\c` (colon); any other escape is fatal.
 enum StompHeaderEscaping {
     static let backslash: UInt8 = 0x5C
     static let colon: UInt8 = 0x3A
     static let lineFeed: UInt8 = 0x0A
     static let carriageReturn: UInt8 = 0x0D
+    static let space: UInt8 = 0x20
 
     /// Appends `text` as UTF-8, escaping the four special octets when `escaping` is true.
     static func append(_ text: String, escaping: Bool, to buffer: inout [UInt8]) {
+        append(text, version: .v1_2, escaping: escaping, to: &buffer)
+    }
+
+    /// Appends `text` as UTF-8 as `version` writes a header of a frame whose headers are
+    /// escaped (`escaping`; CONNECT and CONNECTED are written as they are). What a version cannot
+    /// write becomes a space: LF and CR in 1.0, CR in 1.1 (see `StompVersion`).
+    static func append(_ text: String, version: StompVersion, escaping: Bool, to buffer: inout [UInt8]) {
         guard escaping, text.utf8.contains(where: needsEscape) else {
             buffer.append(contentsOf: text.utf8)
             return
         }
         for byte in text.utf8 {
-            switch byte {
-            case backslash: buffer.append(backslash); buffer.append(backslash)
-            case lineFeed: buffer.append(backslash); buffer.append(0x6E)  // n
-            case carriageReturn: buffer.append(backslash); buffer.append(0x72)  // r
-            case colon: buffer.append(backslash); buffer.append(0x63)  // c
+            switch (byte, version) {
+            case (lineFeed, .v1_0), (carriageReturn, .v1_0), (carriageReturn, .v1_1): buffer.append(space)
+            case (_, .v1_0): buffer.append(byte)
+            case (backslash, _): buffer.append(backslash); buffer.append(backslash)
+            case (lineFeed, _): buffer.append(backslash); buffer.append(0x6E)  // n
+            case (carriageReturn, _): buffer.append(backslash); buffer.append(0x72)  // r
+            case (colon, _): buffer.append(backslash); buffer.append(0x63)  // c
             default: buffer.append(byte)
             }
         }
@@ -24,7 +34,13 @@ enum StompHeaderEscaping {
 
     /// Decodes header bytes into a `String`, undoing escapes when `unescaping` is true.
     static func decode(_ bytes: ArraySlice<UInt8>, unescaping: Bool) throws(StompFrameError) -> String {
-        guard unescaping, bytes.contains(backslash) else {
+        try decode(bytes, version: .v1_2, unescaping: unescaping)
+    }
+
+    /// Decodes header bytes as `version` wrote them: 1.2 undoes all four escapes, 1.1 all but
+    /// `\r` (which it does not define), 1.0 none (a backslash is itself).
+    static func decode(_ bytes: ArraySlice<UInt8>, version: StompVersion, unescaping: Bool) throws(StompFrameError) -> String {
+        guard unescaping, version != .v1_0, bytes.contains(backslash) else {
             return try validated(bytes)
         }
         var unescaped: [UInt8] = []
@@ -43,7 +59,7 @@ enum StompHeaderEscaping {
             switch escaped {
             case backslash: unescaped.append(backslash)
             case 0x6E: unescaped.append(lineFeed)  // n
-            case 0x72: unescaped.append(carriageReturn)  // r
+            case 0x72 where version == .v1_2: unescaped.append(carriageReturn)  // r
             case 0x63: unescaped.append(colon)  // c
             default: throw .invalidEscape("\\" + String(decoding: CollectionOfOne(escaped), as: UTF8.self))
             }

@@ -23,7 +23,13 @@ public final class RawStompClient: @unchecked Sendable {
         _ = bytes.withUnsafeBufferPointer { output.write($0.baseAddress!, maxLength: $0.count) }
     }
 
-    public func send(_ frame: StompFrame) { send(StompFrameEncoder.encode(frame)) }
+    /// The STOMP version frames are written and read as (set it once CONNECTED says which).
+    public var version: StompVersion {
+        get { decoder.version }
+        set { decoder.version = newValue }
+    }
+
+    public func send(_ frame: StompFrame) { send(StompFrameEncoder.encode(frame, version: version)) }
 
     /// The next frame, nil if the connection ended or nothing came before the timeout.
     public func nextFrame(timeout: TimeInterval = 10) throws -> StompFrame? {

@@ -13,14 +13,12 @@ struct SessionMachineConnectTests {
         #expect(actions.first?.sentFrame?.headers["version"] == "1.2")
     }
 
-    @Test(arguments: [Optional<String>.none, "1.0", "1.1", "1.0,1.1", "2.0"])
-    func connectWithout12IsRefusedAsUnsupportedVersionAndCloses(acceptVersion: String?) {
+    @Test(arguments: ["2.0", "0.9, 3.0", ""])
+    func connectOfferingNoSpokenVersionIsRefusedAsUnsupportedVersionAndCloses(acceptVersion: String) {
         var machine = freshMachine()
-        var headers: StompHeaders = ["host": "muster"]
-        if let acceptVersion { headers["accept-version"] = acceptVersion }
-        let actions = machine.handle(StompFrame(.connect, headers: headers))
+        let actions = machine.handle(StompFrame(.connect, headers: ["host": "muster", "accept-version": acceptVersion]))
         expectRefusal(actions, code: .unsupportedVersion)
-        #expect(actions.first?.sentFrame?.headers["version"] == "1.2", "the ERROR names the versions spoken")
+        #expect(actions.first?.sentFrame?.headers["version"] == "1.0,1.1,1.2", "the ERROR names the versions spoken")
         #expect(machine.isClosed)
     }
 

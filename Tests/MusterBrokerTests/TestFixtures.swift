@@ -75,6 +75,11 @@ extension SessionAction {
             return "ack \(ackID)" + (receipt.map { " receipt=\($0)" } ?? "")
         case .reject(let ackID, let requeue, let receipt):
             return "nack \(ackID) requeue=\(requeue)" + (receipt.map { " receipt=\($0)" } ?? "")
+        case .acknowledgeMessage(let reference, let receipt):
+            return "ack message \(reference.messageID)" + (reference.subscriptionID.map { " subscription=\($0)" } ?? "") + (receipt.map { " receipt=\($0)" } ?? "")
+        case .rejectMessage(let reference, let requeue, let receipt):
+            return "nack message \(reference.messageID)" + (reference.subscriptionID.map { " subscription=\($0)" } ?? "")
+                + " requeue=\(requeue)" + (receipt.map { " receipt=\($0)" } ?? "")
         case .commit(let transaction, let actions, let receipt):
             return "commit \(transaction) [\(actions.map(\.summary).joined(separator: "; "))]" + (receipt.map { " receipt=\($0)" } ?? "")
         case .refused(let refusal):
