@@ -33,7 +33,7 @@ struct InteropTests {
     func stompPyOlderVersionsAckByMessageIDAndTheAcksTakeEffect(version: String) async throws {
         try await withBroker { broker in
             let files = try broker.pki.client("guangchen-town", jurisdiction: "pinghu")
-            let result = try runPythonScript("stomp_versions.py", [version, broker.address.host, String(broker.address.port), files.certificate,
+            let result = try await PythonScript.run("stomp_versions.py", [version, broker.address.host, String(broker.address.port), files.certificate,
                                                                    files.key, files.authority, "guangchen-town"])
             #expect(result.status == 0, "stomp.py \(version) run failed:\n\(result.output)")
             #expect(result.output.contains("\"nothing_redelivered\": true"))
