@@ -187,7 +187,7 @@ struct MusterConnectionTests {
 
     @Test func aReceiptThatNeverComesTimesOutAndTheConnectionStaysUsable() async throws {
         try await withFakeServer(respond: { frame, _ in frame.headers["destination"] == "/queue/silent" }) { server in
-            let connection = try await MusterConnection.connect(try server.options(receiptTimeout: .milliseconds(300)))
+            let connection = try await MusterConnection.connect(try server.options(receiptTimeout: .seconds(2)))
             do {
                 try await connection.publish(to: "/queue/silent", text: "anyone?", receipt: true)
                 Issue.record("a receipt that never comes must time out")
