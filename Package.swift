@@ -86,8 +86,8 @@ let package = Package(
         .muster("MusterLogTests", dependencies: ["MusterLog", "CChecksum", "MusterTestSupport"], kind: .test),
         .muster("MusterNetTests", dependencies: ["MusterNet", "MusterTestSupport", "COpenSSL"], kind: .test),
         .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),
-        .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
-        .muster("MusterWorkflowTests", dependencies: ["MusterWorkflow", "MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"], kind: .test),
+        .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterTestSupport"], kind: .test),
+        .muster("MusterWorkflowTests", dependencies: ["MusterWorkflow", "MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterTestSupport"], kind: .test),
         .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: [
             "MusterServer", "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterLog", "MusterTestSupport",

@@ -217,22 +217,6 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         }
     }
 
-    /// Answers a query on the connection's own `reply-to` subscription.
-    private func answer(_ query: AckQuery, receipt: String?) {
-        guard let sessionID, let party = machine?.party else { return }
-        let replyIDs = broker.inspect { $0.subscriptionIDs(sessionID: sessionID, to: query.replyTo) }
-        guard !replyIDs.isEmpty else {
-            return refuse(BrokerError(.invalidQuery, "reply-to \(query.replyTo) is not a destination this connection subscribed to"), receipt: receipt)
-        }
-        let serial = subscriptions.withLock { $0.takeSerial() }
-        queries.answer(query, from: party, reply: { [self] body in
-            for id in replyIDs {
-                write(StompFrameEncoder.encode(AckQueryAnswer.frame(body, for: query, subscriptionID: id, serial: serial), version: version))
-            }
-            if let receipt { send(.receipt(receipt)) }
-        }, refuse: { [self] error in channel.loop.execute { [self] in refuse(error, receipt: receipt) } })
-    }
-
     // MARK: Writing
 
     func refuse(_ error: BrokerError, receipt: String?) {

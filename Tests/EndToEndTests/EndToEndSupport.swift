@@ -70,3 +70,11 @@ func expectRefusal(_ code: String, containing fragments: [String] = [], sourceLo
         Issue.record("expected a \(code) refusal, got \(error)", sourceLocation: sourceLocation)
     }
 }
+
+/// A raw STOMP client of `party`, connected with STOMP 1.2 (CONNECTED received).
+func connectedRawClient(_ broker: BrokerProcess, _ party: String) async throws -> RawStompClient {
+    let files = try broker.pki.client(party)
+    let client = try await runBlocking { try RawStompClient(address: broker.address, tls: files.tls, loop: ReplayTests.loop) }
+    try await runBlocking { try connect(client) }
+    return client
+}

@@ -26,11 +26,9 @@ struct SubscriptionStartTests {
 
     @Test func aSubscribeDoesNotReceiveItsConnectionsEarlierSend() async throws {
         try await withBroker { broker in
-            let files = try broker.pki.client("langxia-town")
-            let client = try await runBlocking { try RawStompClient(address: broker.address, tls: files.tls, loop: ReplayTests.loop) }
+            let client = try await connectedRawClient(broker, "langxia-town")
             defer { client.close() }
             let rounds = try await runBlocking { () throws -> [[String]] in
-                try connect(client)
                 return try (1...5).map { round in
                     try bodiesAfterSubscribing(client, topic: "/topic/start-\(round)", subscription: ["id": "s\(round)"], round: round)
                 }
@@ -41,11 +39,9 @@ struct SubscriptionStartTests {
 
     @Test func aNewDurableSubscriptionDoesNotReceiveItsConnectionsEarlierSend() async throws {
         try await withBroker { broker in
-            let files = try broker.pki.client("langxia-town")
-            let client = try await runBlocking { try RawStompClient(address: broker.address, tls: files.tls, loop: ReplayTests.loop) }
+            let client = try await connectedRawClient(broker, "langxia-town")
             defer { client.close() }
             let rounds = try await runBlocking { () throws -> [[String]] in
-                try connect(client)
                 return try (1...3).map { round in
                     // Deleted just before, so that each round creates it anew.
                     if round > 1 { client.send(StompFrame(.unsubscribe, headers: ["id": "inbox", "durable": "true"])) }

@@ -14,18 +14,11 @@ struct TransactionAtomicityTests {
           - {destination: "/topic/**", publish: all, subscribe: all}
         """
 
-    private func client(_ broker: BrokerProcess, _ party: String) async throws -> RawStompClient {
-        let files = try broker.pki.client(party)
-        let client = try await runBlocking { try RawStompClient(address: broker.address, tls: files.tls, loop: ReplayTests.loop) }
-        try await runBlocking { try connect(client) }
-        return client
-    }
-
     @Test func aRefusedSendRefusesTheWholeCommitAndNothingOfItIsStored() async throws {
         try await withBroker(topics: Self.topics) { broker in
-            let listener = try await client(broker, "jinshan-public-security")
+            let listener = try await connectedRawClient(broker, "jinshan-public-security")
             defer { listener.close() }
-            let sender = try await client(broker, "langxia-town")
+            let sender = try await connectedRawClient(broker, "langxia-town")
             defer { sender.close() }
             let refusal = try await runBlocking { () throws -> StompFrame? in
                 listener.send(StompFrame(.subscribe, headers: ["id": "all", "destination": "/topic/orders", "receipt": "listening"]))
@@ -42,7 +35,7 @@ struct TransactionAtomicityTests {
             #expect(refusal?.headers["receipt-id"] == "committed")
             #expect(refusal?.headers["message"]?.contains("nothing in it was stored") == true, "\(refusal?.headers["message"] ?? "")")
             // Another connection's message to the same topic arrives, and nothing of the transaction came before it.
-            let other = try await client(broker, "shanta-village-grid")
+            let other = try await connectedRawClient(broker, "shanta-village-grid")
             defer { other.close() }
             let seen = try await runBlocking { () throws -> [String] in
                 other.send(StompFrame(.send, headers: ["destination": "/topic/orders", "receipt": "marker"], body: Array("marker".utf8)))
@@ -66,7 +59,7 @@ struct TransactionAtomicityTests {
 
     @Test func receiptsOfSendsInATransactionComeAfterItsCommitIsDurableAndNeverForAnAbort() async throws {
         try await withBroker(topics: Self.topics) { broker in
-            let sender = try await client(broker, "langxia-town")
+            let sender = try await connectedRawClient(broker, "langxia-town")
             defer { sender.close() }
             let (beforeCommit, afterCommit, afterAbort) = try await runBlocking { () throws -> ([String], [String], [String]) in
                 func receiptIDs(_ frames: [StompFrame]) -> [String] { frames.filter { $0.command == .receipt }.compactMap { $0.headers["receipt-id"] } }

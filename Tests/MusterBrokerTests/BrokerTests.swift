@@ -1,4 +1,5 @@
 import Synchronization
+import MusterTestSupport
 import Testing
 @testable import MusterBroker
 import MusterStomp
@@ -16,15 +17,6 @@ private final class RecordingTarget: DeliveryTarget {
         get { room.load(ordering: .relaxed) }
         set { room.store(newValue, ordering: .relaxed) }
     }
-}
-
-/// The broker's clock, moved by hand.
-private final class FakeClock: Sendable {
-    private let milliseconds: Atomic<Int64>
-    init(_ start: Int64) { milliseconds = Atomic(start) }
-    var now: Int64 { milliseconds.load(ordering: .relaxed) }
-    func advance(_ by: Int64) { milliseconds.wrappingAdd(by, ordering: .relaxed) }
-    var read: @Sendable () -> Int64 { { self.now } }
 }
 
 /// An in-memory store that counts appends and can hold completions back or fail them.
@@ -220,18 +212,18 @@ struct BrokerTests {
     }
 
     @Test func pumpRedeliversOnceTheAckWaitRunsOutOnTheBrokersClock() throws {
-        let clock = FakeClock(10_000)
+        let clock = ManualClock(10_000)
         let store = CountingStore()
-        let broker = Broker(store: store, rules: DeliveryRules(fallback: DeliveryPolicy(ackWait: 1_000)), clock: clock.read)
+        let broker = Broker(store: store, rules: DeliveryRules(fallback: DeliveryPolicy(ackWait: 1_000)), clock: clock.reading)
         let target = RecordingTarget()
         let session = broker.attach(party: guangchenTown, target: target)
         try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue, mode: .clientIndividual, prefetch: nil)
         broker.publish(publication(to: workOrdersQueue, text: "job")) { _ in }
         #expect(broker.pumpStep().nextDeadline == 11_000)
-        clock.advance(999)
+        clock.advance(by: 999)
         broker.pumpStep()
         #expect(target.deliveries.map(\.summary) == ["\(session)/s m-0 #1"])
-        clock.advance(1)
+        clock.advance(by: 1)
         #expect(broker.pumpStep().nextDeadline == 12_000)
         #expect(target.deliveries.map(\.summary) == ["\(session)/s m-0 #1", "\(session)/s m-0 #2"])
         #expect(store.events.map(\.summary) == ["delivered m-0 s #1", "expired m-0 s #1", "delivered m-0 s #2"])

@@ -1,20 +1,14 @@
 import Synchronization
+import MusterTestSupport
 import Testing
 @testable import MusterBroker
 import MusterStomp
 @testable import MusterProtocol
 @testable import MusterWorkflow
 
-/// A clock the test advances by hand.
-private final class HandClock: Sendable {
-    private let value = Mutex<Int64>(t0)
-    var now: Int64 { value.withLock { $0 } }
-    func set(_ time: Int64) { value.withLock { $0 = time } }
-}
-
-/// The broker with a workflow desk over an in-memory store, on a hand clock.
+/// The broker with a workflow desk over an in-memory store, on a manual clock.
 private struct DeskBroker {
-    let clock = HandClock()
+    let clock = ManualClock(t0)
     let store = InMemoryMessageStore()
     let desk: WorkflowDesk
     let broker: Broker
@@ -155,7 +149,7 @@ struct WorkflowDeskTests {
     @Test func aFailedAppendMakesTheDeskRebuildFromTheLogBeforeItsNextDecision() throws {
         let log = Mutex<[Publication]>([])
         let failing = Mutex(false)
-        let clock = HandClock()
+        let clock = ManualClock(t0)
         let desk = WorkflowDesk(identity: workflowBroker, clock: { clock.now }, directory: { workflowDirectory }, rebuild: {
             var book = WorkflowBook()
             for publication in log.withLock({ $0 }) { book.replay(publication) }
