@@ -97,5 +97,10 @@ let package = Package(
             "MusterClient", "MusterStomp", "MusterProtocol", "MusterNet", "MusterLog", "MusterBroker", "MusterWorkflow", "MusterServer",
             "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),
+
+        // libFuzzer targets, built and run by Fuzz/run (README.md, Fuzzing). An ordinary build
+        // gives each a main that replays the input files it is given.
+        .muster("FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .muster("FrameDecoderFuzz", dependencies: ["FuzzSupport", "MusterStomp"], path: "Fuzz/FrameDecoderFuzz", kind: .executable),
     ]
 )
