@@ -102,5 +102,7 @@ let package = Package(
         // gives each a main that replays the input files it is given.
         .muster("FuzzSupport", path: "Fuzz/FuzzSupport"),
         .muster("FrameDecoderFuzz", dependencies: ["FuzzSupport", "MusterStomp"], path: "Fuzz/FrameDecoderFuzz", kind: .executable),
+        .muster("JSONParserFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONParserFuzz", kind: .executable),
+        .muster("JSONSchemaFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONSchemaFuzz", kind: .executable),
     ]
 )
