@@ -104,5 +104,6 @@ let package = Package(
         .muster("FrameDecoderFuzz", dependencies: ["FuzzSupport", "MusterStomp"], path: "Fuzz/FrameDecoderFuzz", kind: .executable),
         .muster("JSONParserFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONParserFuzz", kind: .executable),
         .muster("JSONSchemaFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONSchemaFuzz", kind: .executable),
+        .muster("LogRecordFuzz", dependencies: ["FuzzSupport", "MusterLog", "CChecksum"], path: "Fuzz/LogRecordFuzz", kind: .executable),
     ]
 )
