@@ -105,5 +105,7 @@ let package = Package(
         .muster("JSONParserFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONParserFuzz", kind: .executable),
         .muster("JSONSchemaFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONSchemaFuzz", kind: .executable),
         .muster("LogRecordFuzz", dependencies: ["FuzzSupport", "MusterLog", "CChecksum"], path: "Fuzz/LogRecordFuzz", kind: .executable),
+        .muster("ConfigurationFuzz", dependencies: ["FuzzSupport", "MusterServer", "MusterStomp"], path: "Fuzz/ConfigurationFuzz",
+                kind: .executable),
     ]
 )
