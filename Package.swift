@@ -98,5 +98,15 @@ let package = Package(
             "MusterClient", "MusterStomp", "MusterProtocol", "MusterNet", "MusterLog", "MusterBroker", "MusterWorkflow", "MusterServer",
             "MusterTestSupport", "muster",
         ], exclude: ["Interop"], kind: .test),
+
+        // libFuzzer targets, built and run by Fuzz/run (README.md, Fuzzing). An ordinary build
+        // gives each a main that replays the input files it is given.
+        .muster("FuzzSupport", path: "Fuzz/FuzzSupport"),
+        .muster("FrameDecoderFuzz", dependencies: ["FuzzSupport", "MusterStomp"], path: "Fuzz/FrameDecoderFuzz", kind: .executable),
+        .muster("JSONParserFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONParserFuzz", kind: .executable),
+        .muster("JSONSchemaFuzz", dependencies: ["FuzzSupport", "MusterSchema"], path: "Fuzz/JSONSchemaFuzz", kind: .executable),
+        .muster("LogRecordFuzz", dependencies: ["FuzzSupport", "MusterLog", "CChecksum"], path: "Fuzz/LogRecordFuzz", kind: .executable),
+        .muster("ConfigurationFuzz", dependencies: ["FuzzSupport", "MusterServer", "MusterStomp"], path: "Fuzz/ConfigurationFuzz",
+                kind: .executable),
     ]
 )
