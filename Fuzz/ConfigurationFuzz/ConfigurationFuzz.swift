@@ -17,14 +17,14 @@ import MusterStomp
 
 let scratch: String = {
     let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-    let directory = base + "/muster-configuration-fuzz-\(getpid())"
-    try? FileManager.default.createDirectory(atPath: directory + "/schemas", withIntermediateDirectories: true)
-    return directory
+    return base + "/muster-configuration-fuzz-\(getpid())"
 }()
 
 func check(_ input: [UInt8]) {
     // A file naming a device (/dev/zero, /dev/stdin) could block or never end; not a reader's concern.
     for special in ["/dev", "/proc", "/sys"] where contains(input, Array(special.utf8)) { return }
+    try? FileManager.default.createDirectory(atPath: scratch + "/schemas", withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
     let file = scratch + "/settings.yaml"
     guard FileManager.default.createFile(atPath: file, contents: Data(input)) else { fatalError("cannot write \(file)") }
 

@@ -48,10 +48,11 @@ func check(_ input: [UInt8]) {
         invariant(whole == again, "decoded whole \(whole), in reads from seed \(seed ^ 0xA5A5) \(again)")
     }
 
-    for (frame, raw) in zip(whole.frames, whole.rawFrames) {
+    for (index, (frame, raw)) in zip(whole.frames, whole.rawFrames).enumerated() {
         let size = measure(frame, raw: raw)
         invariant(!size.exceeds(limits), "a frame over the limits was returned: \(size), \(limits)")
-        checkRoundTrip(frame)
+        // Alone, the first frames (a repeated stream repeats them); in one stream, all of them.
+        if index < 32 { checkRoundTrip(frame) }
     }
     checkAgainstUnlimited(whole, free, limits)
     checkStreamRoundTrip(whole.frames)

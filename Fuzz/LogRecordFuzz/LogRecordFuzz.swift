@@ -19,7 +19,8 @@ import MusterLog
 //  1. Verification and forEach agree, and what they return is consistent: dense offsets from 0,
 //     sizes that add up, never-decreasing timestamps, the head is the last record, and a torn
 //     tail starts right after the last record.
-//  2. Sealed records with nothing spoilt are all read back, exactly as built.
+//  2. Sealed records with nothing spoilt are all read back, exactly as built; a spoilt record
+//     followed by one that decodes is corruption, refused, never cut off as a torn tail.
 //  3. Opening the log succeeds exactly when verification does, recovers the same records (a
 //     cursor reads them all), and leaves a log that verifies without a torn tail.
 //  4. Round trip: the records read, appended to a new log, read back equal, and that log verifies.
@@ -49,8 +50,11 @@ func check(_ input: [UInt8]) {
     }
     var built: [BuiltRecord] = []
     var clean = mode & 2 == 0
+    var recordAfterDamage = false
     if mode & 1 != 0 {
-        clean = sealRecords(&choices, into: &segment, built: &built) && clean
+        let sealed = sealRecords(&choices, into: &segment, built: &built)
+        clean = sealed.clean && clean
+        recordAfterDamage = sealed.recordAfterDamage && mode & 2 == 0
     } else {
         segment.append(contentsOf: choices.rest)
         clean = false
@@ -76,6 +80,14 @@ func check(_ input: [UInt8]) {
         invariant(verification.records == built.count, "\(built.count) well-formed records, \(verification.records) verified")
         invariant(zip(listed, built).allSatisfy { same($0.0.entry, $0.1.entry) && $0.0.timestamp == $0.1.timestamp },
                   "records were read back differently from how they were written")
+    }
+
+    if recordAfterDamage {
+        // Only the end of a log can be torn: damage followed by a whole record is corruption,
+        // and cutting it off would throw the records after it away.
+        var refused = false
+        if case .failure(let error) = verified, case .corrupt = error { refused = true }
+        invariant(refused, "a damaged record followed by a whole one was not refused as corrupt: \(verified)")
     }
 
     guard case .success(let verification) = verified else {
@@ -131,9 +143,12 @@ func segmentHeader() -> [UInt8] {
     return header
 }
 
-/// Appends sealed records built from the input; true when none was spoilt.
-func sealRecords(_ choices: inout FuzzBytes, into segment: inout [UInt8], built: inout [BuiltRecord]) -> Bool {
+/// Appends sealed records built from the input. `clean`: none was spoilt; `recordAfterDamage`: a
+/// record that decodes (right length, version and CRC, known kind) follows one that was spoilt.
+func sealRecords(_ choices: inout FuzzBytes, into segment: inout [UInt8], built: inout [BuiltRecord])
+    -> (clean: Bool, recordAfterDamage: Bool) {
     var clean = true
+    var recordAfterDamage = false
     var chain = [UInt8](repeating: 0, count: 32)
     var timestamp: Int64 = 1_000_000
     var offset: UInt64 = 0
@@ -189,10 +204,12 @@ func sealRecords(_ choices: inout FuzzBytes, into segment: inout [UInt8], built:
         record.replaceSubrange(12..<16, with: withUnsafeBytes(of: crc.littleEndian, Array.init))
         if flags & 8 != 0 {
             segment.append(contentsOf: record.prefix(Int(choices.byte()) % record.count))
-            return false
+            return (false, recordAfterDamage)
         }
         segment.append(contentsOf: record)
         let spoilt = flags & 1 != 0 || flags & 2 != 0 || recordOffset != offset || lengthDelta != 0 || version != 1
+        let decodes = entry != nil && flags & 1 == 0 && lengthDelta == 0 && version == 1
+        if decodes && !clean { recordAfterDamage = true }
         guard let entry, !spoilt, clean else {
             clean = false
             continue
@@ -201,7 +218,7 @@ func sealRecords(_ choices: inout FuzzBytes, into segment: inout [UInt8], built:
         chain = link
         offset += 1
     }
-    return clean
+    return (clean, recordAfterDamage)
 }
 
 func take(_ choices: inout FuzzBytes, _ count: Int) -> [UInt8] {
