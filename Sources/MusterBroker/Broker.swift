@@ -36,10 +36,13 @@ public final class Broker: Sendable {
     }
 
     private let callbacks = Mutex(Callbacks())
+    /// Publish ids already stored (leaf: the waiting completions run after it is released).
+    private let publishIDs: Mutex<PublishIDs<PublishWaiter>>
 
     public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
                 rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
-                restored: [RestoredConsumer] = [], workflow: (any WorkflowHandling)? = nil) {
+                restored: [RestoredConsumer] = [], workflow: (any WorkflowHandling)? = nil,
+                publishIDs: PublishIDSettings = PublishIDSettings(), restoredPublishIDs: [RestoredPublishID] = []) {
         self.store = store
         self.gate = gate
         self.clock = clock
@@ -48,6 +51,9 @@ public final class Broker: Sendable {
         var core = BrokerCore(rules: rules, routedNext: store.nextOffset, firstAckID: UInt64(max(0, clock())) * 1000)
         for consumer in restored { core.restore(consumer.state, owner: consumer.owner) }
         self.state = AdaptiveMutex(State(core: core))
+        var ids = PublishIDs<PublishWaiter>(window: publishIDs.window, capacity: publishIDs.capacity)
+        for restored in restoredPublishIDs { ids.restore(restored.key, restored.original, storedAt: restored.original.timestamp) }
+        self.publishIDs = Mutex(ids)
     }
 
     /// Who to poke when consumers may have work (the pump).
@@ -95,8 +101,35 @@ public final class Broker: Sendable {
     /// `completion` reports the stored message (for the receipt) or the refusal.
     /// With `deferCommit`, the store may hold the message until `store.commitPending()` (an
     /// event loop calls it once per iteration, so that the SENDs it read are written together).
+    /// A publication with a publish id its sender already stored is not stored again: its
+    /// completion reports the original (see `repeatReport`).
     public func publish(_ publication: Publication, deferCommit: Bool = false,
                         completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
+        guard let id = publication.headers[PublishHeader.id] else {
+            return publishOnce(publication, deferCommit: deferCommit, completion: completion)
+        }
+        let key = PublishIDs<PublishWaiter>.Key(party: publication.sender, id: id)
+        let now = clock()
+        let claim = publishIDs.withLock { $0.claim(key, waiter: PublishWaiter(publication: publication, completion: completion), now: now) }
+        switch claim {
+        case .repeated(let original):
+            completion(.success(Self.repeatReport(of: original, publication)))
+        case .waiting:
+            return  // told when the original is settled
+        case .fresh:
+            publishOnce(publication, deferCommit: deferCommit) { [self] result in
+                let original = try? result.map { PublishIDs<PublishWaiter>.Original(stored: $0) }.get()
+                let waiters = publishIDs.withLock { $0.settle(key, as: original, now: clock()) }
+                completion(result)
+                for waiter in waiters {
+                    waiter.completion(result.map { _ in Self.repeatReport(of: original!, waiter.publication) })
+                }
+            }
+        }
+    }
+
+    private func publishOnce(_ publication: Publication, deferCommit: Bool,
+                             completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
         switch gate.admit(publication) {
         case .success(let admitted):
             if let workflow, workflow.claims(admitted) {
@@ -117,6 +150,10 @@ public final class Broker: Sendable {
                                 completion: @escaping @Sendable (Int, Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
         var admitted: [Publication] = []
         for publication in publications {
+            if publication.headers[PublishHeader.id] != nil {
+                return BrokerError(.invalidHeader, "\(PublishHeader.id) cannot be used inside a transaction (a transaction commits once, "
+                                   + "so a repeat would be a new transaction): send the message outside the transaction, or without the id")
+            }
             switch gate.admit(publication) {
             case .success(let allowed):
                 if let workflow, workflow.claims(allowed) {

@@ -185,6 +185,9 @@ public struct SessionMachine: Sendable {
             if ReservedHeader.refusedOnSend.contains(name) {
                 throw BrokerError(.reservedHeader, "the header \(name) is set by the broker, not by clients")
             }
+            if name == PublishHeader.id && (value.isEmpty || value.utf8.count > 256) {
+                throw BrokerError(.invalidHeader, "\(name) must be 1 to 256 bytes: the publisher's own id for this message, the same on every resend")
+            }
             if !ReservedHeader.sendControl.contains(name) { headers.append(name, value) }
         }
         return .publish(Publication(destination: destination, headers: headers, body: frame.body, sender: party), receipt: nil)

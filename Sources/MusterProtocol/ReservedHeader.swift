@@ -22,6 +22,7 @@ public enum ReservedHeader {
         .union(WorkflowHeader.all)
         .union(DeliveryRecordHeader.all)
         .union(ReplayHeader.brokerWritten)
+        .union(PublishHeader.brokerWritten)
 
     /// Frame-control headers of SEND that do not travel with the message.
     public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]

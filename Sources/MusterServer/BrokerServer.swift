@@ -85,7 +85,10 @@ public final class BrokerServer: @unchecked Sendable {
                 let recovery = try WorkflowRecovery.read(log)
                 return (recovery.book, recovery.deliveries)
             })
-        self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk)
+        let publishIDs = try PublishIDRecovery.read(log, settings: configuration.publishIDs, now: clock())
+        logger.info("publish ids remembered", metadata: ["ids": "\(publishIDs.count)", "window-ms": "\(configuration.publishIDs.window)"])
+        self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk,
+                             publishIDs: configuration.publishIDs, restoredPublishIDs: publishIDs)
         self.history = store
         self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy)
         self.connectionLimits = ConnectionLimits(configuration.connectionLimits)

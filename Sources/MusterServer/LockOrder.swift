@@ -21,5 +21,5 @@
 ///
 /// Leaves, taken under any of the above and calling nothing while held: `MessageLog.queue`
 /// and `.catalog`, `RecentMessages.lock`, `LogMessageStore`'s idle readers, `PolicyGate.state`,
-/// `Broker.callbacks`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`.
+/// `Broker.callbacks`, `Broker.publishIDs`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`.
 enum LockOrder {}

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     /// Connections in all and per party, unfinished frames' memory and time (`limits:`).
     var connectionLimits = ConnectionLimits.Settings()
     public var session: SessionSettings
+    /// How long, and how many, publish ids are remembered (`publish-ids:`).
+    public var publishIDs = PublishIDSettings()
     public var heartbeatTolerance: Double
     public var eventLoopCount: Int
     /// How long the broker must be quiet (no appends, no connections opened or closed) before it
@@ -90,6 +92,13 @@ public struct ServerConfiguration: Sendable {
         var (limits, session, connectionLimits, maxDurable) = try Self.readLimits(try root.section("limits"))
         delivery.maxDurablePerParty = maxDurable
 
+        var publishIDs = PublishIDSettings()
+        if let section = try root.section("publish-ids") {
+            if let window = try section.duration("window") { publishIDs.window = window }
+            publishIDs.capacity = try section.integer("max-remembered", default: publishIDs.capacity, minimum: 1)
+            try section.rejectUnknownKeys()
+        }
+
         let heartbeat = try root.section("heartbeat")
         session.heartbeatSend = try heartbeat?.integer("send-ms", default: session.heartbeatSend) ?? session.heartbeatSend
         session.heartbeatWant = try heartbeat?.integer("expect-ms", default: session.heartbeatWant) ?? session.heartbeatWant
@@ -114,7 +123,7 @@ public struct ServerConfiguration: Sendable {
             file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log, delivery: delivery,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
-            limits: limits, connectionLimits: connectionLimits, session: session, heartbeatTolerance: tolerance,
+            limits: limits, connectionLimits: connectionLimits, session: session, publishIDs: publishIDs, heartbeatTolerance: tolerance,
             eventLoopCount: loops == 0 ? System.coreCount : loops,
             memoryReturnQuietPeriod: memoryReturnQuiet == 0 ? nil : .milliseconds(memoryReturnQuiet), partiesFile: partiesText, parties: parties,
             topicsFile: topicsText, schemasDirectory: schemasText)

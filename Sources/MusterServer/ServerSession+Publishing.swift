@@ -26,8 +26,11 @@ extension ServerSession {
             case .success(let stored):
                 guard let receipt else { return }
                 var frame = StompFrame.receipt(receipt)
+                frame.headers[PublishHeader.offset] = String(stored.offset)
                 // A workflow message's receipt names its summons, hand-off or operation (the id the broker assigned).
                 if let id = stored.publication.headers[WorkflowHeader.id] { frame.headers[WorkflowHeader.id] = id }
+                // A repeated publish id: the receipt is the original's, and says so.
+                if let repeated = stored.publication.headers[PublishHeader.duplicate] { frame.headers[PublishHeader.duplicate] = repeated }
                 send(frame)
             case .failure(let error):
                 channel.loop.execute { [self] in refuse(error, receipt: receipt) }

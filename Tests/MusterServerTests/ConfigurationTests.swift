@@ -87,6 +87,16 @@ struct ConfigurationTests {
         #expect(refusal("broker: {jurisdiction: jinshan}\nlimits: {max-open-transactions: 0}\n")?.key == "limits.max-open-transactions")
     }
 
+    @Test func publishIDsAreRememberedForAWindowAndUpToACount() throws {
+        let defaults = try load("broker: {jurisdiction: jinshan}\n")
+        #expect(defaults.publishIDs.window == 600_000 && defaults.publishIDs.capacity == 100_000)
+        let configuration = try load("broker: {jurisdiction: jinshan}\npublish-ids: {window: 2h, max-remembered: 500}\n")
+        #expect(configuration.publishIDs.window == 7_200_000)
+        #expect(configuration.publishIDs.capacity == 500)
+        #expect(refusal("broker: {jurisdiction: jinshan}\npublish-ids: {max-remembered: 0}\n")?.key == "publish-ids.max-remembered")
+        #expect(refusal("broker: {jurisdiction: jinshan}\npublish-ids: {windw: 1m}\n")?.key == "publish-ids.windw")
+    }
+
     @Test func unknownKeyIsNamedWithItsPath() {
         let error = refusal("broker: {jurisdiction: jinshan}\nlimits: {max-body-byte: 10}\n")
         #expect(error?.key == "limits.max-body-byte")

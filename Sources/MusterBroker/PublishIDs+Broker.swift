@@ -1,0 +1,48 @@
+public import MusterProtocol
+import MusterStomp
+
+/// How long and how many publish ids the broker remembers (`publish-ids:` in muster.yaml).
+public struct PublishIDSettings: Sendable {
+    /// Milliseconds an id is remembered after its message was stored.
+    public var window: Int64 = 10 * 60_000
+    /// Ids remembered at most; beyond it the oldest are forgotten.
+    public var capacity = 100_000
+
+    public init() {}
+}
+
+/// A publish id found in the log at start, within the window.
+public struct RestoredPublishID: Sendable {
+    public let key: PublishIDs<PublishWaiter>.Key
+    public let original: PublishIDs<PublishWaiter>.Original
+
+    public init(_ message: StoredMessage) {
+        key = .init(party: message.publication.sender, id: message.publication.headers[PublishHeader.id] ?? "")
+        original = .init(stored: message)
+    }
+}
+
+/// A repeat waiting for the original publication with its publish id to be stored.
+public struct PublishWaiter: Sendable {
+    let publication: Publication
+    let completion: @Sendable (Result<StoredMessage, BrokerError>) -> Void
+}
+
+extension PublishIDs.Original {
+    init(stored: StoredMessage) {
+        self.init(offset: stored.offset, timestamp: stored.timestamp, workflowID: stored.publication.headers[WorkflowHeader.id])
+    }
+}
+
+extension Broker {
+    /// What a repeated publication's completion reports: the original's offset and time, and
+    /// its workflow id, with `muster-duplicate: true` (the body is not kept).
+    static func repeatReport(of original: PublishIDs<PublishWaiter>.Original, _ publication: Publication) -> StoredMessage {
+        var headers = StompHeaders()
+        headers.append(PublishHeader.duplicate, "true")
+        if let workflowID = original.workflowID { headers.append(WorkflowHeader.id, workflowID) }
+        return StoredMessage(offset: original.offset, timestamp: original.timestamp,
+                             publication: Publication(destination: publication.destination, headers: headers, body: [], sender: publication.sender))
+    }
+
+}
