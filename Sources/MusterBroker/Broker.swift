@@ -52,7 +52,7 @@ public final class Broker: Sendable {
         for consumer in restored { core.restore(consumer.state, owner: consumer.owner) }
         self.state = AdaptiveMutex(State(core: core))
         var ids = PublishIDs<PublishWaiter>(window: publishIDs.window, capacity: publishIDs.capacity)
-        for restored in restoredPublishIDs { ids.restore(restored.key, restored.original, storedAt: restored.original.timestamp) }
+        for restored in restoredPublishIDs { ids.restore(restored.key, restored.original, storedAt: restored.storedAt) }
         self.publishIDs = Mutex(ids)
     }
 
@@ -113,16 +113,23 @@ public final class Broker: Sendable {
         let claim = publishIDs.withLock { $0.claim(key, waiter: PublishWaiter(publication: publication, completion: completion), now: now) }
         switch claim {
         case .repeated(let original):
-            completion(.success(Self.repeatReport(of: original, publication)))
+            completion(Self.repeatReport(of: original, publication))
         case .waiting:
             return  // told when the original is settled
         case .fresh:
             publishOnce(publication, deferCommit: deferCommit) { [self] result in
-                let original = try? result.map { PublishIDs<PublishWaiter>.Original(stored: $0) }.get()
-                let waiters = publishIDs.withLock { $0.settle(key, as: original, now: clock()) }
-                completion(result)
-                for waiter in waiters {
-                    waiter.completion(result.map { _ in Self.repeatReport(of: original!, waiter.publication) })
+                let now = clock()
+                switch result {
+                case .success(let stored):
+                    let original = PublishIDs<PublishWaiter>.Original(stored: stored)
+                    let waiters = publishIDs.withLock { $0.settle(key, as: original, now: now) }
+                    completion(result)
+                    for waiter in waiters { waiter.completion(Self.repeatReport(of: original, waiter.publication)) }
+                case .failure:
+                    // Nothing was stored: the id is free, and each repeat that waited is decided on its own.
+                    let waiters = publishIDs.withLock { $0.settle(key, as: nil, now: now) }
+                    completion(result)
+                    for waiter in waiters { publish(waiter.publication, completion: waiter.completion) }
                 }
             }
         }

@@ -2,12 +2,13 @@ public import MusterProtocol
 
 /// Which SENDs carrying a publisher-chosen id (`muster-publish-id`) were already stored, so
 /// that a repeat — an adapter resending after a cut connection or a broker restart — gets the
-/// original's receipt instead of a second record. Ids are per sending party: one party cannot
-/// collide with, or probe, another's. Pure: the broker keeps the waiting callbacks as `Waiter`s.
+/// original's receipt instead of a second record. Ids are per sending party: one party's id
+/// never matches, or reveals, another's. Pure: the broker keeps the waiting callbacks as `Waiter`s.
 ///
 /// An id is remembered for `window` after it was stored, and at most `capacity` are remembered
-/// (the oldest are forgotten first). A SEND still being stored is never forgotten: a repeat
-/// that arrives meanwhile waits for the original's outcome.
+/// in all (the oldest are forgotten first, whoever sent them: a party that sends more ids than
+/// that within the window shortens it for everyone). A SEND still being stored is never
+/// forgotten: a repeat that arrives meanwhile waits for the original's outcome.
 public struct PublishIDs<Waiter> {
     public struct Key: Hashable, Sendable {
         public let party: String
@@ -23,12 +24,15 @@ public struct PublishIDs<Waiter> {
     public struct Original: Sendable, Equatable {
         public let offset: UInt64
         public let timestamp: Int64
+        /// Where it was published: the same id cannot name a message to another destination.
+        public let destination: String
         /// The summons, hand-off or operation the broker assigned, for a workflow message.
         public let workflowID: String?
 
-        public init(offset: UInt64, timestamp: Int64, workflowID: String?) {
+        public init(offset: UInt64, timestamp: Int64, destination: String, workflowID: String?) {
             self.offset = offset
             self.timestamp = timestamp
+            self.destination = destination
             self.workflowID = workflowID
         }
     }
@@ -99,8 +103,10 @@ public struct PublishIDs<Waiter> {
         return waiters
     }
 
-    /// An id found in the log at start (stored at `storedAt`, the record's time).
+    /// An id found in the log at start (stored at `storedAt`). The first record of an id is the
+    /// original; a later one with the same id is not (it was never stored through `claim`).
     public mutating func restore(_ key: Key, _ original: Original, storedAt: Int64) {
+        guard entries[key] == nil else { return }
         remember(key, original, storedAt: storedAt)
     }
 

@@ -168,6 +168,10 @@ public struct SessionMachine: Sendable {
         guard let id = frame.headers["transaction"] else {
             return [action.withReceipt(receipt)]
         }
+        if frame.command == .send, frame.headers[PublishHeader.id] != nil {
+            throw BrokerError(.invalidHeader, "\(PublishHeader.id) cannot be used inside a transaction (a transaction commits once, "
+                              + "so a repeat would be a new transaction): send the message outside the transaction, or without the id")
+        }
         // The RECEIPT of a frame inside a transaction waits for the COMMIT (for a SEND, until the
         // transaction is durable); an aborted transaction's frames get none.
         let size = frame.body.count + frame.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 }

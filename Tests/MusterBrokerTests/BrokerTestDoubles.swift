@@ -53,6 +53,12 @@ final class CountingStore: MessageStore {
     }
     func observeAppends(_ observer: @escaping @Sendable () -> Void) { inner.observeAppends(observer) }
 
+    /// Fails every held append, in order.
+    func failHeld(with error: BrokerError) {
+        let held = state.withLock { state in defer { state.held = [] }; return state.held }
+        for (_, completion) in held { completion(.failure(error)) }
+    }
+
     /// Completes every held append, in order.
     func release() {
         let held = state.withLock { state in defer { state.held = [] }; return state.held }

@@ -7,7 +7,7 @@ import MusterStomp
 struct PublishIDsTests {
     typealias IDs = PublishIDs<String>
     let key = IDs.Key(party: langxiaTown, id: "summons-7")
-    let original = IDs.Original(offset: 41, timestamp: 1_000, workflowID: "s-3")
+    let original = IDs.Original(offset: 41, timestamp: 1_000, destination: "/topic/summons", workflowID: "s-3")
 
     @Test func aRepeatAfterTheOriginalWasStoredGetsTheOriginal() {
         var ids = IDs(window: 60_000, capacity: 10)
@@ -58,11 +58,19 @@ struct PublishIDsTests {
         _ = ids.claim(keys[3], waiter: "in flight", now: 0)  // never settled here
         for index in 0..<3 {
             _ = ids.claim(keys[index], waiter: "", now: Int64(index))
-            _ = ids.settle(keys[index], as: IDs.Original(offset: UInt64(index), timestamp: 0, workflowID: nil), now: Int64(index))
+            _ = ids.settle(keys[index], as: IDs.Original(offset: UInt64(index), timestamp: 0, destination: "/topic/x", workflowID: nil), now: Int64(index))
         }
         guard case .fresh = ids.claim(keys[0], waiter: "", now: 10) else { Issue.record("the oldest is forgotten first"); return }
         guard case .repeated = ids.claim(keys[2], waiter: "", now: 10) else { Issue.record("the newest is remembered"); return }
         guard case .waiting = ids.claim(keys[3], waiter: "repeat", now: 10) else { Issue.record("one being stored is never forgotten"); return }
+    }
+
+    @Test func theFirstRecordOfAnIDFoundInTheLogIsTheOriginal() {
+        var ids = IDs(window: 60_000, capacity: 10)
+        ids.restore(key, original, storedAt: 1_000)
+        ids.restore(key, IDs.Original(offset: 99, timestamp: 5_000, destination: "/queue/muster.dead-letters", workflowID: nil), storedAt: 5_000)
+        guard case .repeated(let answer) = ids.claim(key, waiter: "after restart", now: 6_000) else { Issue.record("restored ids answer repeats"); return }
+        #expect(answer == original)
     }
 
     @Test func idsFoundInTheLogAreRemembered() {
@@ -126,6 +134,34 @@ struct BrokerPublishIDTests {
         #expect((try? completions.all[1].get().publication.headers[PublishHeader.duplicate]) == .some(nil))
     }
 
+    @Test func aRepeatThatWaitedForAnOriginalThatFailedIsDecidedOnItsOwn() throws {
+        let store = CountingStore(holdCompletions: true)
+        let broker = Broker(store: store)
+        let completions = Completions()
+        broker.publish(withID("a", text: "first"), completion: completions.handler)
+        broker.publish(withID("a", text: "resent"), completion: completions.handler)
+        store.failHeld(with: BrokerError(.storageFailure, "disk full"))
+        #expect(completions.all.count == 1)
+        store.release()
+        #expect(store.appendCount == 2)
+        #expect(completions.all.count == 2)
+        #expect(throws: BrokerError.self) { try completions.all[0].get() }
+        let second = try completions.all[1].get()
+        #expect(second.publication.headers[PublishHeader.duplicate] == nil)
+        #expect(String(decoding: second.publication.body, as: UTF8.self) == "resent")
+    }
+
+    @Test func anIDAlreadyUsedForAnotherDestinationIsRefused() throws {
+        let broker = Broker(store: CountingStore())
+        let completions = Completions()
+        broker.publish(withID("a", text: "to patrol"), completion: completions.handler)
+        var elsewhere = withID("a", text: "to work orders")
+        elsewhere.destination = workOrdersQueue
+        broker.publish(elsewhere, completion: completions.handler)
+        #expect(try completions.all[0].get().offset == 0)
+        #expect(throws: BrokerError.self) { try completions.all[1].get() }
+    }
+
     @Test func theSameIDFromAnotherPartyIsItsOwnMessage() {
         let store = CountingStore()
         let broker = Broker(store: store)
@@ -137,7 +173,7 @@ struct BrokerPublishIDTests {
     @Test func anIDFoundInTheLogAtStartAnswersARepeat() throws {
         let store = CountingStore()
         let original = StoredMessage(offset: 7, timestamp: 900, publication: withID("a", text: "before the restart"))
-        let broker = Broker(store: store, clock: { 1_000 }, restoredPublishIDs: [RestoredPublishID(original)])
+        let broker = Broker(store: store, clock: { 1_000 }, restoredPublishIDs: [RestoredPublishID(original, storedAt: 900)])
         let completions = Completions()
         broker.publish(withID("a", text: "resent after the restart"), completion: completions.handler)
         #expect(store.appendCount == 0)

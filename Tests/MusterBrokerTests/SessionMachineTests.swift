@@ -83,6 +83,22 @@ struct SessionMachineSendTests {
         #expect(try #require(actions.first?.publication).destination == workOrdersQueue)
     }
 
+    @Test(arguments: ["", String(repeating: "x", count: 257)])
+    func aPublishIDMustBeOneTo256Bytes(id: String) {
+        var machine = connectedMachine()
+        expectRefusal(machine.handle(StompFrame(.send, headers: ["destination": "/queue/work-orders", "muster-publish-id": id])), code: .invalidHeader)
+        var accepted = connectedMachine()
+        let actions = accepted.handle(StompFrame(.send, headers: ["destination": "/queue/work-orders", "muster-publish-id": String(repeating: "x", count: 256)]))
+        #expect(actions.first?.publication?.headers["muster-publish-id"]?.utf8.count == 256)
+    }
+
+    @Test func aPublishIDInsideATransactionIsRefusedWhenTheSendArrives() {
+        var machine = connectedMachine()
+        _ = machine.handle(StompFrame(.begin, headers: ["transaction": "t"]))
+        expectRefusal(machine.handle(StompFrame(.send, headers: ["destination": "/queue/work-orders", "transaction": "t", "muster-publish-id": "a"])),
+                      code: .invalidHeader)
+    }
+
     @Test func sendWithoutDestinationIsRefusedEchoingTheReceipt() {
         var machine = connectedMachine()
         expectRefusal(machine.handle(StompFrame(.send, headers: ["receipt": "r-3"], text: "hi")), code: .missingHeader, receiptID: "r-3")
