@@ -23,6 +23,7 @@ public enum ReservedHeader {
         .union(DeliveryRecordHeader.all)
         .union(ReplayHeader.brokerWritten)
         .union(PublishHeader.brokerWritten)
+        .union(LogIdentityHeader.all)
 
     /// Frame-control headers of SEND that do not travel with the message.
     public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]

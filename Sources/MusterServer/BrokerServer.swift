@@ -15,6 +15,8 @@ public final class BrokerServer: @unchecked Sendable {
     public let policy: PolicyGate
     /// The durable log every accepted message is written to before its RECEIPT.
     public let log: MessageLog
+    /// Which log this is: jurisdiction, random id, creation time (the origin of federation keys).
+    public let logIdentity: LogIdentity
     /// What sessions read back from the log, and how they answer queries.
     private let history: LogMessageStore
     private let queries: SessionQueries
@@ -63,6 +65,13 @@ public final class BrokerServer: @unchecked Sendable {
             "seconds": "\(Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000)",
         ])
         self.log = log
+        let (identity, createdIdentity) = try LogIdentity.establish(log: log, dataDirectory: configuration.dataDirectory,
+                                                                    jurisdiction: configuration.jurisdiction,
+                                                                    broker: configuration.brokerIdentity, clock: clock)
+        logger.info(createdIdentity ? "log identity recorded" : "log identity", metadata: [
+            "log-id": "\(identity.logID)", "jurisdiction": "\(identity.jurisdiction)", "offset": "\(identity.offset)",
+        ])
+        self.logIdentity = identity
         let registry = ConsumerRegistry(dataDirectory: configuration.dataDirectory)
         let rebuilt = try ConsumerRecovery(registry: try registry.load(), log: log, rules: configuration.delivery)
         logger.info("consumers rebuilt", metadata: [

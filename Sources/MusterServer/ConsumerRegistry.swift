@@ -77,22 +77,7 @@ public final class ConsumerRegistry: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(contents)
-            let temporary = path + ".new"
-            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-                throw ConfigurationError(file: temporary, key: "", problem: "cannot be written (\(String(cString: strerror(errno))))")
-            }
-            try Self.sync(temporary)
-            guard rename(temporary, path) == 0 else {
-                throw ConfigurationError(file: path, key: "", problem: "cannot be replaced (\(String(cString: strerror(errno))))")
-            }
-            try Self.sync((path as NSString).deletingLastPathComponent)
+            try DurableFile.replace(path, with: data)
         }
-    }
-
-    private static func sync(_ path: String) throws {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw ConfigurationError(file: path, key: "", problem: "cannot be opened to sync (\(String(cString: strerror(errno))))") }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw ConfigurationError(file: path, key: "", problem: "cannot be synced (\(String(cString: strerror(errno))))") }
     }
 }

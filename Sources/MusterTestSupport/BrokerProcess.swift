@@ -229,6 +229,9 @@ public final class BrokerProcess: Sendable {
         return try? SocketAddress(parsing: String(token))
     }
 
+    /// The offset of the first message in a new broker's log: its identity record is offset 0.
+    public static let firstMessageOffset: UInt64 = 1
+
     /// The `muster` binary built next to the test bundle (or MUSTER_EXECUTABLE).
     public static func musterExecutable() -> String {
         if let path = ProcessInfo.processInfo.environment["MUSTER_EXECUTABLE"] { return path }

@@ -50,6 +50,9 @@ struct LogCommand: ParsableCommand {
             print("verified \(result.records) records in \(result.segments) segment(s), \(result.bytes) bytes")
             print("head \(result.head.map { "\($0)" } ?? "none (the log is empty)")")
             if let expected { print("expected head \(expected) is part of the log") }
+            if let identity = LogIdentity.read(dataDirectory: data.directory) {
+                print("log \(identity.logID) of jurisdiction \(identity.jurisdiction), identity record at offset \(identity.offset)")
+            }
             if let torn = result.tornTail {
                 FileHandle.standardError.write(Data("note: \(torn); the broker cuts it off when it starts (it never got a receipt)\n".utf8))
             }

@@ -59,12 +59,9 @@ struct ServeCommand: ParsableCommand {
                 server = try BrokerServer(configuration: configuration, logger: logger)
             }
         } catch { throw CommandFailure("cannot start: \(error)") }
-        let address: SocketAddress
-        do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
-        printHowToConnect(address, configuration, server.connectionExample)
         let control = BrokerControlFiles(dataDirectory: configuration.dataDirectory)
-        control.writeProcessID()
-        waitForTerminationSignal(onReload: {
+        // Before listening: a SIGTERM that arrives as soon as the broker listens stops it gracefully.
+        let signals = TerminationSignals(onReload: {
             do {
                 try server.reload()
                 control.writeReloadOutcome("reloaded")
@@ -73,6 +70,11 @@ struct ServeCommand: ParsableCommand {
                 control.writeReloadOutcome("rejected: \(error)")
             }
         })
+        let address: SocketAddress
+        do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
+        printHowToConnect(address, configuration, server.connectionExample)
+        control.writeProcessID()
+        signals.wait()
         logger.info("shutting down")
         server.shutdown()
         control.removeProcessID()
@@ -110,22 +112,31 @@ struct ServeCommand: ParsableCommand {
         print(lines.joined(separator: "\n"))
         fflush(nil)
     }
+}
 
-    private func waitForTerminationSignal(onReload: @escaping @Sendable () -> Void) {
-        let done = DispatchSemaphore(value: 0)
-        var sources: [any DispatchSourceSignal] = []
+/// SIGINT and SIGTERM stop the broker gracefully; SIGHUP reloads its policy.
+private struct TerminationSignals {
+    private let done = DispatchSemaphore(value: 0)
+    private let sources: [any DispatchSourceSignal]
+
+    init(onReload: @escaping @Sendable () -> Void) {
         signal(SIGHUP, SIG_IGN)
         let reload = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "muster.reload"))
         reload.setEventHandler(handler: onReload)
         reload.resume()
-        sources.append(reload)
+        var sources: [any DispatchSourceSignal] = [reload]
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { done.signal() }
+            source.setEventHandler { [done] in done.signal() }
             source.resume()
             sources.append(source)
         }
+        self.sources = sources
+    }
+
+    /// Returns once SIGINT or SIGTERM arrived.
+    func wait() {
         done.wait()
         _ = sources
     }

@@ -1,6 +1,7 @@
 import Foundation
 import MusterLog
 import MusterNet
+import MusterProtocol
 import MusterStomp
 import MusterTestSupport
 import Testing
@@ -91,8 +92,11 @@ struct CrashSafetyTests {
         let verification = try archive.verify()
         var stored: [(publisher: Int, sequence: Int, offset: UInt64)] = []
         var foreign: [UInt64] = []
+        var identities: [UInt64] = []
         try archive.forEach { record in
-            if record.destination == Self.destination, let publisher = record.header("publisher").flatMap({ Int($0) }),
+            if record.destination == LogIdentityHeader.destination.description {
+                identities.append(record.offset)  // the broker's, once, at the start of the log
+            } else if record.destination == Self.destination, let publisher = record.header("publisher").flatMap({ Int($0) }),
                let sequence = record.header("sequence").flatMap({ Int($0) }),
                record.body == PipelinedPublisher.body(publisher: publisher, sequence: sequence) {
                 stored.append((publisher, sequence, record.offset))
@@ -101,7 +105,8 @@ struct CrashSafetyTests {
             }
             return true
         }
-        #expect(verification.records == stored.count + foreign.count)
+        #expect(identities == [0], "one identity record, the log's first, whatever the kills: \(identities)")
+        #expect(verification.records == stored.count + foreign.count + identities.count)
         #expect(foreign.isEmpty, "records that no publisher sent (or with a damaged body) at offsets \(foreign.prefix(20))")
         #expect(verification.tornTail == nil, "a torn tail after a clean stop: \(String(describing: verification.tornTail))")
 

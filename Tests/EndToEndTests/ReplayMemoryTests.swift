@@ -62,7 +62,9 @@ struct ReplayMemoryTests {
         #expect(report["last"] as? Int == Self.records - 1)
         #expect(report["breaks"] as? Int == 0, "offsets out of order or missing")
         #expect(end?["muster-replayed"] == String(Self.records))
-        #expect(end?["muster-end-offset"] == String(Self.records))
+        // The backlog was written without the broker, so the log got its identity record when the
+        // broker first started, after the backlog: the head the replay ends at is one further.
+        #expect(end?["muster-end-offset"] == String(Self.records + 1))
         let growth = peak - baseline
         #expect(growth < Self.rssGrowthBound,
                 "the broker's RSS grew by \(growth >> 20) MiB (from \(baseline >> 20) to \(peak >> 20) MiB) serving the replay")

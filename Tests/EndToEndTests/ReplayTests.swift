@@ -28,8 +28,8 @@ struct ReplayTests {
             let before = LogClock.milliseconds()
             let seeded = try await Seeded.publish(to: broker)
             let after = LogClock.milliseconds()
-            // A fresh log: the two destinations' messages share one gap-free sequence of offsets.
-            #expect(seeded.records.map(\.offset) == Array(0..<UInt64(seeded.records.count)))
+            // A fresh log (after the broker's identity record): the two destinations' messages share one gap-free sequence of offsets.
+            #expect(seeded.records.map(\.offset) == Array(BrokerProcess.firstMessageOffset..<UInt64(seeded.end)))
             #expect(seeded.records.allSatisfy { $0.timestamp >= before && $0.timestamp <= after })
             #expect(zip(seeded.records, seeded.records.dropFirst()).allSatisfy { $0.timestamp <= $1.timestamp })
             #expect(try segmentCount(broker) >= 4, "the seeded log should span several 64 KiB segments")
@@ -98,7 +98,7 @@ struct ReplayTests {
             // A raw client sees the marker's numbers: the head was the newest record at SUBSCRIBE.
             let replay = try await rawReplay(broker, headers: ["x-stream-offset": "first", "muster-until": "head"])
             #expect(replay.messages.map(\.offset) == patrol.map(\.offset))
-            #expect(replay.end.headers["muster-end-offset"] == String(seeded.records.count))
+            #expect(replay.end.headers["muster-end-offset"] == String(seeded.end))
             #expect(replay.end.headers["muster-replayed"] == String(patrol.count))
         }
     }
@@ -115,7 +115,7 @@ struct ReplayTests {
             let publisher = try await broker.connect("langxia-town")
             try await publisher.publish(to: Self.topic, text: "after last", receipt: true)
             let messages = try await feed.take(2)
-            #expect(messages.map { $0.headers["x-stream-offset"] } == [String(newest.offset), String(seeded.records.count)])
+            #expect(messages.map { $0.headers["x-stream-offset"] } == [String(newest.offset), String(seeded.end)])
             #expect(messages.map(\.body) == [newest.body, Array("after last".utf8)])
         }
     }
@@ -131,7 +131,7 @@ struct ReplayTests {
             // Had any old message been replayed, it would come first (replays go in log order).
             let message = try #require(try await feed.take(1).first)
             #expect(message.bodyText == "new one")
-            #expect(message.headers["x-stream-offset"] == String(seeded.records.count + 1))
+            #expect(message.headers["x-stream-offset"] == String(seeded.end + 1))
         }
     }
 
@@ -140,7 +140,7 @@ struct ReplayTests {
             let seeded = try await Seeded.publish(to: broker)
             let replay = try await rawReplay(broker, headers: ["x-stream-offset": "next", "muster-until": "head"])
             #expect(replay.messages.isEmpty)
-            #expect(replay.end.headers["muster-end-offset"] == String(seeded.records.count))
+            #expect(replay.end.headers["muster-end-offset"] == String(seeded.end))
             #expect(replay.end.headers["muster-replayed"] == "0")
         }
     }
@@ -305,16 +305,16 @@ struct ReplayTests {
             let live = try await reader.subscribe(to: Self.topic)
             let publisher = try await current.connect("langxia-town")
             try await publisher.publish(to: Self.topic, text: "after the restart", receipt: true)
-            #expect(try await live.take(1).first?.headers["x-stream-offset"] == String(seeded.records.count))
+            #expect(try await live.take(1).first?.headers["x-stream-offset"] == String(seeded.end))
 
             // And after a SIGKILL too: the receipted message is there, after the old ones.
             let beforeKill = current
             beforeKill.kill()
             current = try beforeKill.restart()
             let afterKill = try await rawReplay(current, headers: ["x-stream-offset": "first", "muster-until": "head"])
-            #expect(afterKill.messages.map(\.offset) == patrol.map(\.offset) + [UInt64(seeded.records.count)])
+            #expect(afterKill.messages.map(\.offset) == patrol.map(\.offset) + [UInt64(seeded.end)])
             #expect(afterKill.messages.last?.body == Array("after the restart".utf8))
-            #expect(afterKill.end.headers["muster-end-offset"] == String(seeded.records.count + 1))
+            #expect(afterKill.end.headers["muster-end-offset"] == String(seeded.end + 1))
         } catch {
             Issue.record("broker output before the restart:\n\(first.log)\n--- after ---\n\(current.log)")
             throw error
@@ -335,7 +335,7 @@ struct ReplayTests {
             let report = try #require(PythonScript.jsonLines(result.stdout).last, "no JSON report from stomp_replay.py:\n\(result.output)")
             #expect(report["offsets"] as? [Int] == patrol.map { Int($0.offset) })
             #expect(report["bodies"] as? [String] == patrol.map { String(decoding: $0.body, as: UTF8.self) })
-            #expect(report["end_offset"] as? String == String(seeded.records.count))
+            #expect(report["end_offset"] as? String == String(seeded.end))
             #expect(report["replayed"] as? String == String(patrol.count))
             #expect(report["acked"] as? Int == patrol.count)
             #expect((report["errors"] as? [String])?.isEmpty == true)
@@ -360,6 +360,8 @@ struct Seeded: Sendable {
     let records: [SeededRecord]
 
     func of(_ destination: String) -> [SeededRecord] { records.filter { $0.destination == destination } }
+    /// The log's end offset after seeding (a new log starts with the broker's identity record).
+    var end: Int { Int(BrokerProcess.firstMessageOffset) + records.count }
 
     static let batches = 3
     static let perBatch = 150

@@ -1,6 +1,7 @@
 import Foundation
 import MusterClient
 import MusterLog
+import MusterProtocol
 import MusterTestSupport
 import Testing
 
@@ -42,12 +43,14 @@ struct StorageRefusalTests {
         #expect(receipted.count > 5 && receipted.count < 16, "\(receipted.count) messages fit under 16 KiB")
 
         var stored: [String] = []
+        var identities = 0
         let verification = try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
-            stored.append(String(decoding: record.body, as: UTF8.self))
+            if record.destination == LogIdentityHeader.destination.description { identities += 1 } else { stored.append(String(decoding: record.body, as: UTF8.self)) }
             return true
         }
+        #expect(identities == 1, "the log's identity record, once")
         #expect(stored == receipted, "exactly the receipted messages, in order")
         #expect(verification.tornTail == nil, "the failed write left no partial record behind")
-        #expect(try LogArchive(dataDirectory: broker.dataDirectory).verify().records == receipted.count)
+        #expect(try LogArchive(dataDirectory: broker.dataDirectory).verify().records == receipted.count + 1)
     }
 }

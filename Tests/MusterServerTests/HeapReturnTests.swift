@@ -35,8 +35,11 @@ struct HeapReturnTests {
         let returner = HeapReturner(period: .milliseconds(20), logger: Logger(label: "test")) { current.withLock { $0 } }
         returner.start()
         defer { returner.stop() }
-        try await eventually("the quiet period after startup to return memory") { returner.returnCount == 1 }
+        // Counted with >, not ==: the test process's own heap (hundreds of tests beside this one)
+        // can also trigger the busy-time return, which counts too.
+        try await eventually("the quiet period after startup to return memory") { returner.returnCount >= 1 }
+        let returned = returner.returnCount
         current.withLock { $0.logEnd = 5 }
-        try await eventually("a quiet period after new appends to return memory again") { returner.returnCount == 2 }
+        try await eventually("a quiet period after new appends to return memory again") { returner.returnCount > returned }
     }
 }
