@@ -27,6 +27,14 @@ public struct PartyIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var uri: String { "\(Self.uriScheme)\(jurisdiction)/\(party)" }
+
+    /// The party name of a jurisdiction's broker: reserved, no party of the parties file may take it.
+    public static let brokerParty = "broker"
+
+    /// A jurisdiction's broker, `muster://JURISDICTION/broker`: the name in its certificate.
+    public static func broker(of jurisdiction: String) -> PartyIdentity {
+        PartyIdentity(jurisdiction: jurisdiction, party: brokerParty)
+    }
     public var description: String { "\(jurisdiction)/\(party)" }
 
     static func isValidName(_ name: Substring) -> Bool {

@@ -1,5 +1,6 @@
 import Foundation
 import MusterNet
+import MusterProtocol
 
 /// Creates a development PKI for the parties file: one CA per jurisdiction, the broker's
 /// certificate and one client certificate per party. Not for production: real
@@ -12,8 +13,10 @@ public enum DevelopmentPKI {
         public var removed: [String] = []
     }
 
-    /// Layout: `DIR/JURISDICTION/ca.crt|ca.key`, `DIR/server.crt|key`,
-    /// `DIR/JURISDICTION/PARTY.crt|key`, and `DIR/ca-bundle.crt` with every CA.
+    /// Layout: `DIR/JURISDICTION/ca.crt|ca.key`, `DIR/JURISDICTION/broker.crt|key` (each
+    /// jurisdiction's broker, `muster://JURISDICTION/broker`), `DIR/server.crt|key` (this
+    /// broker's, the same as its jurisdiction's broker.crt), `DIR/JURISDICTION/PARTY.crt|key`,
+    /// and `DIR/ca-bundle.crt` with every CA.
     /// Existing CAs are reused (so issued certificates stay valid) unless `replace` is set.
     public static func create(parties: PartyDirectory, brokerJurisdiction: String, brokerHostNames: [String] = ["localhost"],
                               in directory: String, replace: Bool = false) throws -> Report {
@@ -39,13 +42,23 @@ public enum DevelopmentPKI {
             authorities[jurisdiction.id] = authority
             report.created.append(certificatePath)
         }
-        guard let brokerAuthority = authorities[brokerJurisdiction] else {
+        guard authorities[brokerJurisdiction] != nil else {
             throw TLSSetupError(message: "the broker's jurisdiction '\(brokerJurisdiction)' is not in the parties file")
         }
-        let server = try brokerAuthority.issue(commonName: "muster broker (\(brokerJurisdiction))", usage: .server,
-                                               dnsNames: brokerHostNames, ipAddresses: ["127.0.0.1", "::1"])
-        try server.write(certificateTo: "\(directory)/server.crt", keyTo: "\(directory)/server.key")
-        report.created.append("\(directory)/server.crt")
+        // Each jurisdiction's broker: muster://JURISDICTION/broker, to serve and to link to peers.
+        // This broker's own is also server.crt, the file muster.yaml names by default.
+        for jurisdiction in parties.jurisdictions {
+            guard let authority = authorities[jurisdiction.id] else { continue }
+            let broker = try authority.issue(commonName: "muster broker (\(jurisdiction.id))", usage: .broker,
+                                             uriNames: [PartyIdentity.broker(of: jurisdiction.id).uri],
+                                             dnsNames: brokerHostNames, ipAddresses: ["127.0.0.1", "::1"])
+            try broker.write(certificateTo: "\(directory)/\(jurisdiction.id)/broker.crt", keyTo: "\(directory)/\(jurisdiction.id)/broker.key")
+            report.created.append("\(directory)/\(jurisdiction.id)/broker.crt")
+            if jurisdiction.id == brokerJurisdiction {
+                try broker.write(certificateTo: "\(directory)/server.crt", keyTo: "\(directory)/server.key")
+                report.created.append("\(directory)/server.crt")
+            }
+        }
         for party in parties.parties {
             guard let authority = authorities[party.jurisdiction] else { continue }
             let certificate = try authority.issue(commonName: party.name.isEmpty ? party.id : party.name, usage: .client,

@@ -62,6 +62,10 @@ public struct PartyDirectory: Sendable {
             guard jurisdictions.contains(where: { $0.id == party.jurisdiction }) else {
                 throw ConfigurationError(file: file, key: "parties[\(index)].jurisdiction", problem: "'\(party.jurisdiction)' is not listed under jurisdictions")
             }
+            guard party.id != PartyIdentity.brokerParty else {
+                throw ConfigurationError(file: file, key: "parties[\(index)].id",
+                                         problem: "'\(party.id)' is reserved for the jurisdiction's broker (muster://\(party.jurisdiction)/broker); choose another id")
+            }
             guard seen.insert("\(party.jurisdiction)/\(party.id)").inserted else {
                 throw ConfigurationError(file: file, key: "parties[\(index)].id", problem: "'\(party.id)' appears twice in \(party.jurisdiction)")
             }

@@ -12,8 +12,10 @@ struct CertsCommand: ParsableCommand {
             commandName: "init",
             abstract: "Create a development PKI: a CA per jurisdiction, the broker's certificate, one per party.",
             discussion: """
-            Writes DIR/JURISDICTION/ca.crt and ca.key, DIR/server.crt and server.key (SANs 127.0.0.1, ::1, \
-            localhost), DIR/JURISDICTION/PARTY.crt and .key with the URI name muster://JURISDICTION/PARTY, \
+            Writes DIR/JURISDICTION/ca.crt and ca.key; DIR/JURISDICTION/broker.crt and .key, each jurisdiction's \
+            broker with the URI name muster://JURISDICTION/broker (server and client use, SANs 127.0.0.1, ::1, \
+            localhost), this broker's also as DIR/server.crt and server.key; \
+            DIR/JURISDICTION/PARTY.crt and .key with the URI name muster://JURISDICTION/PARTY, \
             and DIR/ca-bundle.crt. Keys are written with mode 0600. Existing CAs are reused unless --replace \
             (which also removes a replaced CA's revocation list, DIR/JURISDICTION/ca.crl).
             """)

@@ -1,12 +1,14 @@
 /// What a certificate is for; decides its basicConstraints, keyUsage and extendedKeyUsage.
 public enum CertificateUsage: Sendable {
-    case certificateAuthority, server, client
+    /// `broker`: a broker's own certificate, for serving its clients and for connecting to its
+    /// peers (federation links), so both serverAuth and clientAuth.
+    case certificateAuthority, server, client, broker
 
     /// basicConstraints in openssl.cnf syntax. Issued (intermediate) CAs may not issue further CAs.
     func basicConstraints(selfSigned: Bool) -> String {
         switch self {
         case .certificateAuthority: selfSigned ? "critical,CA:TRUE" : "critical,CA:TRUE,pathlen:0"
-        case .server, .client: "critical,CA:FALSE"
+        case .server, .client, .broker: "critical,CA:FALSE"
         }
     }
 
@@ -14,7 +16,7 @@ public enum CertificateUsage: Sendable {
     var keyUsage: String {
         switch self {
         case .certificateAuthority: "critical,keyCertSign,cRLSign"
-        case .server, .client: "critical,digitalSignature"
+        case .server, .client, .broker: "critical,digitalSignature"
         }
     }
 
@@ -24,6 +26,7 @@ public enum CertificateUsage: Sendable {
         case .certificateAuthority: nil
         case .server: "serverAuth"
         case .client: "clientAuth"
+        case .broker: "serverAuth,clientAuth"
         }
     }
 }
