@@ -123,8 +123,10 @@ struct CrashSafetyTests {
         #expect(duplicates.isEmpty, "messages stored twice: \(duplicates.prefix(20))")
 
         // Every receipted message is there.
+        var lost = 0
         for publisher in 0..<Self.publishers {
             let missing = receipted[publisher].filter { seen["\(publisher)/\($0)"] == nil }.sorted()
+            lost += missing.count
             #expect(missing.isEmpty, "publisher \(publisher): \(missing.count) receipted messages are missing from the log: \(missing.prefix(20))")
         }
 
@@ -143,7 +145,7 @@ struct CrashSafetyTests {
 
         print("""
             crash safety: \(Self.cycles) SIGKILL cycles, \(sentCount) sent, \(totalReceipted) receipted, \
-            \(stored.count) stored, \(recoveries) restarts recovered a torn write; \
+            \(stored.count) stored, \(lost) receipted lost, \(duplicates.count) stored twice, \(recoveries) restarts recovered a torn write; \
             log \(verification.records) records in \(verification.segments) segments; \(commandLine)
             \(cycleSummaries.joined(separator: "\n"))
             """)
