@@ -150,10 +150,18 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
 
     private static let stagingCapacity = 16 << 10
 
-    /// Appends to the outbound buffer directly (loop thread only), avoiding a copy.
+    /// Appends to the outbound buffer directly (loop thread only), avoiding a copy. Bytes that
+    /// another thread staged before go out first: they were written first (a RECEIPT the log
+    /// writer staged must not be overtaken by a later one the loop writes itself).
     public func withOutboundBuffer(_ body: (inout [UInt8]) -> Void) {
         precondition(loop.inLoop)
         guard state != .closed, state != .draining else { return }
+        let earlier = staged.withLock { staged -> [UInt8] in
+            guard !staged.bytes.isEmpty else { return [] }
+            defer { staged.bytes = [] }  // the scheduled task then finds nothing left
+            return staged.bytes
+        }
+        if !earlier.isEmpty { appendOutbound(earlier) }
         let before = outbound.count
         body(&outbound)
         backlog.add(outbound.count - before, ordering: .relaxed)

@@ -31,6 +31,28 @@ import Testing
         }
     }
 
+    /// A RECEIPT staged by the log writer thread, then one written on the loop itself (its own
+    /// commit's): the staged one was written first and must go out first.
+    @Test func bytesStagedFromAnotherThreadGoOutBeforeLaterBytesWrittenOnTheLoop() async throws {
+        try await withTLSHarness(serverEchoes: false) { harness in
+            let client = try harness.connect(try harness.clientTLS())
+            let server = try await harness.acceptedServer(number: 1)
+            try await eventually("both sides open") { client.log.opened && server.log.opened }
+            let written = Flag()
+            client.channel.loop.execute {
+                // While this task runs the loop cannot take the staged bytes over by itself.
+                let other = Thread { client.channel.write(Array("first ".utf8)) }
+                other.start()
+                while client.channel.approximateBacklog < 6 { usleep(100) }
+                client.channel.write(Array("second".utf8))
+                written.set()
+            }
+            try await eventually("both writes") { written.isSet }
+            try await eventually("every byte at the server") { server.log.received.count >= 12 }
+            #expect(String(decoding: server.log.received, as: UTF8.self) == "first second")
+        }
+    }
+
     @Test func aLargeOutboundBufferIsReleasedOnceSentAndASmallOneKept() async throws {
         try await withTLSHarness(serverEchoes: false) { harness in
             let client = try harness.connect(try harness.clientTLS())
