@@ -62,20 +62,22 @@ let package = Package(
         .muster("MusterBroker", dependencies: ["MusterStomp", "MusterProtocol", "MusterSchema", "MusterLocks"]),
         .muster("MusterWorkflow", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"]),
         .muster("MusterServer", dependencies: [
-            "MusterNet", "MusterStomp", "MusterProtocol", "MusterSchema", "MusterBroker", "MusterWorkflow", "MusterLog", "CLinuxSystem",
+            "MusterNet", "MusterStomp", "MusterProtocol", "MusterSchema", "MusterBroker", "MusterWorkflow", "MusterLog", "MusterFederation", "CLinuxSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),
         .muster("MusterClient", dependencies: [
             "MusterNet", "MusterStomp", "MusterProtocol",
         ]),
+        // Links between sovereign brokers: the federation rules (what is exported to and imported from each peer).
+        .muster("MusterFederation", dependencies: ["MusterBroker", "MusterProtocol"]),
         .muster("MusterBench", dependencies: [
             "MusterNet", "MusterStomp",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .muster("muster", dependencies: [
             "MusterServer", "MusterClient", "MusterNet", "MusterLog", "MusterBench",
-            "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp",
+            "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterFederation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], kind: .executable),
@@ -88,10 +90,11 @@ let package = Package(
         .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterTestSupport"], kind: .test),
         .muster("MusterWorkflowTests", dependencies: ["MusterWorkflow", "MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterTestSupport"], kind: .test),
+        .muster("MusterFederationTests", dependencies: ["MusterFederation", "MusterBroker", "MusterProtocol"], kind: .test),
         .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: [
             "MusterServer", "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterLog", "MusterTestSupport",
-            .product(name: "Logging", package: "swift-log"),
+            "MusterFederation", .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
         .muster("MusterClientTests", dependencies: ["MusterClient", "MusterNet", "MusterStomp", "MusterTestSupport"], kind: .test),
         .muster("EndToEndTests", dependencies: [

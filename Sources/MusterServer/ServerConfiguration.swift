@@ -4,6 +4,7 @@ public import MusterStomp
 public import MusterBroker
 public import MusterLog
 public import MusterProtocol
+public import MusterFederation
 
 /// Everything `muster serve` reads from `Config/muster.yaml` (and the parties file it names).
 public struct ServerConfiguration: Sendable {
@@ -30,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     public var session: SessionSettings
     /// How long, and how many, publish ids are remembered (`publish-ids:`).
     public var publishIDs = PublishIDSettings()
+    /// The peer brokers and what goes to and comes from each (`federation:`).
+    public var federation = FederationRules()
     public var heartbeatTolerance: Double
     public var eventLoopCount: Int
     /// How long the broker must be quiet (no appends, no connections opened or closed) before it
@@ -99,6 +102,8 @@ public struct ServerConfiguration: Sendable {
             try section.rejectUnknownKeys()
         }
 
+        let federationSection = try root.section("federation")
+
         let heartbeat = try root.section("heartbeat")
         session.heartbeatSend = try heartbeat?.integer("send-ms", default: session.heartbeatSend) ?? session.heartbeatSend
         session.heartbeatWant = try heartbeat?.integer("expect-ms", default: session.heartbeatWant) ?? session.heartbeatWant
@@ -119,11 +124,12 @@ public struct ServerConfiguration: Sendable {
         guard parties.jurisdiction(jurisdiction) != nil else {
             throw ConfigurationError(file: file, key: "broker.jurisdiction", problem: "'\(jurisdiction)' is not a jurisdiction in \(partiesText)")
         }
+        let federation = try FederationConfiguration.read(federationSection, jurisdiction: jurisdiction, parties: parties)
         return ServerConfiguration(
             file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log, delivery: delivery,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
-            limits: limits, connectionLimits: connectionLimits, session: session, publishIDs: publishIDs, heartbeatTolerance: tolerance,
+            limits: limits, connectionLimits: connectionLimits, session: session, publishIDs: publishIDs, federation: federation, heartbeatTolerance: tolerance,
             eventLoopCount: loops == 0 ? System.coreCount : loops,
             memoryReturnQuietPeriod: memoryReturnQuiet == 0 ? nil : .milliseconds(memoryReturnQuiet), partiesFile: partiesText, parties: parties,
             topicsFile: topicsText, schemasDirectory: schemasText)

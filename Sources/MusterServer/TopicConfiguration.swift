@@ -69,7 +69,7 @@ enum TopicConfiguration {
         return AdmissionList(taskField: field, entries: entries)
     }
 
-    private static func selectors(_ entry: ConfigurationReader, _ key: String, parties: PartyDirectory,
+    static func selectors(_ entry: ConfigurationReader, _ key: String, parties: PartyDirectory,
                                   placeholder: Bool) throws(ConfigurationError) -> [PartySelector] {
         guard let items = try entry.items(key) else { return [] }
         var selectors: [PartySelector] = []

@@ -29,7 +29,14 @@ public final class LinkProxy: Sendable {
         thread.start()
     }
 
-    public func pass() { control.state.withLock { $0.mode = .passing } }
+    /// Forwards again (and stops flapping).
+    public func pass() {
+        control.state.withLock { state in
+            state.mode = .passing
+            state.flapEvery = nil
+        }
+    }
+
     public func blackhole() { control.state.withLock { $0.mode = .blackholed } }
 
     /// Resets every open connection (RST both ways); returns once it is done.
@@ -41,15 +48,9 @@ public final class LinkProxy: Sendable {
         try await eventually("the proxy to cut its connections") { self.control.state.withLock { $0.cutsDone >= target } }
     }
 
-    /// Cuts every `interval` until the returned task is cancelled.
-    public func flap(every interval: Duration) -> Task<Void, Never> {
-        Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                if Task.isCancelled { break }
-                try? await cut()
-            }
-        }
+    /// Cuts every `interval` (on the proxy's own thread) until `pass()`.
+    public func flap(every interval: Duration) {
+        control.state.withLock { $0.flapEvery = interval }
     }
 
     public var mode: Mode { control.state.withLock { $0.mode } }
@@ -80,6 +81,7 @@ private struct ProxyState {
     var cutsDone = 0
     var accepted = 0
     var bytesDropped = 0
+    var flapEvery: Duration?
     var stopped = false
 }
 
@@ -98,6 +100,7 @@ private struct ProxyPump {
     let target: SocketAddress
     var pairs: [Pair] = []
     var buffer = [UInt8](repeating: 0, count: 64 << 10)
+    var lastFlap = ContinuousClock.now
 
     init(listener: Int32, target: SocketAddress) {
         self.listener = listener
@@ -106,7 +109,14 @@ private struct ProxyPump {
 
     mutating func run(_ control: ProxyControl) {
         while true {
-            let (cutsPending, stopped) = control.state.withLock { ($0.cutsRequested - $0.cutsDone, $0.stopped) }
+            let now = ContinuousClock.now
+            let (cutsPending, stopped) = control.state.withLock { state in
+                if let interval = state.flapEvery, now - lastFlap >= interval {
+                    lastFlap = now
+                    state.cutsRequested += 1
+                }
+                return (state.cutsRequested - state.cutsDone, state.stopped)
+            }
             if stopped || cutsPending > 0 {
                 for pair in pairs { Self.reset(pair.client); Self.reset(pair.server) }
                 pairs = []

@@ -33,6 +33,14 @@ struct PolicyCommand: ParsableCommand {
             \(policy.topics.count) topics, \(check.schemas.count) schemas (\(examples) examples valid), \
             \(policy.trust.revokedSerials.values.reduce(0) { $0 + $1.count }) revoked certificates
             """)
+            for peer in configuration.federation.peers {
+                print("""
+                federation peer \(peer.jurisdiction) (\(peer.brokerIdentity.uri), CA \(peer.authorityPath)): \
+                \(peer.exports.count) export rule\(peer.exports.count == 1 ? "" : "s"), \(peer.imports.count) import rule\(peer.imports.count == 1 ? "" : "s"), \
+                \(peer.address.map { "imports by connecting to \($0)" } ?? "imports nothing (it connects here)"), \
+                relay \(peer.relay.enabled ? "on, hop limit \(peer.relay.hopLimit)" : "off")
+                """)
+            }
         }
     }
 

@@ -1,0 +1,88 @@
+public import MusterBroker
+public import MusterProtocol
+
+/// A peer broker this broker links with, as `federation.peers` in muster.yaml names it: its
+/// jurisdiction (its broker is `muster://JURISDICTION/broker`), where to reach it, the CA this
+/// broker trusts for that jurisdiction only, what goes to it and what is taken from it.
+public struct FederationPeer: Sendable, Equatable {
+    public let jurisdiction: String
+    /// Where this broker connects to import from the peer (`HOST:PORT`); nil when the peer only
+    /// imports from this broker (it connects here).
+    public let address: String?
+    /// The CA file trusted for the peer's broker certificate, and for nothing else.
+    public let authorityPath: String
+    public let exports: [ExportRule]
+    public let imports: [ImportRule]
+    public let relay: RelaySettings
+
+    public init(jurisdiction: String, address: String?, authorityPath: String, exports: [ExportRule], imports: [ImportRule],
+                relay: RelaySettings = RelaySettings()) {
+        self.jurisdiction = jurisdiction
+        self.address = address
+        self.authorityPath = authorityPath
+        self.exports = exports
+        self.imports = imports
+        self.relay = relay
+    }
+
+    /// The identity the peer's broker certificate must name.
+    public var brokerIdentity: PartyIdentity { .broker(of: jurisdiction) }
+
+    /// Where the peer subscribes, at this broker, to what this broker exports to it. Reserved
+    /// (`muster.`): only the peer's broker may subscribe to it.
+    public var exportDestination: Destination { Destination(kind: .queue, name: "muster.export.\(jurisdiction)") }
+}
+
+/// Which records go to a peer: those on destinations matching `destination`, of one of
+/// `types` (nil: any), sent by a party one of `senders` names (empty: any).
+public struct ExportRule: Sendable, Equatable {
+    public let destination: DestinationPattern
+    public let types: Set<String>?
+    public let senders: [PartySelector]
+
+    public init(destination: DestinationPattern, types: Set<String>? = nil, senders: [PartySelector] = []) {
+        self.destination = destination
+        self.types = types
+        self.senders = senders
+    }
+
+    /// `sender` is the registered party that sent the message (nil: not a party of the policy).
+    public func exports(_ destination: Destination, type: String?, sender: RegisteredParty?) -> Bool {
+        guard self.destination.matches(destination) else { return false }
+        if let types, !(type.map(types.contains) ?? false) { return false }
+        if senders.isEmpty { return true }
+        guard let sender else { return false }
+        return senders.contains { $0.matches(sender, boundParty: nil) }
+    }
+}
+
+/// Which of a peer's destinations this broker accepts, and under which local name.
+public struct ImportRule: Sendable, Equatable {
+    public let destination: DestinationPattern
+    /// The local destination (nil: the same name as at the peer). Only for an exact `destination`.
+    public let localName: Destination?
+
+    public init(destination: DestinationPattern, localName: Destination? = nil) {
+        self.destination = destination
+        self.localName = localName
+    }
+
+    /// Where a record the peer published on `destination` is stored here; nil when not accepted.
+    public func localDestination(for destination: Destination) -> Destination? {
+        guard self.destination.matches(destination) else { return nil }
+        return localName ?? destination
+    }
+}
+
+/// Relaying: passing on to this peer what came from another peer. Off by default (split
+/// horizon: only records that originated here are exported), so a full mesh has no loops.
+public struct RelaySettings: Sendable, Equatable {
+    public var enabled = false
+    /// How many links a relayed record may have crossed before this one.
+    public var hopLimit = 2
+
+    public init(enabled: Bool = false, hopLimit: Int = 2) {
+        self.enabled = enabled
+        self.hopLimit = hopLimit
+    }
+}

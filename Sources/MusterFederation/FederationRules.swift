@@ -1,0 +1,53 @@
+public import MusterBroker
+public import MusterProtocol
+
+/// The federation rules of one broker: its peers, and the decisions taken when a record is
+/// appended (never retroactively): which peers it is exported to, and under which local name
+/// a peer's record is imported.
+public struct FederationRules: Sendable, Equatable {
+    public let peers: [FederationPeer]
+
+    public init(peers: [FederationPeer] = []) {
+        self.peers = peers
+    }
+
+    public func peer(_ jurisdiction: String) -> FederationPeer? {
+        peers.first { $0.jurisdiction == jurisdiction }
+    }
+
+    /// A record as the export decision sees it: where and by whom it was published, and, for a
+    /// record imported from a peer, the jurisdictions it crossed (its `via` path, origin first).
+    public struct Record: Sendable {
+        public let destination: Destination
+        public let type: String?
+        public let sender: RegisteredParty?
+        public let via: [String]
+
+        public init(destination: Destination, type: String?, sender: RegisteredParty?, via: [String] = []) {
+            self.destination = destination
+            self.type = type
+            self.sender = sender
+            self.via = via
+        }
+    }
+
+    /// The peers `record` is exported to. A record that originated here goes to every peer with a
+    /// matching export rule. An imported record goes only to peers with relay on, while it has
+    /// crossed fewer links than their hop limit, and never back to a jurisdiction it crossed.
+    public func exportTargets(of record: Record) -> [String] {
+        peers.filter { peer in
+            if !record.via.isEmpty {
+                guard peer.relay.enabled, record.via.count < peer.relay.hopLimit, !record.via.contains(peer.jurisdiction) else { return false }
+            }
+            return peer.exports.contains { $0.exports(record.destination, type: record.type, sender: record.sender) }
+        }.map(\.jurisdiction)
+    }
+
+    /// Where a record `peer` exported from its `destination` is stored here; nil when no import
+    /// rule of that peer accepts it (the first matching rule decides).
+    public func importDestination(from peer: String, _ destination: Destination) -> Destination? {
+        guard let rules = self.peer(peer)?.imports else { return nil }
+        for rule in rules { if let local = rule.localDestination(for: destination) { return local } }
+        return nil
+    }
+}

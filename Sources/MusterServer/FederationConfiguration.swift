@@ -1,0 +1,71 @@
+import Foundation
+import MusterBroker
+public import MusterFederation
+import MusterNet
+import MusterProtocol
+
+/// The `federation:` section of muster.yaml: the peer brokers, each with its jurisdiction,
+/// address, CA, export and import rules and relay settings.
+///
+///     federation:
+///       peers:
+///         - jurisdiction: pinghu
+///           address: 127.0.0.1:61615          # where this broker connects to import (optional)
+///           ca: .muster/certs/pinghu/ca.crt   # trusted for muster://pinghu/broker only
+///           export:
+///             - {destination: "/topic/joint.*", types: [notice], senders: [{jurisdiction: jinshan}]}
+///           import:
+///             - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
+///           relay: {enabled: false, hop-limit: 2}
+enum FederationConfiguration {
+    static func read(_ section: ConfigurationReader?, jurisdiction: String, parties: PartyDirectory) throws(ConfigurationError) -> FederationRules {
+        guard let section else { return FederationRules() }
+        var seen = Set<String>()
+        let peers = try section.list("peers") { (peer) throws(ConfigurationError) -> FederationPeer in
+            guard let name = try peer.string("jurisdiction"), !name.isEmpty else {
+                throw peer.error("jurisdiction", "is required: the peer broker's jurisdiction (from \(parties.file))")
+            }
+            guard name != jurisdiction else { throw peer.error("jurisdiction", "'\(name)' is this broker's own jurisdiction; a peer is another one") }
+            guard parties.jurisdiction(name) != nil else { throw peer.error("jurisdiction", "'\(name)' is not a jurisdiction in \(parties.file)") }
+            guard seen.insert(name).inserted else { throw peer.error("jurisdiction", "'\(name)' is a peer twice; one entry per peer broker") }
+            let address = try peer.string("address")
+            if let address {
+                do { _ = try SocketAddress(parsing: address) } catch { throw peer.error("address", "'\(address)' must be HOST:PORT or [IPv6]:PORT") }
+            }
+            guard let authority = try peer.string("ca"), !authority.isEmpty else {
+                throw peer.error("ca", "is required: the CA file trusted for \(PartyIdentity.broker(of: name).uri) (and for nothing else)")
+            }
+            guard FileManager.default.isReadableFile(atPath: authority) else {
+                throw peer.error("ca", "'\(authority)' cannot be read (relative paths are taken from the directory muster runs in)")
+            }
+            let exports = try peer.list("export") { (rule) throws(ConfigurationError) -> ExportRule in
+                ExportRule(destination: try pattern(rule), types: try rule.stringOrList("types").map(Set.init),
+                           senders: try TopicConfiguration.selectors(rule, "senders", parties: parties, placeholder: false))
+            }
+            let imports = try peer.list("import") { (rule) throws(ConfigurationError) -> ImportRule in
+                let destination = try pattern(rule)
+                guard let localText = try rule.string("as") else { return ImportRule(destination: destination) }
+                guard destination.isExact else {
+                    throw rule.error("as", "renames one destination; '\(destination)' is a pattern (leave out `as` to keep the peer's names)")
+                }
+                let local: Destination
+                do throws(BrokerError) { local = try Destination(parsing: localText) } catch { throw rule.error("as", "'\(localText)': \(error.message)") }
+                return ImportRule(destination: destination, localName: local)
+            }
+            var relay = RelaySettings()
+            if let settings = try peer.section("relay") {
+                relay.enabled = try settings.boolean("enabled", default: false)
+                relay.hopLimit = try settings.integer("hop-limit", default: relay.hopLimit, minimum: 1)
+                try settings.rejectUnknownKeys()
+            }
+            return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, exports: exports, imports: imports, relay: relay)
+        }
+        try section.rejectUnknownKeys()
+        return FederationRules(peers: peers)
+    }
+
+    private static func pattern(_ rule: ConfigurationReader) throws(ConfigurationError) -> DestinationPattern {
+        guard let text = try rule.string("destination") else { throw rule.error("destination", "is required") }
+        do throws(BrokerError) { return try DestinationPattern(text) } catch { throw rule.error("destination", "'\(text)': \(error.message)") }
+    }
+}

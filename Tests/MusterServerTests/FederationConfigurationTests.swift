@@ -1,0 +1,82 @@
+import Foundation
+import MusterBroker
+import MusterFederation
+import MusterProtocol
+import MusterServer
+import MusterTestSupport
+import Testing
+
+/// `federation:` in muster.yaml: peers with their jurisdiction, address, CA, export and import
+/// rules and relay; every mistake named with the file, the key and what is wrong.
+@Suite("federation configuration")
+struct FederationConfigurationTests {
+    let directory: TemporaryDirectory
+    let partiesFile: String
+    let authority: String
+
+    init() throws {
+        directory = try TemporaryDirectory(prefix: "muster-federation-config")
+        partiesFile = try directory.write("""
+            jurisdictions:
+              - {id: jinshan, ca: /certs/jinshan/ca.crt}
+              - {id: pinghu, ca: /certs/pinghu/ca.crt}
+            parties:
+              - {id: langxia-town, jurisdiction: jinshan, kind: township}
+              - {id: guangchen-town, jurisdiction: pinghu, kind: township}
+            """, to: "parties.yaml")
+        authority = try directory.write("not read here, only found\n", to: "pinghu-ca.crt")
+    }
+
+    func load(_ federation: String) throws(ConfigurationError) -> ServerConfiguration {
+        let file = try! directory.write("parties: \(partiesFile)\nbroker: {jurisdiction: jinshan}\n" + federation, to: "muster.yaml")
+        return try ServerConfiguration.load(file: file)
+    }
+
+    func refusal(_ federation: String) -> ConfigurationError? {
+        do { _ = try load(federation); return nil } catch { return error }
+    }
+
+    @Test func aPeerWithItsRulesIsRead() throws {
+        let configuration = try load("""
+            federation:
+              peers:
+                - jurisdiction: pinghu
+                  address: 127.0.0.1:61615
+                  ca: \(authority)
+                  export:
+                    - {destination: "/topic/joint.*", types: [notice, summons], senders: [{jurisdiction: jinshan}]}
+                  import:
+                    - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
+                    - {destination: "/topic/joint.**"}
+                  relay: {enabled: true, hop-limit: 3}
+            """)
+        let peer = try #require(configuration.federation.peer("pinghu"))
+        #expect(peer.address == "127.0.0.1:61615" && peer.authorityPath == authority)
+        #expect(peer.brokerIdentity.uri == "muster://pinghu/broker")
+        #expect(peer.exportDestination.description == "/queue/muster.export.pinghu")
+        #expect(peer.exports.first?.types == ["notice", "summons"])
+        #expect(peer.imports.count == 2 && peer.imports[0].localName?.description == "/topic/pinghu.report-in")
+        #expect(peer.relay == RelaySettings(enabled: true, hopLimit: 3))
+        #expect(try load("").federation.peers.isEmpty, "no federation: no peers")
+    }
+
+    @Test(arguments: [
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, exprot: []}]}", "federation.peers[0].exprot", "not a known setting"),
+        ("federation: {peer: []}", "federation.peer", "not a known setting"),
+        ("federation: {peers: [{jurisdiction: jinshan, ca: CA}]}", "federation.peers[0].jurisdiction", "own jurisdiction"),
+        ("federation: {peers: [{jurisdiction: hangzhou, ca: CA}]}", "federation.peers[0].jurisdiction", "not a jurisdiction"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA}, {jurisdiction: pinghu, ca: CA}]}", "federation.peers[1].jurisdiction", "twice"),
+        ("federation: {peers: [{jurisdiction: pinghu}]}", "federation.peers[0].ca", "is required"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: /nowhere/ca.crt}]}", "federation.peers[0].ca", "cannot be read"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, address: somewhere}]}", "federation.peers[0].address", "HOST:PORT"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /exchange/x}]}]}", "federation.peers[0].export[0].destination", "/exchange/x"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: \"/topic/a.*\", as: /topic/b}]}]}", "federation.peers[0].import[0].as", "pattern"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, relay: {hop-limit: 0}}]}", "federation.peers[0].relay.hop-limit", "at least 1"),
+    ])
+    func mistakesAreNamedWithTheirKey(federation: String, key: String, problem: String) {
+        let error = refusal(federation.replacingOccurrences(of: "CA", with: authority))
+        #expect(error?.key == key, "\(String(describing: error))")
+        #expect(error?.problem.contains(problem) == true, "\(String(describing: error))")
+        #expect(error?.file.hasSuffix("muster.yaml") == true)
+    }
+}
