@@ -48,7 +48,8 @@ public struct ExportRule: Sendable, Equatable {
 
     /// `sender` is the registered party that sent the message (nil: not a party of the policy).
     public func exports(_ destination: Destination, type: String?, sender: RegisteredParty?) -> Bool {
-        guard self.destination.matches(destination) else { return false }
+        // The broker's own destinations (muster.: refusals, the log identity) never cross.
+        guard !destination.isReserved, self.destination.matches(destination) else { return false }
         if let types, !(type.map(types.contains) ?? false) { return false }
         if senders.isEmpty { return true }
         guard let sender else { return false }
@@ -69,7 +70,7 @@ public struct ImportRule: Sendable, Equatable {
 
     /// Where a record the peer published on `destination` is stored here; nil when not accepted.
     public func localDestination(for destination: Destination) -> Destination? {
-        guard self.destination.matches(destination) else { return nil }
+        guard !destination.isReserved, self.destination.matches(destination) else { return nil }
         return localName ?? destination
     }
 }
@@ -78,7 +79,8 @@ public struct ImportRule: Sendable, Equatable {
 /// horizon: only records that originated here are exported), so a full mesh has no loops.
 public struct RelaySettings: Sendable, Equatable {
     public var enabled = false
-    /// How many links a relayed record may have crossed before this one.
+    /// How many links a relayed record may cross in all, counting the one to this peer (so 1
+    /// relays nothing).
     public var hopLimit = 2
 
     public init(enabled: Bool = false, hopLimit: Int = 2) {

@@ -150,18 +150,24 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
 
     private static let stagingCapacity = 16 << 10
 
+    /// Moves what other threads staged into the outbound buffer now (loop thread only), ahead of
+    /// whatever the loop writes next; the staging task already scheduled then finds nothing left.
+    private func takeOverStagedBytes() {
+        let earlier = staged.withLock { staged -> [UInt8] in
+            guard !staged.bytes.isEmpty else { return [] }
+            defer { staged.bytes = [] }
+            return staged.bytes
+        }
+        if !earlier.isEmpty { appendOutbound(earlier) }
+    }
+
     /// Appends to the outbound buffer directly (loop thread only), avoiding a copy. Bytes that
     /// another thread staged before go out first: they were written first (a RECEIPT the log
     /// writer staged must not be overtaken by a later one the loop writes itself).
     public func withOutboundBuffer(_ body: (inout [UInt8]) -> Void) {
         precondition(loop.inLoop)
         guard state != .closed, state != .draining else { return }
-        let earlier = staged.withLock { staged -> [UInt8] in
-            guard !staged.bytes.isEmpty else { return [] }
-            defer { staged.bytes = [] }  // the scheduled task then finds nothing left
-            return staged.bytes
-        }
-        if !earlier.isEmpty { appendOutbound(earlier) }
+        takeOverStagedBytes()
         let before = outbound.count
         body(&outbound)
         backlog.add(outbound.count - before, ordering: .relaxed)
@@ -184,6 +190,8 @@ public final class TLSChannel: EventHandler, @unchecked Sendable {
             loop.execute { [self] in close(flush: flush, error: error) }
             return
         }
+        // What other threads wrote before the close (a RECEIPT the log writer staged) is sent too.
+        if flush, state == .open { takeOverStagedBytes() }
         switch state {
         case .closed, .closing, .draining:
             return

@@ -39,7 +39,9 @@ enum FederationConfiguration {
                 throw peer.error("ca", "'\(authority)' cannot be read (relative paths are taken from the directory muster runs in)")
             }
             let exports = try peer.list("export") { (rule) throws(ConfigurationError) -> ExportRule in
-                ExportRule(destination: try pattern(rule), types: try rule.stringOrList("types").map(Set.init),
+                let types = try rule.stringOrList("types").map(Set.init)
+                if types?.isEmpty == true { throw rule.error("types", "is empty, which would export nothing; leave it out to export every type") }
+                return ExportRule(destination: try pattern(rule), types: types,
                            senders: try TopicConfiguration.selectors(rule, "senders", parties: parties, placeholder: false))
             }
             let imports = try peer.list("import") { (rule) throws(ConfigurationError) -> ImportRule in
@@ -50,6 +52,7 @@ enum FederationConfiguration {
                 }
                 let local: Destination
                 do throws(BrokerError) { local = try Destination(parsing: localText) } catch { throw rule.error("as", "'\(localText)': \(error.message)") }
+                guard !local.isReserved else { throw rule.error("as", "'\(localText)' is the broker's own (muster.); choose another name") }
                 return ImportRule(destination: destination, localName: local)
             }
             var relay = RelaySettings()
@@ -66,6 +69,10 @@ enum FederationConfiguration {
 
     private static func pattern(_ rule: ConfigurationReader) throws(ConfigurationError) -> DestinationPattern {
         guard let text = try rule.string("destination") else { throw rule.error("destination", "is required") }
+        // "/topic/" and "/queue/" are both 7 characters.
+        guard !text.dropFirst(7).hasPrefix("muster.") else {
+            throw rule.error("destination", "'\(text)' is the broker's own (muster.): it is neither exported nor imported")
+        }
         do throws(BrokerError) { return try DestinationPattern(text) } catch { throw rule.error("destination", "'\(text)': \(error.message)") }
     }
 }

@@ -43,6 +43,12 @@ public struct LogIdentity: Codable, Sendable, Equatable {
             try DurableFile.replace(path, with: try found.encoded())
             return (found, false)
         }
+        // Retention may have removed the record with the oldest segments: then the file was its
+        // only copy, and a new identity would give the same log a second id.
+        guard log.firstOffset == 0 else {
+            throw ConfigurationError(file: path, key: "", problem: "is missing, and the log's oldest records (with its identity record) were "
+                                     + "removed by retention: restore the file from a backup of the data directory")
+        }
         let created = try record(in: log, jurisdiction: jurisdiction, broker: broker, now: clock())
         try DurableFile.replace(path, with: try created.encoded())
         return (created, true)
@@ -73,6 +79,8 @@ public struct LogIdentity: Codable, Sendable, Equatable {
     private func check(against log: MessageLog, file: String) throws {
         guard offset >= log.firstOffset else { return }
         let records = try log.cursor(from: offset).next(maxRecords: 1, maxBytes: 1 << 20)
+        // Retention running meanwhile may have just removed it.
+        if records.first?.offset != offset, offset < log.firstOffset { return }
         guard let record = records.first, record.offset == offset, LogIdentity(record: record) == self else {
             throw ConfigurationError(file: file, key: "", problem: "names log \(logID) at offset \(offset), but the log there holds no such record: "
                                      + "the file belongs to another log; remove it and the broker finds the identity in the log")
@@ -86,14 +94,12 @@ public struct LogIdentity: Codable, Sendable, Equatable {
         }
     }
 
-    /// The first identity record in the log (a scan, only when the file was lost).
+    /// The identity record in the log, when the file was lost: the log knows the last record of
+    /// each destination, so this reads one record, not the log.
     private static func find(in log: MessageLog) throws -> LogIdentity? {
-        let cursor = log.cursor(from: log.firstOffset)
-        while true {
-            let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
-            if records.isEmpty { return nil }
-            if let found = records.lazy.compactMap(LogIdentity.init(record:)).first { return found }
-        }
+        guard let offset = log.lastOffset(for: LogIdentityHeader.destination.description) else { return nil }
+        let records = try log.cursor(from: offset).next(maxRecords: 1, maxBytes: 1 << 20)
+        return records.first.flatMap(LogIdentity.init(record:))
     }
 
     private static func record(in log: MessageLog, jurisdiction: String, broker: PartyIdentity, now: Int64) throws -> LogIdentity {
@@ -112,6 +118,7 @@ public struct LogIdentity: Codable, Sendable, Equatable {
             done.signal()
         }
         done.wait()
+        log.waitUntilDurable()  // with log.fsync: interval(MS) the completion comes before the sync
         guard let result = appended.withLock({ $0 }) else { throw LogError.closed }
         return LogIdentity(jurisdiction: jurisdiction, logID: logID, created: now, offset: try result.get().offset)
     }

@@ -34,6 +34,16 @@ struct FederationRulesTests {
         #expect(rules.exportTargets(of: try record("/topic/joint.patrol", sender: nil)).isEmpty, "an unknown sender when senders are named")
     }
 
+    @Test func theBrokersOwnDestinationsNeverCrossWhateverThePattern() throws {
+        let everything = FederationPeer(jurisdiction: "pinghu", address: nil, authorityPath: "ca.crt",
+                                        exports: [ExportRule(destination: try DestinationPattern("/topic/**"))],
+                                        imports: [ImportRule(destination: try DestinationPattern("/topic/**"))])
+        let rules = FederationRules(peers: [everything])
+        #expect(rules.exportTargets(of: try record("/topic/muster.log.identity", type: nil)).isEmpty)
+        #expect(rules.exportTargets(of: try record("/topic/joint.patrol", type: nil)) == ["pinghu"])
+        #expect(rules.importDestination(from: "pinghu", try Destination(parsing: "/topic/muster.audit.refusals")) == nil)
+    }
+
     @Test func splitHorizonAnImportedRecordIsNotExportedWithoutRelay() throws {
         let rules = FederationRules(peers: [try Self.peer("pinghu"), try Self.peer("jiaxing")])
         #expect(rules.exportTargets(of: try record("/topic/joint.patrol", via: ["pinghu"])).isEmpty)

@@ -85,6 +85,34 @@ struct LogIdentityTests {
         #expect(FileManager.default.fileExists(atPath: LogIdentity.file(in: directory.path)))
     }
 
+    @Test func aLostFileIsNotReplacedByANewIdentityOnceRetentionRemovedTheRecord() throws {
+        let directory = try TemporaryDirectory(prefix: "muster-identity")
+        defer { directory.remove() }
+        let clock = ManualClock()
+        let options = LogOptions(dataDirectory: directory.path, segmentBytes: 4096, retention: [RetentionRule(destination: "*", maxAgeMilliseconds: 1_000)],
+                                 clock: clock.reading)
+        let log = try MessageLog.open(options)
+        _ = try LogIdentity.establish(log: log, dataDirectory: directory.path, jurisdiction: "jinshan", broker: Self.broker, clock: clock.reading)
+        // Old segments full of patrol reports, then, much later, enough new ones to roll: retention drops the old.
+        func fill(_ count: Int) {
+            for index in 0..<count {
+                log.append(LogEntry(destination: "/topic/jinshan.patrol", headers: [], body: Array(repeating: 0x70, count: 200 + index % 7))) { _ in }
+            }
+            log.waitUntilDurable()
+        }
+        fill(60)
+        clock.advance(by: 60_000)
+        fill(60)
+        try #require(log.firstOffset > 0, "retention removed the oldest segments")
+        log.close()
+        try FileManager.default.removeItem(atPath: LogIdentity.file(in: directory.path))
+
+        let reopened = try MessageLog.open(options)
+        defer { reopened.close() }
+        #expect { try LogIdentity.establish(log: reopened, dataDirectory: directory.path, jurisdiction: "jinshan", broker: Self.broker, clock: clock.reading) }
+            throws: { error in "\(error)".contains("removed by retention") && "\(error)".contains("restore the file") }
+    }
+
     @Test func anIdentityFileOfAnotherLogIsRefused() throws {
         let directory = try TemporaryDirectory(prefix: "muster-identity")
         let other = try TemporaryDirectory(prefix: "muster-identity")
