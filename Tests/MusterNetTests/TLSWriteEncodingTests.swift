@@ -53,6 +53,23 @@ import Testing
         }
     }
 
+    /// A RECEIPT staged by another thread, then a close on the loop: the RECEIPT still goes out.
+    @Test func bytesStagedFromAnotherThreadAreSentBeforeACloseOnTheLoop() async throws {
+        try await withTLSHarness(serverEchoes: false) { harness in
+            let client = try harness.connect(try harness.clientTLS())
+            let server = try await harness.acceptedServer(number: 1)
+            try await eventually("both sides open") { client.log.opened && server.log.opened }
+            client.channel.loop.execute {
+                let other = Thread { client.channel.write(Array("receipt".utf8)) }
+                other.start()
+                while client.channel.approximateBacklog < 7 { usleep(100) }
+                client.channel.close()
+            }
+            try await eventually("the server sees the close") { server.log.closed }
+            #expect(String(decoding: server.log.received, as: UTF8.self) == "receipt")
+        }
+    }
+
     @Test func aLargeOutboundBufferIsReleasedOnceSentAndASmallOneKept() async throws {
         try await withTLSHarness(serverEchoes: false) { harness in
             let client = try harness.connect(try harness.clientTLS())
