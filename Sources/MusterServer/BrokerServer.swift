@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import MusterBroker
+public import MusterFederation
 public import MusterLog
 public import MusterNet
 import Synchronization
@@ -17,6 +18,9 @@ public final class BrokerServer: @unchecked Sendable {
     public let log: MessageLog
     /// Which log this is: jurisdiction, random id, creation time (the origin of federation keys).
     public let logIdentity: LogIdentity
+    /// The peer brokers and their rules (`federation:` in muster.yaml; a reload re-reads them).
+    private let federation: Mutex<FederationRules>
+    public var federationRules: FederationRules { federation.withLock { $0 } }
     /// What sessions read back from the log, and how they answer queries.
     private let history: LogMessageStore
     private let queries: SessionQueries
@@ -72,6 +76,8 @@ public final class BrokerServer: @unchecked Sendable {
             "log-id": "\(identity.logID)", "jurisdiction": "\(identity.jurisdiction)", "offset": "\(identity.offset)",
         ])
         self.logIdentity = identity
+        self.federation = Mutex(configuration.federation)
+        logger.info("federation", metadata: ["peers": "\(Self.describe(configuration.federation))"])
         let registry = ConsumerRegistry(dataDirectory: configuration.dataDirectory)
         let rebuilt = try ConsumerRecovery(registry: try registry.load(), log: log, rules: configuration.delivery)
         logger.info("consumers rebuilt", metadata: [
@@ -153,12 +159,16 @@ public final class BrokerServer: @unchecked Sendable {
     /// closed with the reason. A broken configuration is rejected whole; the old one stays.
     public func reload() throws {
         let loaded = try PolicyLoader.load(configuration.policyFiles)
+        // The federation rules live in muster.yaml; the rest of it applies at the next start.
+        let federationRules = try ServerConfiguration.load(file: configuration.file).federation
         var tls = configuration.tls
         tls.trustedAuthorityPaths = loaded.parties.jurisdictions.flatMap(\.authorityPaths) + configuration.extraAuthorityPaths
         let newContext = try TLSContext(role: .server, configuration: tls)
         for warning in loaded.warnings { logger.warning("\(warning)") }
         policy.replace(loaded.policy)
         context.withLock { $0 = newContext }
+        federation.withLock { $0 = federationRules }
+        logger.notice("federation reloaded", metadata: ["peers": "\(Self.describe(federationRules))"])
         // Deadlines are judged again at once: a reload is also how a test moves the broker's clock.
         timers.wake()
         let open = sessions.withLock { Array($0.values) }
@@ -166,6 +176,10 @@ public final class BrokerServer: @unchecked Sendable {
         logger.notice("policy reloaded", metadata: [
             "parties": "\(loaded.policy.parties.count)", "topics": "\(loaded.policy.topics.count)", "connections": "\(open.count)",
         ])
+    }
+
+    private static func describe(_ rules: FederationRules) -> String {
+        rules.peers.isEmpty ? "none" : rules.peers.map(\.jurisdiction).joined(separator: ",")
     }
 
     /// Stops accepting, tells every client the broker is going away, and stops the loops.
