@@ -12,6 +12,8 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
     case layout(String)
     /// The log is closed.
     case closed
+    /// Another process (a broker, or `muster log repair`) holds the log's lock.
+    case locked(directory: String, holder: Int32?)
 
     public var description: String {
         switch self {
@@ -37,6 +39,10 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
             return problem
         case .closed:
             return "the log is closed (the broker is shutting down)"
+        case .locked(let directory, let holder):
+            let who = holder.map { "process \($0)" } ?? "another process"
+            return "the log in \(directory) is in use by \(who) (a broker, or `muster log repair`): "
+                + "stop it first; one process at a time may change a log"
         }
     }
 

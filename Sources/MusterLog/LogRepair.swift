@@ -72,8 +72,11 @@ public struct LogRepair: Sendable {
     ///
     /// Without `force`, `offset` must be the first damaged record. With `force`, it may be any
     /// record at or before the first damage (or any record of a log that verifies).
+    /// Throws `LogError.locked` while a broker has the log open.
     public func truncate(from offset: UInt64, force: Bool = false, note: String? = nil) throws -> LogRepairOutcome {
         let survey = try survey(locating: offset)
+        let lock = try LogDirectoryLock(logDirectory: logDirectory)
+        defer { withExtendedLifetime(lock) {} }
         let damage = survey.damage
         if let damage, offset > damage.offset {
             throw LogRepairRefusal(description: "the log is damaged before offset \(offset), at \(damage); cutting from \(offset) would "

@@ -64,11 +64,16 @@ public final class MessageLog: @unchecked Sendable {
     var writerWakeCount: Int { wakeSignals.load(ordering: .relaxed) }
     private let stopped = DispatchSemaphore(value: 0)
     private var writer: LogWriter?
+    /// Held from `open` until `close` (LogDirectoryLock).
+    private let directoryLock = Mutex<LogDirectoryLock?>(nil)
 
     /// Opens (or creates) the log under `options.dataDirectory`, recovering it first.
+    /// Throws `.locked` when another process has the log open.
     public static func open(_ options: LogOptions, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws(LogError) -> MessageLog {
+        let lock = try LogDirectoryLock(logDirectory: options.logDirectory)
         let (scan, report) = try LogRecovery(options: options).recover(progress: progress)
         let log = MessageLog(options: options, scan: scan, report: report)
+        log.directoryLock.withLock { $0 = lock }
         let writer = try LogWriter(log: log, scan: scan)
         log.writer = writer
         let thread = Thread { [log] in
@@ -165,6 +170,7 @@ public final class MessageLog: @unchecked Sendable {
         guard first else { return }
         signalWriter()
         stopped.wait()
+        directoryLock.withLock { $0 = nil }
     }
 
     /// Returns once every record written so far is durable (after an fdatasync if one is owed).

@@ -29,12 +29,12 @@ extension LogCommand {
         var note: String?
 
         func run() throws {
-            if let process = BrokerControlFiles(dataDirectory: data.directory).runningProcessID() {
-                throw CommandFailure("the broker (process \(process)) is running on \(data.directory): stop it before repairing its log; nothing was cut")
-            }
             let outcome: LogRepairOutcome
             do {
                 outcome = try LogRepair(dataDirectory: data.directory).truncate(from: truncateFrom, force: force, note: note)
+            } catch LogError.locked(_, let holder) {
+                let who = holder.map { "the broker (process \($0))" } ?? "a broker"
+                throw CommandFailure("\(who) is running on \(data.directory): stop it before repairing its log; nothing was cut")
             } catch let refusal as LogRepairRefusal {
                 throw CommandFailure("repair refused: \(refusal)")
             } catch {

@@ -70,10 +70,11 @@ struct ServeCommand: ParsableCommand {
                 control.writeReloadOutcome("rejected: \(error)")
             }
         })
-        let address: SocketAddress
-        do { address = try server.start() } catch { throw CommandFailure("cannot start: \(error)") }
-        printHowToConnect(address, configuration, server.connectionExample)
+        // Before listening too: whoever sees the broker listen finds its process id for `muster reload`.
         control.writeProcessID()
+        let address: SocketAddress
+        do { address = try server.start() } catch { control.removeProcessID(); throw CommandFailure("cannot start: \(error)") }
+        printHowToConnect(address, configuration, server.connectionExample)
         signals.wait()
         logger.info("shutting down")
         server.shutdown()

@@ -6,7 +6,8 @@ import Testing
 /// One flipped byte in the last, receipted record of a real broker's log: `muster serve`
 /// refuses to start naming its offset (it used to cut the record off as a torn write, losing a
 /// receipted message and the evidence), `muster log verify` fails naming it, and only an
-/// explicit `muster log repair` (which keeps the cut bytes and records itself) lets it start.
+/// explicit `muster log repair` (which keeps the cut bytes and records itself) lets it start;
+/// neither a repair nor a second broker may touch the log while a broker has it open.
 @Suite("a damaged final record stops the broker until it is repaired")
 struct DamagedTailTests {
     /// `killed`: the broker is SIGKILLed, so preallocated zeros follow the last record;
@@ -91,6 +92,9 @@ struct DamagedTailTests {
             #expect(!restarted.log.contains("recovered the log"), "\(restarted.log)")
             let busy = try await runMuster(["log", "repair", "--data", data, "--truncate-from", "0", "--force"])
             #expect(busy.status != 0 && busy.output.contains("is running"), "a repair ran beside the broker:\n\(busy.output)")
+            let second = try await runBlocking { try Self.serve(configFile: broker.configFile) }
+            #expect(second.status != nil && second.status != 0, "a second broker served the same log:\n\(second.output)")
+            #expect(second.output.contains("in use by process \(restarted.processIdentifier)"), "\(second.output)")
             let town = try await restarted.connect("langxia-town")
             try await town.publish(to: "/topic/notices", text: "notice 5 again", receipt: true)
             try await town.disconnect()
