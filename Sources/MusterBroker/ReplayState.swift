@@ -51,6 +51,12 @@ public struct ReplayState: Sendable {
 
     /// Decides about the next record in log order.
     public mutating func consider(offset: UInt64, timestamp: Int64, destination recordDestination: String) -> Step {
+        consider(offset: offset, timestamp: timestamp, selected: recordDestination == destination.description)
+    }
+
+    /// Decides about the next record in log order, which the stream `selected` (or not) by its own
+    /// rule (an export stream selects by the record's export stamp, not its destination).
+    public mutating func consider(offset: UInt64, timestamp: Int64, selected: Bool) -> Step {
         guard !finished else { return .finish }
         switch end {
         case .offset(let last) where offset > last:
@@ -62,7 +68,7 @@ public struct ReplayState: Sendable {
         default:
             break
         }
-        guard recordDestination == destination.description else { return .skip }
+        guard selected else { return .skip }
         delivered += 1
         guard mode != .auto else { return .deliver(ackID: nil) }
         unacknowledged.append(offset)

@@ -11,15 +11,19 @@ public struct FederationPeer: Sendable, Equatable {
     public let address: String?
     /// The CA file trusted for the peer's broker certificate, and for nothing else.
     public let authorityPath: String
+    /// SHA-256 fingerprints of the certificates in `authorityPath`: a peer's broker certificate
+    /// must chain to one of them.
+    public let authorityFingerprints: Set<String>
     public let exports: [ExportRule]
     public let imports: [ImportRule]
     public let relay: RelaySettings
 
-    public init(jurisdiction: String, address: String?, authorityPath: String, exports: [ExportRule], imports: [ImportRule],
-                relay: RelaySettings = RelaySettings()) {
+    public init(jurisdiction: String, address: String?, authorityPath: String, authorityFingerprints: Set<String> = [],
+                exports: [ExportRule], imports: [ImportRule], relay: RelaySettings = RelaySettings()) {
         self.jurisdiction = jurisdiction
         self.address = address
         self.authorityPath = authorityPath
+        self.authorityFingerprints = authorityFingerprints
         self.exports = exports
         self.imports = imports
         self.relay = relay

@@ -24,6 +24,7 @@ public enum ReservedHeader {
         .union(ReplayHeader.brokerWritten)
         .union(PublishHeader.brokerWritten)
         .union(LogIdentityHeader.all)
+        .union(FederationHeader.all)
 
     /// Frame-control headers of SEND that do not travel with the message.
     public static let sendControl: Set<String> = ["destination", "receipt", "transaction", "content-length"]

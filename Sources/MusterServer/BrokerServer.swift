@@ -19,8 +19,8 @@ public final class BrokerServer: @unchecked Sendable {
     /// Which log this is: jurisdiction, random id, creation time (the origin of federation keys).
     public let logIdentity: LogIdentity
     /// The peer brokers and their rules (`federation:` in muster.yaml; a reload re-reads them).
-    private let federation: Mutex<FederationRules>
-    public var federationRules: FederationRules { federation.withLock { $0 } }
+    public let federation: FederationState
+    public var federationRules: FederationRules { federation.rules }
     /// What sessions read back from the log, and how they answer queries.
     private let history: LogMessageStore
     private let queries: SessionQueries
@@ -76,7 +76,8 @@ public final class BrokerServer: @unchecked Sendable {
             "log-id": "\(identity.logID)", "jurisdiction": "\(identity.jurisdiction)", "offset": "\(identity.offset)",
         ])
         self.logIdentity = identity
-        self.federation = Mutex(configuration.federation)
+        let federation = FederationState(configuration.federation)
+        self.federation = federation
         logger.info("federation", metadata: ["peers": "\(Self.describe(configuration.federation))"])
         let registry = ConsumerRegistry(dataDirectory: configuration.dataDirectory)
         let rebuilt = try ConsumerRecovery(registry: try registry.load(), log: log, rules: configuration.delivery)
@@ -102,7 +103,7 @@ public final class BrokerServer: @unchecked Sendable {
             })
         let publishIDs = try PublishIDRecovery.read(log, settings: configuration.publishIDs, now: clock())
         logger.info("publish ids remembered", metadata: ["ids": "\(publishIDs.count)", "window-ms": "\(configuration.publishIDs.window)"])
-        self.broker = Broker(store: store, gate: policy, rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk,
+        self.broker = Broker(store: store, gate: ExportStampingGate(policy: policy, federation: federation), rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk,
                              publishIDs: configuration.publishIDs, restoredPublishIDs: publishIDs)
         self.history = store
         self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy)
@@ -162,12 +163,13 @@ public final class BrokerServer: @unchecked Sendable {
         // The federation rules live in muster.yaml; the rest of it applies at the next start.
         let federationRules = try ServerConfiguration.load(file: configuration.file).federation
         var tls = configuration.tls
-        tls.trustedAuthorityPaths = loaded.parties.jurisdictions.flatMap(\.authorityPaths) + configuration.extraAuthorityPaths
+        tls.trustedAuthorityPaths = ServerConfiguration.authorityPaths(parties: loaded.parties.jurisdictions.flatMap(\.authorityPaths),
+                                                                       extra: configuration.extraAuthorityPaths, federation: federationRules)
         let newContext = try TLSContext(role: .server, configuration: tls)
         for warning in loaded.warnings { logger.warning("\(warning)") }
         policy.replace(loaded.policy)
         context.withLock { $0 = newContext }
-        federation.withLock { $0 = federationRules }
+        federation.replace(federationRules)
         logger.notice("federation reloaded", metadata: ["peers": "\(Self.describe(federationRules))"])
         // Deadlines are judged again at once: a reload is also how a test moves the broker's clock.
         timers.wake()
@@ -214,7 +216,7 @@ public final class BrokerServer: @unchecked Sendable {
         let session = ServerSession(
             broker: broker, policy: policy, history: history, queries: queries, consumers: pump, limits: configuration.limits,
             connectionLimits: connectionLimits, settings: configuration.session,
-            heartbeatTolerance: configuration.heartbeatTolerance, logger: logger,
+            heartbeatTolerance: configuration.heartbeatTolerance, exports: ExportService(federation: federation, logID: logIdentity.logID), logger: logger,
             onClose: { [weak self] session in
                 _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) }
                 self?.connectionEvents.add(1, ordering: .relaxed)

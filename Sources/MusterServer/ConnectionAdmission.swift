@@ -1,24 +1,54 @@
 import MusterBroker
+import MusterFederation
 import MusterNet
 import MusterProtocol
 
 /// Who a verified TLS peer is, and whether the policy lets it in: its certificate must name one
 /// party (`muster://JURISDICTION/PARTY`), and the policy must admit that party with that
 /// certificate. Every refusal is recorded in the audit destination.
+///
+/// A peer broker's certificate (`muster://JURISDICTION/broker`) is admitted instead when that
+/// jurisdiction is a federation peer and the certificate chains to the CA configured for it:
+/// that CA vouches for that one broker, and for nothing else.
 enum ConnectionAdmission {
-    static func admit(_ certificate: PeerCertificate?, from source: String, policy: PolicyGate?) -> Result<ConnectionCredentials, BrokerError> {
+    static func admit(_ certificate: PeerCertificate?, from source: String, policy: PolicyGate?,
+                      federation: FederationState? = nil) -> Result<ConnectionCredentials, BrokerError> {
         let certificate = certificate ?? PeerCertificate(subject: "", uriNames: [])
         switch PartyIdentity.from(uriNames: certificate.uriNames, subject: certificate.subject) {
         case .success(let party):
             let credentials = ConnectionCredentials(identity: party, subject: certificate.subject, serialNumber: certificate.serialNumber,
                                                     issuerFingerprint: certificate.issuerFingerprint, anchorFingerprint: certificate.anchorFingerprint)
-            if let policy, case .failure(let refusal) = policy.admitConnection(credentials, source: source) { return .failure(refusal.reported) }
+            if let refusal = check(credentials, from: source, policy: policy, federation: federation) { return .failure(refusal) }
             return .success(credentials)
         case .failure(let reason):
             let error = BrokerError(.identityRefused, reason.description)
             policy?.record(PolicyRefusal(error, rule: "certificate identity", party: nil, source: source))
             return .failure(error)
         }
+    }
+
+    /// Why `credentials` may not stay connected (recorded as a refusal), or nil: at the handshake
+    /// and again after each reload.
+    static func check(_ credentials: ConnectionCredentials, from source: String? = nil, policy: PolicyGate?,
+                      federation: FederationState?) -> BrokerError? {
+        let identity = credentials.identity
+        guard identity.party == PartyIdentity.brokerParty, let federation else {
+            guard let policy, case .failure(let refusal) = policy.admitConnection(credentials, source: source) else { return nil }
+            return refusal.reported
+        }
+        let error: BrokerError
+        let rule = "federation: peer \(identity.jurisdiction)"
+        if let peer = federation.rules.peer(identity.jurisdiction) {
+            let anchors = [credentials.anchorFingerprint, credentials.issuerFingerprint]
+            guard !anchors.contains(where: peer.authorityFingerprints.contains) else { return nil }
+            error = BrokerError(.identityRefused, "the certificate claims \(identity.uri) but was not issued by the CA configured for peer "
+                                + "\(identity.jurisdiction) (\(peer.authorityPath) in federation.peers); that CA alone vouches for its broker")
+        } else {
+            error = BrokerError(.identityRefused, "\(identity.uri) is a broker certificate, but \(identity.jurisdiction) is not a federation "
+                                + "peer of this broker; add it to federation.peers in muster.yaml to link with it")
+        }
+        policy?.record(PolicyRefusal(error, rule: rule, party: identity, source: source))
+        return error
     }
 
     /// Records a connection refused at the TLS handshake (no certificate, an unknown or expired

@@ -38,6 +38,10 @@ enum FederationConfiguration {
             guard FileManager.default.isReadableFile(atPath: authority) else {
                 throw peer.error("ca", "'\(authority)' cannot be read (relative paths are taken from the directory muster runs in)")
             }
+            let fingerprints: [String]
+            do { fingerprints = try CertificateFingerprint.sha256(ofPEMFile: authority) } catch {
+                throw peer.error("ca", "'\(authority)' holds no usable CA certificate: \(error)")
+            }
             let exports = try peer.list("export") { (rule) throws(ConfigurationError) -> ExportRule in
                 let types = try rule.stringOrList("types").map(Set.init)
                 if types?.isEmpty == true { throw rule.error("types", "is empty, which would export nothing; leave it out to export every type") }
@@ -61,7 +65,8 @@ enum FederationConfiguration {
                 relay.hopLimit = try settings.integer("hop-limit", default: relay.hopLimit, minimum: 1)
                 try settings.rejectUnknownKeys()
             }
-            return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, exports: exports, imports: imports, relay: relay)
+            return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, authorityFingerprints: Set(fingerprints),
+                                  exports: exports, imports: imports, relay: relay)
         }
         try section.rejectUnknownKeys()
         return FederationRules(peers: peers)

@@ -42,10 +42,13 @@ final class ReplayStream: @unchecked Sendable {
     /// Called when the reader has read every durable record; returning true ends the stream
     /// (a lagging live subscriber that rejoined live delivery).
     private let caughtUp: ((UInt64) -> Bool)?
+    /// Set for a peer broker's export stream: records are selected by their export stamp.
+    private let export: (service: ExportService, peer: String)?
 
     init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, version: StompVersion = .v1_2,
-         logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil) {
+         logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil, export: (service: ExportService, peer: String)? = nil) {
         self.version = version
+        self.export = export
         self.caughtUp = caughtUp
         self.state = state
         self.history = history
@@ -106,8 +109,7 @@ final class ReplayStream: @unchecked Sendable {
                 if state.reachedHead(nextOffset: end.nextOffset, timestampFloor: end.timestampFloor) { finish(at: end.nextOffset) }
                 return
             }
-            let wanted = record.kind == .message || (record.kind == .delivery && state.includeAcks)
-            switch state.consider(offset: record.offset, timestamp: record.timestamp, destination: wanted ? record.destination : "") {
+            switch consider(record) {
             case .skip:
                 continue
             case .finish:
@@ -115,7 +117,10 @@ final class ReplayStream: @unchecked Sendable {
                 return
             case .deliver(let ackID):
                 let frame: StompFrame
-                if record.kind == .delivery {
+                if let export {
+                    guard let exported = export.service.frame(record, subscriptionID: state.subscriptionID, ackID: ackID) else { continue }
+                    frame = exported
+                } else if record.kind == .delivery {
                     frame = Self.deliveryRecordFrame(record, subscriptionID: state.subscriptionID, ackID: ackID)
                 } else {
                     guard let message = StoredMessage(record: record) else { continue }
@@ -124,6 +129,14 @@ final class ReplayStream: @unchecked Sendable {
                 channel.withOutboundBuffer { StompFrameEncoder.encode(frame, version: version, into: &$0) }
             }
         }
+    }
+
+    private func consider(_ record: LogRecord) -> ReplayState.Step {
+        if let export {
+            return state.consider(offset: record.offset, timestamp: record.timestamp, selected: ExportService.selects(record, for: export.peer))
+        }
+        let wanted = record.kind == .message || (record.kind == .delivery && state.includeAcks)
+        return state.consider(offset: record.offset, timestamp: record.timestamp, destination: wanted ? record.destination : "")
     }
 
     /// Reads the next batch on a reader thread and pumps it on the loop.

@@ -53,8 +53,17 @@ public struct ServerConfiguration: Sendable {
         PartyIdentity(uri: "muster://\(jurisdiction)/\(brokerName)") ?? PartyIdentity(jurisdiction: jurisdiction, party: "broker")
     }
 
-    /// Every CA file the broker trusts for client certificates.
-    public var trustedAuthorityPaths: [String] { parties.jurisdictions.flatMap(\.authorityPaths) + extraAuthorityPaths }
+    /// Every CA file the broker trusts for client certificates: the parties' jurisdictions', the
+    /// extra ones, and each federation peer's (which admission accepts for that peer's broker only).
+    public var trustedAuthorityPaths: [String] {
+        Self.authorityPaths(parties: parties.jurisdictions.flatMap(\.authorityPaths), extra: extraAuthorityPaths, federation: federation)
+    }
+
+    static func authorityPaths(parties: [String], extra: [String], federation: FederationRules) -> [String] {
+        var paths = parties + extra
+        for peer in federation.peers where !paths.contains(peer.authorityPath) { paths.append(peer.authorityPath) }
+        return paths
+    }
 
     /// Where and how the durable log is kept.
     public var logOptions: LogOptions {

@@ -6,6 +6,10 @@ import MusterProtocol
 extension ServerSession {
     func subscribe(_ id: String, to destination: Destination, mode: AckMode, prefetch: Int?, replay: ReplayRequest?,
                    durable: Bool, receipt: String?) {
+        // A peer's link is durable by its own log: `durable` asks nothing more of this broker.
+        if ExportService.isExportDestination(destination) {
+            return startExport(id, of: destination, mode: mode, prefetch: prefetch, start: replay?.start, receipt: receipt)
+        }
         if let replay, !durable {
             return startReplay(id, of: destination, mode: mode, prefetch: prefetch, request: replay, receipt: receipt)
         }

@@ -52,11 +52,15 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     /// Set while a commit of this iteration's appends is scheduled on the loop (loop thread only).
     var commitScheduled = false
     let ordering = PublishOrdering()
+    /// Serves peer brokers their export destinations (nil: this broker has no federation).
+    let exports: ExportService?
 
     init(broker: Broker, policy: PolicyGate? = nil, history: (any MessageHistory)?, queries: SessionQueries, consumers: ConsumerPump? = nil,
          limits: StompLimits, connectionLimits: ConnectionLimits, settings: SessionSettings, heartbeatTolerance: Double,
-         connectTimeout: Duration = .seconds(30), logger: Logger, onClose: @escaping @Sendable (ServerSession) -> Void) {
+         connectTimeout: Duration = .seconds(30), exports: ExportService? = nil, logger: Logger,
+         onClose: @escaping @Sendable (ServerSession) -> Void) {
         self.connectionLimits = connectionLimits
+        self.exports = exports
         self.broker = broker
         self.policy = policy
         self.history = history
@@ -80,7 +84,8 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     func channelDidOpen(_ channel: TLSChannel) {
         openedAt = .now
         lastRead = .now
-        switch ConnectionAdmission.admit(channel.peerCertificate, from: ConnectionAdmission.host(of: channel.remoteAddress), policy: policy) {
+        switch ConnectionAdmission.admit(channel.peerCertificate, from: ConnectionAdmission.host(of: channel.remoteAddress), policy: policy,
+                                         federation: exports?.federation) {
         case .success(let credentials):
             logger[metadataKey: "party"] = "\(credentials.identity)"
             if let refusal = connectionLimits.admit(credentials.identity) {
@@ -154,10 +159,10 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     /// Re-admits the connection under a new policy (on its loop): a party that was removed or
     /// whose certificate was revoked is told why and disconnected.
     func readmit() {
-        guard let credentials, let policy, let machine, !machine.isClosed else { return }
-        if case .failure(let refusal) = policy.admitConnection(credentials) {
-            logger.notice("closing after a policy reload: \(refusal.error.message)")
-            perform(self.machine!.fail(BrokerError(refusal.code, "after a policy reload: \(refusal.reported.message)")))
+        guard let credentials, let machine, !machine.isClosed else { return }
+        if let refusal = ConnectionAdmission.check(credentials, policy: policy, federation: exports?.federation) {
+            logger.notice("closing after a policy reload: \(refusal.message)")
+            perform(self.machine!.fail(BrokerError(refusal.code, "after a policy reload: \(refusal.message)")))
         }
     }
 

@@ -24,7 +24,7 @@ struct FederationConfigurationTests {
               - {id: langxia-town, jurisdiction: jinshan, kind: township}
               - {id: guangchen-town, jurisdiction: pinghu, kind: township}
             """, to: "parties.yaml")
-        authority = try directory.write("not read here, only found\n", to: "pinghu-ca.crt")
+        authority = try TestPKI(in: directory.path).pinghuAuthority
     }
 
     func load(_ federation: String) throws(ConfigurationError) -> ServerConfiguration {
@@ -68,6 +68,7 @@ struct FederationConfigurationTests {
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA}, {jurisdiction: pinghu, ca: CA}]}", "federation.peers[1].jurisdiction", "twice"),
         ("federation: {peers: [{jurisdiction: pinghu}]}", "federation.peers[0].ca", "is required"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: /nowhere/ca.crt}]}", "federation.peers[0].ca", "cannot be read"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: PARTIES}]}", "federation.peers[0].ca", "no usable CA certificate"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, address: somewhere}]}", "federation.peers[0].address", "HOST:PORT"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /exchange/x}]}]}", "federation.peers[0].export[0].destination", "/exchange/x"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: \"/topic/a.*\", as: /topic/b}]}]}", "federation.peers[0].import[0].as", "pattern"),
@@ -77,7 +78,7 @@ struct FederationConfigurationTests {
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /topic/a, types: []}]}]}", "federation.peers[0].export[0].types", "would export nothing"),
     ])
     func mistakesAreNamedWithTheirKey(federation: String, key: String, problem: String) {
-        let error = refusal(federation.replacingOccurrences(of: "CA", with: authority))
+        let error = refusal(federation.replacingOccurrences(of: "CA", with: authority).replacingOccurrences(of: "PARTIES", with: partiesFile))
         #expect(error?.key == key, "\(String(describing: error))")
         #expect(error?.problem.contains(problem) == true, "\(String(describing: error))")
         #expect(error?.file.hasSuffix("muster.yaml") == true)

@@ -1,0 +1,41 @@
+public import MusterBroker
+public import MusterProtocol
+
+/// The broker's publish gate when it has peers: the policy decides, then a record the policy
+/// admitted is stamped with the peers it is exported to (`muster-export`), as the rules in force
+/// say at that moment. The stamp is stored with the record, so a reload never changes what an
+/// earlier record goes to, and an export stream selects by the stamp alone.
+public final class ExportStampingGate: PublishGate {
+    public let policy: PolicyGate
+    private let federation: FederationState
+
+    public init(policy: PolicyGate, federation: FederationState) {
+        self.policy = policy
+        self.federation = federation
+    }
+
+    public func admit(_ publication: Publication) -> Result<Publication, PolicyRefusal> {
+        policy.admit(publication).map(stamp)
+    }
+
+    public func checkSubscribe(_ destination: Destination, by party: PartyIdentity) -> PolicyRefusal? {
+        policy.checkSubscribe(destination, by: party)
+    }
+
+    public func permitsSubscribe(_ destination: Destination, by party: PartyIdentity) -> Bool {
+        policy.permitsSubscribe(destination, by: party)
+    }
+
+    private func stamp(_ publication: Publication) -> Publication {
+        let rules = federation.rules
+        guard !rules.peers.isEmpty else { return publication }
+        let record = FederationRules.Record(destination: publication.destination, type: publication.headers[ReservedHeader.type],
+                                            sender: policy.policy.parties[publication.sender],
+                                            via: FederationHeader.jurisdictions(publication.headers[FederationHeader.via]))
+        let targets = rules.exportTargets(of: record)
+        guard !targets.isEmpty else { return publication }
+        var stamped = publication
+        stamped.headers[FederationHeader.export] = targets.joined(separator: ",")
+        return stamped
+    }
+}

@@ -1,0 +1,35 @@
+/// Headers of federation links. The broker writes all of them; a client's SEND may carry none.
+public enum FederationHeader {
+    /// Stored on a record when it is appended: the peers it is exported to (jurisdictions,
+    /// comma-separated). Decided then, so a later change of the rules is never retroactive.
+    public static let export = "muster-export"
+    /// On an exported MESSAGE and on the imported record: `ORIGIN-LOG-ID/OFFSET`, the record's
+    /// place in the log where it was first published (its origin key).
+    public static let origin = "muster-origin"
+    /// The origin record's chain hash (hex): the same origin key with another hash is a fork.
+    public static let originHash = "muster-origin-hash"
+    /// On an exported MESSAGE and on the imported record: `EXPORTER-LOG-ID/OFFSET`, where the
+    /// record sits in the log of the broker it was imported from (the link's position). The same
+    /// as `muster-origin` unless the record was relayed.
+    public static let link = "muster-link"
+    /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
+    public static let via = "muster-via"
+
+    public static let all: Set<String> = [export, origin, originHash, link, via]
+
+    /// `muster-origin`'s value.
+    public static func originKey(logID: String, offset: UInt64) -> String { "\(logID)/\(offset)" }
+
+    /// Splits a `muster-origin` value; nil when it is not `LOG-ID/OFFSET`.
+    public static func parseOrigin(_ text: String) -> (logID: String, offset: UInt64)? {
+        guard let slash = text.lastIndex(of: "/"), let offset = UInt64(text[text.index(after: slash)...]) else { return nil }
+        let logID = String(text[..<slash])
+        return logID.isEmpty ? nil : (logID, offset)
+    }
+
+    /// Splits a comma-separated list of jurisdictions (`muster-export`, `muster-via`).
+    public static func jurisdictions(_ text: String?) -> [String] {
+        guard let text else { return [] }
+        return text.split(separator: ",").map(String.init)
+    }
+}

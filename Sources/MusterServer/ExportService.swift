@@ -1,0 +1,53 @@
+import MusterBroker
+import MusterFederation
+import MusterLog
+import MusterProtocol
+import MusterStomp
+
+/// What a peer broker reads here: its export destination (`/queue/muster.export.PEER`), a stream
+/// of the records this broker stamped for that peer when it stored them, read from the log from
+/// the peer's `x-stream-offset`. The peer's log is its cursor, so nothing is remembered here.
+struct ExportService: Sendable {
+    let federation: FederationState
+    /// This broker's log id: with an offset, the origin key of each record it exports.
+    let logID: String
+
+    static let destinationPrefix = "muster.export."
+
+    static func isExportDestination(_ destination: Destination) -> Bool {
+        destination.kind == .queue && destination.name.hasPrefix(destinationPrefix)
+    }
+
+    /// The peer that `party` reads `destination` as; refuses anyone but that peer's broker.
+    func peer(reading destination: Destination, as party: PartyIdentity) throws(BrokerError) -> FederationPeer {
+        guard let peer = federation.exportPeer(of: destination) else {
+            throw BrokerError(.notAuthorized, "\(destination) is the export destination of no federation peer of this broker (federation.peers in muster.yaml)")
+        }
+        guard party == peer.brokerIdentity else {
+            throw BrokerError(.notAuthorized, "\(destination) is read only by the broker of \(peer.jurisdiction) (\(peer.brokerIdentity.uri)), not by \(party.uri)")
+        }
+        return peer
+    }
+
+    /// Whether the record goes to `peer`: a message stamped for it when it was stored.
+    static func selects(_ record: LogRecord, for peer: String) -> Bool {
+        record.kind == .message && FederationHeader.jurisdictions(record.header(FederationHeader.export)).contains(peer)
+    }
+
+    /// The MESSAGE a peer receives: the record as any subscriber sees it (its own destination,
+    /// sender and time stamps, `x-stream-offset`), plus where it sits here (`muster-link`) and
+    /// its origin key and hash — its own for a record first published here, the origin's for one
+    /// this broker relays.
+    func frame(_ record: LogRecord, subscriptionID: String, ackID: String?) -> StompFrame? {
+        guard let message = StoredMessage(record: record) else { return nil }
+        var frame = Delivery.messageFrame(message, subscriptionID: subscriptionID, ackID: ackID, deliveryCount: 1)
+        let here = FederationHeader.originKey(logID: logID, offset: record.offset)
+        frame.headers[FederationHeader.export] = nil
+        frame.headers[FederationHeader.link] = here
+        if frame.headers[FederationHeader.origin] == nil {
+            frame.headers[FederationHeader.origin] = here
+            frame.headers[FederationHeader.originHash] = record.chain.hex
+        }
+        return frame
+    }
+}

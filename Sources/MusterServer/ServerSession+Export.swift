@@ -1,0 +1,33 @@
+import MusterBroker
+import MusterProtocol
+
+/// A peer broker's link: it subscribes to its export destination, and reads from the log the
+/// records stamped for it, from its `x-stream-offset` (where its own log says it stopped).
+extension ServerSession {
+    func startExport(_ id: String, of destination: Destination, mode: AckMode, prefetch: Int?, start: ReplayStart?, receipt: String?) {
+        do throws(BrokerError) {
+            guard let exports, let history else {
+                throw BrokerError(.notAuthorized, "\(destination) is a federation export destination, and this broker has no federation peers")
+            }
+            let peer = try exports.peer(reading: destination, as: machine!.party)
+            try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.checkFree(id) }
+            let from = try history.startOffset(of: start ?? .first, destination: destination)
+            let serial = try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.addReplay(id) }
+            let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch, end: nil, serial: serial)
+            let stream = ReplayStream(state: state, history: history, startOffset: from, channel: channel, version: version, logger: logger,
+                                      export: (exports, peer.jurisdiction))
+            streams[id] = stream
+            if let receipt { send(.receipt(receipt)) }
+            logger.notice("export link up", metadata: [
+                "peer": "\(peer.jurisdiction)", "from": "\(from)", "certificate-issuer": "\(credentials?.issuerFingerprint ?? "")",
+            ])
+            stream.start()
+        } catch {
+            machine?.subscriptionRefused()
+            if let policy, let party = machine?.party {
+                policy.record(PolicyRefusal(error, rule: "federation: export destination", party: party, destination: destination))
+            }
+            refuse(error, receipt: receipt)
+        }
+    }
+}
