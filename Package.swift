@@ -69,8 +69,12 @@ let package = Package(
         .muster("MusterClient", dependencies: [
             "MusterNet", "MusterStomp", "MusterProtocol",
         ]),
-        // Links between sovereign brokers: the federation rules (what is exported to and imported from each peer).
-        .muster("MusterFederation", dependencies: ["MusterBroker", "MusterProtocol"]),
+        // Links between sovereign brokers: the rules (what is exported to and imported from each
+        // peer), the import decisions (pure), and the link that imports over a STOMP client connection.
+        .muster("MusterFederation", dependencies: [
+            "MusterBroker", "MusterProtocol", "MusterStomp", "MusterClient", "MusterNet",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .muster("MusterBench", dependencies: [
             "MusterNet", "MusterStomp",
             .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -187,7 +187,7 @@ public final class Broker: Sendable {
         }
     }
 
-    private func store(_ publication: Publication, deferCommit: Bool = false,
+    func store(_ publication: Publication, deferCommit: Bool = false,
                        completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
         store.append(publication, deferCommit: deferCommit) { [self] result in
             if case .success(let message) = result {

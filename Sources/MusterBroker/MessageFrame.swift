@@ -53,7 +53,8 @@ extension Delivery {
         return headers
     }
 
-    static let brokerOwned: Set<String> = [
+    /// Headers every MESSAGE gets from the broker that delivers it (not stored with the message).
+    public static let brokerOwned: Set<String> = [
         "subscription", "message-id", "destination", "ack", "redelivered", "x-stream-offset",
         ReservedHeader.deliveryCount, ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp,
     ]

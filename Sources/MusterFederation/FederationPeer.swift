@@ -34,7 +34,12 @@ public struct FederationPeer: Sendable, Equatable {
 
     /// Where the peer subscribes, at this broker, to what this broker exports to it. Reserved
     /// (`muster.`): only the peer's broker may subscribe to it.
-    public var exportDestination: Destination { Destination(kind: .queue, name: "muster.export.\(jurisdiction)") }
+    public var exportDestination: Destination { Self.exportDestination(to: jurisdiction) }
+
+    /// Where the broker of `jurisdiction` reads what a peer exports to it (at that peer).
+    public static func exportDestination(to jurisdiction: String) -> Destination {
+        Destination(kind: .queue, name: "muster.export.\(jurisdiction)")
+    }
 }
 
 /// Which records go to a peer: those on destinations matching `destination`, of one of

@@ -12,10 +12,22 @@ public enum FederationHeader {
     /// record sits in the log of the broker it was imported from (the link's position). The same
     /// as `muster-origin` unless the record was relayed.
     public static let link = "muster-link"
+    /// On the imported record: when the origin broker stored it (ms since 1970; the record's own
+    /// time is when this broker stored it).
+    public static let originTime = "muster-origin-time"
+    /// On an import refusal record: why this broker refused the peer's record.
+    public static let refusal = "muster-import-refusal"
+    /// On an import refusal record: the destination and sender of the refused record.
+    public static let refusedDestination = "muster-import-destination"
+    public static let refusedSender = "muster-import-sender"
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
-    public static let all: Set<String> = [export, origin, originHash, link, via]
+    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, via]
+
+    /// Where a broker records a peer's record it refused to import (with the record's origin
+    /// key, so that the link moves past it, and the reason).
+    public static let refusalDestination = Destination(kind: .topic, name: "muster.import.refused")
 
     /// `muster-origin`'s value.
     public static func originKey(logID: String, offset: UInt64) -> String { "\(logID)/\(offset)" }

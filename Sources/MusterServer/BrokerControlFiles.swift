@@ -5,10 +5,13 @@ import Foundation
 public struct BrokerControlFiles: Sendable {
     public let processIDFile: String
     public let reloadOutcomeFile: String
+    /// The import links' state, rewritten every second while the broker runs (`muster federation status`).
+    public let federationStatusFile: String
 
     public init(dataDirectory: String) {
         processIDFile = "\(dataDirectory)/muster.pid"
         reloadOutcomeFile = "\(dataDirectory)/reload-outcome"
+        federationStatusFile = "\(dataDirectory)/federation/status.json"
     }
 
     public func writeProcessID() {

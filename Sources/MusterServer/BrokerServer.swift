@@ -36,6 +36,8 @@ public final class BrokerServer: @unchecked Sendable {
     /// Connections opened plus connections closed (activity, for `heapReturner`).
     private let connectionEvents = Atomic<Int>(0)
     private var heapReturner: HeapReturner?
+    /// The links that import from peers (those with an address in federation.peers).
+    private let links: FederationLinks
 
     /// Loads the policy, opens (and recovers) the log and rebuilds the queues and durable
     /// subscriptions; throws `ConfigurationError` when the policy or the consumer registry
@@ -111,6 +113,7 @@ public final class BrokerServer: @unchecked Sendable {
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, clock: clock, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
         self.timers = WorkflowTimers(broker: broker, clock: clock, speed: speed)
+        self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
     }
 
@@ -148,6 +151,7 @@ public final class BrokerServer: @unchecked Sendable {
             heapReturner.start()
             self.heapReturner = heapReturner
         }
+        try links.update()
         let bound = SocketAddress(host: configuration.listen.host, port: listener.boundPort)
         let memoryReturn = configuration.memoryReturnQuietPeriod.map { "after \(Int($0 / .milliseconds(1))) ms quiet" } ?? "off"
         logger.info("listening", metadata: ["address": "\(bound)", "loops": "\(group.loops.count)", "memory-return": "\(memoryReturn)",
@@ -170,6 +174,7 @@ public final class BrokerServer: @unchecked Sendable {
         policy.replace(loaded.policy)
         context.withLock { $0 = newContext }
         federation.replace(federationRules)
+        try links.update()
         logger.notice("federation reloaded", metadata: ["peers": "\(Self.describe(federationRules))"])
         // Deadlines are judged again at once: a reload is also how a test moves the broker's clock.
         timers.wake()
@@ -197,6 +202,7 @@ public final class BrokerServer: @unchecked Sendable {
         while ContinuousClock.now < deadline, !sessions.withLock({ $0.isEmpty }) {
             Thread.sleep(forTimeInterval: 0.02)
         }
+        links.stop()
         group?.shutdown()
         heapReturner?.stop()
         timers.stop()

@@ -58,21 +58,26 @@ public final class BrokerProcess: Sendable {
     /// bounds the wait for it to listen (opening a big log verifies all of it first).
     /// `fileSizeLimit` runs it under `prlimit --fsize` (bytes), so that log writes past it fail
     /// as they would on a full disk.
+    ///
+    /// A broker of another `jurisdiction`, or one that links with peers, shares a `pki` with
+    /// them and serves with its own broker certificate (`muster://JURISDICTION/broker`).
     public static func start(in directory: TemporaryDirectory, settings: String = "", topics: String = openTopics,
                              clock: BrokerClock = .wall, startupTimeout: Duration = .seconds(30),
-                             fileSizeLimit: Int? = nil) throws -> BrokerProcess {
-        let pki = try TestPKI(in: directory.path)
+                             fileSizeLimit: Int? = nil, jurisdiction: String = "jinshan", pki shared: TestPKI? = nil) throws -> BrokerProcess {
+        let pki = try shared ?? TestPKI(in: directory.path)
+        let certificate = shared == nil && jurisdiction == "jinshan" ? (pki.serverCertificate, pki.serverKey)
+            : try pki.brokerCertificate(jurisdiction: jurisdiction).pair
         let clock = try clock.placed(at: directory.file("clock"))
         let partiesFile = try directory.write(partiesText(pki: pki), to: "parties.yaml")
         let topicsFile = try directory.write(topics, to: "topics.yaml")
         let configFile = try directory.write("""
-            broker: {name: test-broker, jurisdiction: jinshan}
+            broker: {name: test-broker, jurisdiction: \(jurisdiction)}
             listen: 127.0.0.1:0
             data-directory: \(dataDirectory(in: directory))
             parties: \(partiesFile)
             topics: \(topicsFile)
             schemas: \(schemasDirectory)
-            tls: {certificate: \(pki.serverCertificate), private-key: \(pki.serverKey)}
+            tls: {certificate: \(certificate.0), private-key: \(certificate.1)}
             \(settings)
             """, to: "muster.yaml")
         return try launch(directory: directory, pki: pki, configFile: configFile, clock: clock, startupTimeout: startupTimeout,

@@ -20,8 +20,9 @@ public final class LinkProxy: Sendable {
     public init(to target: SocketAddress) throws {
         let listener = try Socket.listen(on: SocketAddress(host: "127.0.0.1", port: 0))
         address = SocketAddress(host: "127.0.0.1", port: try Socket.localPort(listener))
+        control.state.withLock { $0.target = target }
         let thread = Thread { [control] in
-            var pump = ProxyPump(listener: listener, target: target)
+            var pump = ProxyPump(listener: listener)
             pump.run(control)
             control.finished.store(true, ordering: .releasing)
         }
@@ -38,6 +39,9 @@ public final class LinkProxy: Sendable {
     }
 
     public func blackhole() { control.state.withLock { $0.mode = .blackholed } }
+
+    /// Forwards new connections to `target` from now on (a restarted broker listens elsewhere).
+    public func retarget(_ target: SocketAddress) { control.state.withLock { $0.target = target } }
 
     /// Resets every open connection (RST both ways); returns once it is done.
     public func cut() async throws {
@@ -83,6 +87,7 @@ private struct ProxyState {
     var bytesDropped = 0
     var flapEvery: Duration?
     var stopped = false
+    var target = SocketAddress(host: "127.0.0.1", port: 0)
 }
 
 /// The proxy's one thread: accepts, connects to the target, forwards (or drops) bytes, and
@@ -97,14 +102,12 @@ private struct ProxyPump {
     }
 
     let listener: Int32
-    let target: SocketAddress
     var pairs: [Pair] = []
     var buffer = [UInt8](repeating: 0, count: 64 << 10)
     var lastFlap = ContinuousClock.now
 
-    init(listener: Int32, target: SocketAddress) {
+    init(listener: Int32) {
         self.listener = listener
-        self.target = target
     }
 
     mutating func run(_ control: ProxyControl) {
@@ -141,13 +144,13 @@ private struct ProxyPump {
             pairs.removeAll { $0.closed }
             if descriptors[0].revents & Int16(POLLIN) != 0, let client = try? Socket.accept(listener) {
                 control.state.withLock { $0.accepted += 1 }
-                if let server = connectToTarget() { pairs.append(Pair(client: client, server: server)) } else { Self.reset(client) }
+                if let server = connectToTarget(control.state.withLock { $0.target }) { pairs.append(Pair(client: client, server: server)) } else { Self.reset(client) }
             }
         }
     }
 
     /// Connects to the target (on loopback, at once or not at all).
-    func connectToTarget() -> Int32? {
+    func connectToTarget(_ target: SocketAddress) -> Int32? {
         guard let server = try? Socket.startConnect(to: target) else { return nil }
         var descriptor = pollfd(fd: server, events: Int16(POLLOUT), revents: 0)
         guard poll(&descriptor, 1, 2_000) == 1, (try? Socket.connectResult(server, address: target)) != nil else {

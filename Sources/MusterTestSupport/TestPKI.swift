@@ -12,6 +12,8 @@ public struct TestPKI: Sendable {
     public let pinghuAuthority: String
     public let serverCertificate: String
     public let serverKey: String
+    /// Both jurisdictions' CAs in one file: what clients trust for a broker of either.
+    public let authorityBundle: String
     /// File base names handed out so far, and the lock revocations hold.
     private let bookkeeping = Bookkeeping()
 
@@ -27,6 +29,18 @@ public struct TestPKI: Sendable {
         serverKey = "\(directory)/server.key"
         try jinshan.issue(commonName: "test broker", usage: .server, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
             .write(certificateTo: serverCertificate, keyTo: serverKey)
+        authorityBundle = "\(directory)/ca-bundle.crt"
+        try (String(contentsOfFile: jinshanAuthority, encoding: .utf8) + String(contentsOfFile: pinghuAuthority, encoding: .utf8))
+            .write(toFile: authorityBundle, atomically: true, encoding: .utf8)
+    }
+
+    /// A broker certificate `muster://JURISDICTION/broker` from that jurisdiction's CA, for serving
+    /// clients and for connecting to peers (`DIRECTORY/JURISDICTION/broker.crt`, `.key`).
+    public func brokerCertificate(jurisdiction: String) throws -> ClientFiles {
+        let authority = try CertificateAuthority(certificatePath: "\(directory)/\(jurisdiction)/ca.crt", keyPath: "\(directory)/\(jurisdiction)/ca.key")
+        let certificate = try authority.issue(commonName: "\(jurisdiction) broker", usage: .broker, uriNames: ["muster://\(jurisdiction)/broker"],
+                                              dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
+        return try write(certificate, base: "\(directory)/\(jurisdiction)/broker")
     }
 
     /// Issues a client certificate for `muster://JURISDICTION/PARTY` from that jurisdiction's CA,
@@ -81,7 +95,7 @@ public struct TestPKI: Sendable {
     private func write(_ certificate: PEMCertificate, base: String) throws -> ClientFiles {
         let unique = bookkeeping.claim(base)
         try certificate.write(certificateTo: "\(unique).crt", keyTo: "\(unique).key")
-        return ClientFiles(certificate: "\(unique).crt", key: "\(unique).key", authority: jinshanAuthority)
+        return ClientFiles(certificate: "\(unique).crt", key: "\(unique).key", authority: authorityBundle)
     }
 
     /// The broker's TLS configuration: trusts both jurisdictions' CAs.
@@ -100,6 +114,9 @@ public struct ClientFiles: Sendable {
     public var tls: TLSConfiguration {
         TLSConfiguration(certificatePath: certificate, privateKeyPath: key, trustedAuthorityPaths: [authority])
     }
+
+    /// (certificate, key)
+    public var pair: (String, String) { (certificate, key) }
 }
 
 /// The shared, mutable part of a `TestPKI` (the struct's copies share it).

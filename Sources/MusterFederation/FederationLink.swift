@@ -1,0 +1,263 @@
+import Foundation
+public import Logging
+public import MusterBroker
+public import MusterClient
+public import MusterNet
+public import MusterProtocol
+import Synchronization
+
+/// The importing side of one link, the I/O shell around `ImportLink`: connects to the peer's
+/// broker with this broker's certificate (STOMP 1.2, mutual TLS, heart-beats), subscribes to
+/// its export destination from where this broker's log says the link stopped, stores each
+/// record through the policy as its origin sender's SEND (or records its refusal), and
+/// acknowledges cumulatively once the records are durable here. Reconnects with backoff.
+public final class FederationLink: Sendable {
+    public struct Settings: Sendable {
+        public var peer: FederationPeer
+        public var address: SocketAddress
+        /// This broker's jurisdiction, and the identity its own records (import refusals) carry.
+        public var jurisdiction: String
+        public var brokerIdentity: PartyIdentity
+        /// This broker's certificate and key (`muster://JURISDICTION/broker`).
+        public var certificatePath: String
+        public var privateKeyPath: String
+        public var heartbeat = 5_000
+        /// Records the peer may send ahead of this broker's acknowledgements.
+        public var prefetch = 1_000
+        public var backoff: (first: Duration, most: Duration) = (.milliseconds(200), .seconds(15))
+
+        public init(peer: FederationPeer, address: SocketAddress, jurisdiction: String, brokerIdentity: PartyIdentity,
+                    certificatePath: String, privateKeyPath: String) {
+            self.peer = peer
+            self.address = address
+            self.jurisdiction = jurisdiction
+            self.brokerIdentity = brokerIdentity
+            self.certificatePath = certificatePath
+            self.privateKeyPath = privateKeyPath
+        }
+    }
+
+    private struct State: ~Copyable {
+        var link: ImportLink
+        var acks = CumulativeAcks<ReceivedMessage>()
+        var status: LinkStatus
+        /// The newest message that may be acknowledged and was not yet.
+        var ackDue: ReceivedMessage?
+        /// The current connection's session number: completions of an earlier one are ignored.
+        var session = 0
+        var failure: String?
+        /// Records handed to the broker whose append has not completed.
+        var inFlight = 0
+    }
+
+    public let settings: Settings
+    private let broker: Broker
+    private let federation: FederationState
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let task = Mutex<Task<Void, Never>?>(nil)
+    /// Told the local offset of each record taken (the position hint).
+    private let onTaken: @Sendable (UInt64) -> Void
+
+    public init(settings: Settings, position: ImportLink.Position?, broker: Broker, federation: FederationState, logger: Logger,
+                onTaken: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+        self.settings = settings
+        self.broker = broker
+        self.federation = federation
+        self.logger = logger
+        self.onTaken = onTaken
+        var status = LinkStatus(peer: settings.peer.jurisdiction, address: "\(settings.address)")
+        status.lastLinkPosition = position.map { FederationHeader.originKey(logID: $0.logID, offset: $0.offset) }
+        state = Mutex(State(link: ImportLink(peer: settings.peer.jurisdiction, position: position), status: status))
+    }
+
+    public var status: LinkStatus { state.withLock { $0.status } }
+
+    public func start() {
+        task.withLock { $0 = Task { [self] in await run() } }
+    }
+
+    public func stop() {
+        task.withLock { $0 }?.cancel()
+    }
+
+    private func run() async {
+        var delay = settings.backoff.first
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            do {
+                try await connectAndImport()
+            } catch is CancellationError {
+                break
+            } catch {
+                note(error: "\(error)")
+            }
+            await waitForInFlight()
+            let halted = state.withLock { state -> Bool in
+                state.link.forgetSubmitted()
+                state.acks.reset()
+                state.ackDue = nil
+                state.session += 1
+                if let alarm = state.link.alarm { state.status.state = .halted; state.status.alarm = alarm } else { state.status.state = .disconnected }
+                state.status.connectedSince = nil
+                state.status.reconnects += 1
+                return state.link.alarm != nil
+            }
+            if halted {
+                logger.critical("federation link halted; restart the broker once the peer's log is understood", metadata: ["peer": "\(settings.peer.jurisdiction)", "alarm": "\(status.alarm ?? "")"])
+                return
+            }
+            // A link that stayed up a while starts its backoff again.
+            if ContinuousClock.now - started > .seconds(10) { delay = settings.backoff.first }
+            let jitter = Duration.milliseconds(Int.random(in: 0...max(1, Int(delay / .milliseconds(1)) / 4)))
+            try? await Task.sleep(for: delay + jitter)
+            delay = min(delay * 2, settings.backoff.most)
+        }
+    }
+
+    private func connectAndImport() async throws {
+        let peer = settings.peer
+        let identity = ClientIdentity(certificatePath: settings.certificatePath, privateKeyPath: settings.privateKeyPath,
+                                      trustedAuthorityPaths: [peer.authorityPath])
+        let options = ClientOptions(server: settings.address, identity: identity, heartbeatSend: settings.heartbeat, heartbeatWant: settings.heartbeat)
+        state.withLock { $0.status.state = .connecting }
+        let connection = try await MusterConnection.connect(options)
+        defer { Task { try? await connection.disconnect() } }
+        let (from, session) = state.withLock { ($0.link.subscribeFrom, $0.session) }
+        let subscription = try await connection.subscribe(to: FederationPeer.exportDestination(to: settings.jurisdiction).description, ack: .client, id: "link-\(settings.jurisdiction)",
+                                                          headers: ["x-stream-offset": from, "durable": "true", "prefetch-count": String(settings.prefetch)])
+        state.withLock {
+            $0.status.state = .connected
+            $0.status.connectedSince = broker.clock()
+            $0.failure = nil
+        }
+        logger.notice("federation link up", metadata: ["peer": "\(peer.jurisdiction)", "address": "\(settings.address)", "from": "\(from)"])
+        let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let acker = Task { [self] in
+            for await _ in signals {
+                guard let message = state.withLock({ state -> ReceivedMessage? in defer { state.ackDue = nil }; return state.ackDue }) else { continue }
+                try? await connection.ack(message)
+            }
+        }
+        defer {
+            signal.finish()
+            acker.cancel()
+        }
+        for try await message in subscription {
+            try Task.checkCancellation()
+            try take(message, session: session, signal: signal)
+            if let failure = state.withLock({ $0.failure }) { throw LinkFailure(failure) }
+        }
+        throw LinkFailure("the peer's broker ended the subscription")
+    }
+
+    /// Decides about one record and hands it to the broker; its completion acknowledges it.
+    private func take(_ message: ReceivedMessage, session: Int, signal: AsyncStream<Void>.Continuation) throws {
+        let record: InboundRecord
+        do { record = try InboundRecord(headers: message.headers, body: message.body) } catch {
+            throw LinkFailure("\(error.message)")
+        }
+        let (decision, ticket) = state.withLock { state in (state.link.consider(record.link), state.acks.received(message)) }
+        switch decision {
+        case .halt(let alarm):
+            throw LinkFailure("halted: \(alarm)")
+        case .duplicate:
+            state.withLock { $0.status.duplicatesDropped += 1 }
+            settle(ticket, session: session, signal: signal)
+        case .take:
+            state.withLock { $0.inFlight += 1 }
+            let peer = settings.peer.jurisdiction
+            switch record.plan(from: peer, here: settings.jurisdiction, rules: federation.rules) {
+            case .success(let publication):
+                broker.publishImported(publication) { [self] result in
+                    switch result {
+                    case .success(let stored):
+                        taken(record, localOffset: stored.offset, refused: false, ticket: ticket, session: session, signal: signal)
+                    case .failure(let error) where error.code == .storageFailure || error.code == .shuttingDown:
+                        fail("cannot store what \(peer) sent: \(error.message)", session: session)
+                    case .failure(let error):
+                        refuse(record, error, ticket: ticket, session: session, signal: signal)
+                    }
+                }
+            case .failure(let reason):
+                refuse(record, reason, ticket: ticket, session: session, signal: signal)
+            }
+        }
+    }
+
+    private func refuse(_ record: InboundRecord, _ reason: BrokerError, ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {
+        let peer = settings.peer.jurisdiction
+        logger.warning("federation import refused", metadata: ["peer": "\(peer)", "origin": "\(record.origin)", "reason": "\(reason.message)"])
+        broker.publishAsBroker(record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity)) { [self] result in
+            switch result {
+            case .success(let stored):
+                taken(record, localOffset: stored.offset, refused: true, ticket: ticket, session: session, signal: signal)
+            case .failure(let error):
+                fail("cannot record the refusal of \(record.origin): \(error.message)", session: session)
+            }
+        }
+    }
+
+    private func taken(_ record: InboundRecord, localOffset: UInt64, refused: Bool, ticket: UInt64, session: Int,
+                       signal: AsyncStream<Void>.Continuation) {
+        let now = broker.clock()
+        let counted = state.withLock { state -> Bool in
+            // After a failure a later record may still be stored; the position must not pass the failed one.
+            state.inFlight -= 1
+            guard state.failure == nil else {
+                state.link.storedPastFailure(record.link)
+                return false
+            }
+            state.link.taken(record.link)
+            state.status.lastLinkPosition = FederationHeader.originKey(logID: record.link.logID, offset: record.link.offset)
+            state.status.lastOriginTime = record.headers[FederationHeader.originTime].flatMap { Int64($0) }
+                ?? record.headers[ReservedHeader.timestamp].flatMap { Int64($0) }
+            state.status.lastImportedAt = now
+            if refused { state.status.refused += 1 } else { state.status.imported += 1 }
+            return true
+        }
+        guard counted else { return }
+        onTaken(localOffset)
+        settle(ticket, session: session, signal: signal)
+    }
+
+    private func settle(_ ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {
+        let due = state.withLock { state -> Bool in
+            guard state.session == session, let message = state.acks.done(ticket) else { return false }
+            state.ackDue = message
+            return true
+        }
+        if due { signal.yield() }
+    }
+
+    private func fail(_ reason: String, session: Int) {
+        logger.error("federation link stops importing", metadata: ["peer": "\(settings.peer.jurisdiction)", "reason": "\(reason)"])
+        state.withLock { state in
+            state.inFlight -= 1
+            state.failure = state.failure ?? reason
+        }
+    }
+
+    private func note(error: String) {
+        let now = broker.clock()
+        state.withLock {
+            $0.status.lastError = error
+            $0.status.lastErrorAt = now
+        }
+        logger.warning("federation link down", metadata: ["peer": "\(settings.peer.jurisdiction)", "error": "\(error)"])
+    }
+
+    /// Waits until every record handed to the broker was stored or refused, so that the next
+    /// subscription starts from a position nothing is still moving.
+    private func waitForInFlight() async {
+        while state.withLock({ $0.inFlight > 0 }) {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// Why a link's connection was given up (it reconnects, unless halted).
+struct LinkFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,112 @@
+/// One import link's rule, as a pure state machine: where the link stands (the last record
+/// taken from the peer, imported or refused — rebuilt from this broker's log, its only cursor),
+/// and what to do with each record the peer sends. A record at or before the position is a
+/// repeat and is dropped; the same position with another hash, or another log id, is a fork:
+/// the link halts with an alarm rather than guess.
+public struct ImportLink: Sendable {
+    /// A record's place in the log of the broker it came from, and that record's hash there
+    /// (nil when not known: a relayed record carries its origin's hash, not the relay's).
+    public struct Position: Sendable, Equatable {
+        public let logID: String
+        public let offset: UInt64
+        public let hash: String?
+
+        public init(logID: String, offset: UInt64, hash: String?) {
+            self.logID = logID
+            self.offset = offset
+            self.hash = hash
+        }
+    }
+
+    public enum Decision: Sendable, Equatable {
+        /// New: import it (or record its refusal), then `taken(_:)`.
+        case take
+        /// Already taken: drop it (and acknowledge it, so the peer moves on).
+        case duplicate
+        /// The peer's log contradicts what was taken from it: stop the link.
+        case halt(String)
+    }
+
+    public let peer: String
+    /// The last record taken durably.
+    public private(set) var position: Position?
+    /// The last record handed over to be imported (durable or not yet).
+    public private(set) var submitted: Position?
+    /// Set once the link halted; it stays halted until an operator restarts the broker.
+    public private(set) var alarm: String?
+    public private(set) var duplicates = 0
+    /// Records stored after an earlier one of the same connection failed to be: the link
+    /// resumes before them, and they are dropped when the peer sends them again.
+    private var storedPastFailure: Set<UInt64> = []
+    /// Hashes of the latest records taken, so that a repeat of one of them is checked too.
+    private var recent: [UInt64: String] = [:]
+    private var recentOrder: [UInt64] = []
+    private static let recentCapacity = 1024
+
+    public init(peer: String, position: Position?) {
+        self.peer = peer
+        self.position = position
+        self.submitted = position
+        if let position, let hash = position.hash { remember(position.offset, hash) }
+    }
+
+    /// The `x-stream-offset` to subscribe with: the last record taken again (its hash then
+    /// shows at once whether the peer's log is still the one it was), or the peer's first.
+    /// Subscribe only with nothing in flight (`submitted == position`).
+    public var subscribeFrom: String { position.map { "offset=\($0.offset)" } ?? "first" }
+
+    /// Decides about the next record the peer sent; `.take` counts it as submitted.
+    public mutating func consider(_ record: Position) -> Decision {
+        let decision = decide(record)
+        if decision == .take { submitted = record }
+        return decision
+    }
+
+    private mutating func decide(_ record: Position) -> Decision {
+        if let alarm { return .halt(alarm) }
+        guard let position = submitted else { return .take }
+        guard record.logID == position.logID else {
+            return halt("the log of \(peer)'s broker changed identity (log id \(position.logID) → \(record.logID)): it was replaced or "
+                        + "restored, and its offsets no longer name what was imported from it")
+        }
+        if storedPastFailure.remove(record.offset) != nil {
+            duplicates += 1
+            return .duplicate
+        }
+        if record.offset > position.offset { return .take }
+        if let known = recent[record.offset], let hash = record.hash, known != hash {
+            return halt("fork: \(peer)'s record \(record.logID)/\(record.offset) has hash \(hash), but the record imported from that "
+                        + "position had \(known): the peer's log was rewritten (restored from a backup?)")
+        }
+        duplicates += 1
+        return .duplicate
+    }
+
+    /// The record was durably imported, or its refusal durably recorded.
+    public mutating func taken(_ record: Position) {
+        position = record
+        if let hash = record.hash { remember(record.offset, hash) }
+    }
+
+    /// The record was stored, but an earlier one of its connection failed to be: the position
+    /// stays before the failed one, and this one is not taken twice.
+    public mutating func storedPastFailure(_ record: Position) {
+        storedPastFailure.insert(record.offset)
+    }
+
+    /// What was submitted and not taken will not be (the import failed, the link dropped it):
+    /// the peer sends it again after the next subscribe.
+    public mutating func forgetSubmitted() {
+        submitted = position
+    }
+
+    private mutating func halt(_ reason: String) -> Decision {
+        alarm = reason
+        return .halt(reason)
+    }
+
+    private mutating func remember(_ offset: UInt64, _ hash: String) {
+        if recent.updateValue(hash, forKey: offset) == nil { recentOrder.append(offset) }
+        if recentOrder.count > Self.recentCapacity { recent[recentOrder.removeFirst()] = nil }
+    }
+}

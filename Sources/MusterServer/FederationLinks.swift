@@ -1,0 +1,99 @@
+import Dispatch
+import Foundation
+import Logging
+import MusterBroker
+import MusterFederation
+import MusterLog
+import MusterNet
+import Synchronization
+
+/// The broker's import links: one per peer with an address, started with the broker, changed
+/// by a reload, stopped before the log closes. Their state is written every second to
+/// `DATA/federation/status.json`, which `muster federation status` reads.
+final class FederationLinks: Sendable {
+    private let configuration: ServerConfiguration
+    private let broker: Broker
+    private let federation: FederationState
+    private let positions: ImportPositions
+    private let logger: Logger
+    private let links = Mutex<[String: FederationLink]>([:])
+    private let timer = Mutex<DispatchSourceTimer?>(nil)
+
+    init(configuration: ServerConfiguration, broker: Broker, federation: FederationState, log: MessageLog, logger: Logger) {
+        self.configuration = configuration
+        self.broker = broker
+        self.federation = federation
+        self.positions = ImportPositions(dataDirectory: configuration.dataDirectory, log: log)
+        self.logger = logger
+    }
+
+    var statusFile: String { BrokerControlFiles(dataDirectory: configuration.dataDirectory).federationStatusFile }
+
+    /// Starts a link for each peer with an address (and stops those no longer configured so).
+    func update() throws {
+        let peers = federation.rules.peers.filter { $0.address != nil }
+        var started: [FederationLink] = []
+        var stopped: [FederationLink] = []
+        let running = links.withLock { $0 }
+        var next: [String: FederationLink] = [:]
+        for peer in peers {
+            if let link = running[peer.jurisdiction], link.settings.peer.address == peer.address, link.settings.peer.authorityPath == peer.authorityPath {
+                next[peer.jurisdiction] = link
+                continue
+            }
+            if let old = running[peer.jurisdiction] { stopped.append(old) }
+            let link = try makeLink(peer)
+            next[peer.jurisdiction] = link
+            started.append(link)
+        }
+        for (jurisdiction, link) in running where next[jurisdiction] == nil { stopped.append(link) }
+        links.withLock { $0 = next }
+        for link in stopped { link.stop() }
+        for link in started { link.start() }
+        startStatusTimer()
+    }
+
+    func stop() {
+        timer.withLock { $0?.cancel(); $0 = nil }
+        for link in links.withLock({ Array($0.values) }) { link.stop() }
+        positions.flush()
+        writeStatus()
+    }
+
+    var statuses: [LinkStatus] { links.withLock { $0.values.map(\.status) }.sorted { $0.peer < $1.peer } }
+
+    private func makeLink(_ peer: FederationPeer) throws -> FederationLink {
+        let address = try SocketAddress(parsing: peer.address ?? "")
+        let found = try positions.find(peer: peer.jurisdiction)
+        logger.info("federation link position", metadata: [
+            "peer": "\(peer.jurisdiction)", "position": "\(found.position.map { "\($0.logID)/\($0.offset)" } ?? "none (from the first record)")",
+            "records-read": "\(found.recordsRead)", "hint": "\(found.usedHint)",
+        ])
+        let settings = FederationLink.Settings(peer: peer, address: address, jurisdiction: configuration.jurisdiction,
+                                               brokerIdentity: configuration.brokerIdentity,
+                                               certificatePath: configuration.certificatePath, privateKeyPath: configuration.privateKeyPath)
+        let positions = self.positions
+        return FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger) { offset in
+            positions.taken(peer: peer.jurisdiction, localOffset: offset)
+        }
+    }
+
+    private func startStatusTimer() {
+        timer.withLock { timer in
+            guard timer == nil else { return }
+            let source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "muster-federation-status"))
+            source.schedule(deadline: .now(), repeating: .seconds(1))
+            source.setEventHandler { [weak self] in self?.writeStatus() }
+            source.resume()
+            timer = source
+        }
+    }
+
+    private func writeStatus() {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? encoder.encode(statuses) else { return }
+        try? FileManager.default.createDirectory(atPath: configuration.dataDirectory + "/federation", withIntermediateDirectories: true)
+        try? data.write(to: URL(fileURLWithPath: statusFile), options: .atomic)
+    }
+}

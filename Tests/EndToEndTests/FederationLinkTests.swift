@@ -1,0 +1,83 @@
+import Foundation
+import MusterClient
+import MusterTestSupport
+import Testing
+
+/// The link between two real brokers: Pinghu's broker imports what Jinshan's exports, exactly
+/// once, through its policy, and resumes from its own log after cuts and restarts. The logs are
+/// checked offline once both brokers stopped.
+@Suite("a federation link between two brokers")
+struct FederationLinkTests {
+    @Test func whatJinshanExportsArrivesOnceAtPinghuWithItsSenderAndARefusalIsRecordedAndPassed() async throws {
+        let brokers = try LinkedBrokers()
+        defer { brokers.remove() }
+        let reader = try await brokers.pinghu.connect("guangchen-town", jurisdiction: "pinghu")
+        let notices = try await reader.subscribe(to: "/topic/joint.notices")
+        let received = Collected<ReceivedMessage>()
+        let collector = Task { for try await message in notices { received.append(message) } }
+        defer { collector.cancel() }
+        let town = try await brokers.jinshan.connect("langxia-town")
+        var last: UInt64 = 0
+        for (destination, text) in [("/topic/joint.notices", "one"), ("/topic/local.notes", "stays home"),
+                                    ("/topic/joint.pinghu-only", "refused at pinghu"), ("/topic/joint.notices", "two")] {
+            last = try await LinkedBrokers.publish(town, to: destination, text)
+        }
+        try await brokers.waitUntilPinghuTook(last)
+        try await eventually("Pinghu's subscriber to receive both notices") { received.items.count >= 2 }
+        let messages = received.items
+        #expect(messages.map(\.bodyText) == ["one", "two"])
+        #expect(messages.allSatisfy { $0.sender == "langxia-town" && $0.senderJurisdiction == "jinshan" }, "\(messages.map(\.headers))")
+        #expect(messages.allSatisfy { $0.headers["muster-via"] == "jinshan" && $0.headers["muster-origin"] != nil })
+        let status = try await LinkedBrokers.status(of: brokers.pinghu)
+        #expect(status["state"] as? String == "connected")
+        #expect(status["imported"] as? Int == 2)
+        #expect(status["refused"] as? Int == 1)
+        try await town.disconnect()
+        try await reader.disconnect()
+
+        // Offline: the refused record is in Pinghu's log with its reason, between the two imports.
+        brokers.halt()
+        let taken = try LinkedBrokers.taken(in: brokers.pinghu)
+        #expect(taken.map(\.body) == ["one", "refused at pinghu", "two"])
+        #expect(taken.count == 3 && taken[1].destination == "/topic/muster.import.refused")
+        #expect(taken.count == 3 && taken[1].refusal?.contains("may not publish to /topic/joint.pinghu-only") == true, "\(taken)")
+        #expect(taken.first?.refusal == nil && taken.last?.refusal == nil)
+        let exported = try LinkedBrokers.exported(from: brokers.jinshan)
+        #expect(taken.map(\.origin) == exported.offsets.map { "\(exported.logID)/\($0)" })
+    }
+
+    @Test func afterCutsABlackholeAndARestartOfPinghuEveryRecordIsImportedOnceAndInOrder() async throws {
+        let brokers = try LinkedBrokers()
+        defer { brokers.remove() }
+        let town = try await brokers.jinshan.connect("langxia-town")
+        var last: UInt64 = 0
+        func publish(_ range: ClosedRange<Int>) async throws {
+            for number in range { last = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "patrol \(number)") }
+        }
+        try await publish(1...20)
+        try await brokers.waitUntilPinghuTook(last)
+
+        try await brokers.proxy.cut()
+        try await publish(21...40)
+        brokers.proxy.blackhole()
+        try await publish(41...60)
+        brokers.proxy.pass()
+        try await brokers.proxy.cut()
+        try await brokers.waitUntilPinghuTook(last)
+
+        brokers.pinghu.kill()
+        try await publish(61...80)
+        brokers.pinghu = try brokers.pinghu.restart()
+        try await publish(81...100)
+        try await brokers.waitUntilPinghuTook(last)
+        #expect(brokers.pinghu.log.contains("federation link position"), "\(brokers.pinghu.log)")
+        try await town.disconnect()
+
+        brokers.halt()
+        let taken = try LinkedBrokers.taken(in: brokers.pinghu)
+        #expect(taken.count == 100, "\(taken.count - 100) more than exported")
+        #expect(taken.map(\.body) == (1...100).map { "patrol \($0)" })
+        let exported = try LinkedBrokers.exported(from: brokers.jinshan)
+        #expect(taken.map(\.origin) == exported.offsets.map { "\(exported.logID)/\($0)" })
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import MusterClient
+import MusterStomp
+import MusterLog
+import MusterNet
+import MusterTestSupport
+import Synchronization
+import Testing
+
+/// Two real brokers that share a test PKI: Jinshan exports `/topic/joint.**` to Pinghu, and
+/// Pinghu imports it through a `LinkProxy` (so that tests can cut, blackhole and flap the link).
+final class LinkedBrokers: @unchecked Sendable {
+    let pki: TestPKI
+    let pkiDirectory: TemporaryDirectory
+    var jinshan: BrokerProcess
+    var pinghu: BrokerProcess
+    let proxy: LinkProxy
+
+    static let pinghuTopics = """
+        topics:
+          - {destination: "/topic/joint.pinghu-only", publish: [{jurisdiction: pinghu}], subscribe: all}
+          - {destination: "/topic/**", publish: all, subscribe: all}
+          - {destination: "/queue/**", publish: all, subscribe: all}
+        """
+
+    init() throws {
+        pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
+        pki = try TestPKI(in: pkiDirectory.path)
+        jinshan = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-jinshan"), settings: """
+            federation:
+              peers:
+                - jurisdiction: pinghu
+                  ca: \(pki.pinghuAuthority)
+                  export:
+                    - {destination: "/topic/joint.**"}
+            """, jurisdiction: "jinshan", pki: pki)
+        proxy = try LinkProxy(to: jinshan.address)
+        pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"), settings: """
+            federation:
+              peers:
+                - jurisdiction: jinshan
+                  address: \(proxy.address)
+                  ca: \(pki.jinshanAuthority)
+                  import:
+                    - {destination: "/topic/joint.**"}
+            """, topics: Self.pinghuTopics, jurisdiction: "pinghu", pki: pki)
+    }
+
+    /// Stops both brokers (if running), keeping their logs for an offline check.
+    func halt() {
+        proxy.stop()
+        if jinshan.isRunning { jinshan.stop(removingDirectory: false) }
+        if pinghu.isRunning { pinghu.stop(removingDirectory: false) }
+    }
+
+    func remove() {
+        halt()
+        jinshan.directory.remove()
+        pinghu.directory.remove()
+        pkiDirectory.remove()
+    }
+
+    /// Publishes with a receipt as `connection`; returns the record's offset in Jinshan's log.
+    @discardableResult
+    static func publish(_ connection: MusterConnection, to destination: String, _ text: String) async throws -> UInt64 {
+        let receipt = try await connection.send(StompFrame(.send, headers: ["destination": destination], body: Array(text.utf8)), awaitingReceipt: true)
+        return try #require(receipt["muster-offset"].flatMap { UInt64($0) }, "a RECEIPT without muster-offset: \(receipt)")
+    }
+
+    /// Waits until Pinghu's link has taken Jinshan's record at `offset` (from the status file).
+    func waitUntilPinghuTook(_ offset: UInt64, timeout: Duration = .seconds(60)) async throws {
+        try await eventually(timeout: timeout, "Pinghu's link to take Jinshan's record \(offset)") {
+            let position = (try? await Self.status(of: self.pinghu))?["lastLinkPosition"] as? String
+            return position?.split(separator: "/").last.flatMap { UInt64($0) } == offset
+        }
+    }
+
+    /// The records Pinghu's log took from Jinshan over the link (imported or refused), in log
+    /// order (read offline: stop the broker first).
+    static func taken(in broker: BrokerProcess) throws -> [(origin: String, destination: String, body: String, refusal: String?)] {
+        var found: [(String, String, String, String?)] = []
+        try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
+            if record.kind == .message, record.header("muster-via")?.split(separator: ",").last == "jinshan", let origin = record.header("muster-origin") {
+                found.append((origin, record.destination, String(decoding: record.body, as: UTF8.self), record.header("muster-import-refusal")))
+            }
+            return true
+        }
+        return found
+    }
+
+    /// Jinshan's log id and the offsets of the records stamped for Pinghu, in log order.
+    static func exported(from broker: BrokerProcess) throws -> (logID: String, offsets: [UInt64]) {
+        var logID = ""
+        var offsets: [UInt64] = []
+        try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
+            if record.destination == "/topic/muster.log.identity", let id = record.header("muster-log-id") { logID = id }
+            if record.kind == .message, record.header("muster-export")?.split(separator: ",").contains("pinghu") == true { offsets.append(record.offset) }
+            return true
+        }
+        return (logID, offsets)
+    }
+
+    /// Pinghu's link status as `muster federation status --json` prints it.
+    static func status(of broker: BrokerProcess) async throws -> [String: Any] {
+        let run = try await runMuster(["federation", "status", "--data", broker.dataDirectory, "--json"])
+        let list = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]
+        return list?.first ?? [:]
+    }
+}
+
+/// What a background task collected (a subscription's messages), read by the test.
+final class Collected<Item: Sendable>: Sendable {
+    private let storage = Mutex<[Item]>([])
+    func append(_ item: Item) { storage.withLock { $0.append(item) } }
+    var items: [Item] { storage.withLock { $0 } }
+}
