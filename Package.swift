@@ -94,7 +94,7 @@ let package = Package(
         .muster("MusterSchemaTests", dependencies: ["MusterSchema"], exclude: ["Differential"], kind: .test),
         .muster("MusterBrokerTests", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterTestSupport"], kind: .test),
         .muster("MusterWorkflowTests", dependencies: ["MusterWorkflow", "MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterTestSupport"], kind: .test),
-        .muster("MusterFederationTests", dependencies: ["MusterFederation", "MusterBroker", "MusterProtocol"], kind: .test),
+        .muster("MusterFederationTests", dependencies: ["MusterFederation", "MusterBroker", "MusterProtocol", "MusterStomp"], kind: .test),
         .muster("MusterBenchTests", dependencies: ["MusterBench", "MusterNet", "MusterStomp"], kind: .test),
         .muster("MusterServerTests", dependencies: [
             "MusterServer", "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterLog", "MusterTestSupport",

@@ -1,0 +1,89 @@
+import MusterFederation
+import Testing
+
+/// The import link's rule: the importer's log is its cursor; a repeat is dropped and counted;
+/// the same position with another hash, or another log id, halts the link.
+@Suite("the import link's position and decisions")
+struct ImportLinkTests {
+    static func at(_ offset: UInt64, _ hash: String? = nil, log: String = "a1") -> ImportLink.Position {
+        ImportLink.Position(logID: log, offset: offset, hash: hash ?? "h\(offset)")
+    }
+
+    @Test func aNewLinkTakesFromThePeersFirstRecordAndThenOnlyLaterOnes() {
+        var link = ImportLink(peer: "jinshan", position: nil)
+        #expect(link.subscribeFrom == "first")
+        #expect(link.consider(Self.at(4)) == .take)
+        #expect(link.consider(Self.at(9)) == .take)
+        #expect(link.submitted == Self.at(9) && link.position == nil, "submitted, not yet durable")
+        link.taken(Self.at(4))
+        link.taken(Self.at(9))
+        #expect(link.position == Self.at(9))
+        #expect(link.subscribeFrom == "offset=9", "resubscribes at the last record taken, to see its hash again")
+    }
+
+    @Test func aRepeatIsDroppedAndCountedWhetherDurableOrStillInFlight() {
+        var link = ImportLink(peer: "jinshan", position: Self.at(9))
+        #expect(link.consider(Self.at(9)) == .duplicate, "the resubscription's first record")
+        #expect(link.consider(Self.at(12)) == .take)
+        #expect(link.consider(Self.at(12)) == .duplicate, "in flight: not taken twice")
+        #expect(link.consider(Self.at(3)) == .duplicate)
+        #expect(link.duplicates == 3)
+    }
+
+    @Test func theSamePositionWithAnotherHashIsAForkAndTheLinkStaysHalted() {
+        var link = ImportLink(peer: "jinshan", position: Self.at(9))
+        guard case .halt(let alarm) = link.consider(Self.at(9, "rewritten")) else {
+            Issue.record("a fork was not halted")
+            return
+        }
+        #expect(alarm.contains("fork") && alarm.contains("a1/9"), "\(alarm)")
+        #expect(link.alarm == alarm)
+        #expect(link.consider(Self.at(10)) == .halt(alarm), "nothing is taken after the alarm")
+    }
+
+    @Test func anotherLogIDIsAReplacedLogAndHaltsTheLink() {
+        var link = ImportLink(peer: "jinshan", position: Self.at(9))
+        guard case .halt(let alarm) = link.consider(Self.at(10, log: "b2")) else {
+            Issue.record("a replaced peer log was not halted")
+            return
+        }
+        #expect(alarm.contains("a1 → b2"), "\(alarm)")
+    }
+
+    @Test func afterAFailedImportTheLinkResumesBeforeItAndDropsWhatWasStoredPastIt() {
+        var link = ImportLink(peer: "jinshan", position: Self.at(9))
+        #expect(link.consider(Self.at(10)) == .take)
+        #expect(link.consider(Self.at(11)) == .take)
+        // 10 failed to be stored; 11 was stored anyway.
+        link.storedPastFailure(Self.at(11))
+        link.forgetSubmitted()
+        #expect(link.subscribeFrom == "offset=9")
+        #expect(link.consider(Self.at(9)) == .duplicate)
+        #expect(link.consider(Self.at(10)) == .take, "the failed record is imported on the next try")
+        #expect(link.consider(Self.at(11)) == .duplicate, "the record stored past the failure is not stored twice")
+    }
+}
+
+/// Cumulative acknowledgement: the link acknowledges the newest message whose import, and every
+/// earlier one's, is durable.
+@Suite("cumulative acknowledgements of a link")
+struct CumulativeAcksTests {
+    @Test func anAckNeverCoversAMessageThatIsNotYetSafe() {
+        var acks = CumulativeAcks<String>()
+        let a = acks.received("a"), b = acks.received("b"), c = acks.received("c")
+        #expect(acks.done(b) == nil, "a is not safe yet")
+        #expect(acks.done(a) == "b", "a and b are safe: one ACK of b covers both")
+        #expect(acks.inFlight == 1)
+        #expect(acks.done(c) == "c")
+        #expect(acks.done(c) == nil, "done twice acknowledges nothing more")
+    }
+
+    @Test func afterAResetOldTicketsAcknowledgeNothing() {
+        var acks = CumulativeAcks<String>()
+        let old = acks.received("old")
+        acks.reset()
+        let new = acks.received("new")
+        #expect(acks.done(old) == nil)
+        #expect(acks.done(new) == "new")
+    }
+}

@@ -1,0 +1,81 @@
+import MusterBroker
+import MusterFederation
+import MusterProtocol
+import MusterStomp
+import Testing
+
+/// What an importer makes of a record its peer sent: the origin sender's publication under the
+/// local name, with its origin key, link position and route — or why not.
+@Suite("a record a peer sent over a link")
+struct InboundRecordTests {
+    static let rules = FederationRules(peers: [
+        FederationPeer(jurisdiction: "jinshan", address: "127.0.0.1:1", authorityPath: "ca.crt", exports: [],
+                       imports: [ImportRule(destination: try! DestinationPattern("/topic/joint.report-in"), localName: try! Destination(parsing: "/topic/jinshan.report-in")),
+                                 ImportRule(destination: try! DestinationPattern("/topic/joint.**"))]),
+    ])
+
+    static func message(_ destination: String = "/topic/joint.patrol", sender: (String, String) = ("jinshan", "langxia-town"),
+                        via: String? = nil, extra: [(String, String)] = []) -> StompHeaders {
+        var headers: StompHeaders = [
+            "subscription": "link-pinghu", "message-id": "m-7", "ack": "r1.7", "destination": destination, "redelivered": "false",
+            "muster-delivery-count": "1", "muster-sender": sender.1, "muster-sender-jurisdiction": sender.0, "muster-timestamp": "1700000000000",
+            "x-stream-offset": "7", "muster-link": "a1/7", "muster-origin": "a1/7", "muster-origin-hash": String(repeating: "ab", count: 32),
+            "muster-type": "notice", "content-type": "application/json",
+        ]
+        if let via { headers["muster-via"] = via; headers["muster-origin"] = "c3/2" }
+        for (name, value) in extra { headers.append(name, value) }
+        return headers
+    }
+
+    @Test func anImportIsTheOriginSendersPublicationWithItsOriginKeyAndRoute() throws {
+        let record = try InboundRecord(headers: Self.message(), body: Array("{}".utf8))
+        #expect(record.link == ImportLink.Position(logID: "a1", offset: 7, hash: String(repeating: "ab", count: 32)))
+        let publication = try record.plan(from: "jinshan", here: "pinghu", rules: Self.rules).get()
+        #expect(publication.sender == PartyIdentity(jurisdiction: "jinshan", party: "langxia-town"))
+        #expect(publication.destination.description == "/topic/joint.patrol")
+        #expect(publication.headers["muster-origin"] == "a1/7" && publication.headers["muster-link"] == "a1/7")
+        #expect(publication.headers["muster-via"] == "jinshan")
+        #expect(publication.headers["muster-origin-time"] == "1700000000000")
+        #expect(publication.headers["muster-type"] == "notice" && publication.headers["content-type"] == "application/json")
+        for delivered in ["subscription", "message-id", "ack", "destination", "redelivered", "x-stream-offset", "muster-sender", "muster-timestamp"] {
+            #expect(publication.headers[delivered] == nil, "\(delivered) belongs to the delivery, not the record")
+        }
+    }
+
+    @Test func anImportRuleRenamesTheDestination() throws {
+        let record = try InboundRecord(headers: Self.message("/topic/joint.report-in"), body: [])
+        #expect(try record.plan(from: "jinshan", here: "pinghu", rules: Self.rules).get().destination.description == "/topic/jinshan.report-in")
+    }
+
+    @Test(arguments: [
+        (message(sender: ("pinghu", "guangchen-town")), "vouches only for its own jurisdiction"),
+        (message("/topic/local.notes"), "no import rule for jinshan accepts /topic/local.notes"),
+        (message(sender: ("hangzhou", "x"), via: "hangzhou"), "a loop"),
+    ])
+    func refusals(headers: StompHeaders, reason: String) throws {
+        let record = try InboundRecord(headers: headers, body: [])
+        let here = headers["muster-via"] == "hangzhou" ? "hangzhou" : "pinghu"
+        guard case .failure(let refusal) = record.plan(from: "jinshan", here: here, rules: Self.rules) else {
+            Issue.record("planned instead of refused: \(headers)")
+            return
+        }
+        #expect(refusal.message.contains(reason), "\(refusal.message)")
+        let evidence = record.refusalRecord(from: "jinshan", reason: refusal, broker: PartyIdentity(jurisdiction: "pinghu", party: "broker"))
+        #expect(evidence.destination == FederationHeader.refusalDestination)
+        #expect(evidence.headers["muster-link"] == "a1/7" && evidence.headers["muster-import-refusal"] == refusal.message)
+    }
+
+    @Test func aRelayedRecordKeepsItsOriginAndIsVouchedForByTheOrigin() throws {
+        let record = try InboundRecord(headers: Self.message(sender: ("hangzhou", "x"), via: "hangzhou"), body: [])
+        #expect(record.link.hash == nil, "the relay's own hash is not carried")
+        let publication = try record.plan(from: "jinshan", here: "pinghu", rules: Self.rules).get()
+        #expect(publication.headers["muster-origin"] == "c3/2")
+        #expect(publication.headers["muster-via"] == "hangzhou,jinshan")
+    }
+
+    @Test func aMessageWithoutALinkPositionIsNotAnExport() {
+        var headers = Self.message()
+        headers["muster-link"] = nil
+        #expect(throws: BrokerError.self) { try InboundRecord(headers: headers, body: []) }
+    }
+}
