@@ -3,6 +3,7 @@ public import Logging
 public import MusterBroker
 public import MusterClient
 public import MusterNet
+import MusterStomp
 public import MusterProtocol
 import Synchronization
 
@@ -43,6 +44,8 @@ public final class FederationLink: Sendable {
         var status: LinkStatus
         /// The newest message that may be acknowledged and was not yet.
         var ackDue: ReceivedMessage?
+        /// Refusal notices for the peer, sent before the next ACK.
+        var noticesDue: [StompFrame] = []
         /// The current connection's session number: completions of an earlier one are ignored.
         var session = 0
         var failure: String?
@@ -135,8 +138,12 @@ public final class FederationLink: Sendable {
         let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let acker = Task { [self] in
             for await _ in signals {
-                guard let message = state.withLock({ state -> ReceivedMessage? in defer { state.ackDue = nil }; return state.ackDue }) else { continue }
-                try? await connection.ack(message)
+                let (notices, message) = state.withLock { state in
+                    defer { state.noticesDue = []; state.ackDue = nil }
+                    return (state.noticesDue, state.ackDue)
+                }
+                for notice in notices { _ = try? await connection.send(notice, awaitingReceipt: false) }
+                if let message { try? await connection.ack(message) }
             }
         }
         defer {
@@ -191,6 +198,9 @@ public final class FederationLink: Sendable {
         broker.publishAsBroker(record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity)) { [self] result in
             switch result {
             case .success(let stored):
+                // The origin hears of it too, where its sender's refusals are recorded.
+                let notice = record.refusalNotice(reason, to: FederationPeer.exportDestination(to: settings.jurisdiction))
+                state.withLock { $0.noticesDue.append(notice) }
                 taken(record, localOffset: stored.offset, refused: true, ticket: ticket, session: session, signal: signal)
             case .failure(let error):
                 fail("cannot record the refusal of \(record.origin): \(error.message)", session: session)

@@ -38,7 +38,7 @@ public struct FederationPeer: Sendable, Equatable {
 
     /// Where the broker of `jurisdiction` reads what a peer exports to it (at that peer).
     public static func exportDestination(to jurisdiction: String) -> Destination {
-        Destination(kind: .queue, name: "muster.export.\(jurisdiction)")
+        Destination(kind: .queue, name: FederationHeader.exportDestinationPrefix + jurisdiction)
     }
 }
 

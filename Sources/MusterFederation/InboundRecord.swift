@@ -71,6 +71,21 @@ public struct InboundRecord: Sendable {
         return .success(Publication(destination: local, headers: stored, body: body, sender: sender))
     }
 
+    /// The SEND that tells the peer's broker (on `exportDestination`, the link's own) that this
+    /// broker refused the record, and why.
+    public func refusalNotice(_ reason: BrokerError, to exportDestination: Destination) -> StompFrame {
+        var headers: StompHeaders = [
+            "destination": exportDestination.description,
+            FederationHeader.origin: origin,
+            FederationHeader.refusal: reason.message,
+            ReservedHeader.errorCode: reason.code.rawValue,
+            FederationHeader.refusedSender: sender.uri,
+            FederationHeader.refusedDestination: destination.description,
+        ]
+        if let type = self.headers[ReservedHeader.type] { headers[ReservedHeader.type] = type }
+        return StompFrame(.send, headers: headers)
+    }
+
     /// The record of a refusal: the origin key and link position (so the link moves past it),
     /// the route, the original destination and sender, the reason, and the body as evidence.
     public func refusalRecord(from peer: String, reason: BrokerError, broker: PartyIdentity) -> Publication {

@@ -29,6 +29,9 @@ public enum FederationHeader {
     /// key, so that the link moves past it, and the reason).
     public static let refusalDestination = Destination(kind: .topic, name: "muster.import.refused")
 
+    /// Where the broker of `PEER` reads what is exported to it: `/queue/muster.export.PEER`.
+    public static let exportDestinationPrefix = "muster.export."
+
     /// `muster-origin`'s value.
     public static func originKey(logID: String, offset: UInt64) -> String { "\(logID)/\(offset)" }
 

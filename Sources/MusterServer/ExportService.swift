@@ -12,10 +12,8 @@ struct ExportService: Sendable {
     /// This broker's log id: with an offset, the origin key of each record it exports.
     let logID: String
 
-    static let destinationPrefix = "muster.export."
-
     static func isExportDestination(_ destination: Destination) -> Bool {
-        destination.kind == .queue && destination.name.hasPrefix(destinationPrefix)
+        destination.kind == .queue && destination.name.hasPrefix(FederationHeader.exportDestinationPrefix)
     }
 
     /// The peer that `party` reads `destination` as; refuses anyone but that peer's broker.
@@ -27,6 +25,22 @@ struct ExportService: Sendable {
             throw BrokerError(.notAuthorized, "\(destination) is read only by the broker of \(peer.jurisdiction) (\(peer.brokerIdentity.uri)), not by \(party.uri)")
         }
         return peer
+    }
+
+    /// A peer's notice that it refused to import one of this broker's records (a SEND of its
+    /// broker on its export destination): recorded here as a refusal of the original sender's
+    /// message, in the audit destination, where the sender's refusals are read.
+    func noteImportRefusal(_ notice: Publication, policy: PolicyGate) throws(BrokerError) {
+        let peer = try peer(reading: notice.destination, as: notice.sender)
+        guard let origin = notice.headers[FederationHeader.origin], let reason = notice.headers[FederationHeader.refusal],
+              let senderURI = notice.headers[FederationHeader.refusedSender], let sender = PartyIdentity(uri: senderURI) else {
+            throw BrokerError(.missingHeader, "an import refusal notice needs \(FederationHeader.origin), \(FederationHeader.refusal) and \(FederationHeader.refusedSender)")
+        }
+        let code = notice.headers[ReservedHeader.errorCode].flatMap(ErrorCode.init(rawValue:)) ?? .notAuthorized
+        let destination = notice.headers[FederationHeader.refusedDestination].flatMap { try? Destination(parsing: $0) }
+        let error = BrokerError(code, "the broker of \(peer.jurisdiction) refused to import \(origin): \(reason)")
+        policy.record(PolicyRefusal(error, rule: "federation: import at \(peer.jurisdiction)", party: sender, destination: destination,
+                                    type: notice.headers[ReservedHeader.type]))
     }
 
     /// Whether the record goes to `peer`: a message stamped for it when it was stored.

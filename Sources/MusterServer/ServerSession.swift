@@ -191,6 +191,11 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
             version = machine.version
             sessionID = broker.attach(party: machine.party, target: self)
             logger.info("connected", metadata: ["version": "\(version.rawValue)", "heart-beat": "\(agreement.sendEvery),\(agreement.expectEvery)"])
+        case .publish(let publication, let receipt) where ExportService.isExportDestination(publication.destination):
+            attempt(receipt) { [self] () throws(BrokerError) in
+                guard let exports, let policy else { throw BrokerError(.notAuthorized, "this broker has no federation peers") }
+                try exports.noteImportRefusal(publication, policy: policy)
+            }
         case .publish(let publication, let receipt):
             publish(publication, receipt: receipt)
         case .subscribe(let id, let destination, let mode, let prefetch, let replay, let durable, let receipt):

@@ -46,6 +46,52 @@ struct FederationLinkTests {
         #expect(taken.map(\.origin) == exported.offsets.map { "\(exported.logID)/\($0)" })
     }
 
+    @Test func importsFailingPinghusSchemaAdmissionListOrVouchingAreRecordedTheLinkMovesOnAndJinshanHearsWhy() async throws {
+        let brokers = try LinkedBrokers()
+        defer { brokers.remove() }
+        let complaint = try String(contentsOfFile: BrokerProcess.schemasDirectory + "/complaint.schema.json", encoding: .utf8)
+        let example = try #require((try JSONSerialization.jsonObject(with: Data(complaint.utf8)) as? [String: Any])?["examples"] as? [Any]).first
+        let valid = String(decoding: try JSONSerialization.data(withJSONObject: try #require(example)), as: UTF8.self)
+        let auditor = try await brokers.jinshan.connect("discipline-inspector")
+        let audit = try await auditor.subscribe(to: "/topic/muster.audit.refusals")
+        let heard = Collected<[String: String]>()
+        let collector = Task {
+            for try await message in audit {
+                if let object = try? JSONSerialization.jsonObject(with: Data(message.body)) as? [String: Any],
+                   object["rule"] as? String == "federation: import at pinghu" { heard.append(object.compactMapValues { $0 as? String }) }
+            }
+        }
+        defer { collector.cancel() }
+        let town = try await brokers.jinshan.connect("langxia-town")
+        // A Pinghu party publishing at Jinshan's broker: Jinshan may not vouch for it at Pinghu.
+        let visitor = try await brokers.jinshan.connect("guangchen-town", jurisdiction: "pinghu")
+        try await LinkedBrokers.publish(town, to: "/topic/joint.complaints", "not a complaint")
+        try await LinkedBrokers.publish(town, to: "/topic/joint.tasks", valid)
+        try await LinkedBrokers.publish(visitor, to: "/topic/joint.notices", "from a visitor")
+        let last = try await LinkedBrokers.publish(town, to: "/topic/joint.complaints", valid)
+        try await brokers.waitUntilPinghuTook(last)
+        let status = try await LinkedBrokers.status(of: brokers.pinghu)
+        #expect(status["refused"] as? Int == 3 && status["imported"] as? Int == 1, "\(status)")
+        // Jinshan records Pinghu's notices as refusals of its senders' messages.
+        try await eventually("Jinshan to record Pinghu's three refusals") { heard.items.count >= 3 }
+        let notices = heard.items
+        #expect(notices.map { $0["party"] } == ["langxia-town", "langxia-town", "guangchen-town"], "\(notices)")
+        #expect(notices.map { $0["code"] } == ["schema-violation", "not-admitted", "not-authorized"], "\(notices)")
+        try await auditor.disconnect()
+        try await town.disconnect()
+        try await visitor.disconnect()
+        brokers.halt()
+
+        let taken = try LinkedBrokers.taken(in: brokers.pinghu)
+        #expect(taken.map { $0.refusal == nil } == [false, false, false, true], "\(taken)")
+        let reasons = taken.compactMap(\.refusal)
+        for (index, fragment) in ["does not match its schema", "not on the admission list", "vouches only for its own jurisdiction"].enumerated() {
+            #expect(reasons.count == 3 && reasons[index].contains(fragment), "\(reasons)")
+        }
+        let recorded = try LinkedBrokers.refusals(in: brokers.jinshan).filter { ($0["rule"] as? String) == "federation: import at pinghu" }
+        #expect(recorded.count == 3, "in Jinshan's log: \(recorded)")
+    }
+
     @Test func afterCutsABlackholeAndARestartOfPinghuEveryRecordIsImportedOnceAndInOrder() async throws {
         let brokers = try LinkedBrokers()
         defer { brokers.remove() }

@@ -16,9 +16,19 @@ final class LinkedBrokers: @unchecked Sendable {
     var pinghu: BrokerProcess
     let proxy: LinkProxy
 
+    /// Pinghu's policy refuses some of what Jinshan exports: a destination only Pinghu's parties
+    /// may publish to, a typed one (schema), and one with an admission list.
     static let pinghuTopics = """
         topics:
           - {destination: "/topic/joint.pinghu-only", publish: [{jurisdiction: pinghu}], subscribe: all}
+          - {destination: "/topic/joint.complaints", types: complaint, publish: all, subscribe: all}
+          - destination: /topic/joint.tasks
+            types: complaint
+            publish: all
+            subscribe: all
+            admission:
+              admitted:
+                - {tasks: [complaint], from: [{jurisdiction: pinghu}], reason: Pinghu's own cases, reference: test list}
           - {destination: "/topic/**", publish: all, subscribe: all}
           - {destination: "/queue/**", publish: all, subscribe: all}
         """
@@ -83,6 +93,17 @@ final class LinkedBrokers: @unchecked Sendable {
             if record.kind == .message, record.header("muster-via")?.split(separator: ",").last == "jinshan", let origin = record.header("muster-origin") {
                 found.append((origin, record.destination, String(decoding: record.body, as: UTF8.self), record.header("muster-import-refusal")))
             }
+            return true
+        }
+        return found
+    }
+
+    /// The refusal records of a broker's audit destination (read offline), as JSON objects.
+    static func refusals(in broker: BrokerProcess) throws -> [[String: Any]] {
+        var found: [[String: Any]] = []
+        try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
+            if record.destination == "/topic/muster.audit.refusals",
+               let object = try? JSONSerialization.jsonObject(with: Data(record.body)) as? [String: Any] { found.append(object) }
             return true
         }
         return found
