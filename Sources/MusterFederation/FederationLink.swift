@@ -248,13 +248,17 @@ public final class FederationLink: Sendable {
         }
     }
 
+    /// Logs a failure; the same failure again (a peer that stays down) only at debug level.
     private func note(error: String) {
         let now = broker.clock()
-        state.withLock {
-            $0.status.lastError = error
-            $0.status.lastErrorAt = now
+        let repeated = state.withLock { state -> Bool in
+            defer {
+                state.status.lastError = error
+                state.status.lastErrorAt = now
+            }
+            return state.status.lastError == error
         }
-        logger.warning("federation link down", metadata: ["peer": "\(settings.peer.jurisdiction)", "error": "\(error)"])
+        logger.log(level: repeated ? .debug : .warning, "federation link down", metadata: ["peer": "\(settings.peer.jurisdiction)", "error": "\(error)"])
     }
 
     /// Waits until every record handed to the broker was stored or refused, so that the next

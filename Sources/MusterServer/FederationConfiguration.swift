@@ -18,7 +18,10 @@ import MusterProtocol
 ///             - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
 ///           relay: {enabled: false, hop-limit: 2}
 enum FederationConfiguration {
-    static func read(_ section: ConfigurationReader?, jurisdiction: String, parties: PartyDirectory) throws(ConfigurationError) -> FederationRules {
+    /// A peer CA inside `developmentDirectory` may not exist yet: `muster serve` creates the
+    /// development PKI before it loads the rest (until then no peer broker is admitted with it).
+    static func read(_ section: ConfigurationReader?, jurisdiction: String, parties: PartyDirectory,
+                     developmentDirectory: String?) throws(ConfigurationError) -> FederationRules {
         guard let section else { return FederationRules() }
         var seen = Set<String>()
         let peers = try section.list("peers") { (peer) throws(ConfigurationError) -> FederationPeer in
@@ -35,12 +38,14 @@ enum FederationConfiguration {
             guard let authority = try peer.string("ca"), !authority.isEmpty else {
                 throw peer.error("ca", "is required: the CA file trusted for \(PartyIdentity.broker(of: name).uri) (and for nothing else)")
             }
-            guard FileManager.default.isReadableFile(atPath: authority) else {
+            var fingerprints: [String] = []
+            let fromDevelopmentPKI = developmentDirectory.map { authority.hasPrefix($0 + "/") } ?? false
+            if FileManager.default.isReadableFile(atPath: authority) {
+                do { fingerprints = try CertificateFingerprint.sha256(ofPEMFile: authority) } catch {
+                    throw peer.error("ca", "'\(authority)' holds no usable CA certificate: \(error)")
+                }
+            } else if !(fromDevelopmentPKI && !FileManager.default.fileExists(atPath: authority)) {
                 throw peer.error("ca", "'\(authority)' cannot be read (relative paths are taken from the directory muster runs in)")
-            }
-            let fingerprints: [String]
-            do { fingerprints = try CertificateFingerprint.sha256(ofPEMFile: authority) } catch {
-                throw peer.error("ca", "'\(authority)' holds no usable CA certificate: \(error)")
             }
             let exports = try peer.list("export") { (rule) throws(ConfigurationError) -> ExportRule in
                 let types = try rule.stringOrList("types").map(Set.init)

@@ -133,7 +133,8 @@ public struct ServerConfiguration: Sendable {
         guard parties.jurisdiction(jurisdiction) != nil else {
             throw ConfigurationError(file: file, key: "broker.jurisdiction", problem: "'\(jurisdiction)' is not a jurisdiction in \(partiesText)")
         }
-        let federation = try FederationConfiguration.read(federationSection, jurisdiction: jurisdiction, parties: parties)
+        let federation = try FederationConfiguration.read(federationSection, jurisdiction: jurisdiction, parties: parties,
+                                                          developmentDirectory: developmentDirectory)
         return ServerConfiguration(
             file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log, delivery: delivery,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,

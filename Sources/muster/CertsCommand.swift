@@ -30,8 +30,8 @@ struct CertsCommand: ParsableCommand {
         var replace = false
 
         func run() throws {
-            let configuration: ServerConfiguration
-            do { configuration = try ServerConfiguration.load(file: config) } catch { throw CommandFailure("\(error)") }
+            let configuration: DevelopmentPKISettings
+            do { configuration = try DevelopmentPKISettings.load(file: config) } catch { throw CommandFailure("\(error)") }
             let report: DevelopmentPKI.Report
             do {
                 report = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction,

@@ -41,6 +41,7 @@ struct ServeCommand: ParsableCommand {
             return handler
         }
         let logger = Logger(label: "muster")
+        try createDevelopmentCertificatesIfMissing()
         var configuration: ServerConfiguration
         do {
             configuration = try ServerConfiguration.load(file: config)
@@ -49,7 +50,6 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CommandFailure("\(error)")
         }
-        try createDevelopmentCertificatesIfMissing(configuration)
         let server: BrokerServer
         do {
             if let clock = CommandClock.setting {
@@ -81,11 +81,13 @@ struct ServeCommand: ParsableCommand {
         control.removeProcessID()
     }
 
-    private func createDevelopmentCertificatesIfMissing(_ configuration: ServerConfiguration) throws {
-        guard let directory = configuration.developmentCertificatesDirectory,
-              !FileManager.default.fileExists(atPath: configuration.certificatePath) else { return }
+    /// Before the whole configuration is checked: a federation peer's CA may be one this creates.
+    private func createDevelopmentCertificatesIfMissing() throws {
+        let settings: DevelopmentPKISettings
+        do { settings = try DevelopmentPKISettings.load(file: config) } catch { throw CommandFailure("\(error)") }
+        guard let directory = settings.developmentDirectory, !FileManager.default.fileExists(atPath: settings.certificatePath) else { return }
         do {
-            let report = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction, in: directory)
+            let report = try DevelopmentPKI.create(parties: settings.parties, brokerJurisdiction: settings.jurisdiction, in: directory)
             print("muster: created a development PKI in \(directory) (\(report.created.count) files); do not use it in production")
         } catch {
             throw CommandFailure("cannot create development certificates in \(directory): \(error)")
