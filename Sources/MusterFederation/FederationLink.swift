@@ -22,9 +22,6 @@ public final class FederationLink: Sendable {
         /// This broker's certificate and key (`muster://JURISDICTION/broker`).
         public var certificatePath: String
         public var privateKeyPath: String
-        public var heartbeat = 5_000
-        /// Records the peer may send ahead of this broker's acknowledgements.
-        public var prefetch = 1_000
         public var backoff: (first: Duration, most: Duration) = (.milliseconds(200), .seconds(15))
 
         public init(peer: FederationPeer, address: SocketAddress, jurisdiction: String, brokerIdentity: PartyIdentity,
@@ -122,13 +119,13 @@ public final class FederationLink: Sendable {
         let peer = settings.peer
         let identity = ClientIdentity(certificatePath: settings.certificatePath, privateKeyPath: settings.privateKeyPath,
                                       trustedAuthorityPaths: [peer.authorityPath])
-        let options = ClientOptions(server: settings.address, identity: identity, heartbeatSend: settings.heartbeat, heartbeatWant: settings.heartbeat)
+        let options = ClientOptions(server: settings.address, identity: identity, heartbeatSend: peer.link.heartbeat, heartbeatWant: peer.link.heartbeat)
         state.withLock { $0.status.state = .connecting }
         let connection = try await MusterConnection.connect(options)
         defer { Task { try? await connection.disconnect() } }
         let (from, session) = state.withLock { ($0.link.subscribeFrom, $0.session) }
         let subscription = try await connection.subscribe(to: FederationPeer.exportDestination(to: settings.jurisdiction).description, ack: .client, id: "link-\(settings.jurisdiction)",
-                                                          headers: ["x-stream-offset": from, "durable": "true", "prefetch-count": String(settings.prefetch)])
+                                                          headers: ["x-stream-offset": from, "durable": "true", "prefetch-count": String(peer.link.prefetch)])
         state.withLock {
             $0.status.state = .connected
             $0.status.connectedSince = broker.clock()

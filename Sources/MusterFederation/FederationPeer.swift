@@ -17,9 +17,11 @@ public struct FederationPeer: Sendable, Equatable {
     public let exports: [ExportRule]
     public let imports: [ImportRule]
     public let relay: RelaySettings
+    public let link: LinkSettings
 
     public init(jurisdiction: String, address: String?, authorityPath: String, authorityFingerprints: Set<String> = [],
-                exports: [ExportRule], imports: [ImportRule], relay: RelaySettings = RelaySettings()) {
+                exports: [ExportRule], imports: [ImportRule], relay: RelaySettings = RelaySettings(), link: LinkSettings = LinkSettings()) {
+        self.link = link
         self.jurisdiction = jurisdiction
         self.address = address
         self.authorityPath = authorityPath
@@ -96,4 +98,14 @@ public struct RelaySettings: Sendable, Equatable {
         self.enabled = enabled
         self.hopLimit = hopLimit
     }
+}
+
+/// How this broker's import link from the peer runs.
+public struct LinkSettings: Sendable, Equatable {
+    /// Heart-beats both ways, in milliseconds: silence of twice this drops the connection.
+    public var heartbeat = 5_000
+    /// Records the peer may send ahead of this broker's acknowledgements.
+    public var prefetch = 1_000
+
+    public init() {}
 }

@@ -17,6 +17,8 @@ import MusterProtocol
 ///           import:
 ///             - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
 ///           relay: {enabled: false, hop-limit: 2}
+///           heartbeat: 5s                     # the link's heart-beats: silence of twice this drops it
+///           prefetch: 1000                    # records the peer may send ahead of this broker's acknowledgements
 enum FederationConfiguration {
     /// A peer CA inside `developmentDirectory` may not exist yet: `muster serve` creates the
     /// development PKI before it loads the rest (until then no peer broker is admitted with it).
@@ -70,8 +72,14 @@ enum FederationConfiguration {
                 relay.hopLimit = try settings.integer("hop-limit", default: relay.hopLimit, minimum: 1)
                 try settings.rejectUnknownKeys()
             }
+            var link = LinkSettings()
+            if let heartbeat = try peer.duration("heartbeat") {
+                guard heartbeat >= 100, heartbeat <= 600_000 else { throw peer.error("heartbeat", "must be between 100ms and 10m") }
+                link.heartbeat = Int(heartbeat)
+            }
+            link.prefetch = try peer.integer("prefetch", default: link.prefetch, minimum: 1)
             return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, authorityFingerprints: Set(fingerprints),
-                                  exports: exports, imports: imports, relay: relay)
+                                  exports: exports, imports: imports, relay: relay, link: link)
         }
         try section.rejectUnknownKeys()
         return FederationRules(peers: peers)

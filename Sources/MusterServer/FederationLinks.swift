@@ -37,7 +37,8 @@ final class FederationLinks: Sendable {
         let running = links.withLock { $0 }
         var next: [String: FederationLink] = [:]
         for peer in peers {
-            if let link = running[peer.jurisdiction], link.settings.peer.address == peer.address, link.settings.peer.authorityPath == peer.authorityPath {
+            if let link = running[peer.jurisdiction], link.settings.peer.address == peer.address,
+               link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.link == peer.link {
                 next[peer.jurisdiction] = link
                 continue
             }

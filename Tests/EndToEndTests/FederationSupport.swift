@@ -3,18 +3,24 @@ import MusterClient
 import MusterStomp
 import MusterLog
 import MusterNet
+import MusterProtocol
 import MusterTestSupport
 import Synchronization
 import Testing
 
-/// Two real brokers that share a test PKI: Jinshan exports `/topic/joint.**` to Pinghu, and
-/// Pinghu imports it through a `LinkProxy` (so that tests can cut, blackhole and flap the link).
+/// Two real brokers that share a test PKI and link both ways, each through a `LinkProxy` (so
+/// that tests can cut, blackhole and flap a link): Jinshan exports `/topic/joint.**` to
+/// Pinghu, which imports it through `toJinshan`; Pinghu exports the same to Jinshan, which
+/// imports it through `toPinghu`.
 final class LinkedBrokers: @unchecked Sendable {
     let pki: TestPKI
     let pkiDirectory: TemporaryDirectory
     var jinshan: BrokerProcess
     var pinghu: BrokerProcess
+    /// Pinghu's link to Jinshan's broker.
     let proxy: LinkProxy
+    /// Jinshan's link to Pinghu's broker.
+    let toPinghu: LinkProxy
 
     /// Pinghu's policy refuses some of what Jinshan exports: a destination only Pinghu's parties
     /// may publish to, a typed one (schema), and one with an admission list.
@@ -33,32 +39,56 @@ final class LinkedBrokers: @unchecked Sendable {
           - {destination: "/queue/**", publish: all, subscribe: all}
         """
 
-    init() throws {
+    /// `heartbeat`: the links' heart-beat (and the brokers' offer), e.g. "1s"; nil keeps the defaults.
+    init(heartbeat: String? = nil) throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
         pki = try TestPKI(in: pkiDirectory.path)
-        jinshan = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-jinshan"), settings: """
+        // The proxies exist first, so that each broker's settings can name the other's.
+        let nowhere = SocketAddress(host: "127.0.0.1", port: 1)
+        proxy = try LinkProxy(to: nowhere)
+        toPinghu = try LinkProxy(to: nowhere)
+        jinshan = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-jinshan"),
+                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat),
+                                          jurisdiction: "jinshan", pki: pki)
+        pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"),
+                                         settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat),
+                                         topics: Self.pinghuTopics, jurisdiction: "pinghu", pki: pki)
+        proxy.retarget(jinshan.address)
+        toPinghu.retarget(pinghu.address)
+    }
+
+    static func settings(peer: String, address: SocketAddress, ca: String, heartbeat: String?) -> String {
+        let milliseconds = heartbeat.flatMap { DurationText.milliseconds($0) }
+        return """
             federation:
               peers:
-                - jurisdiction: pinghu
-                  ca: \(pki.pinghuAuthority)
+                - jurisdiction: \(peer)
+                  address: \(address)
+                  ca: \(ca)
                   export:
                     - {destination: "/topic/joint.**"}
-            """, jurisdiction: "jinshan", pki: pki)
-        proxy = try LinkProxy(to: jinshan.address)
-        pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"), settings: """
-            federation:
-              peers:
-                - jurisdiction: jinshan
-                  address: \(proxy.address)
-                  ca: \(pki.jinshanAuthority)
                   import:
                     - {destination: "/topic/joint.**"}
-            """, topics: Self.pinghuTopics, jurisdiction: "pinghu", pki: pki)
+            \(heartbeat.map { "      heartbeat: \($0)" } ?? "")
+            \(milliseconds.map { "heartbeat: {send-ms: \($0), expect-ms: \($0)}" } ?? "")
+            """
+    }
+
+    /// Restarts Jinshan's broker (after `kill()`); it listens elsewhere, so Pinghu's proxy follows it.
+    func restartJinshan() throws {
+        jinshan = try jinshan.restart()
+        proxy.retarget(jinshan.address)
+    }
+
+    func restartPinghu() throws {
+        pinghu = try pinghu.restart()
+        toPinghu.retarget(pinghu.address)
     }
 
     /// Stops both brokers (if running), keeping their logs for an offline check.
     func halt() {
         proxy.stop()
+        toPinghu.stop()
         if jinshan.isRunning { jinshan.stop(removingDirectory: false) }
         if pinghu.isRunning { pinghu.stop(removingDirectory: false) }
     }
@@ -79,18 +109,23 @@ final class LinkedBrokers: @unchecked Sendable {
 
     /// Waits until Pinghu's link has taken Jinshan's record at `offset` (from the status file).
     func waitUntilPinghuTook(_ offset: UInt64, timeout: Duration = .seconds(60)) async throws {
-        try await eventually(timeout: timeout, "Pinghu's link to take Jinshan's record \(offset)") {
-            let position = (try? await Self.status(of: self.pinghu))?["lastLinkPosition"] as? String
+        try await Self.waitUntil(pinghu, took: offset, timeout: timeout)
+    }
+
+    /// Waits until `importer`'s (only) link has taken its peer's record at `offset`.
+    static func waitUntil(_ importer: BrokerProcess, took offset: UInt64, timeout: Duration = .seconds(60)) async throws {
+        try await eventually(timeout: timeout, "the link of \(importer.directory.path) to take its peer's record \(offset)") {
+            let position = (try? await Self.status(of: importer))?["lastLinkPosition"] as? String
             return position?.split(separator: "/").last.flatMap { UInt64($0) } == offset
         }
     }
 
     /// The records Pinghu's log took from Jinshan over the link (imported or refused), in log
     /// order (read offline: stop the broker first).
-    static func taken(in broker: BrokerProcess) throws -> [(origin: String, destination: String, body: String, refusal: String?)] {
+    static func taken(in broker: BrokerProcess, from peer: String = "jinshan") throws -> [(origin: String, destination: String, body: String, refusal: String?)] {
         var found: [(String, String, String, String?)] = []
         try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
-            if record.kind == .message, record.header("muster-via")?.split(separator: ",").last == "jinshan", let origin = record.header("muster-origin") {
+            if record.kind == .message, record.header("muster-via")?.split(separator: ",").last.map(String.init) == peer, let origin = record.header("muster-origin") {
                 found.append((origin, record.destination, String(decoding: record.body, as: UTF8.self), record.header("muster-import-refusal")))
             }
             return true
@@ -110,12 +145,12 @@ final class LinkedBrokers: @unchecked Sendable {
     }
 
     /// Jinshan's log id and the offsets of the records stamped for Pinghu, in log order.
-    static func exported(from broker: BrokerProcess) throws -> (logID: String, offsets: [UInt64]) {
+    static func exported(from broker: BrokerProcess, to peer: String = "pinghu") throws -> (logID: String, offsets: [UInt64]) {
         var logID = ""
         var offsets: [UInt64] = []
         try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
             if record.destination == "/topic/muster.log.identity", let id = record.header("muster-log-id") { logID = id }
-            if record.kind == .message, record.header("muster-export")?.split(separator: ",").contains("pinghu") == true { offsets.append(record.offset) }
+            if record.kind == .message, record.header("muster-export")?.split(separator: ",").contains(Substring(peer)) == true { offsets.append(record.offset) }
             return true
         }
         return (logID, offsets)
