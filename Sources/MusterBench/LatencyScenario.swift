@@ -1,5 +1,6 @@
 import Glibc
 import Histogram
+public import MusterNet
 import MusterStomp
 
 /// `latency`: one publisher at a steady rate, one subscriber; each body starts with the time
@@ -12,8 +13,13 @@ public struct LatencyScenario: Sendable {
     public var warmup: Double
     public var bodySize: Int
     public var ackMode: String
+    /// Where the subscriber connects, when not to the publisher's broker (a federation peer
+    /// that imports the destination): the latency across a link.
+    public var subscriberAddress: SocketAddress?
 
-    public init(destination: String, rate: Int, duration: Double, warmup: Double, bodySize: Int, ackMode: String) {
+    public init(destination: String, rate: Int, duration: Double, warmup: Double, bodySize: Int, ackMode: String,
+                subscriberAddress: SocketAddress? = nil) {
+        self.subscriberAddress = subscriberAddress
         self.destination = destination
         self.rate = rate
         self.duration = duration
@@ -34,9 +40,11 @@ public struct LatencyScenario: Sendable {
         }
         let context = try target.makeContext()
         let run = BenchRun(scenario: "latency", showProgress: showProgress)
-        let reader = try BenchConnection(target: target, context: context)
+        var readerTarget = target
+        if let subscriberAddress { readerTarget.address = subscriberAddress }
+        let reader = try BenchConnection(target: readerTarget, context: context)
         run.track(reader)
-        try Subscriber(connection: reader, ackMode: mode).subscribe(id: "latency", destination: destination, target: target)
+        try Subscriber(connection: reader, ackMode: mode).subscribe(id: "latency", destination: destination, target: readerTarget)
         let writer = try BenchConnection(target: target, context: context)
         run.track(writer)
 
@@ -83,7 +91,8 @@ public struct LatencyScenario: Sendable {
         guard histogram.totalCount > 0 else { throw BenchError("no message arrived after the warm-up") }
         return BenchResult(
             scenario: "latency",
-            parameters: "\(rate) msg/s for \(duration) s after \(warmup) s warm-up, \(bodySize) B via \(destination), ack \(ackMode)",
+            parameters: "\(rate) msg/s for \(duration) s after \(warmup) s warm-up, \(bodySize) B via \(destination), ack \(ackMode)"
+                + (subscriberAddress.map { ", received at \($0)" } ?? ""),
             metrics: [50.0, 90.0, 99.0, 99.9].map { BenchMetric("p\(BenchReport.plain($0))", Double(histogram.valueAtPercentile($0)), "µs") }
                 + [BenchMetric("max", Double(histogram.max), "µs"),
                    BenchMetric("messages", Double(histogram.totalCount), "msg")])

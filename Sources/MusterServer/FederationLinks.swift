@@ -65,8 +65,11 @@ final class FederationLinks: Sendable {
 
     private func makeLink(_ peer: FederationPeer) throws -> FederationLink {
         let address = try SocketAddress(parsing: peer.address ?? "")
+        let started = ContinuousClock.now
         let found = try positions.find(peer: peer.jurisdiction)
+        let seconds = Double((ContinuousClock.now - started) / .microseconds(1)) / 1e6
         logger.info("federation link position", metadata: [
+            "seconds": "\(seconds)",
             "peer": "\(peer.jurisdiction)", "position": "\(found.position.map { "\($0.logID)/\($0.offset)" } ?? "none (from the first record)")",
             "records-read": "\(found.recordsRead)", "hint": "\(found.usedHint)",
         ])

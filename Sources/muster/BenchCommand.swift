@@ -65,6 +65,8 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Seconds measured.") var duration = 10.0
         @Option(help: "Seconds sent before measuring starts.") var warmup = 2.0
         @Option(help: "auto, client or client-individual.") var ack = "auto"
+        @Option(help: ArgumentHelp("Subscribe at this port of the same host instead (a federation peer that imports the destination).",
+                                   valueName: "port")) var subscribePort: UInt16?
 
         func validate() throws {
             try BenchOptions.requirePositive([("--rate", rate)])
@@ -73,7 +75,8 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             let scenario = LatencyScenario(destination: options.destination(for: "latency"), rate: rate, duration: duration,
-                                           warmup: warmup, bodySize: options.size, ackMode: ack)
+                                           warmup: warmup, bodySize: options.size, ackMode: ack,
+                                           subscriberAddress: subscribePort.map { SocketAddress(host: options.host, port: $0) })
             try options.report(scenario.run(against: options.target(), showProgress: !options.quiet))
         }
     }
