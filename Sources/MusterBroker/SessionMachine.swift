@@ -182,7 +182,8 @@ public struct SessionMachine: Sendable {
     private func publication(_ frame: StompFrame) throws(BrokerError) -> SessionAction {
         let destination = try Destination(parsing: try required("destination", in: frame))
         // A peer broker tells the exporter, on its own export destination, which records it refused.
-        if destination.isReserved, party.party == PartyIdentity.brokerParty, destination.name.hasPrefix(FederationHeader.exportDestinationPrefix) {
+        if destination.kind == .queue, destination.isReserved, party.party == PartyIdentity.brokerParty,
+           destination.name.hasPrefix(FederationHeader.exportDestinationPrefix) {
             var headers = StompHeaders()
             for (name, value) in frame.headers where !ReservedHeader.sendControl.contains(name) { headers.append(name, value) }
             return .publish(Publication(destination: destination, headers: headers, body: frame.body, sender: party), receipt: nil)

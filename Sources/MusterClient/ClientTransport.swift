@@ -103,6 +103,9 @@ final class ClientTransport: TLSChannelDelegate, @unchecked Sendable {
 
     func close() { channel.close() }
 
+    /// The broker's certificate, as verified in the handshake.
+    var peerCertificate: PeerCertificate? { channel.peerCertificate }
+
     private func write(_ bytes: [UInt8]) {
         lastWriteNanoseconds.store(Int64((ContinuousClock.now - Self.epoch) / .nanoseconds(1)), ordering: .relaxed)
         channel.write(bytes)

@@ -1,5 +1,5 @@
 public import Foundation
-import MusterNet
+public import MusterNet
 public import MusterStomp
 import Synchronization
 import MusterProtocol
@@ -59,6 +59,12 @@ public final class MusterConnection: Sendable {
 
     /// The party the broker identified from the client certificate (`muster://J/P`).
     public var party: String? { connectedHeaders[ReservedHeader.party] }
+
+    /// The broker's certificate, as verified in the TLS handshake.
+    public var peerCertificate: PeerCertificate? { transport.peerCertificate }
+
+    /// Closes the connection at once, without DISCONNECT (a client giving up on it).
+    public func close() { transport.close() }
 
     /// Publishes a message. With `receipt`, returns only after the broker confirmed it.
     public func publish(to destination: String, body: [UInt8], headers: StompHeaders = [:],

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 public import Logging
 public import MusterBroker
@@ -48,6 +49,7 @@ public final class FederationLink: Sendable {
         var failure: String?
         /// Records handed to the broker whose append has not completed.
         var inFlight = 0
+        var connection: MusterConnection?
     }
 
     public let settings: Settings
@@ -56,11 +58,13 @@ public final class FederationLink: Sendable {
     private let logger: Logger
     private let state: Mutex<State>
     private let task = Mutex<Task<Void, Never>?>(nil)
-    /// Told the local offset of each record taken (the position hint).
-    private let onTaken: @Sendable (UInt64) -> Void
+    /// Signalled when `run` has returned.
+    private let ended = DispatchSemaphore(value: 0)
+    /// Told the local offset and the peer's position of each record taken (the position hint).
+    private let onTaken: @Sendable (UInt64, ImportLink.Position) -> Void
 
     public init(settings: Settings, position: ImportLink.Position?, broker: Broker, federation: FederationState, logger: Logger,
-                onTaken: @escaping @Sendable (UInt64) -> Void = { _ in }) {
+                onTaken: @escaping @Sendable (UInt64, ImportLink.Position) -> Void = { _, _ in }) {
         self.settings = settings
         self.broker = broker
         self.federation = federation
@@ -73,23 +77,44 @@ public final class FederationLink: Sendable {
 
     public var status: LinkStatus { state.withLock { $0.status } }
 
+    /// Stops the link before it starts: it shows the alarm and imports nothing.
+    public func halt(_ alarm: String) {
+        state.withLock { state in
+            state.link.raise(alarm)
+            state.status.state = .halted
+            state.status.alarm = alarm
+        }
+        logger.critical("federation link halted", metadata: ["peer": "\(settings.peer.jurisdiction)", "alarm": "\(alarm)"])
+    }
+
     public func start() {
         task.withLock { $0 = Task { [self] in await run() } }
     }
 
-    public func stop() {
-        task.withLock { $0 }?.cancel()
+    /// Stops the link and returns once nothing it handed to the broker is still being stored
+    /// (so that its position in the log is final: a new link for the peer may start from it).
+    public func stopAndWait() {
+        guard let running = task.withLock({ $0 }) else { return }
+        running.cancel()
+        state.withLock { $0.connection }?.close()
+        ended.wait()
+        ended.signal()
+        while state.withLock({ $0.inFlight > 0 }) { usleep(2_000) }
     }
 
     private func run() async {
+        defer { ended.signal() }
         var delay = settings.backoff.first
+        if let alarm = state.withLock({ $0.link.alarm }) {
+            state.withLock { $0.status.state = .halted; $0.status.alarm = alarm }
+            return
+        }
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
                 try await connectAndImport()
-            } catch is CancellationError {
-                break
             } catch {
+                if Task.isCancelled || error is CancellationError { break }
                 note(error: "\(error)")
             }
             await waitForInFlight()
@@ -122,8 +147,16 @@ public final class FederationLink: Sendable {
         let options = ClientOptions(server: settings.address, identity: identity, heartbeatSend: peer.link.heartbeat, heartbeatWant: peer.link.heartbeat)
         state.withLock { $0.status.state = .connecting }
         let connection = try await MusterConnection.connect(options)
-        defer { Task { try? await connection.disconnect() } }
-        let (from, session) = state.withLock { ($0.link.subscribeFrom, $0.session) }
+        defer {
+            state.withLock { $0.connection = nil }
+            Task { try? await connection.disconnect() }
+        }
+        try checkIdentity(of: connection)
+        state.withLock { $0.connection = connection }
+        let (from, session) = state.withLock { state in
+            state.link.subscribed()
+            return (state.link.subscribeFrom, state.session)
+        }
         let subscription = try await connection.subscribe(to: FederationPeer.exportDestination(to: settings.jurisdiction).description, ack: .client, id: "link-\(settings.jurisdiction)",
                                                           headers: ["x-stream-offset": from, "durable": "true", "prefetch-count": String(peer.link.prefetch)])
         state.withLock {
@@ -153,6 +186,20 @@ public final class FederationLink: Sendable {
             if let failure = state.withLock({ $0.failure }) { throw LinkFailure(failure) }
         }
         throw LinkFailure("the peer's broker ended the subscription")
+    }
+
+    /// The exporter must be the peer's broker: its certificate names `muster://PEER/broker` and
+    /// chains to the CA configured for the peer (the handshake checked the chain and the address).
+    private func checkIdentity(of connection: MusterConnection) throws {
+        let peer = settings.peer
+        let certificate = connection.peerCertificate
+        let anchors = [certificate?.anchorFingerprint, certificate?.issuerFingerprint].compactMap { $0 }
+        guard let certificate, certificate.uriNames.contains(peer.brokerIdentity.uri),
+              peer.authorityFingerprints.isEmpty || anchors.contains(where: peer.authorityFingerprints.contains) else {
+            connection.close()
+            throw LinkFailure("the broker at \(settings.address) presented a certificate for \(certificate?.uriNames.joined(separator: ", ") ?? "no one"), "
+                              + "not \(peer.brokerIdentity.uri) from the CA configured for \(peer.jurisdiction)")
+        }
     }
 
     /// Decides about one record and hands it to the broker; its completion acknowledges it.
@@ -224,7 +271,7 @@ public final class FederationLink: Sendable {
             return true
         }
         guard counted else { return }
-        onTaken(localOffset)
+        onTaken(localOffset, record.link)
         settle(ticket, session: session, signal: signal)
     }
 
@@ -239,10 +286,13 @@ public final class FederationLink: Sendable {
 
     private func fail(_ reason: String, session: Int) {
         logger.error("federation link stops importing", metadata: ["peer": "\(settings.peer.jurisdiction)", "reason": "\(reason)"])
-        state.withLock { state in
+        let connection = state.withLock { state in
             state.inFlight -= 1
             state.failure = state.failure ?? reason
+            return state.connection
         }
+        // Reconnect (after the backoff) rather than wait for the peer's next record to notice.
+        connection?.close()
     }
 
     /// Logs a failure; the same failure again (a peer that stays down) only at debug level.
@@ -261,7 +311,8 @@ public final class FederationLink: Sendable {
     /// Waits until every record handed to the broker was stored or refused, so that the next
     /// subscription starts from a position nothing is still moving.
     private func waitForInFlight() async {
-        while state.withLock({ $0.inFlight > 0 }) {
+        // Cancelled: `stopAndWait` waits (a sleep would return at once, spinning).
+        while !Task.isCancelled, state.withLock({ $0.inFlight > 0 }) {
             try? await Task.sleep(for: .milliseconds(5))
         }
     }

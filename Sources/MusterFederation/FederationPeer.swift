@@ -86,8 +86,9 @@ public struct ImportRule: Sendable, Equatable {
     }
 }
 
-/// Relaying: passing on to this peer what came from another peer. Off by default (split
-/// horizon: only records that originated here are exported), so a full mesh has no loops.
+/// Relaying with this peer: passing on to it what came from another peer, and taking from it
+/// what it relays. Off by default (split horizon: only records that originated here are
+/// exported, and only the peer's own records are taken), so a full mesh has no loops.
 public struct RelaySettings: Sendable, Equatable {
     public var enabled = false
     /// How many links a relayed record may cross in all, counting the one to this peer (so 1

@@ -38,6 +38,8 @@ public struct ImportLink: Sendable {
     /// Records stored after an earlier one of the same connection failed to be: the link
     /// resumes before them, and they are dropped when the peer sends them again.
     private var storedPastFailure: Set<UInt64> = []
+    /// Set by `subscribed()`: the next record must be the last one taken.
+    private var awaitingResend = false
     /// Hashes of the latest records taken, so that a repeat of one of them is checked too.
     private var recent: [UInt64: String] = [:]
     private var recentOrder: [UInt64] = []
@@ -55,6 +57,19 @@ public struct ImportLink: Sendable {
     /// Subscribe only with nothing in flight (`submitted == position`).
     public var subscribeFrom: String { position.map { "offset=\($0.offset)" } ?? "first" }
 
+    /// The link subscribed (again) from `subscribeFrom`: the peer must first send the last
+    /// record taken, unchanged. Anything else means its log no longer holds what was taken.
+    public mutating func subscribed() {
+        awaitingResend = position != nil
+    }
+
+    /// The peer reported that records after the position were pruned before the link took
+    /// them (a gap, recorded by the shell): the stream starts after them instead.
+    public mutating func gapReported(through end: Position) {
+        awaitingResend = false
+        submitted = end
+    }
+
     /// Decides about the next record the peer sent; `.take` counts it as submitted.
     public mutating func consider(_ record: Position) -> Decision {
         let decision = decide(record)
@@ -68,6 +83,14 @@ public struct ImportLink: Sendable {
         guard record.logID == position.logID else {
             return halt("the log of \(peer)'s broker changed identity (log id \(position.logID) → \(record.logID)): it was replaced or "
                         + "restored, and its offsets no longer name what was imported from it")
+        }
+        if awaitingResend, let taken = self.position {
+            awaitingResend = false
+            guard record.offset == taken.offset, record.hash == nil || taken.hash == nil || record.hash == taken.hash else {
+                let found = record.offset == taken.offset ? "with hash \(record.hash ?? "")" : "at \(record.logID)/\(record.offset)"
+                return halt("fork: asked to resend the last record taken, \(taken.logID)/\(taken.offset) (hash \(taken.hash ?? "unknown")), \(peer)'s "
+                            + "broker sent one \(found): its log no longer holds what was imported from it (restored from a backup?)")
+            }
         }
         if storedPastFailure.remove(record.offset) != nil {
             duplicates += 1
@@ -98,6 +121,11 @@ public struct ImportLink: Sendable {
     /// the peer sends it again after the next subscribe.
     public mutating func forgetSubmitted() {
         submitted = position
+    }
+
+    /// Halts the link for a reason found outside it (its position cannot be known).
+    public mutating func raise(_ alarm: String) {
+        self.alarm = alarm
     }
 
     private mutating func halt(_ reason: String) -> Decision {

@@ -48,6 +48,12 @@ public struct InboundRecord: Sendable {
     /// of the peer must accept the destination. The policy then decides as for the sender's SEND.
     /// `here` is this broker's jurisdiction.
     public func plan(from peer: String, here: String, rules: FederationRules) -> Result<Publication, BrokerError> {
+        // A relayed record is taken only from a peer this broker relays with: otherwise a peer
+        // could name any origin (muster-via) and vouch for that origin's senders.
+        if let origin = via.first, rules.peer(peer)?.relay.enabled != true {
+            return .failure(BrokerError(.notAuthorized, "the broker of \(peer) relayed a record from \(origin); relayed records are taken from "
+                                        + "\(peer) only with relay enabled for it (federation.peers[\(peer)].relay in muster.yaml)"))
+        }
         let vouching = via.first ?? peer
         guard sender.jurisdiction == vouching else {
             return .failure(BrokerError(.notAuthorized, "the broker of \(peer) sent a record from \(sender.uri), but a broker vouches only for "

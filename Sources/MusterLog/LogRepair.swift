@@ -74,9 +74,14 @@ public struct LogRepair: Sendable {
     /// record at or before the first damage (or any record of a log that verifies).
     /// Throws `LogError.locked` while a broker has the log open.
     public func truncate(from offset: UInt64, force: Bool = false, note: String? = nil) throws -> LogRepairOutcome {
-        let survey = try survey(locating: offset)
+        var isDirectory = false
+        guard fileExists(logDirectory, isDirectory: &isDirectory), isDirectory else {
+            throw LogRepairRefusal(description: "no log at \(logDirectory): pass the broker's data directory (data-directory in muster.yaml) with --data")
+        }
+        // Before the survey: what it reads must not change under it.
         let lock = try LogDirectoryLock(logDirectory: logDirectory)
         defer { withExtendedLifetime(lock) {} }
+        let survey = try survey(locating: offset)
         let damage = survey.damage
         if let damage, offset > damage.offset {
             throw LogRepairRefusal(description: "the log is damaged before offset \(offset), at \(damage); cutting from \(offset) would "

@@ -40,9 +40,15 @@ enum ConnectionAdmission {
         let rule = "federation: peer \(identity.jurisdiction)"
         if let peer = federation.rules.peer(identity.jurisdiction) {
             let anchors = [credentials.anchorFingerprint, credentials.issuerFingerprint]
-            guard !anchors.contains(where: peer.authorityFingerprints.contains) else { return nil }
-            error = BrokerError(.identityRefused, "the certificate claims \(identity.uri) but was not issued by the CA configured for peer "
+            if anchors.contains(where: peer.authorityFingerprints.contains) {
+                // The peer's CRL (its jurisdiction's in the parties file) applies to its broker too.
+                guard policy?.policy.trust.revokedSerials[credentials.issuerFingerprint]?.contains(credentials.serialNumber) == true else { return nil }
+                error = BrokerError(.identityRefused, "the certificate of \(identity.uri) (serial \(credentials.serialNumber)) is revoked by "
+                                    + "\(identity.jurisdiction)'s certificate revocation list")
+            } else {
+                error = BrokerError(.identityRefused, "the certificate claims \(identity.uri) but was not issued by the CA configured for peer "
                                 + "\(identity.jurisdiction) (\(peer.authorityPath) in federation.peers); that CA alone vouches for its broker")
+            }
         } else {
             error = BrokerError(.identityRefused, "\(identity.uri) is a broker certificate, but \(identity.jurisdiction) is not a federation "
                                 + "peer of this broker; add it to federation.peers in muster.yaml to link with it")

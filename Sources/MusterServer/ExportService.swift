@@ -36,6 +36,9 @@ struct ExportService: Sendable {
               let senderURI = notice.headers[FederationHeader.refusedSender], let sender = PartyIdentity(uri: senderURI) else {
             throw BrokerError(.missingHeader, "an import refusal notice needs \(FederationHeader.origin), \(FederationHeader.refusal) and \(FederationHeader.refusedSender)")
         }
+        guard FederationHeader.parseOrigin(origin)?.logID == logID else {
+            throw BrokerError(.invalidHeader, "\(FederationHeader.origin) '\(origin)' names no record of this broker's log (\(logID))")
+        }
         let code = notice.headers[ReservedHeader.errorCode].flatMap(ErrorCode.init(rawValue:)) ?? .notAuthorized
         let destination = notice.headers[FederationHeader.refusedDestination].flatMap { try? Destination(parsing: $0) }
         let error = BrokerError(code, "the broker of \(peer.jurisdiction) refused to import \(origin): \(reason)")

@@ -30,33 +30,34 @@ final class FederationLinks: Sendable {
     var statusFile: String { BrokerControlFiles(dataDirectory: configuration.dataDirectory).federationStatusFile }
 
     /// Starts a link for each peer with an address (and stops those no longer configured so).
+    /// A link whose peer changed is stopped, and what it had in flight stored, before its
+    /// successor looks for the position in the log: otherwise both could take the same records.
     func update() throws {
         let peers = federation.rules.peers.filter { $0.address != nil }
-        var started: [FederationLink] = []
-        var stopped: [FederationLink] = []
         let running = links.withLock { $0 }
         var next: [String: FederationLink] = [:]
+        var started: [FederationLink] = []
         for peer in peers {
             if let link = running[peer.jurisdiction], link.settings.peer.address == peer.address,
-               link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.link == peer.link {
+               link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.authorityFingerprints == peer.authorityFingerprints,
+               link.settings.peer.link == peer.link {
                 next[peer.jurisdiction] = link
                 continue
             }
-            if let old = running[peer.jurisdiction] { stopped.append(old) }
+            running[peer.jurisdiction]?.stopAndWait()
             let link = try makeLink(peer)
             next[peer.jurisdiction] = link
             started.append(link)
         }
-        for (jurisdiction, link) in running where next[jurisdiction] == nil { stopped.append(link) }
+        for (jurisdiction, link) in running where next[jurisdiction] == nil { link.stopAndWait() }
         links.withLock { $0 = next }
-        for link in stopped { link.stop() }
         for link in started { link.start() }
         startStatusTimer()
     }
 
     func stop() {
         timer.withLock { $0?.cancel(); $0 = nil }
-        for link in links.withLock({ Array($0.values) }) { link.stop() }
+        for link in links.withLock({ Array($0.values) }) { link.stopAndWait() }
         positions.flush()
         writeStatus()
     }
@@ -77,9 +78,11 @@ final class FederationLinks: Sendable {
                                                brokerIdentity: configuration.brokerIdentity,
                                                certificatePath: configuration.certificatePath, privateKeyPath: configuration.privateKeyPath)
         let positions = self.positions
-        return FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger) { offset in
-            positions.taken(peer: peer.jurisdiction, localOffset: offset)
+        let link = FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger) { offset, position in
+            positions.taken(peer: peer.jurisdiction, localOffset: offset, position: position)
         }
+        if let alarm = found.alarm { link.halt(alarm) }
+        return link
     }
 
     private func startStatusTimer() {

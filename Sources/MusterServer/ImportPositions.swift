@@ -13,7 +13,7 @@ import Synchronization
 final class ImportPositions: Sendable {
     private let directory: String
     private let log: MessageLog
-    private let pending = Mutex<[String: UInt64]>([:])
+    private let pending = Mutex<[String: (localOffset: UInt64, position: ImportLink.Position)]>([:])
     private let writer = DispatchQueue(label: "muster-import-positions")
     private let writeScheduled = Atomic<Bool>(false)
 
@@ -26,22 +26,30 @@ final class ImportPositions: Sendable {
         let position: ImportLink.Position?
         let recordsRead: Int
         let usedHint: Bool
+        /// Set when the position cannot be known: the link must not guess (it would import again).
+        var alarm: String?
     }
 
     func find(peer: String) throws(LogError) -> Found {
         let first = log.firstOffset
-        if let hint = readHint(peer), hint >= first, hint < log.nextOffset {
-            let found = try scan(peer, from: hint)
+        let hint = readHint(peer)
+        if let hint, hint.localOffset >= first, hint.localOffset < log.nextOffset {
+            let found = try scan(peer, from: hint.localOffset)
             if found.startsAtTaken { return Found(position: found.position, recordsRead: found.read, usedHint: true) }
         }
         let found = try scan(peer, from: first)
-        return Found(position: found.position, recordsRead: found.read, usedHint: false)
+        if found.position != nil || first == 0 { return Found(position: found.position, recordsRead: found.read, usedHint: false) }
+        // Retention pruned every record taken from the peer: the hint still says where the link stood.
+        if let position = hint?.position { return Found(position: position, recordsRead: found.read, usedHint: true) }
+        return Found(position: nil, recordsRead: found.read, usedHint: false,
+                     alarm: "cannot tell where the link from \(peer) stopped: records before offset \(first) were pruned and "
+                        + "\(hintFile(peer)) is missing, so starting from \(peer)'s first record could import again what was imported before")
     }
 
-    /// Notes the local offset of a record just taken from `peer`; written to the hint file soon
-    /// after (not synced: a stale hint only means reading a little more at start-up).
-    func taken(peer: String, localOffset: UInt64) {
-        pending.withLock { $0[peer] = localOffset }
+    /// Notes a record just taken from `peer` (its local offset and the peer's position); written
+    /// to the hint file soon after (not synced: a stale hint only means reading a little more).
+    func taken(peer: String, localOffset: UInt64, position: ImportLink.Position) {
+        pending.withLock { $0[peer] = (localOffset, position) }
         guard !writeScheduled.exchange(true, ordering: .acquiringAndReleasing) else { return }
         writer.asyncAfter(deadline: .now() + .milliseconds(500)) { [self] in
             writeScheduled.store(false, ordering: .releasing)
@@ -51,18 +59,24 @@ final class ImportPositions: Sendable {
 
     /// Writes what is pending now (at shutdown).
     func flush() {
-        let hints = pending.withLock { pending -> [String: UInt64] in defer { pending.removeAll() }; return pending }
+        let hints = pending.withLock { pending in defer { pending.removeAll() }; return pending }
         guard !hints.isEmpty else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (peer, offset) in hints {
-            try? "\(offset)\n".write(toFile: hintFile(peer), atomically: true, encoding: .utf8)
+        // LOCAL-OFFSET PEER-LOG-ID PEER-OFFSET [HASH]
+        for (peer, hint) in hints {
+            let line = "\(hint.localOffset) \(hint.position.logID) \(hint.position.offset)" + (hint.position.hash.map { " \($0)" } ?? "")
+            try? (line + "\n").write(toFile: hintFile(peer), atomically: true, encoding: .utf8)
         }
     }
 
     private func hintFile(_ peer: String) -> String { "\(directory)/\(peer).position" }
 
-    private func readHint(_ peer: String) -> UInt64? {
-        (try? String(contentsOfFile: hintFile(peer), encoding: .utf8)).flatMap { UInt64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    private func readHint(_ peer: String) -> (localOffset: UInt64, position: ImportLink.Position?)? {
+        guard let text = try? String(contentsOfFile: hintFile(peer), encoding: .utf8) else { return nil }
+        let fields = text.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let local = fields.first.flatMap({ UInt64($0) }) else { return nil }
+        guard fields.count >= 3, let offset = UInt64(fields[2]) else { return (local, nil) }
+        return (local, ImportLink.Position(logID: fields[1], offset: offset, hash: fields.count > 3 ? fields[3] : nil))
     }
 
     private func scan(_ peer: String, from offset: UInt64) throws(LogError) -> (position: ImportLink.Position?, read: Int, startsAtTaken: Bool) {
@@ -77,6 +91,9 @@ final class ImportPositions: Sendable {
                 read += 1
                 guard let taken = Self.takenPosition(record, from: peer) else { continue }
                 if record.offset == offset { startsAtTaken = true }
+                // The furthest the link got in the peer's current log (after a failed append a
+                // later record may be stored before an earlier one).
+                if let known = position, known.logID == taken.logID, known.offset > taken.offset { continue }
                 position = taken
             }
         }

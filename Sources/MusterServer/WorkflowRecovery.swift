@@ -20,7 +20,10 @@ public struct WorkflowRecovery {
         switch record.kind {
         case .message:
             // Cheap test first: most records are neither workflow messages nor refusals.
+            // An imported workflow message was decided by its origin broker and is not run here,
+            // live or after a restart (cross-border workflows are their own subject).
             guard record.destination == Self.audit || record.headers.contains(where: { $0.name == WorkflowHeader.time }),
+                  record.header(FederationHeader.via) == nil,
                   let message = StoredMessage(record: record) else { return }
             book.replay(message.publication)
             deliveries.noteStored(message)

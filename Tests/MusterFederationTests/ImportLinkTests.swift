@@ -41,6 +41,32 @@ struct ImportLinkTests {
         #expect(link.consider(Self.at(10)) == .halt(alarm), "nothing is taken after the alarm")
     }
 
+    @Test func afterSubscribingThePeerMustResendTheLastRecordTakenUnchanged() {
+        var resent = ImportLink(peer: "jinshan", position: Self.at(9))
+        resent.subscribed()
+        #expect(resent.consider(Self.at(9)) == .duplicate)
+        #expect(resent.consider(Self.at(10)) == .take)
+
+        // A peer log restored from an older backup: the stream starts past the position, or at it with other content.
+        var skipped = ImportLink(peer: "jinshan", position: Self.at(9))
+        skipped.subscribed()
+        guard case .halt(let alarm) = skipped.consider(Self.at(11)) else {
+            Issue.record("a stream that did not resend the last record taken was followed")
+            return
+        }
+        #expect(alarm.contains("fork") && alarm.contains("a1/9") && alarm.contains("a1/11"), "\(alarm)")
+        var rewritten = ImportLink(peer: "jinshan", position: Self.at(9))
+        rewritten.subscribed()
+        #expect(rewritten.consider(Self.at(9, "other")) != .duplicate)
+        #expect(rewritten.alarm != nil)
+
+        // A gap the peer reported (pruned before it was taken) starts the stream after it.
+        var gap = ImportLink(peer: "jinshan", position: Self.at(9))
+        gap.subscribed()
+        gap.gapReported(through: Self.at(40))
+        #expect(gap.consider(Self.at(41)) == .take)
+    }
+
     @Test func anotherLogIDIsAReplacedLogAndHaltsTheLink() {
         var link = ImportLink(peer: "jinshan", position: Self.at(9))
         guard case .halt(let alarm) = link.consider(Self.at(10, log: "b2")) else {
