@@ -173,7 +173,7 @@ public final class FederationLink: Sendable {
                     return (state.noticesDue, state.ackDue)
                 }
                 for notice in notices { _ = try? await connection.send(notice, awaitingReceipt: false) }
-                if let message { try? await connection.ack(message) }
+                if let message, message.ackID != nil { try? await connection.ack(message) }
             }
         }
         defer {
@@ -204,6 +204,7 @@ public final class FederationLink: Sendable {
 
     /// Decides about one record and hands it to the broker; its completion acknowledges it.
     private func take(_ message: ReceivedMessage, session: Int, signal: AsyncStream<Void>.Continuation) throws {
+        if let gap = message.headers[FederationHeader.gap] { return try takeGap(gap, message, session: session, signal: signal) }
         let record: InboundRecord
         do { record = try InboundRecord(headers: message.headers, body: message.body) } catch {
             throw LinkFailure("\(error.message)")
@@ -252,27 +253,69 @@ public final class FederationLink: Sendable {
         }
     }
 
+    private enum Outcome { case imported, refused, gap }
+
     private func taken(_ record: InboundRecord, localOffset: UInt64, refused: Bool, ticket: UInt64, session: Int,
+                       signal: AsyncStream<Void>.Continuation) {
+        let originTime = record.headers[FederationHeader.originTime].flatMap { Int64($0) } ?? record.headers[ReservedHeader.timestamp].flatMap { Int64($0) }
+        taken(record.link, originTime: originTime, outcome: refused ? .refused : .imported, localOffset: localOffset, ticket: ticket,
+              session: session, signal: signal)
+    }
+
+    private func taken(_ position: ImportLink.Position, originTime: Int64?, outcome: Outcome, localOffset: UInt64, ticket: UInt64, session: Int,
                        signal: AsyncStream<Void>.Continuation) {
         let now = broker.clock()
         let counted = state.withLock { state -> Bool in
             // After a failure a later record may still be stored; the position must not pass the failed one.
             state.inFlight -= 1
             guard state.failure == nil else {
-                state.link.storedPastFailure(record.link)
+                state.link.storedPastFailure(position)
                 return false
             }
-            state.link.taken(record.link)
-            state.status.lastLinkPosition = FederationHeader.originKey(logID: record.link.logID, offset: record.link.offset)
-            state.status.lastOriginTime = record.headers[FederationHeader.originTime].flatMap { Int64($0) }
-                ?? record.headers[ReservedHeader.timestamp].flatMap { Int64($0) }
+            state.link.taken(position)
+            state.status.lastLinkPosition = FederationHeader.originKey(logID: position.logID, offset: position.offset)
+            if let originTime { state.status.lastOriginTime = originTime }
             state.status.lastImportedAt = now
-            if refused { state.status.refused += 1 } else { state.status.imported += 1 }
+            switch outcome {
+            case .imported: state.status.imported += 1
+            case .refused: state.status.refused += 1
+            case .gap: state.status.gaps += 1
+            }
             return true
         }
         guard counted else { return }
-        onTaken(localOffset, record.link)
+        onTaken(localOffset, position)
         settle(ticket, session: session, signal: signal)
+    }
+
+    /// The peer reports records pruned before this link took them: recorded here (the record's
+    /// `muster-link` moves the position past them), shown in the status, and never silent.
+    private func takeGap(_ gap: String, _ message: ReceivedMessage, session: Int, signal: AsyncStream<Void>.Continuation) throws {
+        let peer = settings.peer.jurisdiction
+        guard let linkText = message.headers[FederationHeader.link], let end = FederationHeader.parseOrigin(linkText) else {
+            throw LinkFailure("the peer sent a gap (\(gap)) without \(FederationHeader.link)")
+        }
+        let position = ImportLink.Position(logID: end.logID, offset: end.offset, hash: nil)
+        let (decision, ticket) = state.withLock { state in (state.link.gapReported(through: position), state.acks.received(message)) }
+        if case .halt(let alarm) = decision { throw LinkFailure("halted: \(alarm)") }
+        let now = broker.clock()
+        state.withLock {
+            $0.inFlight += 1
+            $0.status.lastError = "gap: \(peer)'s records \(gap) were pruned before this link took them"
+            $0.status.lastErrorAt = now
+        }
+        logger.error("federation gap: records were pruned at the peer before this link took them", metadata: ["peer": "\(peer)", "offsets": "\(gap)"])
+        let record = Publication(destination: FederationHeader.importGapDestination,
+                                 headers: [FederationHeader.gap: gap, FederationHeader.link: linkText, FederationHeader.via: peer],
+                                 body: [], sender: settings.brokerIdentity)
+        broker.publishAsBroker(record) { [self] result in
+            switch result {
+            case .success(let stored):
+                taken(position, originTime: nil, outcome: .gap, localOffset: stored.offset, ticket: ticket, session: session, signal: signal)
+            case .failure(let error):
+                fail("cannot record the gap \(gap) from \(peer): \(error.message)", session: session)
+            }
+        }
     }
 
     private func settle(_ ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {

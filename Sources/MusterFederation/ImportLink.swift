@@ -65,9 +65,14 @@ public struct ImportLink: Sendable {
 
     /// The peer reported that records after the position were pruned before the link took
     /// them (a gap, recorded by the shell): the stream starts after them instead.
-    public mutating func gapReported(through end: Position) {
+    public mutating func gapReported(through end: Position) -> Decision {
+        if let alarm { return .halt(alarm) }
+        if let known = submitted, known.logID != end.logID {
+            return halt("the log of \(peer)'s broker changed identity (log id \(known.logID) → \(end.logID)) and it reports a gap in it")
+        }
         awaitingResend = false
         submitted = end
+        return .take
     }
 
     /// Decides about the next record the peer sent; `.take` counts it as submitted.

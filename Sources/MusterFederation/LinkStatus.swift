@@ -22,6 +22,8 @@ public struct LinkStatus: Codable, Sendable, Equatable {
     public var imported = 0
     public var refused = 0
     public var duplicatesDropped = 0
+    /// Ranges the peer pruned before this link took them (each recorded on both sides).
+    public var gaps = 0
     public var reconnects = 0
     public var lastError: String?
     public var lastErrorAt: Int64?

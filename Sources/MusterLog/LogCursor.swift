@@ -1,3 +1,5 @@
+import Glibc
+
 /// Reads durable records in offset order from a starting offset, a batch at a time, through
 /// one open segment file and a bounded buffer. Not thread-safe: one reader, one cursor.
 public final class LogCursor {
@@ -41,8 +43,14 @@ public final class LogCursor {
                 continue
             }
             if readerBase != segment.baseOffset {
-                reader = try SegmentReader(path: segment.path, fileName: segment.fileName,
-                                           position: segment.startPosition(for: nextOffset))
+                do throws(LogError) {
+                    reader = try SegmentReader(path: segment.path, fileName: segment.fileName,
+                                               position: segment.startPosition(for: nextOffset))
+                } catch {
+                    // Retention deleted the segment between finding it and opening it: go on from what is left.
+                    if case .io(_, _, ENOENT) = error, log.firstOffset > segment.baseOffset { continue }
+                    throw error
+                }
                 readerBase = segment.baseOffset
             }
             let reader = reader!

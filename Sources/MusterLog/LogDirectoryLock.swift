@@ -7,15 +7,24 @@ public final class LogDirectoryLock: Sendable {
     public static let fileName = "lock"
     private let descriptor: Int32
 
-    /// Takes the lock or throws `.locked` at once (never waits), naming the holder when it wrote its id.
+    /// Takes the lock or throws `.locked`, naming the holder when it wrote its id. Another
+    /// process's lock is refused at once. This process's own is waited for a moment: a child
+    /// this process is starting holds a copy of every descriptor until it executes its program
+    /// (close-on-exec), so a log this process just closed can look locked for that long.
     public init(logDirectory: String) throws(LogError) {
         try LogFile.makeDirectories(logDirectory)
         let path = logDirectory + "/" + Self.fileName
         let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard descriptor >= 0 else { throw LogError.io(operation: "open", path: path, errno: errno) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        var attempts = 0
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             let holder = Self.holder(descriptor)
+            attempts += 1
+            if code == EWOULDBLOCK, holder == getpid(), attempts < 200 {
+                usleep(5_000)
+                continue
+            }
             Glibc.close(descriptor)
             if code == EWOULDBLOCK { throw LogError.locked(directory: logDirectory, holder: holder) }
             throw LogError.io(operation: "flock", path: path, errno: code)

@@ -338,17 +338,25 @@ final class LogWriter: @unchecked Sendable {
             let pruned = LogHead(offset: oldest.endOffset - 1, chain: oldest.lastChain)
             do throws(LogError) {
                 try LogFile.writeAtomically("\(pruned)\n", to: directory + "/" + LogScanner.prunedHeadFile, in: directory)
-                try LogFile.remove(oldest.path)
-                try LogFile.syncDirectory(directory)
             } catch {
                 log.options.notice("retention could not delete segment \(oldest.fileName): \(error)")
                 return
             }
+            // Out of the catalog before the file goes: a reader that finds the file gone then finds
+            // the segment gone too, and reads on from what is left (LogCursor). A file left behind
+            // by a failed removal is a leftover the next start removes.
             log.catalog.withLock { catalog in
                 catalog.segments.removeFirst()
                 for (destination, bytes) in oldest.destinationBytes {
                     catalog.totalBytesByDestination[destination, default: 0] -= bytes
                 }
+            }
+            do throws(LogError) {
+                try LogFile.remove(oldest.path)
+                try LogFile.syncDirectory(directory)
+            } catch {
+                log.options.notice("retention could not remove \(oldest.fileName) (the next start removes it): \(error)")
+                return
             }
             log.options.notice("retention deleted segment \(oldest.fileName) (offsets \(oldest.baseOffset)–\(pruned.offset)); the log now verifies from pruned head \(pruned)")
         }

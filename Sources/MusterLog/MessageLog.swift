@@ -220,7 +220,14 @@ public final class MessageLog: @unchecked Sendable {
             return (segment, segment.startPosition(forTimestamp: timestamp))
         }
         guard let (segment, position) = found else { return nextOffset }
-        let reader = try SegmentReader(path: segment.path, fileName: segment.fileName, position: position)
+        let reader: SegmentReader
+        do throws(LogError) {
+            reader = try SegmentReader(path: segment.path, fileName: segment.fileName, position: position)
+        } catch {
+            // Retention deleted the segment meanwhile: look again among those left.
+            if case .io(_, _, ENOENT) = error, firstOffset > segment.baseOffset { return try firstOffset(atOrAfter: timestamp) }
+            throw error
+        }
         while true {
             switch try reader.next(limit: segment.size) {
             case .record(let record, _):

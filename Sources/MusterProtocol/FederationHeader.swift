@@ -20,14 +20,24 @@ public enum FederationHeader {
     /// On an import refusal record: the destination and sender of the refused record.
     public static let refusedDestination = "muster-import-destination"
     public static let refusedSender = "muster-import-sender"
+    /// On a gap frame and the gap records of both brokers: `FROM-TO`, offsets of the exporter's
+    /// log that retention pruned before the link took them (some may not have been for the peer).
+    public static let gap = "muster-gap"
+    /// On the exporter's gap record: the peer the gap is in the link to.
+    public static let gapPeer = "muster-gap-peer"
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
-    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, via]
+    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via]
 
     /// Where a broker records a peer's record it refused to import (with the record's origin
     /// key, so that the link moves past it, and the reason).
     public static let refusalDestination = Destination(kind: .topic, name: "muster.import.refused")
+
+    /// Where each broker records a gap in a link: the exporter when it finds one, the importer
+    /// when it is told (with `muster-link` at the gap's end, so that the link moves past it).
+    public static let exportGapDestination = Destination(kind: .topic, name: "muster.export.gaps")
+    public static let importGapDestination = Destination(kind: .topic, name: "muster.import.gaps")
 
     /// Where the broker of `PEER` reads what is exported to it: `/queue/muster.export.PEER`.
     public static let exportDestinationPrefix = "muster.export."

@@ -11,6 +11,8 @@ struct ExportService: Sendable {
     let federation: FederationState
     /// This broker's log id: with an offset, the origin key of each record it exports.
     let logID: String
+    /// The sender of the records this broker writes itself (gap records).
+    let brokerIdentity: PartyIdentity
 
     static func isExportDestination(_ destination: Destination) -> Bool {
         destination.kind == .queue && destination.name.hasPrefix(FederationHeader.exportDestinationPrefix)
@@ -25,6 +27,23 @@ struct ExportService: Sendable {
             throw BrokerError(.notAuthorized, "\(destination) is read only by the broker of \(peer.jurisdiction) (\(peer.brokerIdentity.uri)), not by \(party.uri)")
         }
         return peer
+    }
+
+    /// The exporter's record of a gap in the link to `peer`.
+    func gapRecord(_ gap: ClosedRange<UInt64>, peer: String) -> Publication {
+        Publication(destination: FederationHeader.exportGapDestination,
+                    headers: [FederationHeader.gap: "\(gap.lowerBound)-\(gap.upperBound)", FederationHeader.gapPeer: peer],
+                    body: [], sender: brokerIdentity)
+    }
+
+    /// What tells the peer of the gap, before the stream resumes after it: a MESSAGE without an
+    /// ack id, whose `muster-link` is the gap's last offset.
+    func gapFrame(_ gap: ClosedRange<UInt64>, subscriptionID: String, destination: Destination) -> StompFrame {
+        StompFrame(.message, headers: [
+            "subscription": subscriptionID, "message-id": "gap-\(gap.lowerBound)-\(gap.upperBound)", "destination": destination.description,
+            FederationHeader.gap: "\(gap.lowerBound)-\(gap.upperBound)",
+            FederationHeader.link: FederationHeader.originKey(logID: logID, offset: gap.upperBound),
+        ])
     }
 
     /// A peer's notice that it refused to import one of this broker's records (a SEND of its

@@ -12,12 +12,20 @@ extension ServerSession {
             let peer = try exports.peer(reading: destination, as: machine!.party)
             try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.checkFree(id) }
             let from = try history.startOffset(of: start ?? .first, destination: destination)
+            // Resuming after a record retention has since pruned, with more pruned after it: a gap.
+            var gap: ClosedRange<UInt64>?
+            if case .offset(let taken) = start, taken + 1 < from { gap = (taken + 1)...(from - 1) }
             let serial = try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.addReplay(id) }
             let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch, end: nil, serial: serial)
             let stream = ReplayStream(state: state, history: history, startOffset: from, channel: channel, version: version, logger: logger,
                                       export: (exports, peer.jurisdiction))
             streams[id] = stream
             if let receipt { send(.receipt(receipt)) }
+            if let gap {
+                logger.error("export gap: records were pruned before the peer took them", metadata: ["peer": "\(peer.jurisdiction)", "offsets": "\(gap)"])
+                broker.publishAsBroker(exports.gapRecord(gap, peer: peer.jurisdiction))
+                send(exports.gapFrame(gap, subscriptionID: id, destination: destination))
+            }
             logger.notice("export link up", metadata: [
                 "peer": "\(peer.jurisdiction)", "from": "\(from)", "certificate-issuer": "\(credentials?.issuerFingerprint ?? "")",
             ])

@@ -52,7 +52,7 @@ struct FederationCommand: ParsableCommand {
         static func describe(_ link: LinkStatus) -> String {
             var lines = ["\(link.peer) at \(link.address): \(link.state.rawValue)" + (link.connectedSince.map { " since \(time($0))" } ?? "")]
             lines.append("  last taken: \(link.lastLinkPosition ?? "nothing yet")" + (link.lagSeconds.map { String(format: ", lag %.3f s", $0) } ?? ""))
-            lines.append("  imported \(link.imported), refused \(link.refused), duplicates dropped \(link.duplicatesDropped), reconnects \(link.reconnects)")
+            lines.append("  imported \(link.imported), refused \(link.refused), duplicates dropped \(link.duplicatesDropped), gaps \(link.gaps), reconnects \(link.reconnects)")
             if let error = link.lastError { lines.append("  last error" + (link.lastErrorAt.map { " at \(time($0))" } ?? "") + ": \(error)") }
             if let alarm = link.alarm { lines.append("  ALARM: \(alarm)") }
             return lines.joined(separator: "\n")

@@ -1,5 +1,6 @@
 import Foundation
 import MusterClient
+import MusterLog
 import MusterTestSupport
 import Testing
 
@@ -125,5 +126,86 @@ struct FederationLinkTests {
         #expect(taken.map(\.body) == (1...100).map { "patrol \($0)" })
         let exported = try LinkedBrokers.exported(from: brokers.jinshan)
         #expect(taken.map(\.origin) == exported.offsets.map { "\(exported.logID)/\($0)" })
+    }
+
+    /// Jinshan keeps its log for one second; Pinghu is down longer than that. The records pruned
+    /// before Pinghu took them are a gap recorded on both sides, and the link goes on after it.
+    @Test func recordsPrunedBeforeTheLinkTookThemAreAGapRecordedOnBothSides() async throws {
+        let brokers = try LinkedBrokers(jinshanSettings: "log: {segment-size: 64KiB, retention: [{destination: \"*\", max-age: 1s}]}")
+        defer { brokers.remove() }
+        let town = try await brokers.jinshan.connect("langxia-town")
+        try await brokers.waitUntilPinghuTook(try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "before"))
+        brokers.pinghu.kill()
+        let filler = String(repeating: "巡", count: 400)
+        var last: UInt64 = 0
+        for number in 1...300 { last = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "\(number) \(filler)") }
+        try await town.disconnect()
+        // Retention is by age on the log's own (wall) clock: let the records grow old, then
+        // restart Jinshan, whose log applies retention as it opens.
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(brokers.jinshan.stop(removingDirectory: false) == 0)
+        try brokers.restartJinshan()
+        #expect(brokers.jinshan.log.contains("retention deleted segment"), "\(brokers.jinshan.log)")
+        try brokers.restartPinghu()
+        try await brokers.waitUntilPinghuTook(last)
+        let status = try await LinkedBrokers.status(of: brokers.pinghu)
+        #expect(status["gaps"] as? Int == 1, "\(status)")
+        #expect((status["lastError"] as? String)?.contains("were pruned before this link took them") == true, "\(status)")
+
+        brokers.halt()
+        var importerGaps: [String] = [], exporterGaps: [String] = []
+        try LogArchive(dataDirectory: brokers.pinghu.dataDirectory).forEach { record in
+            if record.destination == "/topic/muster.import.gaps", let gap = record.header("muster-gap") { importerGaps.append(gap) }
+            return true
+        }
+        try LogArchive(dataDirectory: brokers.jinshan.dataDirectory).forEach { record in
+            if record.destination == "/topic/muster.export.gaps", record.header("muster-gap-peer") == "pinghu", let gap = record.header("muster-gap") {
+                exporterGaps.append(gap)
+            }
+            return true
+        }
+        #expect(importerGaps.count == 1 && importerGaps == exporterGaps, "importer \(importerGaps), exporter \(exporterGaps)")
+        let taken = try LinkedBrokers.taken(in: brokers.pinghu)
+        #expect(taken.first?.body == "before")
+        #expect(taken.count > 1 && taken.count < 301, "some of the 300 were pruned, the rest taken: \(taken.count)")
+        #expect(Set(taken.map(\.origin)).count == taken.count, "nothing taken twice")
+    }
+
+    /// Jinshan's broker is restored from an older backup of its data (same log id, fewer
+    /// records) and goes on publishing: its new records reuse offsets Pinghu already took. The
+    /// link halts with a fork alarm instead of importing them, and stays halted.
+    @Test func anExporterRestoredFromAnOlderBackupHaltsTheLinkWithAForkAlarm() async throws {
+        let brokers = try LinkedBrokers()
+        defer { brokers.remove() }
+        var town = try await brokers.jinshan.connect("langxia-town")
+        for number in 1...3 { _ = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "original \(number)") }
+        try await town.disconnect()
+        #expect(brokers.jinshan.stop(removingDirectory: false) == 0)
+        let backup = brokers.jinshan.directory.file("backup")
+        try FileManager.default.copyItem(atPath: brokers.jinshan.dataDirectory, toPath: backup)
+        try brokers.restartJinshan()
+        town = try await brokers.jinshan.connect("langxia-town")
+        var last: UInt64 = 0
+        for number in 4...6 { last = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "original \(number)") }
+        try await brokers.waitUntilPinghuTook(last)
+        try await town.disconnect()
+
+        brokers.jinshan.kill()
+        try FileManager.default.removeItem(atPath: brokers.jinshan.dataDirectory)
+        try FileManager.default.moveItem(atPath: backup, toPath: brokers.jinshan.dataDirectory)
+        try brokers.restartJinshan()
+        town = try await brokers.jinshan.connect("langxia-town")
+        for number in 1...5 { _ = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "rewritten \(number)") }
+        try await town.disconnect()
+        try await eventually(timeout: .seconds(30), "Pinghu's link to halt") {
+            (try await LinkedBrokers.status(of: brokers.pinghu))["state"] as? String == "halted"
+        }
+        let status = try await LinkedBrokers.status(of: brokers.pinghu)
+        #expect((status["alarm"] as? String)?.contains("fork") == true, "\(status)")
+        #expect(brokers.pinghu.log.contains("federation link halted"), "\(brokers.pinghu.log)")
+
+        brokers.halt()
+        let taken = try LinkedBrokers.taken(in: brokers.pinghu)
+        #expect(taken.map(\.body) == (1...6).map { "original \($0)" }, "\(taken.map(\.body))")
     }
 }

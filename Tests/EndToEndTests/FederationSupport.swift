@@ -40,7 +40,8 @@ final class LinkedBrokers: @unchecked Sendable {
         """
 
     /// `heartbeat`: the links' heart-beat (and the brokers' offer), e.g. "1s"; nil keeps the defaults.
-    init(heartbeat: String? = nil) throws {
+    /// `jinshanSettings` is added to Jinshan's muster.yaml (a log retention, for instance).
+    init(heartbeat: String? = nil, jinshanSettings: String = "") throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
         pki = try TestPKI(in: pkiDirectory.path)
         // The proxies exist first, so that each broker's settings can name the other's.
@@ -48,7 +49,8 @@ final class LinkedBrokers: @unchecked Sendable {
         proxy = try LinkProxy(to: nowhere)
         toPinghu = try LinkProxy(to: nowhere)
         jinshan = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-jinshan"),
-                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat),
+                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat)
+                                            + "\n" + jinshanSettings,
                                           jurisdiction: "jinshan", pki: pki)
         pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"),
                                          settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat),
