@@ -208,4 +208,33 @@ struct FederationLinkTests {
         let taken = try LinkedBrokers.taken(in: brokers.pinghu)
         #expect(taken.map(\.body) == (1...6).map { "original \($0)" }, "\(taken.map(\.body))")
     }
+
+    /// Reloads that change Pinghu's link settings restart the link while Jinshan publishes: the
+    /// old link's records in flight are stored before the new one looks for the position.
+    @Test func reloadsThatRestartTheLinkUnderTrafficImportEveryRecordOnce() async throws {
+        let brokers = try LinkedBrokers()
+        defer { brokers.remove() }
+        let config = brokers.pinghu.configFile
+        let original = try String(contentsOfFile: config, encoding: .utf8)
+        let publishing = Task {
+            let town = try await brokers.jinshan.connect("langxia-town")
+            var last: UInt64 = 0
+            for number in 1...300 { last = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "patrol \(number)") }
+            try await town.disconnect()
+            return last
+        }
+        for prefetch in [7, 50, 3, 1000] {
+            try await eventually("Pinghu's link to take records") { (try await LinkedBrokers.status(of: brokers.pinghu))["imported"] as? Int ?? 0 > 0 }
+            let changed = original.replacingOccurrences(of: "      import:", with: "      prefetch: \(prefetch)\n      import:")
+            try changed.write(toFile: config, atomically: true, encoding: .utf8)
+            #expect(try await brokers.pinghu.reload() == "reloaded")
+        }
+        let last = try await publishing.value
+        try await brokers.waitUntilPinghuTook(last)
+        #expect(brokers.pinghu.log.components(separatedBy: "federation link up").count - 1 >= 5, "the reloads restarted the link")
+
+        brokers.halt()
+        let taken = try LinkedBrokers.taken(in: brokers.pinghu)
+        #expect(taken.map(\.body) == (1...300).map { "patrol \($0)" }, "\(taken.count) taken")
+    }
 }
