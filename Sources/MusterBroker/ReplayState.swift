@@ -25,6 +25,8 @@ public struct ReplayState: Sendable {
     public let serial: UInt64
     public private(set) var finished = false
     public private(set) var delivered = 0
+    /// With `client` acknowledgements: the newest offset acknowledged (and everything before it).
+    public private(set) var acknowledgedThrough: UInt64?
     /// Offsets delivered and not yet acknowledged, oldest first.
     private var unacknowledged: [UInt64] = []
 
@@ -98,6 +100,7 @@ public struct ReplayState: Sendable {
         }
         if mode == .client {
             unacknowledged.removeSubrange(...index)
+            acknowledgedThrough = offset
         } else {
             unacknowledged.remove(at: index)
         }

@@ -114,7 +114,11 @@ public final class FederationLink: Sendable {
             do {
                 try await connectAndImport()
             } catch {
-                if Task.isCancelled || error is CancellationError { break }
+                let stopping = Task.isCancelled || error is CancellationError
+                if state.withLock({ $0.status.connectedSince != nil }) {
+                    recordLinkEvent("down", certificate: nil, reason: stopping ? "the broker is stopping the link" : "\(error)")
+                }
+                if stopping { break }
                 note(error: "\(error)")
             }
             await waitForInFlight()
@@ -153,6 +157,7 @@ public final class FederationLink: Sendable {
         }
         try checkIdentity(of: connection)
         state.withLock { $0.connection = connection }
+        recordLinkEvent("up", certificate: connection.peerCertificate, reason: nil)
         let (from, session) = state.withLock { state in
             state.link.subscribed()
             return (state.link.subscribeFrom, state.session)
@@ -186,6 +191,16 @@ public final class FederationLink: Sendable {
             if let failure = state.withLock({ $0.failure }) { throw LinkFailure(failure) }
         }
         throw LinkFailure("the peer's broker ended the subscription")
+    }
+
+    /// The evidence in this broker's log of the link coming up (with the exporter's
+    /// certificate) or going down (with why), and the last position taken then.
+    private func recordLinkEvent(_ event: String, certificate: PeerCertificate?, reason: String?) {
+        let offset = state.withLock { $0.link.position?.offset }
+        let headers = FederationHeader.linkEvent(event, peer: settings.peer.jurisdiction,
+                                                 certificate: certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }, offset: offset, reason: reason)
+        broker.publishAsBroker(Publication(destination: FederationHeader.linkEventsDestination, headers: StompHeaders(headers), body: [],
+                                           sender: settings.brokerIdentity))
     }
 
     /// The exporter must be the peer's broker: its certificate names `muster://PEER/broker` and

@@ -25,10 +25,20 @@ public enum FederationHeader {
     public static let gap = "muster-gap"
     /// On the exporter's gap record: the peer the gap is in the link to.
     public static let gapPeer = "muster-gap-peer"
+    /// The evidence of a link coming up or going down, on each side: the peer, `up` or `down`,
+    /// the peer's certificate (`ISSUER-FINGERPRINT/SERIAL`), the offset the stream starts from
+    /// (up) or the peer acknowledged through (down), and why it went down.
+    public static let linkEventsDestination = Destination(kind: .topic, name: "muster.federation.links")
+    public static let linkPeer = "muster-link-peer"
+    public static let linkEvent = "muster-link-event"
+    public static let linkCertificate = "muster-link-certificate"
+    public static let linkOffset = "muster-link-offset"
+    public static let linkReason = "muster-link-reason"
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
-    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via]
+    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via,
+                                       linkPeer, linkEvent, linkCertificate, linkOffset, linkReason]
 
     /// Where a broker records a peer's record it refused to import (with the record's origin
     /// key, so that the link moves past it, and the reason).
@@ -41,6 +51,15 @@ public enum FederationHeader {
 
     /// Where the broker of `PEER` reads what is exported to it: `/queue/muster.export.PEER`.
     public static let exportDestinationPrefix = "muster.export."
+
+    /// A link event record (see `linkEventsDestination`).
+    public static func linkEvent(_ event: String, peer: String, certificate: String?, offset: UInt64?, reason: String? = nil) -> [(String, String)] {
+        var headers = [(linkPeer, peer), (linkEvent, event)]
+        if let certificate { headers.append((linkCertificate, certificate)) }
+        if let offset { headers.append((linkOffset, String(offset))) }
+        if let reason { headers.append((linkReason, reason)) }
+        return headers
+    }
 
     /// `muster-origin`'s value.
     public static func originKey(logID: String, offset: UInt64) -> String { "\(logID)/\(offset)" }

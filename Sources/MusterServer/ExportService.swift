@@ -29,6 +29,14 @@ struct ExportService: Sendable {
         return peer
     }
 
+    /// The evidence of a peer's link coming up or going down here.
+    func linkRecord(_ event: String, peer: String, certificate: ConnectionCredentials?, offset: UInt64?) -> Publication {
+        let certificate = certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }
+        return Publication(destination: FederationHeader.linkEventsDestination,
+                           headers: StompHeaders(FederationHeader.linkEvent(event, peer: peer, certificate: certificate, offset: offset)),
+                           body: [], sender: brokerIdentity)
+    }
+
     /// The exporter's record of a gap in the link to `peer`.
     func gapRecord(_ gap: ClosedRange<UInt64>, peer: String) -> Publication {
         Publication(destination: FederationHeader.exportGapDestination,

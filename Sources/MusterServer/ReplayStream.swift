@@ -44,6 +44,7 @@ final class ReplayStream: @unchecked Sendable {
     private let caughtUp: ((UInt64) -> Bool)?
     /// Set for a peer broker's export stream: records are selected by their export stamp.
     private let export: (service: ExportService, peer: String)?
+    var exportPeer: String? { export?.peer }
 
     init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, version: StompVersion = .v1_2,
          logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil, export: (service: ExportService, peer: String)? = nil) {

@@ -26,6 +26,7 @@ extension ServerSession {
                 broker.publishAsBroker(exports.gapRecord(gap, peer: peer.jurisdiction))
                 send(exports.gapFrame(gap, subscriptionID: id, destination: destination))
             }
+            broker.publishAsBroker(exports.linkRecord("up", peer: peer.jurisdiction, certificate: credentials, offset: from))
             logger.notice("export link up", metadata: [
                 "peer": "\(peer.jurisdiction)", "from": "\(from)", "certificate-issuer": "\(credentials?.issuerFingerprint ?? "")",
             ])
@@ -36,6 +37,16 @@ extension ServerSession {
                 policy.record(PolicyRefusal(error, rule: "federation: export destination", party: party, destination: destination))
             }
             refuse(error, receipt: receipt)
+        }
+    }
+
+    /// The evidence of a peer's link going down: how far it acknowledged.
+    func recordExportLinksDown() {
+        guard let exports else { return }
+        for stream in streams.values {
+            guard let peer = stream.exportPeer else { continue }
+            broker.publishAsBroker(exports.linkRecord("down", peer: peer, certificate: credentials, offset: stream.state.acknowledgedThrough))
+            logger.notice("export link down", metadata: ["peer": "\(peer)", "acknowledged-through": "\(stream.state.acknowledgedThrough.map { "\($0)" } ?? "-")"])
         }
     }
 }

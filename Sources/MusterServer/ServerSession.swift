@@ -143,6 +143,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         unfinished.release(connectionLimits)
         if let countedParty { connectionLimits.release(countedParty) }
         countedParty = nil
+        recordExportLinksDown()
         for stream in streams.values { stream.stop() }
         streams = [:]
         subscriptions.withLock { $0.removeAll() }

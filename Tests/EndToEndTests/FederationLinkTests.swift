@@ -45,6 +45,14 @@ struct FederationLinkTests {
         #expect(taken.first?.refusal == nil && taken.last?.refusal == nil)
         let exported = try LinkedBrokers.exported(from: brokers.jinshan)
         #expect(taken.map(\.origin) == exported.offsets.map { "\(exported.logID)/\($0)" })
+
+        // The evidence of the link in both logs: up with the other's certificate; down at Jinshan with how far Pinghu acknowledged.
+        let atJinshan = try LinkedBrokers.linkEvents(in: brokers.jinshan, peer: "pinghu")
+        let atPinghu = try LinkedBrokers.linkEvents(in: brokers.pinghu, peer: "jinshan")
+        #expect(atJinshan.first?["muster-link-event"] == "up" && atJinshan.first?["muster-link-certificate"]?.contains("/") == true, "\(atJinshan)")
+        #expect(atPinghu.first?["muster-link-event"] == "up" && atPinghu.first?["muster-link-certificate"]?.contains("/") == true, "\(atPinghu)")
+        #expect(atJinshan.contains { $0["muster-link-event"] == "down" && $0["muster-link-offset"] == exported.offsets.last.map(String.init) },
+                "Jinshan records how far Pinghu acknowledged: \(atJinshan)")
     }
 
     @Test func importsFailingPinghusSchemaAdmissionListOrVouchingAreRecordedTheLinkMovesOnAndJinshanHearsWhy() async throws {

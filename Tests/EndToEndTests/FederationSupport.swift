@@ -135,6 +135,18 @@ final class LinkedBrokers: @unchecked Sendable {
         return found
     }
 
+    /// The link event records of a broker's log about `peer` (read offline), their headers in order.
+    static func linkEvents(in broker: BrokerProcess, peer: String) throws -> [[String: String]] {
+        var found: [[String: String]] = []
+        try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
+            if record.destination == "/topic/muster.federation.links", record.header("muster-link-peer") == peer {
+                found.append(Dictionary(record.headers.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first }))
+            }
+            return true
+        }
+        return found
+    }
+
     /// The refusal records of a broker's audit destination (read offline), as JSON objects.
     static func refusals(in broker: BrokerProcess) throws -> [[String: Any]] {
         var found: [[String: Any]] = []
