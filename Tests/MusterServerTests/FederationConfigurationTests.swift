@@ -48,7 +48,7 @@ struct FederationConfigurationTests {
                   import:
                     - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
                     - {destination: "/topic/joint.**"}
-                  relay: {enabled: true, hop-limit: 3}
+                  relay: {enabled: false, hop-limit: 3}
             """)
         let peer = try #require(configuration.federation.peer("pinghu"))
         #expect(peer.address == "127.0.0.1:61615" && peer.authorityPath == authority)
@@ -56,7 +56,7 @@ struct FederationConfigurationTests {
         #expect(peer.exportDestination.description == "/queue/muster.export.pinghu")
         #expect(peer.exports.first?.types == ["notice", "summons"])
         #expect(peer.imports.count == 2 && peer.imports[0].localName?.description == "/topic/pinghu.report-in")
-        #expect(peer.relay == RelaySettings(enabled: true, hopLimit: 3))
+        #expect(peer.relay == RelaySettings(enabled: false, hopLimit: 3))
         #expect(try load("").federation.peers.isEmpty, "no federation: no peers")
     }
 
@@ -73,6 +73,7 @@ struct FederationConfigurationTests {
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /exchange/x}]}]}", "federation.peers[0].export[0].destination", "/exchange/x"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: \"/topic/a.*\", as: /topic/b}]}]}", "federation.peers[0].import[0].as", "pattern"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, relay: {hop-limit: 0}}]}", "federation.peers[0].relay.hop-limit", "at least 1"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, relay: {enabled: true}}]}", "federation.peers[0].relay.enabled", "not available yet"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: /topic/muster.log.identity}]}]}", "federation.peers[0].import[0].destination", "broker's own"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: /topic/a, as: /queue/muster.query}]}]}", "federation.peers[0].import[0].as", "broker's own"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /topic/a, types: []}]}]}", "federation.peers[0].export[0].types", "would export nothing"),
