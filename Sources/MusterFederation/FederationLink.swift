@@ -24,6 +24,8 @@ public final class FederationLink: Sendable {
         public var certificatePath: String
         public var privateKeyPath: String
         public var backoff: (first: Duration, most: Duration) = (.milliseconds(200), .seconds(15))
+        /// Whether a certificate (issuer fingerprint, serial) is revoked by a CRL this broker loads.
+        public var isRevoked: @Sendable (String, String) -> Bool = { _, _ in false }
 
         public init(peer: FederationPeer, address: SocketAddress, jurisdiction: String, brokerIdentity: PartyIdentity,
                     certificatePath: String, privateKeyPath: String) {
@@ -50,6 +52,8 @@ public final class FederationLink: Sendable {
         /// Records handed to the broker whose append has not completed.
         var inFlight = 0
         var connection: MusterConnection?
+        /// An "up" record was written for the current connection (so a "down" is owed).
+        var upRecorded = false
     }
 
     public let settings: Settings
@@ -77,29 +81,24 @@ public final class FederationLink: Sendable {
 
     public var status: LinkStatus { state.withLock { $0.status } }
 
-    /// Stops the link before it starts: it shows the alarm and imports nothing.
-    public func halt(_ alarm: String) {
-        state.withLock { state in
-            state.link.raise(alarm)
-            state.status.state = .halted
-            state.status.alarm = alarm
-        }
-        logger.critical("federation link halted", metadata: ["peer": "\(settings.peer.jurisdiction)", "alarm": "\(alarm)"])
-    }
-
     public func start() {
         task.withLock { $0 = Task { [self] in await run() } }
     }
 
     /// Stops the link and returns once nothing it handed to the broker is still being stored
     /// (so that its position in the log is final: a new link for the peer may start from it).
+    /// Bounded: a link stuck connecting (it has nothing in flight then) is left to end on its own.
     public func stopAndWait() {
         guard let running = task.withLock({ $0 }) else { return }
         running.cancel()
         state.withLock { $0.connection }?.close()
-        ended.wait()
-        ended.signal()
-        while state.withLock({ $0.inFlight > 0 }) { usleep(2_000) }
+        if ended.wait(timeout: .now() + .seconds(10)) == .timedOut {
+            logger.warning("federation link still connecting after 10 s of stopping; left to end on its own", metadata: ["peer": "\(settings.peer.jurisdiction)"])
+        } else {
+            ended.signal()
+        }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while state.withLock({ $0.inFlight > 0 }), ContinuousClock.now < deadline { usleep(2_000) }
     }
 
     private func run() async {
@@ -115,7 +114,7 @@ public final class FederationLink: Sendable {
                 try await connectAndImport()
             } catch {
                 let stopping = Task.isCancelled || error is CancellationError
-                if state.withLock({ $0.status.connectedSince != nil }) {
+                if state.withLock({ state in defer { state.upRecorded = false }; return state.upRecorded }) {
                     recordLinkEvent("down", certificate: nil, reason: stopping ? "the broker is stopping the link" : "\(error)")
                 }
                 if stopping { break }
@@ -157,7 +156,9 @@ public final class FederationLink: Sendable {
         }
         try checkIdentity(of: connection)
         state.withLock { $0.connection = connection }
+        try Task.checkCancellation()  // a stop that came before the connection could be closed
         recordLinkEvent("up", certificate: connection.peerCertificate, reason: nil)
+        state.withLock { $0.upRecorded = true }
         let (from, session) = state.withLock { state in
             state.link.subscribed()
             return (state.link.subscribeFrom, state.session)
@@ -214,6 +215,11 @@ public final class FederationLink: Sendable {
             connection.close()
             throw LinkFailure("the broker at \(settings.address) presented a certificate for \(certificate?.uriNames.joined(separator: ", ") ?? "no one"), "
                               + "not \(peer.brokerIdentity.uri) from the CA configured for \(peer.jurisdiction)")
+        }
+        if settings.isRevoked(certificate.issuerFingerprint, certificate.serialNumber) {
+            connection.close()
+            throw LinkFailure("the certificate of \(peer.brokerIdentity.uri) at \(settings.address) (serial \(certificate.serialNumber)) is revoked "
+                              + "by \(peer.jurisdiction)'s certificate revocation list")
         }
     }
 
@@ -282,8 +288,8 @@ public final class FederationLink: Sendable {
         let now = broker.clock()
         let counted = state.withLock { state -> Bool in
             // After a failure a later record may still be stored; the position must not pass the failed one.
-            state.inFlight -= 1
             guard state.failure == nil else {
+                state.inFlight -= 1
                 state.link.storedPastFailure(position)
                 return false
             }
@@ -299,7 +305,10 @@ public final class FederationLink: Sendable {
             return true
         }
         guard counted else { return }
+        // The hint before the record stops counting as in flight: a successor link (after
+        // `stopAndWait`) then never has its newer hint overwritten by this one.
         onTaken(localOffset, position)
+        state.withLock { $0.inFlight -= 1 }
         settle(ticket, session: session, signal: signal)
     }
 
@@ -313,6 +322,10 @@ public final class FederationLink: Sendable {
         let position = ImportLink.Position(logID: end.logID, offset: end.offset, hash: nil)
         let (decision, ticket) = state.withLock { state in (state.link.gapReported(through: position), state.acks.received(message)) }
         if case .halt(let alarm) = decision { throw LinkFailure("halted: \(alarm)") }
+        if gap == FederationHeader.noGap {
+            // Only the record last taken was pruned at the peer: nothing is missing, the stream goes on after it.
+            return settle(ticket, session: session, signal: signal)
+        }
         let now = broker.clock()
         state.withLock {
             $0.inFlight += 1

@@ -128,11 +128,6 @@ public struct ImportLink: Sendable {
         submitted = position
     }
 
-    /// Halts the link for a reason found outside it (its position cannot be known).
-    public mutating func raise(_ alarm: String) {
-        self.alarm = alarm
-    }
-
     private mutating func halt(_ reason: String) -> Decision {
         alarm = reason
         return .halt(reason)

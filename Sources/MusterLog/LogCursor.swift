@@ -7,6 +7,8 @@ public final class LogCursor {
     /// The offset the next record read will have.
     public private(set) var nextOffset: UInt64
     private var reader: SegmentReader?
+    /// Set once retention deleted records before this cursor read them (it went on after them).
+    public private(set) var skippedPrunedRecords = false
     private var readerBase: UInt64?
 
     init(log: MessageLog, offset: UInt64) {
@@ -34,6 +36,7 @@ public final class LogCursor {
             if nextOffset < segment.baseOffset {
                 // Retention deleted what this cursor had not read yet: go on from what is left.
                 nextOffset = segment.baseOffset
+                skippedPrunedRecords = true
             }
             if nextOffset >= segment.endOffset {
                 // This segment is read to its end; a newer one holds the rest.

@@ -23,6 +23,8 @@ public enum FederationHeader {
     /// On a gap frame and the gap records of both brokers: `FROM-TO`, offsets of the exporter's
     /// log that retention pruned before the link took them (some may not have been for the peer).
     public static let gap = "muster-gap"
+    /// `muster-gap` on a resume frame when nothing but the record the link took was pruned.
+    public static let noGap = "none"
     /// On the exporter's gap record: the peer the gap is in the link to.
     public static let gapPeer = "muster-gap-peer"
     /// The evidence of a link coming up or going down, on each side: the peer, `up` or `down`,

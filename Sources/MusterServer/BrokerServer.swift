@@ -113,7 +113,9 @@ public final class BrokerServer: @unchecked Sendable {
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, clock: clock, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
         self.timers = WorkflowTimers(broker: broker, clock: clock, speed: speed)
-        self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger)
+        let policyInForce = policy
+        self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger,
+                                     isRevoked: { issuer, serial in policyInForce.policy.trust.revokedSerials[issuer]?.contains(serial) == true })
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
     }
 

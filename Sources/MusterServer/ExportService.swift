@@ -44,13 +44,16 @@ struct ExportService: Sendable {
                     body: [], sender: brokerIdentity)
     }
 
-    /// What tells the peer of the gap, before the stream resumes after it: a MESSAGE without an
-    /// ack id, whose `muster-link` is the gap's last offset.
-    func gapFrame(_ gap: ClosedRange<UInt64>, subscriptionID: String, destination: Destination) -> StompFrame {
-        StompFrame(.message, headers: [
-            "subscription": subscriptionID, "message-id": "gap-\(gap.lowerBound)-\(gap.upperBound)", "destination": destination.description,
-            FederationHeader.gap: "\(gap.lowerBound)-\(gap.upperBound)",
-            FederationHeader.link: FederationHeader.originKey(logID: logID, offset: gap.upperBound),
+    /// What tells the peer, before the stream, that the last record it took was pruned here and
+    /// where the stream goes on: a MESSAGE without an ack id, whose `muster-link` is the last
+    /// offset before the stream, and whose `muster-gap` is the range pruned before the peer took
+    /// it (`none` when only the record it took went).
+    func resumeFrame(after taken: UInt64, gap: ClosedRange<UInt64>?, subscriptionID: String, destination: Destination) -> StompFrame {
+        let end = gap?.upperBound ?? taken
+        return StompFrame(.message, headers: [
+            "subscription": subscriptionID, "message-id": "resume-\(end)", "destination": destination.description,
+            FederationHeader.gap: gap.map { "\($0.lowerBound)-\($0.upperBound)" } ?? FederationHeader.noGap,
+            FederationHeader.link: FederationHeader.originKey(logID: logID, offset: end),
         ])
     }
 

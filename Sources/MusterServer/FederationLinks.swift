@@ -18,8 +18,13 @@ final class FederationLinks: Sendable {
     private let logger: Logger
     private let links = Mutex<[String: FederationLink]>([:])
     private let timer = Mutex<DispatchSourceTimer?>(nil)
+    /// Set by `stop`: a reload racing the shutdown starts nothing after it.
+    private let stopped = Atomic<Bool>(false)
+    private let isRevoked: @Sendable (String, String) -> Bool
 
-    init(configuration: ServerConfiguration, broker: Broker, federation: FederationState, log: MessageLog, logger: Logger) {
+    init(configuration: ServerConfiguration, broker: Broker, federation: FederationState, log: MessageLog, logger: Logger,
+         isRevoked: @escaping @Sendable (String, String) -> Bool) {
+        self.isRevoked = isRevoked
         self.configuration = configuration
         self.broker = broker
         self.federation = federation
@@ -32,11 +37,23 @@ final class FederationLinks: Sendable {
     /// Starts a link for each peer with an address (and stops those no longer configured so).
     /// A link whose peer changed is stopped, and what it had in flight stored, before its
     /// successor looks for the position in the log: otherwise both could take the same records.
+    /// A failure part-way (the log cannot be read) keeps the links that still run and forgets the
+    /// stopped ones, so that the next reload starts them again.
     func update() throws {
+        guard !stopped.load(ordering: .acquiring) else { return }
         let peers = federation.rules.peers.filter { $0.address != nil }
         let running = links.withLock { $0 }
         var next: [String: FederationLink] = [:]
         var started: [FederationLink] = []
+        var gone = Set<String>()
+        defer {
+            links.withLock { links in
+                links = next
+                for (jurisdiction, link) in running where next[jurisdiction] == nil && !gone.contains(jurisdiction) { links[jurisdiction] = link }
+            }
+            for link in started { link.start() }
+            startStatusTimer()
+        }
         for peer in peers {
             if let link = running[peer.jurisdiction], link.settings.peer.address == peer.address,
                link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.authorityFingerprints == peer.authorityFingerprints,
@@ -44,18 +61,23 @@ final class FederationLinks: Sendable {
                 next[peer.jurisdiction] = link
                 continue
             }
-            running[peer.jurisdiction]?.stopAndWait()
+            if let old = running[peer.jurisdiction] {
+                old.stopAndWait()
+                gone.insert(peer.jurisdiction)
+            }
             let link = try makeLink(peer)
             next[peer.jurisdiction] = link
             started.append(link)
         }
-        for (jurisdiction, link) in running where next[jurisdiction] == nil { link.stopAndWait() }
-        links.withLock { $0 = next }
-        for link in started { link.start() }
-        startStatusTimer()
+        let wanted = Set(peers.map(\.jurisdiction))
+        for (jurisdiction, link) in running where !wanted.contains(jurisdiction) {
+            link.stopAndWait()
+            gone.insert(jurisdiction)
+        }
     }
 
     func stop() {
+        stopped.store(true, ordering: .releasing)
         timer.withLock { $0?.cancel(); $0 = nil }
         for link in links.withLock({ Array($0.values) }) { link.stopAndWait() }
         positions.flush()
@@ -74,14 +96,15 @@ final class FederationLinks: Sendable {
             "peer": "\(peer.jurisdiction)", "position": "\(found.position.map { "\($0.logID)/\($0.offset)" } ?? "none (from the first record)")",
             "records-read": "\(found.recordsRead)", "hint": "\(found.usedHint)",
         ])
-        let settings = FederationLink.Settings(peer: peer, address: address, jurisdiction: configuration.jurisdiction,
+        var settings = FederationLink.Settings(peer: peer, address: address, jurisdiction: configuration.jurisdiction,
                                                brokerIdentity: configuration.brokerIdentity,
                                                certificatePath: configuration.certificatePath, privateKeyPath: configuration.privateKeyPath)
+        settings.isRevoked = isRevoked
         let positions = self.positions
         let link = FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger) { offset, position in
             positions.taken(peer: peer.jurisdiction, localOffset: offset, position: position)
         }
-        if let alarm = found.alarm { link.halt(alarm) }
+        if let warning = found.warning { logger.warning("federation link position: \(warning)", metadata: ["peer": "\(peer.jurisdiction)"]) }
         return link
     }
 

@@ -26,8 +26,9 @@ final class ImportPositions: Sendable {
         let position: ImportLink.Position?
         let recordsRead: Int
         let usedHint: Bool
-        /// Set when the position cannot be known: the link must not guess (it would import again).
-        var alarm: String?
+        /// Set when the log was pruned and no position is left of a link it may have had: the
+        /// link starts from the peer's first record (a new link does too), which is said aloud.
+        var warning: String?
     }
 
     func find(peer: String) throws(LogError) -> Found {
@@ -41,9 +42,12 @@ final class ImportPositions: Sendable {
         if found.position != nil || first == 0 { return Found(position: found.position, recordsRead: found.read, usedHint: false) }
         // Retention pruned every record taken from the peer: the hint still says where the link stood.
         if let position = hint?.position { return Found(position: position, recordsRead: found.read, usedHint: true) }
+        // A new peer on a pruned log looks the same as a link whose every trace was pruned with its
+        // hint file lost: halting would keep every new peer out, so the link starts from the first.
         return Found(position: nil, recordsRead: found.read, usedHint: false,
-                     alarm: "cannot tell where the link from \(peer) stopped: records before offset \(first) were pruned and "
-                        + "\(hintFile(peer)) is missing, so starting from \(peer)'s first record could import again what was imported before")
+                     warning: "no record taken from \(peer) is left in the log (records before offset \(first) were pruned) and "
+                        + "\(hintFile(peer)) is missing: the link starts from \(peer)'s first record; if it took records before, "
+                        + "those the peer still keeps are imported again")
     }
 
     /// Notes a record just taken from `peer` (its local offset and the peer's position); written

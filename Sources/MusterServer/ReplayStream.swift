@@ -150,9 +150,14 @@ final class ReplayStream: @unchecked Sendable {
                 try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
             }
             let end = (nextOffset: cursor.nextOffset, timestampFloor: history.timestampFloor())
+            let skipped = cursor.skippedPrunedRecords
             channel.loop.execute { [self] in
                 reading = false
                 guard observer != nil else { return }
+                // A link must never skip silently: the peer subscribes again and is told of the gap then.
+                if skipped, let export {
+                    return endExport("records for \(export.peer) were pruned by retention while this link read them; subscribe again from the last record taken")
+                }
                 switch result {
                 case .failure(let error):
                     fail(error)
@@ -193,6 +198,13 @@ final class ReplayStream: @unchecked Sendable {
         channel.withOutboundBuffer { StompFrameEncoder.encode(state.endMarker(nextOffset: nextOffset), version: version, into: &$0) }
         logger.debug("replay complete", metadata: ["subscription": "\(state.subscriptionID)", "delivered": "\(state.delivered)"])
         stop()
+    }
+
+    private func endExport(_ reason: String) {
+        logger.error("export stream ended: \(reason)")
+        channel.withOutboundBuffer { StompFrameEncoder.encode(.error(BrokerError(.storageFailure, reason)), version: version, into: &$0) }
+        stop()
+        channel.close()
     }
 
     private func fail(_ error: LogError) {

@@ -12,19 +12,23 @@ extension ServerSession {
             let peer = try exports.peer(reading: destination, as: machine!.party)
             try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.checkFree(id) }
             let from = try history.startOffset(of: start ?? .first, destination: destination)
-            // Resuming after a record retention has since pruned, with more pruned after it: a gap.
-            var gap: ClosedRange<UInt64>?
-            if case .offset(let taken) = start, taken + 1 < from { gap = (taken + 1)...(from - 1) }
+            // Resuming after a record retention has since pruned: the peer cannot get it again to
+            // check, so it is told where the stream starts instead, and of the gap if more went.
+            var resumedAfterPruned: UInt64?
+            if case .offset(let taken) = start, taken < from { resumedAfterPruned = taken }
             let serial = try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.addReplay(id) }
             let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch, end: nil, serial: serial)
             let stream = ReplayStream(state: state, history: history, startOffset: from, channel: channel, version: version, logger: logger,
                                       export: (exports, peer.jurisdiction))
             streams[id] = stream
             if let receipt { send(.receipt(receipt)) }
-            if let gap {
-                logger.error("export gap: records were pruned before the peer took them", metadata: ["peer": "\(peer.jurisdiction)", "offsets": "\(gap)"])
-                broker.publishAsBroker(exports.gapRecord(gap, peer: peer.jurisdiction))
-                send(exports.gapFrame(gap, subscriptionID: id, destination: destination))
+            if let taken = resumedAfterPruned {
+                let gap = taken + 1 < from ? (taken + 1)...(from - 1) : nil
+                if let gap {
+                    logger.error("export gap: records were pruned before the peer took them", metadata: ["peer": "\(peer.jurisdiction)", "offsets": "\(gap)"])
+                    broker.publishAsBroker(exports.gapRecord(gap, peer: peer.jurisdiction))
+                }
+                send(exports.resumeFrame(after: taken, gap: gap, subscriptionID: id, destination: destination))
             }
             broker.publishAsBroker(exports.linkRecord("up", peer: peer.jurisdiction, certificate: credentials, offset: from))
             logger.notice("export link up", metadata: [

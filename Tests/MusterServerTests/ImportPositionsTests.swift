@@ -10,7 +10,8 @@ import Testing
 
 /// Where an import link stands, found in the importer's own log: the furthest record taken from
 /// the peer, read from the hint onwards when the hint names such a record, the hint's position
-/// when retention pruned every taken record, and an alarm rather than a guess without either.
+/// when retention pruned every taken record, and a warning (not a halt: a new peer on a pruned
+/// log looks the same) without either.
 @Suite("finding an import link's position in the log")
 struct ImportPositionsTests {
     static let peerLog = "a1b2"
@@ -46,9 +47,9 @@ struct ImportPositionsTests {
         try Self.append(log, headers: Self.taken(99, from: "hangzhou"))
         let found = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "jinshan")
         #expect(found.position == ImportLink.Position(logID: Self.peerLog, offset: 7, hash: "h7"))
-        #expect(!found.usedHint && found.recordsRead == 5 && found.alarm == nil)
+        #expect(!found.usedHint && found.recordsRead == 5 && found.warning == nil)
         let fresh = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "pinghu")
-        #expect(fresh.position == nil && fresh.alarm == nil, "a link that never took anything starts from the peer's first record")
+        #expect(fresh.position == nil && fresh.warning == nil, "a link that never took anything starts from the peer's first record")
     }
 
     @Test func aHintNamingATakenRecordIsWhereTheReadStarts() throws {
@@ -73,7 +74,7 @@ struct ImportPositionsTests {
         #expect(!untrusted.usedHint && untrusted.position?.offset == 4)
     }
 
-    @Test func whenRetentionPrunedEveryTakenRecordTheHintSaysWhereAndWithoutItTheLinkHalts() async throws {
+    @Test func whenRetentionPrunedEveryTakenRecordTheHintSaysWhereAndWithoutItTheStartIsSaidAloud() async throws {
         let directory = try TemporaryDirectory(prefix: "muster-import-positions")
         defer { directory.remove() }
         let now = Atomic<Int64>(1_000_000)
@@ -95,11 +96,11 @@ struct ImportPositionsTests {
         defer { log.close() }
         try await eventually("retention to prune the old segments") { log.firstOffset > local }
         let hinted = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "jinshan")
-        #expect(hinted.position == ImportLink.Position(logID: Self.peerLog, offset: 12, hash: "h12") && hinted.alarm == nil)
+        #expect(hinted.position == ImportLink.Position(logID: Self.peerLog, offset: 12, hash: "h12") && hinted.warning == nil)
 
         try FileManager.default.removeItem(atPath: directory.file("federation/jinshan.position"))
         let lost = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "jinshan")
         #expect(lost.position == nil)
-        #expect(lost.alarm?.contains("cannot tell where the link from jinshan stopped") == true, "\(String(describing: lost.alarm))")
+        #expect(lost.warning?.contains("the link starts from jinshan's first record") == true, "\(String(describing: lost.warning))")
     }
 }
