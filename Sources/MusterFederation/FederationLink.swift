@@ -279,6 +279,7 @@ public final class FederationLink: Sendable {
     private func taken(_ record: InboundRecord, localOffset: UInt64, refused: Bool, ticket: UInt64, session: Int,
                        signal: AsyncStream<Void>.Continuation) {
         let originTime = record.headers[FederationHeader.originTime].flatMap { Int64($0) } ?? record.headers[ReservedHeader.timestamp].flatMap { Int64($0) }
+        if let head = record.headers[FederationHeader.linkHead].flatMap({ UInt64($0) }) { state.withLock { $0.status.peerLogHead = head } }
         taken(record.link, originTime: originTime, outcome: refused ? .refused : .imported, localOffset: localOffset, ticket: ticket,
               session: session, signal: signal)
     }

@@ -19,6 +19,9 @@ public struct LinkStatus: Codable, Sendable, Equatable {
     public var lastOriginTime: Int64?
     /// When it was taken (ms): with `lastOriginTime`, how far behind the link runs.
     public var lastImportedAt: Int64?
+    /// The peer's log length when it sent the last record taken: with `lastLinkPosition`, the
+    /// backlog at the exporter, in its log's records (of every destination, exported or not).
+    public var peerLogHead: UInt64?
     public var imported = 0
     public var refused = 0
     public var duplicatesDropped = 0
@@ -32,6 +35,12 @@ public struct LinkStatus: Codable, Sendable, Equatable {
     public init(peer: String, address: String) {
         self.peer = peer
         self.address = address
+    }
+
+    /// Records of the peer's log after the last one taken, when it was sent.
+    public var backlogRecords: UInt64? {
+        guard let head = peerLogHead, let offset = lastLinkPosition?.split(separator: "/").last.flatMap({ UInt64($0) }) else { return nil }
+        return head > offset ? head - offset - 1 : 0
     }
 
     /// Seconds between the origin's stamp and this broker's import of the last record.

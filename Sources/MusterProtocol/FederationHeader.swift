@@ -12,6 +12,9 @@ public enum FederationHeader {
     /// record sits in the log of the broker it was imported from (the link's position). The same
     /// as `muster-origin` unless the record was relayed.
     public static let link = "muster-link"
+    /// On an exported MESSAGE: the exporter's next offset when it sent it, so that the importer
+    /// knows how far behind it reads.
+    public static let linkHead = "muster-link-head"
     /// On the imported record: when the origin broker stored it (ms since 1970; the record's own
     /// time is when this broker stored it).
     public static let originTime = "muster-origin-time"
@@ -39,7 +42,7 @@ public enum FederationHeader {
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
-    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via,
+    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via, linkHead,
                                        linkPeer, linkEvent, linkCertificate, linkOffset, linkReason]
 
     /// Where a broker records a peer's record it refused to import (with the record's origin

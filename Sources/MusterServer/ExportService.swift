@@ -82,15 +82,18 @@ struct ExportService: Sendable {
     }
 
     /// The MESSAGE a peer receives: the record as any subscriber sees it (its own destination,
-    /// sender and time stamps, `x-stream-offset`), plus where it sits here (`muster-link`) and
+    /// sender and time stamps, `x-stream-offset`), plus where it sits here (`muster-link`), how
+    /// long the log is (`muster-link-head`) and
     /// its origin key and hash — its own for a record first published here, the origin's for one
     /// this broker relays.
-    func frame(_ record: LogRecord, subscriptionID: String, ackID: String?) -> StompFrame? {
+    /// `head` is this log's next offset now: how far behind the peer reads (`muster-link-head`).
+    func frame(_ record: LogRecord, subscriptionID: String, ackID: String?, head: UInt64) -> StompFrame? {
         guard let message = StoredMessage(record: record) else { return nil }
         var frame = Delivery.messageFrame(message, subscriptionID: subscriptionID, ackID: ackID, deliveryCount: 1)
         let here = FederationHeader.originKey(logID: logID, offset: record.offset)
         frame.headers[FederationHeader.export] = nil
         frame.headers[FederationHeader.link] = here
+        frame.headers[FederationHeader.linkHead] = String(head)
         if frame.headers[FederationHeader.origin] == nil {
             frame.headers[FederationHeader.origin] = here
             frame.headers[FederationHeader.originHash] = record.chain.hex

@@ -119,7 +119,8 @@ final class ReplayStream: @unchecked Sendable {
             case .deliver(let ackID):
                 let frame: StompFrame
                 if let export {
-                    guard let exported = export.service.frame(record, subscriptionID: state.subscriptionID, ackID: ackID) else { continue }
+                    guard let exported = export.service.frame(record, subscriptionID: state.subscriptionID, ackID: ackID,
+                                                              head: history.nextOffset) else { continue }
                     frame = exported
                 } else if record.kind == .delivery {
                     frame = Self.deliveryRecordFrame(record, subscriptionID: state.subscriptionID, ackID: ackID)

@@ -33,6 +33,8 @@ struct FederationLinkTests {
         #expect(status["state"] as? String == "connected")
         #expect(status["imported"] as? Int == 2)
         #expect(status["refused"] as? Int == 1)
+        // How long Jinshan's log was when it sent the last record: at least one past it.
+        #expect((status["peerLogHead"] as? Int).map { UInt64($0) > last } == true, "\(status)")
         try await town.disconnect()
         try await reader.disconnect()
 
