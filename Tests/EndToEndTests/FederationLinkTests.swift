@@ -259,4 +259,35 @@ struct FederationLinkTests {
         let taken = try LinkedBrokers.taken(in: brokers.pinghu)
         #expect(taken.map(\.body) == (1...300).map { "patrol \($0)" }, "\(taken.count) taken")
     }
+
+    /// Pinghu's disk fills up (a file-size limit) while Jinshan exports: the link stops taking
+    /// records and says why, and once Pinghu has room again (restarted without the limit) every
+    /// record is imported once and in order.
+    ///
+    /// Disabled: it found a loss that is not fixed yet. The chunk of imports that hits the limit
+    /// fails, the log rolls to a new segment (under the limit again), and later imports are
+    /// stored; the running link would take the failed ones again on its next connection, but a
+    /// restart before that finds the furthest record taken and resumes after it, so the failed
+    /// ones are lost (about 1 run in 8). The fix needs the link never to store past a failed
+    /// import, or to record durably where to resume.
+    @Test(.disabled("finds a known loss after a failed import followed by a restart: see the comment"))
+    func anImporterWhoseDiskIsFullStopsTakingRecordsAndLosesNoneOnceItHasRoom() async throws {
+        let brokers = try LinkedBrokers(pinghuFileSizeLimit: 48 * 1024)
+        defer { brokers.remove() }
+        let town = try await brokers.jinshan.connect("langxia-town")
+        let padding = String(repeating: "p", count: 1000)
+        var last: UInt64 = 0
+        for number in 1...120 { last = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "patrol \(number) \(padding)") }
+        try await town.disconnect()
+        try await eventually(timeout: .seconds(30), "Pinghu's link to report that it cannot store") {
+            ((try await LinkedBrokers.status(of: brokers.pinghu))["lastError"] as? String)?.contains("cannot store") == true
+        }
+        #expect(brokers.pinghu.stop(removingDirectory: false) == 0)
+        try brokers.restartPinghu()
+        try await brokers.waitUntilPinghuTook(last)
+
+        brokers.halt()
+        let numbers = try LinkedBrokers.taken(in: brokers.pinghu).map { Int($0.body.split(separator: " ")[1]) ?? -1 }
+        #expect(numbers == Array(1...120), "taken: \(numbers)")
+    }
 }

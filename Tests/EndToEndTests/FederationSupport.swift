@@ -41,7 +41,8 @@ final class LinkedBrokers: @unchecked Sendable {
 
     /// `heartbeat`: the links' heart-beat (and the brokers' offer), e.g. "1s"; nil keeps the defaults.
     /// `jinshanSettings` is added to Jinshan's muster.yaml (a log retention, for instance).
-    init(heartbeat: String? = nil, jinshanSettings: String = "") throws {
+    /// `pinghuFileSizeLimit` starts Pinghu's broker under `prlimit --fsize` (a full disk; a restart lifts it).
+    init(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil) throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
         pki = try TestPKI(in: pkiDirectory.path)
         // The proxies exist first, so that each broker's settings can name the other's.
@@ -54,7 +55,7 @@ final class LinkedBrokers: @unchecked Sendable {
                                           jurisdiction: "jinshan", pki: pki)
         pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"),
                                          settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat),
-                                         topics: Self.pinghuTopics, jurisdiction: "pinghu", pki: pki)
+                                         topics: Self.pinghuTopics, fileSizeLimit: pinghuFileSizeLimit, jurisdiction: "pinghu", pki: pki)
         proxy.retarget(jinshan.address)
         toPinghu.retarget(pinghu.address)
     }
