@@ -8,12 +8,15 @@ public struct Publication: Sendable {
     public var headers: StompHeaders
     public var body: [UInt8]
     public var sender: PartyIdentity
+    /// Set: not stored if an earlier publication of the sequence failed to be.
+    public var sequence: StoreSequence?
 
-    public init(destination: Destination, headers: StompHeaders, body: [UInt8], sender: PartyIdentity) {
+    public init(destination: Destination, headers: StompHeaders, body: [UInt8], sender: PartyIdentity, sequence: StoreSequence? = nil) {
         self.destination = destination
         self.headers = headers
         self.body = body
         self.sender = sender
+        self.sequence = sequence
     }
 }
 

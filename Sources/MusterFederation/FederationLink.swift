@@ -54,6 +54,9 @@ public final class FederationLink: Sendable {
         var connection: MusterConnection?
         /// An "up" record was written for the current connection (so a "down" is owed).
         var upRecorded = false
+        /// What the current connection stores (imports, refusals, gaps): after one fails, no
+        /// later one is stored, so the position never passes a record that was not taken.
+        var stores = StoreSequence()
     }
 
     public let settings: Settings
@@ -126,6 +129,7 @@ public final class FederationLink: Sendable {
                 state.acks.reset()
                 state.ackDue = nil
                 state.session += 1
+                state.stores = StoreSequence()
                 if let alarm = state.link.alarm { state.status.state = .halted; state.status.alarm = alarm } else { state.status.state = .disconnected }
                 state.status.connectedSince = nil
                 state.status.reconnects += 1
@@ -230,7 +234,7 @@ public final class FederationLink: Sendable {
         do { record = try InboundRecord(headers: message.headers, body: message.body) } catch {
             throw LinkFailure("\(error.message)")
         }
-        let (decision, ticket) = state.withLock { state in (state.link.consider(record.link), state.acks.received(message)) }
+        let (decision, ticket, stores) = state.withLock { state in (state.link.consider(record.link), state.acks.received(message), state.stores) }
         switch decision {
         case .halt(let alarm):
             throw LinkFailure("halted: \(alarm)")
@@ -241,7 +245,8 @@ public final class FederationLink: Sendable {
             state.withLock { $0.inFlight += 1 }
             let peer = settings.peer.jurisdiction
             switch record.plan(from: peer, here: settings.jurisdiction, rules: federation.rules) {
-            case .success(let publication):
+            case .success(var publication):
+                publication.sequence = stores
                 broker.publishImported(publication) { [self] result in
                     switch result {
                     case .success(let stored):
@@ -249,19 +254,24 @@ public final class FederationLink: Sendable {
                     case .failure(let error) where error.code == .storageFailure || error.code == .shuttingDown:
                         fail("cannot store what \(peer) sent: \(error.message)", session: session)
                     case .failure(let error):
-                        refuse(record, error, ticket: ticket, session: session, signal: signal)
+                        refuse(record, error, ticket: ticket, session: session, stores: stores, signal: signal)
                     }
                 }
             case .failure(let reason):
-                refuse(record, reason, ticket: ticket, session: session, signal: signal)
+                refuse(record, reason, ticket: ticket, session: session, stores: stores, signal: signal)
             }
         }
     }
 
-    private func refuse(_ record: InboundRecord, _ reason: BrokerError, ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {
+    /// Records the refusal, in the order of the link's stores (a policy refusal is decided
+    /// before `publishImported` returns, so it is queued before the next record).
+    private func refuse(_ record: InboundRecord, _ reason: BrokerError, ticket: UInt64, session: Int, stores: StoreSequence,
+                        signal: AsyncStream<Void>.Continuation) {
         let peer = settings.peer.jurisdiction
         logger.warning("federation import refused", metadata: ["peer": "\(peer)", "origin": "\(record.origin)", "reason": "\(reason.message)"])
-        broker.publishAsBroker(record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity)) { [self] result in
+        var refusal = record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity)
+        refusal.sequence = stores
+        broker.publishAsBroker(refusal) { [self] result in
             switch result {
             case .success(let stored):
                 // The origin hears of it too, where its sender's refusals are recorded.
@@ -287,13 +297,9 @@ public final class FederationLink: Sendable {
     private func taken(_ position: ImportLink.Position, originTime: Int64?, outcome: Outcome, localOffset: UInt64, ticket: UInt64, session: Int,
                        signal: AsyncStream<Void>.Continuation) {
         let now = broker.clock()
-        let counted = state.withLock { state -> Bool in
-            // After a failure a later record may still be stored; the position must not pass the failed one.
-            guard state.failure == nil else {
-                state.inFlight -= 1
-                state.link.storedPastFailure(position)
-                return false
-            }
+        // Nothing of a connection is stored past a record of it that was not (`State.stores`),
+        // so every record stored is taken, even after the connection failed.
+        state.withLock { state in
             state.link.taken(position)
             state.status.lastLinkPosition = FederationHeader.originKey(logID: position.logID, offset: position.offset)
             if let originTime { state.status.lastOriginTime = originTime }
@@ -303,9 +309,7 @@ public final class FederationLink: Sendable {
             case .refused: state.status.refused += 1
             case .gap: state.status.gaps += 1
             }
-            return true
         }
-        guard counted else { return }
         // The hint before the record stops counting as in flight: a successor link (after
         // `stopAndWait`) then never has its newer hint overwritten by this one.
         onTaken(localOffset, position)
@@ -321,7 +325,7 @@ public final class FederationLink: Sendable {
             throw LinkFailure("the peer sent a gap (\(gap)) without \(FederationHeader.link)")
         }
         let position = ImportLink.Position(logID: end.logID, offset: end.offset, hash: nil)
-        let (decision, ticket) = state.withLock { state in (state.link.gapReported(through: position), state.acks.received(message)) }
+        let (decision, ticket, stores) = state.withLock { state in (state.link.gapReported(through: position), state.acks.received(message), state.stores) }
         if case .halt(let alarm) = decision { throw LinkFailure("halted: \(alarm)") }
         if gap == FederationHeader.noGap {
             // Only the record last taken was pruned at the peer: nothing is missing, the stream goes on after it.
@@ -336,7 +340,7 @@ public final class FederationLink: Sendable {
         logger.error("federation gap: records were pruned at the peer before this link took them", metadata: ["peer": "\(peer)", "offsets": "\(gap)"])
         let record = Publication(destination: FederationHeader.importGapDestination,
                                  headers: [FederationHeader.gap: gap, FederationHeader.link: linkText, FederationHeader.via: peer],
-                                 body: [], sender: settings.brokerIdentity)
+                                 body: [], sender: settings.brokerIdentity, sequence: stores)
         broker.publishAsBroker(record) { [self] result in
             switch result {
             case .success(let stored):

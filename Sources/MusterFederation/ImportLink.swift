@@ -35,9 +35,6 @@ public struct ImportLink: Sendable {
     /// Set once the link halted; it stays halted until an operator restarts the broker.
     public private(set) var alarm: String?
     public private(set) var duplicates = 0
-    /// Records stored after an earlier one of the same connection failed to be: the link
-    /// resumes before them, and they are dropped when the peer sends them again.
-    private var storedPastFailure: Set<UInt64> = []
     /// Set by `subscribed()`: the next record must be the last one taken.
     private var awaitingResend = false
     /// Hashes of the latest records taken, so that a repeat of one of them is checked too.
@@ -97,10 +94,6 @@ public struct ImportLink: Sendable {
                             + "broker sent one \(found): its log no longer holds what was imported from it (restored from a backup?)")
             }
         }
-        if storedPastFailure.remove(record.offset) != nil {
-            duplicates += 1
-            return .duplicate
-        }
         if record.offset > position.offset { return .take }
         if let known = recent[record.offset], let hash = record.hash, known != hash {
             return halt("fork: \(peer)'s record \(record.logID)/\(record.offset) has hash \(hash), but the record imported from that "
@@ -114,12 +107,6 @@ public struct ImportLink: Sendable {
     public mutating func taken(_ record: Position) {
         position = record
         if let hash = record.hash { remember(record.offset, hash) }
-    }
-
-    /// The record was stored, but an earlier one of its connection failed to be: the position
-    /// stays before the failed one, and this one is not taken twice.
-    public mutating func storedPastFailure(_ record: Position) {
-        storedPastFailure.insert(record.offset)
     }
 
     /// What was submitted and not taken will not be (the import failed, the link dropped it):

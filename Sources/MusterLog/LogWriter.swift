@@ -164,6 +164,11 @@ final class LogWriter: @unchecked Sendable {
         var placed: [Placed] = []
         var chunkStart = state
         for (index, request) in batch.enumerated() {
+            if let sequence = request.sequence, sequence.isBroken {
+                // Every earlier append of its sequence completed in an earlier batch.
+                request.completion(.failure(.sequenceBroken))
+                continue
+            }
             let recordStart = buffer.count
             let timestamp = max(log.options.clock(), state.lastTimestamp)
             let chain = RecordFormat.encode(request.entry, offset: state.nextOffset, timestamp: timestamp,
@@ -315,7 +320,10 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func fail(_ requests: ArraySlice<MessageLog.Request>, _ error: LogError) {
-        for request in requests { request.completion(.failure(error)) }
+        for request in requests {
+            request.sequence?.markBroken()
+            request.completion(.failure(error))
+        }
     }
 
     // MARK: Retention

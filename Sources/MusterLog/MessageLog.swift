@@ -27,6 +27,7 @@ public final class MessageLog: @unchecked Sendable {
         /// False: the record may complete once written; the next fdatasync (of a record that
         /// needs one, or within `LogWriter.lazySyncWindow`) makes it durable.
         let sync: Bool
+        let sequence: (any AppendSequence)?
         let completion: Completion
     }
 
@@ -107,11 +108,13 @@ public final class MessageLog: @unchecked Sendable {
     ///
     /// With `deferred`, the writer thread is not woken: the caller promises to call
     /// `commitPending()` soon (an event loop does, after the frames it read in one iteration).
-    public func append(_ entry: LogEntry, sync: Bool = true, deferred: Bool = false, completion: @escaping Completion) {
+    /// With a `sequence`, the record is not stored if an earlier append of it failed.
+    public func append(_ entry: LogEntry, sync: Bool = true, deferred: Bool = false, sequence: (any AppendSequence)? = nil,
+                       completion: @escaping Completion) {
         let (refusal, wakeWriter) = queue.withLock { queue -> (LogError?, Bool) in
             if queue.closed { return (.closed, false) }
             if let failure = queue.failure { return (failure, false) }
-            queue.pending.append(Request(entry: entry, sync: sync, completion: completion))
+            queue.pending.append(Request(entry: entry, sync: sync, sequence: sequence, completion: completion))
             if sync { return (nil, !deferred) }
             // Only the first lazy record wakes the writer, to set its timer, and only when the
             // timer it sleeps on would not fire in time (under steady traffic it is armed).
@@ -122,6 +125,7 @@ public final class MessageLog: @unchecked Sendable {
             return (nil, !deferred)
         }
         if let refusal {
+            sequence?.markBroken()
             completion(.failure(refusal))
         } else if wakeWriter {
             signalWriter()

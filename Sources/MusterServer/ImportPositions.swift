@@ -95,8 +95,8 @@ final class ImportPositions: Sendable {
                 read += 1
                 guard let taken = Self.takenPosition(record, from: peer) else { continue }
                 if record.offset == offset { startsAtTaken = true }
-                // The furthest the link got in the peer's current log (after a failed append a
-                // later record may be stored before an earlier one).
+                // The furthest the link got in the peer's current log (a link never stores past a
+                // record it failed to store, so every record before it was taken too).
                 if let known = position, known.logID == taken.logID, known.offset > taken.offset { continue }
                 position = taken
             }

@@ -32,7 +32,7 @@ public final class LogMessageStore: MessageStore {
 
     public func append(_ publication: Publication, deferCommit: Bool,
                        completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
-        log.append(LogEntry(publication), deferred: deferCommit) { [recent] result in
+        log.append(LogEntry(publication), deferred: deferCommit, sequence: publication.sequence.map(SequenceInLog.init)) { [recent] result in
             switch result {
             case .success(let appended):
                 let message = StoredMessage(offset: appended.offset, timestamp: appended.timestamp, publication: publication)
@@ -202,4 +202,11 @@ extension StoredMessage {
         self.init(offset: record.offset, timestamp: record.timestamp,
                   publication: Publication(destination: destination, headers: headers, body: record.body, sender: sender))
     }
+}
+
+/// A broker's `StoreSequence` as the log's `AppendSequence`.
+private struct SequenceInLog: AppendSequence {
+    let sequence: StoreSequence
+    var isBroken: Bool { sequence.isBroken }
+    func markBroken() { sequence.markBroken() }
 }
