@@ -98,10 +98,12 @@ public struct LatencyScenario: Sendable {
                    BenchMetric("messages", Double(histogram.totalCount), "msg")])
     }
 
+    /// Right-aligned, padded with spaces: a body of exactly the stamp is then a JSON number (for
+    /// a typed destination whose schema takes one, as the federation benchmark's urgent probe).
     static func stamp(_ nanoseconds: UInt64, into body: inout [UInt8]) {
         var value = nanoseconds
         for index in stride(from: stampLength - 1, through: 0, by: -1) {
-            body[index] = UInt8(ascii: "0") + UInt8(value % 10)
+            body[index] = value == 0 && index < stampLength - 1 ? UInt8(ascii: " ") : UInt8(ascii: "0") + UInt8(value % 10)
             value /= 10
         }
     }
@@ -109,14 +111,17 @@ public struct LatencyScenario: Sendable {
     static func dueTime(in body: [UInt8]) -> UInt64? {
         guard body.count >= stampLength else { return nil }
         var value: UInt64 = 0
+        var digits = 0
         for byte in body[0..<stampLength] {
+            if byte == UInt8(ascii: " "), digits == 0 { continue }
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            digits += 1
             let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
             guard !overflowA, !overflowB else { return nil }
             value = sum
         }
-        return value
+        return digits > 0 ? value : nil
     }
 }
 

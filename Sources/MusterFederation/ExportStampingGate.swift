@@ -2,8 +2,8 @@ public import MusterBroker
 public import MusterProtocol
 
 /// The broker's publish gate when it has peers: the policy decides, then a record the policy
-/// admitted is stamped with the peers it is exported to (`muster-export`), as the rules in force
-/// say at that moment. The stamp is stored with the record, so a reload never changes what an
+/// admitted is stamped with the peers it is exported to (`muster-export`), and those for which it
+/// is urgent (`muster-export-urgent`), as the rules in force say at that moment. The stamp is stored with the record, so a reload never changes what an
 /// earlier record goes to, and an export stream selects by the stamp alone.
 public final class ExportStampingGate: PublishGate {
     public let policy: PolicyGate
@@ -36,6 +36,8 @@ public final class ExportStampingGate: PublishGate {
         guard !targets.isEmpty else { return publication }
         var stamped = publication
         stamped.headers[FederationHeader.export] = targets.joined(separator: ",")
+        let urgent = targets.filter { rules.isUrgent(record, to: $0) }
+        if !urgent.isEmpty { stamped.headers[FederationHeader.exportUrgent] = urgent.joined(separator: ",") }
         return stamped
     }
 }

@@ -16,6 +16,8 @@ import Synchronization
 public final class FederationLink: Sendable {
     public struct Settings: Sendable {
         public var peer: FederationPeer
+        /// Which of the peer's two streams this link takes.
+        public var lane: LinkLane = .bulk
         public var address: SocketAddress
         /// This broker's jurisdiction, and the identity its own records (import refusals) carry.
         public var jurisdiction: String
@@ -75,9 +77,11 @@ public final class FederationLink: Sendable {
         self.settings = settings
         self.broker = broker
         self.federation = federation
+        var logger = logger
+        logger[metadataKey: "lane"] = "\(settings.lane.rawValue)"
         self.logger = logger
         self.onTaken = onTaken
-        var status = LinkStatus(peer: settings.peer.jurisdiction, address: "\(settings.address)")
+        var status = LinkStatus(peer: settings.peer.jurisdiction, lane: settings.lane, address: "\(settings.address)")
         status.lastLinkPosition = position.map { FederationHeader.originKey(logID: $0.logID, offset: $0.offset) }
         state = Mutex(State(link: ImportLink(peer: settings.peer.jurisdiction, position: position), status: status))
     }
@@ -167,7 +171,7 @@ public final class FederationLink: Sendable {
             state.link.subscribed()
             return (state.link.subscribeFrom, state.session)
         }
-        let subscription = try await connection.subscribe(to: FederationPeer.exportDestination(to: settings.jurisdiction).description, ack: .client, id: "link-\(settings.jurisdiction)",
+        let subscription = try await connection.subscribe(to: exportDestination.description, ack: .client, id: "link-\(settings.jurisdiction)-\(settings.lane.rawValue)",
                                                           headers: ["x-stream-offset": from, "durable": "true", "prefetch-count": String(peer.link.prefetch)])
         state.withLock {
             $0.status.state = .connected
@@ -198,11 +202,14 @@ public final class FederationLink: Sendable {
         throw LinkFailure("the peer's broker ended the subscription")
     }
 
+    /// Where this link reads at the peer.
+    private var exportDestination: Destination { FederationPeer.exportDestination(to: settings.jurisdiction, settings.lane) }
+
     /// The evidence in this broker's log of the link coming up (with the exporter's
     /// certificate) or going down (with why), and the last position taken then.
     private func recordLinkEvent(_ event: String, certificate: PeerCertificate?, reason: String?) {
         let offset = state.withLock { $0.link.position?.offset }
-        let headers = FederationHeader.linkEvent(event, peer: settings.peer.jurisdiction,
+        let headers = FederationHeader.linkEvent(event, peer: settings.peer.jurisdiction, lane: settings.lane,
                                                  certificate: certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }, offset: offset, reason: reason)
         broker.publishAsBroker(Publication(destination: FederationHeader.linkEventsDestination, headers: StompHeaders(headers), body: [],
                                            sender: settings.brokerIdentity))
@@ -244,38 +251,36 @@ public final class FederationLink: Sendable {
         case .take:
             state.withLock { $0.inFlight += 1 }
             let peer = settings.peer.jurisdiction
-            switch record.plan(from: peer, here: settings.jurisdiction, rules: federation.rules) {
+            switch record.plan(from: peer, here: settings.jurisdiction, rules: federation.rules, lane: settings.lane) {
             case .success(var publication):
                 publication.sequence = stores
-                broker.publishImported(publication) { [self] result in
+                let refusal = broker.publishImported(publication) { [self] result in
                     switch result {
                     case .success(let stored):
                         taken(record, localOffset: stored.offset, refused: false, ticket: ticket, session: session, signal: signal)
-                    case .failure(let error) where error.code == .storageFailure || error.code == .shuttingDown:
-                        fail("cannot store what \(peer) sent: \(error.message)", session: session)
                     case .failure(let error):
-                        refuse(record, error, ticket: ticket, session: session, stores: stores, signal: signal)
+                        fail("cannot store what \(peer) sent: \(error.message)", session: session)
                     }
                 }
+                if let refusal { refuse(record, refusal, ticket: ticket, session: session, stores: stores, signal: signal) }
             case .failure(let reason):
                 refuse(record, reason, ticket: ticket, session: session, stores: stores, signal: signal)
             }
         }
     }
 
-    /// Records the refusal, in the order of the link's stores (a policy refusal is decided
-    /// before `publishImported` returns, so it is queued before the next record).
+    /// Records the refusal, queued (in the link's sequence) before the next record is.
     private func refuse(_ record: InboundRecord, _ reason: BrokerError, ticket: UInt64, session: Int, stores: StoreSequence,
                         signal: AsyncStream<Void>.Continuation) {
         let peer = settings.peer.jurisdiction
         logger.warning("federation import refused", metadata: ["peer": "\(peer)", "origin": "\(record.origin)", "reason": "\(reason.message)"])
-        var refusal = record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity)
+        var refusal = record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity, lane: settings.lane)
         refusal.sequence = stores
         broker.publishAsBroker(refusal) { [self] result in
             switch result {
             case .success(let stored):
                 // The origin hears of it too, where its sender's refusals are recorded.
-                let notice = record.refusalNotice(reason, to: FederationPeer.exportDestination(to: settings.jurisdiction))
+                let notice = record.refusalNotice(reason, to: exportDestination)
                 state.withLock { $0.noticesDue.append(notice) }
                 taken(record, localOffset: stored.offset, refused: true, ticket: ticket, session: session, signal: signal)
             case .failure(let error):
@@ -338,9 +343,10 @@ public final class FederationLink: Sendable {
             $0.status.lastErrorAt = now
         }
         logger.error("federation gap: records were pruned at the peer before this link took them", metadata: ["peer": "\(peer)", "offsets": "\(gap)"])
-        let record = Publication(destination: FederationHeader.importGapDestination,
-                                 headers: [FederationHeader.gap: gap, FederationHeader.link: linkText, FederationHeader.via: peer],
-                                 body: [], sender: settings.brokerIdentity, sequence: stores)
+        var headers: StompHeaders = [FederationHeader.gap: gap, FederationHeader.link: linkText, FederationHeader.via: peer]
+        if settings.lane == .urgent { headers[FederationHeader.lane] = settings.lane.rawValue }
+        let record = Publication(destination: FederationHeader.importGapDestination, headers: headers, body: [],
+                                 sender: settings.brokerIdentity, sequence: stores)
         broker.publishAsBroker(record) { [self] result in
             switch result {
             case .success(let stored):
@@ -361,12 +367,13 @@ public final class FederationLink: Sendable {
     }
 
     private func fail(_ reason: String, session: Int) {
-        logger.error("federation link stops importing", metadata: ["peer": "\(settings.peer.jurisdiction)", "reason": "\(reason)"])
-        let connection = state.withLock { state in
+        let (connection, first) = state.withLock { state in
             state.inFlight -= 1
-            state.failure = state.failure ?? reason
-            return state.connection
+            defer { state.failure = state.failure ?? reason }
+            return (state.connection, state.failure == nil)
         }
+        // The records in flight behind the first failure fail with it: said once.
+        logger.log(level: first ? .error : .debug, "federation link stops importing", metadata: ["peer": "\(settings.peer.jurisdiction)", "reason": "\(reason)"])
         // Reconnect (after the backoff) rather than wait for the peer's next record to notice.
         connection?.close()
     }

@@ -34,13 +34,13 @@ public struct FederationPeer: Sendable, Equatable {
     /// The identity the peer's broker certificate must name.
     public var brokerIdentity: PartyIdentity { .broker(of: jurisdiction) }
 
-    /// Where the peer subscribes, at this broker, to what this broker exports to it. Reserved
-    /// (`muster.`): only the peer's broker may subscribe to it.
-    public var exportDestination: Destination { Self.exportDestination(to: jurisdiction) }
+    /// Where the peer subscribes, at this broker, to what this broker exports to it in `lane`.
+    /// Reserved (`muster.`): only the peer's broker may subscribe to it.
+    public func exportDestination(_ lane: LinkLane) -> Destination { Self.exportDestination(to: jurisdiction, lane) }
 
-    /// Where the broker of `jurisdiction` reads what a peer exports to it (at that peer).
-    public static func exportDestination(to jurisdiction: String) -> Destination {
-        Destination(kind: .queue, name: FederationHeader.exportDestinationPrefix + jurisdiction)
+    /// Where the broker of `jurisdiction` reads what a peer exports to it in `lane` (at that peer).
+    public static func exportDestination(to jurisdiction: String, _ lane: LinkLane) -> Destination {
+        Destination(kind: .queue, name: FederationHeader.exportDestinationPrefix + jurisdiction + (lane == .urgent ? FederationHeader.urgentLaneSuffix : ""))
     }
 }
 
@@ -107,6 +107,11 @@ public struct LinkSettings: Sendable, Equatable {
     public var heartbeat = 5_000
     /// Records the peer may send ahead of this broker's acknowledgements.
     public var prefetch = 1_000
+    /// The message types this broker sends to the peer in the urgent lane (a setting of the
+    /// exporter: the importer takes both lanes).
+    public var urgentTypes: Set<String> = Self.defaultUrgentTypes
+
+    public static let defaultUrgentTypes: Set<String> = ["summons", "report-in", "escalation"]
 
     public init() {}
 }

@@ -43,6 +43,12 @@ public struct FederationRules: Sendable, Equatable {
         }.map(\.jurisdiction)
     }
 
+    /// Whether `record`, exported to `peer`, goes in its urgent lane.
+    public func isUrgent(_ record: Record, to peer: String) -> Bool {
+        guard let type = record.type else { return false }
+        return self.peer(peer)?.link.urgentTypes.contains(type) ?? false
+    }
+
     /// Where a record `peer` exported from its `destination` is stored here; nil when no import
     /// rule of that peer accepts it (the first matching rule decides).
     public func importDestination(from peer: String, _ destination: Destination) -> Destination? {

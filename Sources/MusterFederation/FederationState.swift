@@ -16,8 +16,11 @@ public final class FederationState: Sendable {
         current.withLock { $0 = rules }
     }
 
-    /// The peer whose export destination `destination` is, if it is one.
-    public func exportPeer(of destination: Destination) -> FederationPeer? {
-        rules.peers.first { $0.exportDestination == destination }
+    /// The peer whose export destination `destination` is, and its lane, if it is one.
+    public func exportPeer(of destination: Destination) -> (peer: FederationPeer, lane: LinkLane)? {
+        for peer in rules.peers {
+            for lane in LinkLane.allCases where peer.exportDestination(lane) == destination { return (peer, lane) }
+        }
+        return nil
     }
 }

@@ -46,8 +46,8 @@ public struct InboundRecord: Sendable {
     /// The publication to store here, or why this broker refuses it: the peer may vouch only
     /// for senders of its own jurisdiction (or, relaying, of the origin's), and an import rule
     /// of the peer must accept the destination. The policy then decides as for the sender's SEND.
-    /// `here` is this broker's jurisdiction.
-    public func plan(from peer: String, here: String, rules: FederationRules) -> Result<Publication, BrokerError> {
+    /// `here` is this broker's jurisdiction; `lane` the link's lane that brought it.
+    public func plan(from peer: String, here: String, rules: FederationRules, lane: LinkLane = .bulk) -> Result<Publication, BrokerError> {
         // A relayed record is taken only from a peer this broker relays with: otherwise a peer
         // could name any origin (muster-via) and vouch for that origin's senders.
         if let origin = via.first, rules.peer(peer)?.relay.enabled != true {
@@ -74,6 +74,7 @@ public struct InboundRecord: Sendable {
         stored[FederationHeader.link] = FederationHeader.originKey(logID: link.logID, offset: link.offset)
         stored[FederationHeader.originTime] = headers[FederationHeader.originTime] ?? headers[ReservedHeader.timestamp]
         stored[FederationHeader.via] = (via + [peer]).joined(separator: ",")
+        if lane == .urgent { stored[FederationHeader.lane] = lane.rawValue }
         return .success(Publication(destination: local, headers: stored, body: body, sender: sender))
     }
 
@@ -94,8 +95,8 @@ public struct InboundRecord: Sendable {
 
     /// The record of a refusal: the origin key and link position (so the link moves past it),
     /// the route, the original destination and sender, the reason, and the body as evidence.
-    public func refusalRecord(from peer: String, reason: BrokerError, broker: PartyIdentity) -> Publication {
-        let headers: StompHeaders = [
+    public func refusalRecord(from peer: String, reason: BrokerError, broker: PartyIdentity, lane: LinkLane = .bulk) -> Publication {
+        var headers: StompHeaders = [
             FederationHeader.origin: origin,
             FederationHeader.originHash: originHash ?? "",
             FederationHeader.link: FederationHeader.originKey(logID: link.logID, offset: link.offset),
@@ -105,6 +106,7 @@ public struct InboundRecord: Sendable {
             FederationHeader.refusedDestination: destination.description,
             FederationHeader.refusedSender: sender.uri,
         ]
+        if lane == .urgent { headers[FederationHeader.lane] = lane.rawValue }
         return Publication(destination: FederationHeader.refusalDestination, headers: headers, body: body, sender: broker)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+public import MusterProtocol
 
 /// What `muster federation status` shows of one link, as the importing broker sees it.
 public struct LinkStatus: Codable, Sendable, Equatable {
@@ -9,6 +10,7 @@ public struct LinkStatus: Codable, Sendable, Equatable {
     }
 
     public var peer: String
+    public var lane: LinkLane
     public var address: String
     public var state: State = .connecting
     /// Since when the link is connected (ms since 1970).
@@ -32,8 +34,9 @@ public struct LinkStatus: Codable, Sendable, Equatable {
     public var lastErrorAt: Int64?
     public var alarm: String?
 
-    public init(peer: String, address: String) {
+    public init(peer: String, lane: LinkLane = .bulk, address: String) {
         self.peer = peer
+        self.lane = lane
         self.address = address
     }
 

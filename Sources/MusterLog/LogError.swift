@@ -14,7 +14,7 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
     case closed
     /// Another process (a broker, or `muster log repair`) holds the log's lock.
     case locked(directory: String, holder: Int32?)
-    /// An earlier append of the record's `AppendSequence` failed, so it was not stored either.
+    /// Another append of the record's `AppendSequence` failed, so it was not stored either.
     case sequenceBroken
 
     public var description: String {
@@ -46,8 +46,8 @@ public enum LogError: Error, Sendable, CustomStringConvertible {
             return "the log in \(directory) is in use by \(who) (a broker, or `muster log repair`): "
                 + "stop it first; one process at a time may change a log"
         case .sequenceBroken:
-            return "not stored, because an earlier record of its sequence (a federation link's imports) was not: "
-                + "the sequence is taken again from that record"
+            return "not stored, because another record of its sequence (a federation link's imports) was not: "
+                + "the link takes them again from the first of them"
         }
     }
 

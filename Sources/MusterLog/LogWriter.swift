@@ -165,7 +165,8 @@ final class LogWriter: @unchecked Sendable {
         var chunkStart = state
         for (index, request) in batch.enumerated() {
             if let sequence = request.sequence, sequence.isBroken {
-                // Every earlier append of its sequence completed in an earlier batch.
+                // An earlier append of its sequence failed (or one queued with it was refused as
+                // the log closed): this one must not be stored past it.
                 request.completion(.failure(.sequenceBroken))
                 continue
             }

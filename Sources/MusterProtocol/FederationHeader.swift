@@ -3,6 +3,12 @@ public enum FederationHeader {
     /// Stored on a record when it is appended: the peers it is exported to (jurisdictions,
     /// comma-separated). Decided then, so a later change of the rules is never retroactive.
     public static let export = "muster-export"
+    /// Stored beside `muster-export`: the peers to which the record goes in the urgent lane (its
+    /// type is one of their `urgent-types`), decided then too.
+    public static let exportUrgent = "muster-export-urgent"
+    /// On a record the urgent lane imported (and on that lane's refusal, gap and link records):
+    /// `urgent`. Each lane finds its own position by it.
+    public static let lane = "muster-link-lane"
     /// On an exported MESSAGE and on the imported record: `ORIGIN-LOG-ID/OFFSET`, the record's
     /// place in the log where it was first published (its origin key).
     public static let origin = "muster-origin"
@@ -42,7 +48,7 @@ public enum FederationHeader {
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
-    public static let all: Set<String> = [export, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via, linkHead,
+    public static let all: Set<String> = [export, exportUrgent, lane, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via, linkHead,
                                        linkPeer, linkEvent, linkCertificate, linkOffset, linkReason]
 
     /// Where a broker records a peer's record it refused to import (with the record's origin
@@ -54,12 +60,16 @@ public enum FederationHeader {
     public static let exportGapDestination = Destination(kind: .topic, name: "muster.export.gaps")
     public static let importGapDestination = Destination(kind: .topic, name: "muster.import.gaps")
 
-    /// Where the broker of `PEER` reads what is exported to it: `/queue/muster.export.PEER`.
+    /// Where the broker of `PEER` reads what is exported to it: `/queue/muster.export.PEER`, and
+    /// its urgent lane `/queue/muster.export.PEER.urgent`.
     public static let exportDestinationPrefix = "muster.export."
+    public static let urgentLaneSuffix = ".urgent"
 
     /// A link event record (see `linkEventsDestination`).
-    public static func linkEvent(_ event: String, peer: String, certificate: String?, offset: UInt64?, reason: String? = nil) -> [(String, String)] {
+    public static func linkEvent(_ event: String, peer: String, lane: LinkLane, certificate: String?, offset: UInt64?,
+                                 reason: String? = nil) -> [(String, String)] {
         var headers = [(linkPeer, peer), (linkEvent, event)]
+        if lane == .urgent { headers.append((self.lane, lane.rawValue)) }
         if let certificate { headers.append((linkCertificate, certificate)) }
         if let offset { headers.append((linkOffset, String(offset))) }
         if let reason { headers.append((linkReason, reason)) }
@@ -81,4 +91,13 @@ public enum FederationHeader {
         guard let text else { return [] }
         return text.split(separator: ",").map(String.init)
     }
+}
+
+/// The two streams a link carries: urgent records (summonses, report-ins: a peer's
+/// `urgent-types`) are never queued behind a backlog of bulk ones. Each lane is its own
+/// subscription on its own connection, with its own position in the importer's log; order is
+/// kept within a lane, not between them.
+public enum LinkLane: String, Sendable, Codable, CaseIterable {
+    case bulk
+    case urgent
 }

@@ -18,30 +18,30 @@ struct ExportService: Sendable {
         destination.kind == .queue && destination.name.hasPrefix(FederationHeader.exportDestinationPrefix)
     }
 
-    /// The peer that `party` reads `destination` as; refuses anyone but that peer's broker.
-    func peer(reading destination: Destination, as party: PartyIdentity) throws(BrokerError) -> FederationPeer {
-        guard let peer = federation.exportPeer(of: destination) else {
+    /// The peer that `party` reads `destination` as, and the lane; refuses anyone but that peer's broker.
+    func peer(reading destination: Destination, as party: PartyIdentity) throws(BrokerError) -> (peer: FederationPeer, lane: LinkLane) {
+        guard let (peer, lane) = federation.exportPeer(of: destination) else {
             throw BrokerError(.notAuthorized, "\(destination) is the export destination of no federation peer of this broker (federation.peers in muster.yaml)")
         }
         guard party == peer.brokerIdentity else {
             throw BrokerError(.notAuthorized, "\(destination) is read only by the broker of \(peer.jurisdiction) (\(peer.brokerIdentity.uri)), not by \(party.uri)")
         }
-        return peer
+        return (peer, lane)
     }
 
     /// The evidence of a peer's link coming up or going down here.
-    func linkRecord(_ event: String, peer: String, certificate: ConnectionCredentials?, offset: UInt64?) -> Publication {
+    func linkRecord(_ event: String, peer: String, lane: LinkLane, certificate: ConnectionCredentials?, offset: UInt64?) -> Publication {
         let certificate = certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }
         return Publication(destination: FederationHeader.linkEventsDestination,
-                           headers: StompHeaders(FederationHeader.linkEvent(event, peer: peer, certificate: certificate, offset: offset)),
+                           headers: StompHeaders(FederationHeader.linkEvent(event, peer: peer, lane: lane, certificate: certificate, offset: offset)),
                            body: [], sender: brokerIdentity)
     }
 
     /// The exporter's record of a gap in the link to `peer`.
-    func gapRecord(_ gap: ClosedRange<UInt64>, peer: String) -> Publication {
-        Publication(destination: FederationHeader.exportGapDestination,
-                    headers: [FederationHeader.gap: "\(gap.lowerBound)-\(gap.upperBound)", FederationHeader.gapPeer: peer],
-                    body: [], sender: brokerIdentity)
+    func gapRecord(_ gap: ClosedRange<UInt64>, peer: String, lane: LinkLane) -> Publication {
+        var headers: StompHeaders = [FederationHeader.gap: "\(gap.lowerBound)-\(gap.upperBound)", FederationHeader.gapPeer: peer]
+        if lane == .urgent { headers[FederationHeader.lane] = lane.rawValue }
+        return Publication(destination: FederationHeader.exportGapDestination, headers: headers, body: [], sender: brokerIdentity)
     }
 
     /// What tells the peer, before the stream, that the last record it took was pruned here and
@@ -61,7 +61,7 @@ struct ExportService: Sendable {
     /// broker on its export destination): recorded here as a refusal of the original sender's
     /// message, in the audit destination, where the sender's refusals are read.
     func noteImportRefusal(_ notice: Publication, policy: PolicyGate) throws(BrokerError) {
-        let peer = try peer(reading: notice.destination, as: notice.sender)
+        let (peer, _) = try peer(reading: notice.destination, as: notice.sender)
         guard let origin = notice.headers[FederationHeader.origin], let reason = notice.headers[FederationHeader.refusal],
               let senderURI = notice.headers[FederationHeader.refusedSender], let sender = PartyIdentity(uri: senderURI) else {
             throw BrokerError(.missingHeader, "an import refusal notice needs \(FederationHeader.origin), \(FederationHeader.refusal) and \(FederationHeader.refusedSender)")
@@ -76,9 +76,11 @@ struct ExportService: Sendable {
                                     type: notice.headers[ReservedHeader.type]))
     }
 
-    /// Whether the record goes to `peer`: a message stamped for it when it was stored.
-    static func selects(_ record: LogRecord, for peer: String) -> Bool {
-        record.kind == .message && FederationHeader.jurisdictions(record.header(FederationHeader.export)).contains(peer)
+    /// Whether the record goes to `peer` in `lane`: a message stamped for it when it was stored
+    /// (and stamped urgent for it, for the urgent lane; not so, for the bulk lane).
+    static func selects(_ record: LogRecord, for peer: String, in lane: LinkLane) -> Bool {
+        guard record.kind == .message, FederationHeader.jurisdictions(record.header(FederationHeader.export)).contains(peer) else { return false }
+        return FederationHeader.jurisdictions(record.header(FederationHeader.exportUrgent)).contains(peer) == (lane == .urgent)
     }
 
     /// The MESSAGE a peer receives: the record as any subscriber sees it (its own destination,
@@ -92,6 +94,7 @@ struct ExportService: Sendable {
         var frame = Delivery.messageFrame(message, subscriptionID: subscriptionID, ackID: ackID, deliveryCount: 1)
         let here = FederationHeader.originKey(logID: logID, offset: record.offset)
         frame.headers[FederationHeader.export] = nil
+        frame.headers[FederationHeader.exportUrgent] = nil
         frame.headers[FederationHeader.link] = here
         frame.headers[FederationHeader.linkHead] = String(head)
         if frame.headers[FederationHeader.origin] == nil {

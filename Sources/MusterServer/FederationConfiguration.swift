@@ -19,6 +19,7 @@ import MusterProtocol
 ///           relay: {enabled: false, hop-limit: 2}
 ///           heartbeat: 5s                     # the link's heart-beats: silence of twice this drops it
 ///           prefetch: 1000                    # records the peer may send ahead of this broker's acknowledgements
+///           urgent-types: [summons, report-in, escalation]   # sent to the peer in the urgent lane (the default)
 enum FederationConfiguration {
     /// A peer CA inside `developmentDirectory` may not exist yet: `muster serve` creates the
     /// development PKI before it loads the rest (until then no peer broker is admitted with it).
@@ -84,6 +85,7 @@ enum FederationConfiguration {
                 link.heartbeat = Int(heartbeat)
             }
             link.prefetch = try peer.integer("prefetch", default: link.prefetch, minimum: 1)
+            if let urgent = try peer.stringOrList("urgent-types") { link.urgentTypes = Set(urgent) }
             return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, authorityFingerprints: Set(fingerprints),
                                   exports: exports, imports: imports, relay: relay, link: link)
         }

@@ -5,9 +5,11 @@ import MusterBroker
 import MusterFederation
 import MusterLog
 import MusterNet
+import MusterProtocol
 import Synchronization
 
-/// The broker's import links: one per peer with an address, started with the broker, changed
+/// The broker's import links: two per peer with an address (its bulk and urgent lanes, each on
+/// its own connection), started with the broker, changed
 /// by a reload, stopped before the log closes. Their state is written every second to
 /// `DATA/federation/status.json`, which `muster federation status` reads.
 final class FederationLinks: Sendable {
@@ -16,8 +18,8 @@ final class FederationLinks: Sendable {
     private let federation: FederationState
     private let positions: ImportPositions
     private let logger: Logger
-    private let links = Mutex<[String: FederationLink]>([:])
-    private let timer = Mutex<DispatchSourceTimer?>(nil)
+    private let links = Mutex<[ImportPositions.Link: FederationLink]>([:])
+    private let timer = Mutex<(any DispatchSourceTimer)?>(nil)
     /// Set by `stop`: a reload racing the shutdown starts nothing after it.
     private let stopped = Atomic<Bool>(false)
     private let isRevoked: @Sendable (String, String) -> Bool
@@ -43,36 +45,39 @@ final class FederationLinks: Sendable {
         guard !stopped.load(ordering: .acquiring) else { return }
         let peers = federation.rules.peers.filter { $0.address != nil }
         let running = links.withLock { $0 }
-        var next: [String: FederationLink] = [:]
+        var next: [ImportPositions.Link: FederationLink] = [:]
         var started: [FederationLink] = []
-        var gone = Set<String>()
+        var gone = Set<ImportPositions.Link>()
         defer {
             links.withLock { links in
                 links = next
-                for (jurisdiction, link) in running where next[jurisdiction] == nil && !gone.contains(jurisdiction) { links[jurisdiction] = link }
+                for (key, link) in running where next[key] == nil && !gone.contains(key) { links[key] = link }
             }
             for link in started { link.start() }
             startStatusTimer()
         }
         for peer in peers {
-            if let link = running[peer.jurisdiction], link.settings.peer.address == peer.address,
-               link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.authorityFingerprints == peer.authorityFingerprints,
-               link.settings.peer.link == peer.link {
-                next[peer.jurisdiction] = link
-                continue
+            for lane in LinkLane.allCases {
+                let key = ImportPositions.Link(peer: peer.jurisdiction, lane: lane)
+                if let link = running[key], link.settings.peer.address == peer.address,
+                   link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.authorityFingerprints == peer.authorityFingerprints,
+                   link.settings.peer.link == peer.link {
+                    next[key] = link
+                    continue
+                }
+                if let old = running[key] {
+                    old.stopAndWait()
+                    gone.insert(key)
+                }
+                let link = try makeLink(peer, lane)
+                next[key] = link
+                started.append(link)
             }
-            if let old = running[peer.jurisdiction] {
-                old.stopAndWait()
-                gone.insert(peer.jurisdiction)
-            }
-            let link = try makeLink(peer)
-            next[peer.jurisdiction] = link
-            started.append(link)
         }
         let wanted = Set(peers.map(\.jurisdiction))
-        for (jurisdiction, link) in running where !wanted.contains(jurisdiction) {
+        for (key, link) in running where !wanted.contains(key.peer) {
             link.stopAndWait()
-            gone.insert(jurisdiction)
+            gone.insert(key)
         }
     }
 
@@ -84,27 +89,33 @@ final class FederationLinks: Sendable {
         writeStatus()
     }
 
-    var statuses: [LinkStatus] { links.withLock { $0.values.map(\.status) }.sorted { $0.peer < $1.peer } }
+    var statuses: [LinkStatus] {
+        links.withLock { $0.values.map(\.status) }.sorted { ($0.peer, $0.lane == .urgent ? 1 : 0) < ($1.peer, $1.lane == .urgent ? 1 : 0) }
+    }
 
-    private func makeLink(_ peer: FederationPeer) throws -> FederationLink {
+    private func makeLink(_ peer: FederationPeer, _ lane: LinkLane) throws -> FederationLink {
         let address = try SocketAddress(parsing: peer.address ?? "")
         let started = ContinuousClock.now
-        let found = try positions.find(peer: peer.jurisdiction)
+        let key = ImportPositions.Link(peer: peer.jurisdiction, lane: lane)
+        let found = try positions.find(key)
         let seconds = Double((ContinuousClock.now - started) / .microseconds(1)) / 1e6
         logger.info("federation link position", metadata: [
             "seconds": "\(seconds)",
-            "peer": "\(peer.jurisdiction)", "position": "\(found.position.map { "\($0.logID)/\($0.offset)" } ?? "none (from the first record)")",
+            "peer": "\(peer.jurisdiction)", "lane": "\(lane.rawValue)", "position": "\(found.position.map { "\($0.logID)/\($0.offset)" } ?? "none (from the first record)")",
             "records-read": "\(found.recordsRead)", "hint": "\(found.usedHint)",
         ])
         var settings = FederationLink.Settings(peer: peer, address: address, jurisdiction: configuration.jurisdiction,
                                                brokerIdentity: configuration.brokerIdentity,
                                                certificatePath: configuration.certificatePath, privateKeyPath: configuration.privateKeyPath)
         settings.isRevoked = isRevoked
+        settings.lane = lane
         let positions = self.positions
         let link = FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger) { offset, position in
-            positions.taken(peer: peer.jurisdiction, localOffset: offset, position: position)
+            positions.taken(key, localOffset: offset, position: position)
         }
-        if let warning = found.warning { logger.warning("federation link position: \(warning)", metadata: ["peer": "\(peer.jurisdiction)"]) }
+        if let warning = found.warning {
+            logger.warning("federation link position: \(warning)", metadata: ["peer": "\(peer.jurisdiction)", "lane": "\(lane.rawValue)"])
+        }
         return link
     }
 

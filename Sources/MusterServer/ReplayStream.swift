@@ -42,12 +42,12 @@ final class ReplayStream: @unchecked Sendable {
     /// Called when the reader has read every durable record; returning true ends the stream
     /// (a lagging live subscriber that rejoined live delivery).
     private let caughtUp: ((UInt64) -> Bool)?
-    /// Set for a peer broker's export stream: records are selected by their export stamp.
-    private let export: (service: ExportService, peer: String)?
-    var exportPeer: String? { export?.peer }
+    /// Set for a peer broker's export stream (one lane of it): records are selected by their export stamps.
+    private let export: (service: ExportService, peer: String, lane: LinkLane)?
+    var exportPeer: (peer: String, lane: LinkLane)? { export.map { ($0.peer, $0.lane) } }
 
     init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, version: StompVersion = .v1_2,
-         logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil, export: (service: ExportService, peer: String)? = nil) {
+         logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil, export: (service: ExportService, peer: String, lane: LinkLane)? = nil) {
         self.version = version
         self.export = export
         self.caughtUp = caughtUp
@@ -135,7 +135,7 @@ final class ReplayStream: @unchecked Sendable {
 
     private func consider(_ record: LogRecord) -> ReplayState.Step {
         if let export {
-            return state.consider(offset: record.offset, timestamp: record.timestamp, selected: ExportService.selects(record, for: export.peer))
+            return state.consider(offset: record.offset, timestamp: record.timestamp, selected: ExportService.selects(record, for: export.peer, in: export.lane))
         }
         let wanted = record.kind == .message || (record.kind == .delivery && state.includeAcks)
         return state.consider(offset: record.offset, timestamp: record.timestamp, destination: wanted ? record.destination : "")

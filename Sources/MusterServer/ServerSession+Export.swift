@@ -9,7 +9,7 @@ extension ServerSession {
             guard let exports, let history else {
                 throw BrokerError(.notAuthorized, "\(destination) is a federation export destination, and this broker has no federation peers")
             }
-            let peer = try exports.peer(reading: destination, as: machine!.party)
+            let (peer, lane) = try exports.peer(reading: destination, as: machine!.party)
             try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.checkFree(id) }
             let from = try history.startOffset(of: start ?? .first, destination: destination)
             // Resuming after a record retention has since pruned: the peer cannot get it again to
@@ -19,20 +19,21 @@ extension ServerSession {
             let serial = try subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.addReplay(id) }
             let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch, end: nil, serial: serial)
             let stream = ReplayStream(state: state, history: history, startOffset: from, channel: channel, version: version, logger: logger,
-                                      export: (exports, peer.jurisdiction))
+                                      export: (exports, peer.jurisdiction, lane))
             streams[id] = stream
             if let receipt { send(.receipt(receipt)) }
             if let taken = resumedAfterPruned {
                 let gap = taken + 1 < from ? (taken + 1)...(from - 1) : nil
                 if let gap {
-                    logger.error("export gap: records were pruned before the peer took them", metadata: ["peer": "\(peer.jurisdiction)", "offsets": "\(gap)"])
-                    broker.publishAsBroker(exports.gapRecord(gap, peer: peer.jurisdiction))
+                    logger.error("export gap: records were pruned before the peer took them",
+                                 metadata: ["peer": "\(peer.jurisdiction)", "lane": "\(lane.rawValue)", "offsets": "\(gap)"])
+                    broker.publishAsBroker(exports.gapRecord(gap, peer: peer.jurisdiction, lane: lane))
                 }
                 send(exports.resumeFrame(after: taken, gap: gap, subscriptionID: id, destination: destination))
             }
-            broker.publishAsBroker(exports.linkRecord("up", peer: peer.jurisdiction, certificate: credentials, offset: from))
+            broker.publishAsBroker(exports.linkRecord("up", peer: peer.jurisdiction, lane: lane, certificate: credentials, offset: from))
             logger.notice("export link up", metadata: [
-                "peer": "\(peer.jurisdiction)", "from": "\(from)", "certificate-issuer": "\(credentials?.issuerFingerprint ?? "")",
+                "peer": "\(peer.jurisdiction)", "lane": "\(lane.rawValue)", "from": "\(from)", "certificate-issuer": "\(credentials?.issuerFingerprint ?? "")",
             ])
             stream.start()
         } catch {
@@ -48,9 +49,9 @@ extension ServerSession {
     func recordExportLinksDown() {
         guard let exports else { return }
         for stream in streams.values {
-            guard let peer = stream.exportPeer else { continue }
-            broker.publishAsBroker(exports.linkRecord("down", peer: peer, certificate: credentials, offset: stream.state.acknowledgedThrough))
-            logger.notice("export link down", metadata: ["peer": "\(peer)", "acknowledged-through": "\(stream.state.acknowledgedThrough.map { "\($0)" } ?? "-")"])
+            guard let (peer, lane) = stream.exportPeer else { continue }
+            broker.publishAsBroker(exports.linkRecord("down", peer: peer, lane: lane, certificate: credentials, offset: stream.state.acknowledgedThrough))
+            logger.notice("export link down", metadata: ["peer": "\(peer)", "lane": "\(lane.rawValue)", "acknowledged-through": "\(stream.state.acknowledgedThrough.map { "\($0)" } ?? "-")"])
         }
     }
 }

@@ -50,7 +50,7 @@ struct FederationCommand: ParsableCommand {
         }
 
         static func describe(_ link: LinkStatus) -> String {
-            var lines = ["\(link.peer) at \(link.address): \(link.state.rawValue)" + (link.connectedSince.map { " since \(time($0))" } ?? "")]
+            var lines = ["\(link.peer) (\(link.lane.rawValue) lane) at \(link.address): \(link.state.rawValue)" + (link.connectedSince.map { " since \(time($0))" } ?? "")]
             lines.append("  last taken: \(link.lastLinkPosition ?? "nothing yet")" + (link.lagSeconds.map { String(format: ", lag %.3f s", $0) } ?? "")
                          + (link.backlogRecords.map { ", \($0) records behind the peer's log when it was sent" } ?? ""))
             lines.append("  imported \(link.imported), refused \(link.refused), duplicates dropped \(link.duplicatesDropped), gaps \(link.gaps), reconnects \(link.reconnects)")

@@ -253,7 +253,7 @@ struct FederationLinkTests {
         }
         let last = try await publishing.value
         try await brokers.waitUntilPinghuTook(last)
-        #expect(brokers.pinghu.log.components(separatedBy: "federation link position").count - 1 == 5, "each reload started a new link")
+        #expect(brokers.pinghu.log.components(separatedBy: "federation link position").count - 1 == 10, "each reload started a new link (two lanes)")
 
         brokers.halt()
         let taken = try LinkedBrokers.taken(in: brokers.pinghu)

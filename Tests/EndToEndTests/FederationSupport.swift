@@ -42,7 +42,9 @@ final class LinkedBrokers: @unchecked Sendable {
     /// `heartbeat`: the links' heart-beat (and the brokers' offer), e.g. "1s"; nil keeps the defaults.
     /// `jinshanSettings` is added to Jinshan's muster.yaml (a log retention, for instance).
     /// `pinghuFileSizeLimit` starts Pinghu's broker under `prlimit --fsize` (a full disk; a restart lifts it).
-    init(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil) throws {
+    /// `jinshanPeer` and `pinghuPeer` are more settings of each broker's peer entry (`prefetch: 1`).
+    init(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
+         jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics) throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
         pki = try TestPKI(in: pkiDirectory.path)
         // The proxies exist first, so that each broker's settings can name the other's.
@@ -50,18 +52,19 @@ final class LinkedBrokers: @unchecked Sendable {
         proxy = try LinkProxy(to: nowhere)
         toPinghu = try LinkProxy(to: nowhere)
         jinshan = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-jinshan"),
-                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat)
+                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat, more: jinshanPeer)
                                             + "\n" + jinshanSettings,
-                                          jurisdiction: "jinshan", pki: pki)
+                                          topics: jinshanTopics, jurisdiction: "jinshan", pki: pki)
         pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"),
-                                         settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat),
+                                         settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat, more: pinghuPeer),
                                          topics: Self.pinghuTopics, fileSizeLimit: pinghuFileSizeLimit, jurisdiction: "pinghu", pki: pki)
         proxy.retarget(jinshan.address)
         toPinghu.retarget(pinghu.address)
     }
 
-    static func settings(peer: String, address: SocketAddress, ca: String, heartbeat: String?) -> String {
+    static func settings(peer: String, address: SocketAddress, ca: String, heartbeat: String?, more: [String] = []) -> String {
         let milliseconds = heartbeat.flatMap { DurationText.milliseconds($0) }
+        let peerSettings = (more + (heartbeat.map { ["heartbeat: \($0)"] } ?? [])).map { "      " + $0 }.joined(separator: "\n")
         return """
             federation:
               peers:
@@ -72,7 +75,7 @@ final class LinkedBrokers: @unchecked Sendable {
                     - {destination: "/topic/joint.**"}
                   import:
                     - {destination: "/topic/joint.**"}
-            \(heartbeat.map { "      heartbeat: \($0)" } ?? "")
+            \(peerSettings)
             \(milliseconds.map { "heartbeat: {send-ms: \($0), expect-ms: \($0)}" } ?? "")
             """
     }
@@ -118,8 +121,7 @@ final class LinkedBrokers: @unchecked Sendable {
     /// Waits until `importer`'s (only) link has taken its peer's record at `offset`.
     static func waitUntil(_ importer: BrokerProcess, took offset: UInt64, timeout: Duration = .seconds(60)) async throws {
         try await eventually(timeout: timeout, "the link of \(importer.directory.path) to take its peer's record \(offset)") {
-            let position = (try? await Self.status(of: importer))?["lastLinkPosition"] as? String
-            return position?.split(separator: "/").last.flatMap { UInt64($0) } == offset
+            (try? await Self.lastTaken(by: importer)) == offset
         }
     }
 
@@ -171,11 +173,17 @@ final class LinkedBrokers: @unchecked Sendable {
         return (logID, offsets)
     }
 
-    /// Pinghu's link status as `muster federation status --json` prints it.
-    static func status(of broker: BrokerProcess) async throws -> [String: Any] {
+    /// The status of a broker's link (its one peer's `lane`) as `muster federation status --json` prints it.
+    static func status(of broker: BrokerProcess, lane: String = "bulk") async throws -> [String: Any] {
         let run = try await runMuster(["federation", "status", "--data", broker.dataDirectory, "--json"])
         let list = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]
-        return list?.first ?? [:]
+        return list?.first { $0["lane"] as? String == lane } ?? [:]
+    }
+
+    /// The offset in the peer's log of the last record `lane` took, from the status file.
+    static func lastTaken(by broker: BrokerProcess, lane: String = "bulk") async throws -> UInt64? {
+        let position = try await status(of: broker, lane: lane)["lastLinkPosition"] as? String
+        return position?.split(separator: "/").last.flatMap { UInt64($0) }
     }
 }
 

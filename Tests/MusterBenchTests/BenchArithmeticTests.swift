@@ -64,11 +64,14 @@ struct BenchArithmeticTests {
         #expect(LatencyScenario.dueTime(in: body) == nanoseconds)
     }
 
-    @Test func stampWritesTwentyDigitsWithLeadingZerosAndLeavesTheRestOfTheBody() {
+    @Test func stampWritesTwentyCharactersPaddedWithSpacesAndLeavesTheRestOfTheBody() {
         let original = filler(count: 32)
         var body = original
         LatencyScenario.stamp(42, into: &body)
-        #expect(String(decoding: body.prefix(20), as: UTF8.self) == "00000000000000000042")
+        #expect(String(decoding: body.prefix(20), as: UTF8.self) == "                  42")
+        LatencyScenario.stamp(0, into: &body)
+        #expect(String(decoding: body.prefix(20), as: UTF8.self) == "                   0")
+        #expect(LatencyScenario.dueTime(in: Array("                    ".utf8)) == nil, "a stamp of spaces only")
         #expect(body.dropFirst(20) == original.dropFirst(20))
         #expect(body.count == 32)
     }
@@ -92,10 +95,10 @@ struct BenchArithmeticTests {
     @Test func aStampWithANonDigitIsRejected() {
         var body = filler(count: 40)
         LatencyScenario.stamp(1_700_000_000_000_000_000, into: &body)
-        for position in [0, 7, 19] {
+        for (position, character) in [(0, "x"), (7, " "), (19, " ")] {
             var damaged = body
-            damaged[position] = UInt8(ascii: " ")
-            #expect(LatencyScenario.dueTime(in: damaged) == nil, "a space at \(position)")
+            damaged[position] = UInt8(ascii: Unicode.Scalar(character)!)
+            #expect(LatencyScenario.dueTime(in: damaged) == nil, "'\(character)' at \(position)")
         }
     }
 

@@ -56,6 +56,18 @@ struct FederationRulesTests {
         #expect(rules.exportTargets(of: try record("/topic/joint.patrol", via: ["hangzhou", "pinghu"])).isEmpty, "hop limit reached")
     }
 
+    @Test func aRecordIsUrgentForAPeerWhenItsTypeIsOneOfThatPeersUrgentTypes() throws {
+        var quick = LinkSettings()
+        quick.urgentTypes = ["notice"]
+        let pinghu = try Self.peer("pinghu")
+        let jiaxing = FederationPeer(jurisdiction: "jiaxing", address: nil, authorityPath: "ca.crt", exports: pinghu.exports, imports: [], link: quick)
+        let rules = FederationRules(peers: [pinghu, jiaxing])
+        #expect(!rules.isUrgent(try record("/topic/joint.patrol"), to: "pinghu"), "notices are bulk by default")
+        #expect(rules.isUrgent(try record("/topic/joint.patrol", type: "summons"), to: "pinghu"), "summonses are urgent by default")
+        #expect(rules.isUrgent(try record("/topic/joint.patrol"), to: "jiaxing"))
+        #expect(!rules.isUrgent(try record("/topic/joint.patrol", type: nil), to: "jiaxing"), "an untyped record is bulk")
+    }
+
     @Test func importsAreRenamedByTheFirstMatchingRuleOrRefused() throws {
         let rules = FederationRules(peers: [try Self.peer("pinghu")])
         #expect(rules.importDestination(from: "pinghu", try Destination(parsing: "/topic/joint.report-in"))?.description == "/topic/pinghu.report-in")

@@ -42,6 +42,11 @@ struct InboundRecordTests {
         #expect(publication.headers["muster-via"] == "jinshan")
         #expect(publication.headers["muster-origin-time"] == "1700000000000")
         #expect(publication.headers["muster-type"] == "notice" && publication.headers["content-type"] == "application/json")
+        #expect(publication.headers["muster-link-lane"] == nil, "the bulk lane's records carry no lane")
+        let urgent = try record.plan(from: "jinshan", here: "pinghu", rules: Self.rules, lane: .urgent).get()
+        #expect(urgent.headers["muster-link-lane"] == "urgent", "the urgent lane finds its position by it")
+        #expect(record.refusalRecord(from: "jinshan", reason: BrokerError(.notAuthorized, "no"), broker: .broker(of: "pinghu"),
+                                     lane: .urgent).headers["muster-link-lane"] == "urgent")
         for delivered in ["subscription", "message-id", "ack", "destination", "redelivered", "x-stream-offset", "muster-sender", "muster-timestamp"] {
             #expect(publication.headers[delivered] == nil, "\(delivered) belongs to the delivery, not the record")
         }

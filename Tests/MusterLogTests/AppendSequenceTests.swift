@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 import Testing
 @testable import MusterLog
@@ -48,5 +49,43 @@ import Testing
             return
         }
         #expect(sequence.isBroken)
+    }
+
+    /// The descriptor this process has open on `path`.
+    private func descriptor(of path: String) -> Int32? {
+        let resolved = (path as NSString).resolvingSymlinksInPath
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard let fd = Int32(name), let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)") else { continue }
+            if (target as NSString).resolvingSymlinksInPath == resolved { return fd }
+        }
+        return nil
+    }
+
+    /// A write that fails (the segment's descriptor swapped for a read-only one) breaks the
+    /// sequence: once writes work again, the sequence's next record still fails, others do not.
+    @Test func aFailedWriteBreaksTheSequenceEvenOnceTheLogCanWriteAgain() throws {
+        let directory = try LogTestDirectory()
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path, segmentBytes: 1 << 20))
+        defer { log.close() }
+        let sequence = Sequence()
+        #expect(try append(log, "patrol 1", sequence: sequence).get().offset == 0)
+        let segment = log.catalog.withLock { $0.segments.last!.path }
+        let fd = try #require(descriptor(of: segment))
+        let saved = dup(fd), readOnly = open("/dev/null", O_RDONLY)
+        #expect(dup2(readOnly, fd) == fd)
+        guard case .failure = append(log, "patrol 2", sequence: sequence) else {
+            Issue.record("a record was stored through a read-only descriptor")
+            return
+        }
+        #expect(sequence.isBroken)
+        #expect(dup2(saved, fd) == fd)
+        close(saved)
+        close(readOnly)
+        guard case .failure(.sequenceBroken) = append(log, "patrol 3", sequence: sequence) else {
+            Issue.record("a record was stored past a failed one of its sequence")
+            return
+        }
+        #expect(try append(log, "notice", sequence: nil).get().offset == 1)
+        #expect(try readAll(log.cursor(from: 0)).map { String(decoding: $0.body, as: UTF8.self) } == ["patrol 1", "notice"])
     }
 }

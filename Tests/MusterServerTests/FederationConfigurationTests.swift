@@ -49,11 +49,14 @@ struct FederationConfigurationTests {
                     - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
                     - {destination: "/topic/joint.**"}
                   relay: {enabled: false, hop-limit: 3}
+                  urgent-types: [summons, alert]
             """)
         let peer = try #require(configuration.federation.peer("pinghu"))
         #expect(peer.address == "127.0.0.1:61615" && peer.authorityPath == authority)
         #expect(peer.brokerIdentity.uri == "muster://pinghu/broker")
-        #expect(peer.exportDestination.description == "/queue/muster.export.pinghu")
+        #expect(peer.exportDestination(.bulk).description == "/queue/muster.export.pinghu")
+        #expect(peer.exportDestination(.urgent).description == "/queue/muster.export.pinghu.urgent")
+        #expect(peer.link.urgentTypes == ["summons", "alert"])
         #expect(peer.exports.first?.types == ["notice", "summons"])
         #expect(peer.imports.count == 2 && peer.imports[0].localName?.description == "/topic/pinghu.report-in")
         #expect(peer.relay == RelaySettings(enabled: false, hopLimit: 3))

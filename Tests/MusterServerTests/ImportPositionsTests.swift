@@ -30,9 +30,31 @@ struct ImportPositionsTests {
     }
 
     /// A record taken from `peer` at `offset` of its log (what an import or a refusal record carries).
-    static func taken(_ offset: UInt64, from peer: String = "jinshan") -> [LogHeader] {
+    static func taken(_ offset: UInt64, from peer: String = "jinshan", lane: LinkLane = .bulk) -> [LogHeader] {
         [LogHeader(FederationHeader.origin, "\(peerLog)/\(offset)"), LogHeader(FederationHeader.originHash, "h\(offset)"),
          LogHeader(FederationHeader.link, "\(peerLog)/\(offset)"), LogHeader(FederationHeader.via, peer)]
+            + (lane == .urgent ? [LogHeader(FederationHeader.lane, "urgent")] : [])
+    }
+
+    @Test func eachLaneHasItsOwnPositionAndHint() throws {
+        let directory = try TemporaryDirectory(prefix: "muster-import-positions")
+        defer { directory.remove() }
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        let bulk = ImportPositions.Link(peer: "jinshan", lane: .bulk), urgent = ImportPositions.Link(peer: "jinshan", lane: .urgent)
+        try Self.append(log, headers: Self.taken(3))
+        let urgentOffset = try Self.append(log, headers: Self.taken(40, lane: .urgent))
+        try Self.append(log, headers: Self.taken(4))
+        let positions = ImportPositions(dataDirectory: directory.path, log: log)
+        #expect(try positions.find(bulk).position?.offset == 4, "the urgent lane's record 40 is not the bulk lane's position")
+        #expect(try positions.find(urgent).position?.offset == 40)
+        positions.taken(urgent, localOffset: urgentOffset, position: ImportLink.Position(logID: Self.peerLog, offset: 40, hash: "h40"))
+        positions.flush()
+        #expect(FileManager.default.fileExists(atPath: directory.file("federation/jinshan.urgent.position")))
+        #expect(!FileManager.default.fileExists(atPath: directory.file("federation/jinshan.position")))
+        let hinted = try positions.find(urgent)
+        #expect(hinted.usedHint && hinted.position?.offset == 40)
+        #expect(try !positions.find(bulk).usedHint)
     }
 
     @Test func theFurthestRecordTakenFromThePeerIsThePositionWhateverTheLogOrder() throws {
@@ -45,10 +67,10 @@ struct ImportPositionsTests {
         try Self.append(log, headers: Self.taken(7))
         try Self.append(log, headers: Self.taken(6))  // stored after 7: an append failed and was retried
         try Self.append(log, headers: Self.taken(99, from: "hangzhou"))
-        let found = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "jinshan")
+        let found = try ImportPositions(dataDirectory: directory.path, log: log).find(.init(peer: "jinshan", lane: .bulk))
         #expect(found.position == ImportLink.Position(logID: Self.peerLog, offset: 7, hash: "h7"))
         #expect(!found.usedHint && found.recordsRead == 5 && found.warning == nil)
-        let fresh = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "pinghu")
+        let fresh = try ImportPositions(dataDirectory: directory.path, log: log).find(.init(peer: "pinghu", lane: .bulk))
         #expect(fresh.position == nil && fresh.warning == nil, "a link that never took anything starts from the peer's first record")
     }
 
@@ -62,15 +84,15 @@ struct ImportPositionsTests {
         try Self.append(log, "/topic/local")
         try Self.append(log, headers: Self.taken(4))
         let positions = ImportPositions(dataDirectory: directory.path, log: log)
-        positions.taken(peer: "jinshan", localOffset: local, position: ImportLink.Position(logID: Self.peerLog, offset: 3, hash: "h3"))
+        positions.taken(.init(peer: "jinshan", lane: .bulk), localOffset: local, position: ImportLink.Position(logID: Self.peerLog, offset: 3, hash: "h3"))
         positions.flush()
-        let found = try positions.find(peer: "jinshan")
+        let found = try positions.find(.init(peer: "jinshan", lane: .bulk))
         #expect(found.usedHint && found.recordsRead == 3, "read \(found.recordsRead) records")
         #expect(found.position?.offset == 4, "records taken after the hint count")
 
         // A hint that names no taken record (the log was repaired since) is not trusted.
         try "10 \(Self.peerLog) 3 h3\n".write(toFile: directory.file("federation/jinshan.position"), atomically: true, encoding: .utf8)
-        let untrusted = try positions.find(peer: "jinshan")
+        let untrusted = try positions.find(.init(peer: "jinshan", lane: .bulk))
         #expect(!untrusted.usedHint && untrusted.position?.offset == 4)
     }
 
@@ -85,7 +107,7 @@ struct ImportPositionsTests {
         let filler = [LogHeader("filler", String(repeating: "x", count: 4000))]
         for _ in 0..<40 { try Self.append(log, "/topic/local", headers: filler) }
         let positions = ImportPositions(dataDirectory: directory.path, log: log)
-        positions.taken(peer: "jinshan", localOffset: local, position: ImportLink.Position(logID: Self.peerLog, offset: 12, hash: "h12"))
+        positions.taken(.init(peer: "jinshan", lane: .bulk), localOffset: local, position: ImportLink.Position(logID: Self.peerLog, offset: 12, hash: "h12"))
         positions.flush()
         log.close()
 
@@ -95,11 +117,11 @@ struct ImportPositionsTests {
         log = try MessageLog.open(options)
         defer { log.close() }
         try await eventually("retention to prune the old segments") { log.firstOffset > local }
-        let hinted = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "jinshan")
+        let hinted = try ImportPositions(dataDirectory: directory.path, log: log).find(.init(peer: "jinshan", lane: .bulk))
         #expect(hinted.position == ImportLink.Position(logID: Self.peerLog, offset: 12, hash: "h12") && hinted.warning == nil)
 
         try FileManager.default.removeItem(atPath: directory.file("federation/jinshan.position"))
-        let lost = try ImportPositions(dataDirectory: directory.path, log: log).find(peer: "jinshan")
+        let lost = try ImportPositions(dataDirectory: directory.path, log: log).find(.init(peer: "jinshan", lane: .bulk))
         #expect(lost.position == nil)
         #expect(lost.warning?.contains("the link starts from jinshan's first record") == true, "\(String(describing: lost.warning))")
     }
