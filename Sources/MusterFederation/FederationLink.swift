@@ -71,9 +71,13 @@ public final class FederationLink: Sendable {
     private let ended = DispatchSemaphore(value: 0)
     /// Told the local offset and the peer's position of each record taken (the position hint).
     private let onTaken: @Sendable (UInt64, ImportLink.Position) -> Void
+    /// Set while a peer relays: the origin keys stored here, by whichever link, so that a copy
+    /// arriving by a second route is dropped.
+    public let originKeys: SharedOriginKeys?
 
     public init(settings: Settings, position: ImportLink.Position?, broker: Broker, federation: FederationState, logger: Logger,
-                onTaken: @escaping @Sendable (UInt64, ImportLink.Position) -> Void = { _, _ in }) {
+                originKeys: SharedOriginKeys? = nil, onTaken: @escaping @Sendable (UInt64, ImportLink.Position) -> Void = { _, _ in }) {
+        self.originKeys = originKeys
         self.settings = settings
         self.broker = broker
         self.federation = federation
@@ -249,6 +253,13 @@ public final class FederationLink: Sendable {
             state.withLock { $0.status.duplicatesDropped += 1 }
             settle(ticket, session: session, signal: signal)
         case .take:
+            if let originKeys, !originKeys.claim(record.originKey) {
+                // A copy that came by another route was stored (or is being stored) already. The
+                // link's position stays at its last stored record: after a reconnect the peer
+                // sends this copy again, and it is dropped again.
+                state.withLock { $0.status.duplicatesDropped += 1 }
+                return settle(ticket, session: session, signal: signal)
+            }
             state.withLock { $0.inFlight += 1 }
             let peer = settings.peer.jurisdiction
             switch record.plan(from: peer, here: settings.jurisdiction, rules: federation.rules, lane: settings.lane) {
@@ -257,8 +268,10 @@ public final class FederationLink: Sendable {
                 let refusal = broker.publishImported(publication) { [self] result in
                     switch result {
                     case .success(let stored):
+                        originKeys?.stored(record.originKey)
                         taken(record, localOffset: stored.offset, refused: false, ticket: ticket, session: session, signal: signal)
                     case .failure(let error):
+                        originKeys?.released(record.originKey)
                         fail("cannot store what \(peer) sent: \(error.message)", session: session)
                     }
                 }
@@ -279,11 +292,16 @@ public final class FederationLink: Sendable {
         broker.publishAsBroker(refusal) { [self] result in
             switch result {
             case .success(let stored):
-                // The origin hears of it too, where its sender's refusals are recorded.
-                let notice = record.refusalNotice(reason, to: exportDestination)
-                state.withLock { $0.noticesDue.append(notice) }
+                originKeys?.stored(record.originKey)
+                // The origin hears of it too, where its sender's refusals are recorded. Not of a
+                // relayed record: the relay's log does not hold it, so it could not record it.
+                if record.via.isEmpty {
+                    let notice = record.refusalNotice(reason, to: exportDestination)
+                    state.withLock { $0.noticesDue.append(notice) }
+                }
                 taken(record, localOffset: stored.offset, refused: true, ticket: ticket, session: session, signal: signal)
             case .failure(let error):
+                originKeys?.released(record.originKey)
                 fail("cannot record the refusal of \(record.origin): \(error.message)", session: session)
             }
         }

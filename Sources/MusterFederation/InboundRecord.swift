@@ -10,6 +10,7 @@ public struct InboundRecord: Sendable {
     /// Its origin key (`LOG-ID/OFFSET`) and hash: the peer's own for a record first published
     /// there, the first broker's for a relayed one.
     public let origin: String
+    public let originKey: OriginKeys.Key
     public let originHash: String?
     public let destination: Destination
     public let sender: PartyIdentity
@@ -29,12 +30,13 @@ public struct InboundRecord: Sendable {
         }
         let linkText = try required(FederationHeader.link)
         let originText = try required(FederationHeader.origin)
-        guard let link = FederationHeader.parseOrigin(linkText), FederationHeader.parseOrigin(originText) != nil else {
+        guard let link = FederationHeader.parseOrigin(linkText), let originKey = FederationHeader.parseOrigin(originText) else {
             throw BrokerError(.invalidHeader, "the peer sent \(FederationHeader.link) '\(linkText)' / \(FederationHeader.origin) '\(originText)'; each must be LOG-ID/OFFSET")
         }
         let hash = headers[FederationHeader.originHash]
         self.link = ImportLink.Position(logID: link.logID, offset: link.offset, hash: linkText == originText ? hash : nil)
         self.origin = originText
+        self.originKey = OriginKeys.Key(logID: originKey.logID, offset: originKey.offset)
         self.originHash = hash
         self.destination = try Destination(parsing: try required("destination"))
         self.sender = PartyIdentity(jurisdiction: try required(ReservedHeader.senderJurisdiction), party: try required(ReservedHeader.sender))

@@ -71,12 +71,6 @@ enum FederationConfiguration {
             if let settings = try peer.section("relay") {
                 relay.enabled = try settings.boolean("enabled", default: false)
                 relay.hopLimit = try settings.integer("hop-limit", default: relay.hopLimit, minimum: 1)
-                // Copies that arrive by two routes are not yet recognised as one (each link drops its
-                // own repeats only): relaying would store them twice, so it is refused until it can.
-                if relay.enabled {
-                    throw settings.error("enabled", "relaying is not available yet: a record relayed along two routes would be stored twice "
-                                         + "(dedupe across links is not built); link each pair of brokers directly, with relay off")
-                }
                 try settings.rejectUnknownKeys()
             }
             var link = LinkSettings()

@@ -19,6 +19,10 @@ final class FederationLinks: Sendable {
     private let positions: ImportPositions
     private let logger: Logger
     private let links = Mutex<[ImportPositions.Link: FederationLink]>([:])
+    /// Set while a peer relays (read from the log when relaying starts): every link drops a
+    /// record whose copy another link stored. Changed only by `update`.
+    private let originKeys = Mutex<SharedOriginKeys?>(nil)
+    private let log: MessageLog
     private let timer = Mutex<(any DispatchSourceTimer)?>(nil)
     /// Set by `stop`: a reload racing the shutdown starts nothing after it.
     private let stopped = Atomic<Bool>(false)
@@ -31,6 +35,7 @@ final class FederationLinks: Sendable {
         self.broker = broker
         self.federation = federation
         self.positions = ImportPositions(dataDirectory: configuration.dataDirectory, log: log)
+        self.log = log
         self.logger = logger
     }
 
@@ -56,12 +61,24 @@ final class FederationLinks: Sendable {
             for link in started { link.start() }
             startStatusTimer()
         }
+        let relaying = federation.rules.peers.contains(where: \.relay.enabled)
+        var keys = relaying ? originKeys.withLock({ $0 }) : nil
+        if relaying, keys == nil {
+            // Relaying starts: the links (which kept no keys) stop first, so that the log read
+            // holds everything they stored; they start again with the keys.
+            for (key, link) in running {
+                link.stopAndWait()
+                gone.insert(key)
+            }
+            keys = try readOriginKeys()
+        }
+        originKeys.withLock { $0 = keys }
         for peer in peers {
             for lane in LinkLane.allCases {
                 let key = ImportPositions.Link(peer: peer.jurisdiction, lane: lane)
                 if let link = running[key], link.settings.peer.address == peer.address,
                    link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.authorityFingerprints == peer.authorityFingerprints,
-                   link.settings.peer.link == peer.link {
+                   link.settings.peer.link == peer.link, link.originKeys === keys {
                     next[key] = link
                     continue
                 }
@@ -69,7 +86,7 @@ final class FederationLinks: Sendable {
                     old.stopAndWait()
                     gone.insert(key)
                 }
-                let link = try makeLink(peer, lane)
+                let link = try makeLink(peer, lane, originKeys: keys)
                 next[key] = link
                 started.append(link)
             }
@@ -93,7 +110,17 @@ final class FederationLinks: Sendable {
         links.withLock { $0.values.map(\.status) }.sorted { ($0.peer, $0.lane == .urgent ? 1 : 0) < ($1.peer, $1.lane == .urgent ? 1 : 0) }
     }
 
-    private func makeLink(_ peer: FederationPeer, _ lane: LinkLane) throws -> FederationLink {
+    /// The origin keys of the log, for relaying: the links started with them report what they store.
+    private func readOriginKeys() throws -> SharedOriginKeys {
+        let started = ContinuousClock.now
+        let (keys, records) = try SharedOriginKeys.read(from: log)
+        logger.info("federation origin keys read for relaying", metadata: [
+            "records": "\(records)", "ranges": "\(keys.rangeCount)", "seconds": "\(Double((ContinuousClock.now - started) / .microseconds(1)) / 1e6)",
+        ])
+        return keys
+    }
+
+    private func makeLink(_ peer: FederationPeer, _ lane: LinkLane, originKeys: SharedOriginKeys?) throws -> FederationLink {
         let address = try SocketAddress(parsing: peer.address ?? "")
         let started = ContinuousClock.now
         let key = ImportPositions.Link(peer: peer.jurisdiction, lane: lane)
@@ -110,7 +137,8 @@ final class FederationLinks: Sendable {
         settings.isRevoked = isRevoked
         settings.lane = lane
         let positions = self.positions
-        let link = FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger) { offset, position in
+        let link = FederationLink(settings: settings, position: found.position, broker: broker, federation: federation, logger: logger,
+                                  originKeys: originKeys) { offset, position in
             positions.taken(key, localOffset: offset, position: position)
         }
         if let warning = found.warning {

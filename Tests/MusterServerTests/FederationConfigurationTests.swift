@@ -76,7 +76,7 @@ struct FederationConfigurationTests {
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /exchange/x}]}]}", "federation.peers[0].export[0].destination", "/exchange/x"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: \"/topic/a.*\", as: /topic/b}]}]}", "federation.peers[0].import[0].as", "pattern"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, relay: {hop-limit: 0}}]}", "federation.peers[0].relay.hop-limit", "at least 1"),
-        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, relay: {enabled: true}}]}", "federation.peers[0].relay.enabled", "not available yet"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, relay: {enabled: true, hops: 2}}]}", "federation.peers[0].relay.hops", "not a known setting"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: /topic/muster.log.identity}]}]}", "federation.peers[0].import[0].destination", "broker's own"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: /topic/a, as: /queue/muster.query}]}]}", "federation.peers[0].import[0].as", "broker's own"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /topic/a, types: []}]}]}", "federation.peers[0].export[0].types", "would export nothing"),

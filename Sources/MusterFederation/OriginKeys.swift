@@ -1,0 +1,102 @@
+import Synchronization
+
+/// The origin keys (origin log id, offset) of the records this broker took from other brokers'
+/// logs, imported or refused, as a pure state machine: with relaying, a record can arrive by two
+/// routes (directly and through a relay), and only the first copy is stored. A key is claimed
+/// while its record is being stored, so that two links taking copies at once store one; a
+/// failed store releases it, and its link takes the record again.
+public struct OriginKeys: Sendable {
+    public struct Key: Hashable, Sendable {
+        public let logID: String
+        public let offset: UInt64
+
+        public init(logID: String, offset: UInt64) {
+            self.logID = logID
+            self.offset = offset
+        }
+    }
+
+    private var stored: [String: OffsetRanges] = [:]
+    private var claimed: Set<Key> = []
+
+    public init() {}
+
+    /// Whether the record is new here: true claims it for the caller, who then reports
+    /// `stored` or `released`; false means a copy was stored, or is being stored, already.
+    public mutating func claim(_ key: Key) -> Bool {
+        guard stored[key.logID]?.contains(key.offset) != true else { return false }
+        return claimed.insert(key).inserted
+    }
+
+    /// The claimed record (or one found in the log) is stored.
+    public mutating func stored(_ key: Key) {
+        claimed.remove(key)
+        stored[key.logID, default: OffsetRanges()].insert(key.offset)
+    }
+
+    /// The claimed record could not be stored: a copy of it may be taken again.
+    public mutating func released(_ key: Key) {
+        claimed.remove(key)
+    }
+
+    public func contains(_ key: Key) -> Bool {
+        stored[key.logID]?.contains(key.offset) == true
+    }
+
+    /// How many ranges of consecutive offsets are kept (memory grows with this, not with the
+    /// number of records, when an origin exports runs of its log).
+    public var rangeCount: Int { stored.values.reduce(0) { $0 + $1.count } }
+}
+
+/// A set of offsets kept as sorted, disjoint, non-adjacent closed ranges.
+struct OffsetRanges: Sendable {
+    private var ranges: [ClosedRange<UInt64>] = []
+
+    var count: Int { ranges.count }
+
+    func contains(_ offset: UInt64) -> Bool {
+        let index = firstIndex(after: offset)
+        return index > 0 && ranges[index - 1].contains(offset)
+    }
+
+    mutating func insert(_ offset: UInt64) {
+        let index = firstIndex(after: offset)
+        let joinsPrevious = index > 0 && ranges[index - 1].upperBound &+ 1 >= offset
+        if joinsPrevious, ranges[index - 1].contains(offset) { return }
+        let joinsNext = index < ranges.count && offset &+ 1 == ranges[index].lowerBound
+        switch (joinsPrevious, joinsNext) {
+        case (true, true):
+            ranges[index - 1] = ranges[index - 1].lowerBound...ranges[index].upperBound
+            ranges.remove(at: index)
+        case (true, false):
+            ranges[index - 1] = ranges[index - 1].lowerBound...offset
+        case (false, true):
+            ranges[index] = offset...ranges[index].upperBound
+        case (false, false):
+            ranges.insert(offset...offset, at: index)
+        }
+    }
+
+    /// The index of the first range starting after `offset`.
+    private func firstIndex(after offset: UInt64) -> Int {
+        var low = 0, high = ranges.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ranges[middle].lowerBound <= offset { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+}
+
+/// The broker's `OriginKeys`, shared by its import links while any peer relays (the links claim
+/// and report keys; `FederationLinks` fills it from the log once).
+public final class SharedOriginKeys: Sendable {
+    private let keys = Mutex(OriginKeys())
+
+    public init() {}
+
+    public func claim(_ key: OriginKeys.Key) -> Bool { keys.withLock { $0.claim(key) } }
+    public func stored(_ key: OriginKeys.Key) { keys.withLock { $0.stored(key) } }
+    public func released(_ key: OriginKeys.Key) { keys.withLock { $0.released(key) } }
+    public var rangeCount: Int { keys.withLock { $0.rangeCount } }
+}
