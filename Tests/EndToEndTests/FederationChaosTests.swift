@@ -1,12 +1,14 @@
 import Foundation
 import MusterClient
+import MusterStomp
 import MusterTestSupport
 import Testing
 
 /// Exactly once through chaos: two brokers linked both ways, a publisher with receipts on each
-/// side, while the links are cut, blackholed and flapped and either broker (or both) is
-/// SIGKILLed. Afterwards a check of both logs, offline: every record exported each way was
-/// imported exactly once, in the origin's order, and both logs verify.
+/// side (every fifth record urgent: a complaint, in the links' urgent lane), while the links are
+/// cut, blackholed and flapped and either broker (or both) is SIGKILLed. Afterwards a check of
+/// both logs, offline: every record exported each way was imported exactly once, in the
+/// origin's order within its lane, and both logs verify.
 /// MUSTER_FEDERATION_CYCLES sets the number of cycles (10 by default; MUSTER_SOAK=1: 200).
 @Suite("federation links through cuts, blackholes, flaps and kills", .tags(.heavy))
 struct FederationChaosTests {
@@ -19,19 +21,31 @@ struct FederationChaosTests {
         let jurisdiction: String
         var connection: MusterConnection?
         var receipted: [UInt64] = []
+        var lastUrgent: UInt64?
         var sent = 0
+        let complaint: [UInt8]
 
-        init(_ party: String, _ jurisdiction: String) {
+        init(_ party: String, _ jurisdiction: String) throws {
             self.party = party
             self.jurisdiction = jurisdiction
+            complaint = try LinkedBrokers.complaint()
         }
 
-        func publish(_ count: Int, to broker: BrokerProcess) async throws {
+        /// Every fifth record is urgent, unless `bulkOnly`.
+        func publish(_ count: Int, to broker: BrokerProcess, bulkOnly: Bool = false) async throws {
             for _ in 0..<count {
                 sent += 1
                 do {
                     if connection == nil { connection = try await broker.connect(party, jurisdiction: jurisdiction) }
-                    receipted.append(try await LinkedBrokers.publish(connection!, to: "/topic/joint.patrol", "\(jurisdiction) patrol \(sent)"))
+                    if !bulkOnly, sent % 5 == 0 {
+                        let receipt = try await connection!.send(StompFrame(.send, headers: ["destination": "/topic/joint.complaints", "muster-type": "complaint"],
+                                                                            body: complaint), awaitingReceipt: true)
+                        let offset = try #require(receipt["muster-offset"].flatMap { UInt64($0) })
+                        receipted.append(offset)
+                        lastUrgent = offset
+                    } else {
+                        receipted.append(try await LinkedBrokers.publish(connection!, to: "/topic/joint.patrol", "\(jurisdiction) patrol \(sent)"))
+                    }
                 } catch {
                     connection = nil  // the broker was killed mid-publish: that one may or may not be stored
                 }
@@ -44,9 +58,10 @@ struct FederationChaosTests {
     }
 
     @Test func everyRecordExportedEitherWayIsImportedOnceAndInOrder() async throws {
-        let brokers = try LinkedBrokers(heartbeat: "1s")
+        let brokers = try LinkedBrokers(heartbeat: "1s", jinshanPeer: ["urgent-types: [complaint]"], pinghuPeer: ["urgent-types: [complaint]"],
+                                        jinshanTopics: LinkedBrokers.pinghuTopics)
         defer { brokers.remove() }
-        let langxia = Publisher("langxia-town", "jinshan"), guangchen = Publisher("guangchen-town", "pinghu")
+        let langxia = try Publisher("langxia-town", "jinshan"), guangchen = try Publisher("guangchen-town", "pinghu")
         for cycle in 1...Self.cycles {
             try await langxia.publish(5, to: brokers.jinshan)
             try await guangchen.publish(5, to: brokers.pinghu)
@@ -93,18 +108,24 @@ struct FederationChaosTests {
                 try brokers.restartPinghu()
             }
         }
-        try await langxia.publish(1, to: brokers.jinshan)
-        try await guangchen.publish(1, to: brokers.pinghu)
+        try await langxia.publish(1, to: brokers.jinshan, bulkOnly: true)
+        try await guangchen.publish(1, to: brokers.pinghu, bulkOnly: true)
         try await LinkedBrokers.waitUntil(brokers.pinghu, took: try #require(langxia.receipted.last), timeout: .seconds(120))
         try await LinkedBrokers.waitUntil(brokers.jinshan, took: try #require(guangchen.receipted.last), timeout: .seconds(120))
+        try await LinkedBrokers.waitUntil(brokers.pinghu, took: try #require(langxia.lastUrgent), lane: "urgent", timeout: .seconds(120))
+        try await LinkedBrokers.waitUntil(brokers.jinshan, took: try #require(guangchen.lastUrgent), lane: "urgent", timeout: .seconds(120))
         brokers.halt()
 
         for (exporter, importer, from, to, publisher) in [(brokers.jinshan, brokers.pinghu, "jinshan", "pinghu", langxia),
                                                           (brokers.pinghu, brokers.jinshan, "pinghu", "jinshan", guangchen)] {
             let exported = try LinkedBrokers.exported(from: exporter, to: to)
             let taken = try LinkedBrokers.taken(in: importer, from: from)
-            let expected = exported.offsets.map { "\(exported.logID)/\($0)" }
-            #expect(taken.map(\.origin) == expected, "\(from) → \(to): \(taken.count) taken of \(expected.count) exported")
+            for lane in ["bulk", "urgent"] {
+                let expected = exported.offsets.filter { exported.urgent.contains($0) == (lane == "urgent") }.map { "\(exported.logID)/\($0)" }
+                let inLane = taken.filter { $0.lane == lane }.map(\.origin)
+                #expect(inLane == expected, "\(from) → \(to), \(lane) lane: \(inLane.count) taken of \(expected.count) exported")
+            }
+            #expect(!exported.urgent.isEmpty, "\(from): no urgent record was exported")
             #expect(Set(taken.map(\.origin)).count == taken.count, "\(from) → \(to): a record imported twice")
             let receipted = Set(publisher.receipted)
             #expect(receipted.isSubset(of: Set(exported.offsets)), "\(from): a receipted record is missing from its own log")

@@ -15,9 +15,7 @@ struct FederationLaneTests {
         // urgent (the default urgent types are workflow messages: summonses, report-ins).
         let brokers = try LinkedBrokers(jinshanPeer: ["urgent-types: [complaint]"], pinghuPeer: ["prefetch: 1"],
                                         jinshanTopics: LinkedBrokers.pinghuTopics)
-        let schema = try String(contentsOfFile: BrokerProcess.schemasDirectory + "/complaint.schema.json", encoding: .utf8)
-        let example = try #require((try JSONSerialization.jsonObject(with: Data(schema.utf8)) as? [String: Any])?["examples"] as? [Any]).first
-        let complaint = try JSONSerialization.data(withJSONObject: try #require(example))
+        let complaint = try LinkedBrokers.complaint()
         defer { brokers.remove() }
         let town = try await brokers.jinshan.connect("langxia-town")
         let backlog = 3_000
@@ -27,7 +25,7 @@ struct FederationLaneTests {
         }
         let lastNotice = try await LinkedBrokers.publish(town, to: "/topic/joint.notices", "notice \(backlog)")
         let alert = try await town.send(StompFrame(.send, headers: ["destination": "/topic/joint.complaints", "muster-type": "complaint"],
-                                                   body: Array(complaint)), awaitingReceipt: true)
+                                                   body: complaint), awaitingReceipt: true)
         let alertOffset = try #require(alert["muster-offset"].flatMap { UInt64($0) })
         try await town.disconnect()
 

@@ -118,20 +118,22 @@ final class LinkedBrokers: @unchecked Sendable {
         try await Self.waitUntil(pinghu, took: offset, timeout: timeout)
     }
 
-    /// Waits until `importer`'s (only) link has taken its peer's record at `offset`.
-    static func waitUntil(_ importer: BrokerProcess, took offset: UInt64, timeout: Duration = .seconds(60)) async throws {
-        try await eventually(timeout: timeout, "the link of \(importer.directory.path) to take its peer's record \(offset)") {
-            (try? await Self.lastTaken(by: importer)) == offset
+    /// Waits until `importer`'s (only) link has taken its peer's record at `offset` (in `lane`).
+    static func waitUntil(_ importer: BrokerProcess, took offset: UInt64, lane: String = "bulk", timeout: Duration = .seconds(60)) async throws {
+        try await eventually(timeout: timeout, "the \(lane) lane of \(importer.directory.path) to take its peer's record \(offset)") {
+            (try? await Self.lastTaken(by: importer, lane: lane)) == offset
         }
     }
 
     /// The records Pinghu's log took from Jinshan over the link (imported or refused), in log
     /// order (read offline: stop the broker first).
-    static func taken(in broker: BrokerProcess, from peer: String = "jinshan") throws -> [(origin: String, destination: String, body: String, refusal: String?)] {
-        var found: [(String, String, String, String?)] = []
+    static func taken(in broker: BrokerProcess, from peer: String = "jinshan") throws
+        -> [(origin: String, destination: String, body: String, refusal: String?, lane: String)] {
+        var found: [(String, String, String, String?, String)] = []
         try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
             if record.kind == .message, record.header("muster-via")?.split(separator: ",").last.map(String.init) == peer, let origin = record.header("muster-origin") {
-                found.append((origin, record.destination, String(decoding: record.body, as: UTF8.self), record.header("muster-import-refusal")))
+                found.append((origin, record.destination, String(decoding: record.body, as: UTF8.self), record.header("muster-import-refusal"),
+                              record.header("muster-link-lane") ?? "bulk"))
             }
             return true
         }
@@ -161,16 +163,28 @@ final class LinkedBrokers: @unchecked Sendable {
         return found
     }
 
-    /// Jinshan's log id and the offsets of the records stamped for Pinghu, in log order.
-    static func exported(from broker: BrokerProcess, to peer: String = "pinghu") throws -> (logID: String, offsets: [UInt64]) {
+    /// Jinshan's log id and the offsets of the records stamped for Pinghu, in log order (and
+    /// those of them stamped for its urgent lane).
+    static func exported(from broker: BrokerProcess, to peer: String = "pinghu") throws -> (logID: String, offsets: [UInt64], urgent: Set<UInt64>) {
         var logID = ""
         var offsets: [UInt64] = []
+        var urgent = Set<UInt64>()
         try LogArchive(dataDirectory: broker.dataDirectory).forEach { record in
             if record.destination == "/topic/muster.log.identity", let id = record.header("muster-log-id") { logID = id }
-            if record.kind == .message, record.header("muster-export")?.split(separator: ",").contains(Substring(peer)) == true { offsets.append(record.offset) }
+            if record.kind == .message, record.header("muster-export")?.split(separator: ",").contains(Substring(peer)) == true {
+                offsets.append(record.offset)
+                if record.header("muster-export-urgent")?.split(separator: ",").contains(Substring(peer)) == true { urgent.insert(record.offset) }
+            }
             return true
         }
-        return (logID, offsets)
+        return (logID, offsets, urgent)
+    }
+
+    /// A valid complaint (the schema's example), for a typed, urgent record.
+    static func complaint() throws -> [UInt8] {
+        let schema = try String(contentsOfFile: BrokerProcess.schemasDirectory + "/complaint.schema.json", encoding: .utf8)
+        let example = try #require((try JSONSerialization.jsonObject(with: Data(schema.utf8)) as? [String: Any])?["examples"] as? [Any]).first
+        return Array(try JSONSerialization.data(withJSONObject: try #require(example)))
     }
 
     /// The status of a broker's link (its one peer's `lane`) as `muster federation status --json` prints it.
