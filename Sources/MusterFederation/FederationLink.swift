@@ -190,10 +190,12 @@ public final class FederationLink: Sendable {
                     defer { state.noticesDue = []; state.ackDue = nil }
                     return (state.noticesDue, state.ackDue)
                 }
-                for notice in notices { _ = try? await connection.send(notice, awaitingReceipt: false) }
+                await send(notices, on: connection)
                 if let message, message.ackID != nil { try? await connection.ack(message) }
             }
         }
+        // Notices a cut connection did not confirm go first.
+        if state.withLock({ !$0.noticesDue.isEmpty }) { signal.yield() }
         defer {
             signal.finish()
             acker.cancel()
@@ -204,6 +206,22 @@ public final class FederationLink: Sendable {
             if let failure = state.withLock({ $0.failure }) { throw LinkFailure(failure) }
         }
         throw LinkFailure("the peer's broker ended the subscription")
+    }
+
+    /// Sends refusal notices, each confirmed by a receipt; those a cut connection did not confirm
+    /// go again on the next connection (at least once: the peer may record one twice). One the
+    /// peer refuses is logged and dropped (sending it again would be refused again).
+    private func send(_ notices: [StompFrame], on connection: MusterConnection) async {
+        for (index, notice) in notices.enumerated() {
+            do {
+                _ = try await connection.send(notice, awaitingReceipt: true)
+            } catch let error as MusterClientError where error.code != nil {
+                logger.warning("the peer refused an import refusal notice", metadata: ["origin": "\(notice.headers[FederationHeader.origin] ?? "")", "error": "\(error)"])
+            } catch {
+                state.withLock { $0.noticesDue.insert(contentsOf: notices[index...], at: 0) }
+                return
+            }
+        }
     }
 
     /// Where this link reads at the peer.
