@@ -3,7 +3,11 @@
 /// earlier one's, is durable here. Imports finish in log order, duplicates at once; this keeps
 /// an ACK from ever covering a message that is not yet safe.
 public struct CumulativeAcks<Token: Sendable>: Sendable {
+    /// Received messages from `pending[first]` on (ticket `head` onwards); the settled prefix
+    /// before `first` is dropped in bulk, since removing one at a time from the front of a
+    /// prefetch-sized array moved the whole window for every message.
     private var pending: [(ticket: UInt64, token: Token, done: Bool)] = []
+    private var first = 0
     private var nextTicket: UInt64 = 0
     private var head: UInt64 = 0
 
@@ -18,23 +22,30 @@ public struct CumulativeAcks<Token: Sendable>: Sendable {
 
     /// Marks a message safe; returns the message to acknowledge now, if the safe prefix grew.
     public mutating func done(_ ticket: UInt64) -> Token? {
-        guard ticket >= head, let index = pending.firstIndex(where: { $0.ticket == ticket }) else { return nil }
+        // Tickets are consecutive from `head`, so a ticket's place is its distance from it.
+        guard ticket >= head, ticket < nextTicket else { return nil }
+        let index = first + Int(ticket - head)
         pending[index].done = true
         var last: Token?
-        while let first = pending.first, first.done {
-            last = first.token
-            pending.removeFirst()
-            head = first.ticket + 1
+        while first < pending.count, pending[first].done {
+            last = pending[first].token
+            head = pending[first].ticket + 1
+            first += 1
+        }
+        if first == pending.count || first >= 1024 {
+            pending.removeFirst(first)
+            first = 0
         }
         return last
     }
 
     /// Messages received and not yet safe.
-    public var inFlight: Int { pending.count }
+    public var inFlight: Int { pending.count - first }
 
     /// Forgets everything (the connection they came on is gone).
     public mutating func reset() {
         pending.removeAll()
+        first = 0
         head = nextTicket
     }
 }

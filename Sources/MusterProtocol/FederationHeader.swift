@@ -91,6 +91,19 @@ public enum FederationHeader {
         guard let text else { return [] }
         return text.split(separator: ",").map(String.init)
     }
+
+    /// Whether a comma-separated list names `jurisdiction`, without building the list (an export
+    /// stream asks this of every record it reads).
+    public static func list(_ text: String?, names jurisdiction: String) -> Bool {
+        guard let text else { return false }
+        var rest = Substring(text)
+        while !rest.isEmpty {
+            let end = rest.firstIndex(of: ",") ?? rest.endIndex
+            if rest[..<end] == jurisdiction { return true }
+            rest = end == rest.endIndex ? "" : rest[rest.index(after: end)...]
+        }
+        return false
+    }
 }
 
 /// The two streams a link carries: urgent records (summonses, report-ins: a peer's

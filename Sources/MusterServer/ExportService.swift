@@ -79,8 +79,8 @@ struct ExportService: Sendable {
     /// Whether the record goes to `peer` in `lane`: a message stamped for it when it was stored
     /// (and stamped urgent for it, for the urgent lane; not so, for the bulk lane).
     static func selects(_ record: LogRecord, for peer: String, in lane: LinkLane) -> Bool {
-        guard record.kind == .message, FederationHeader.jurisdictions(record.header(FederationHeader.export)).contains(peer) else { return false }
-        return FederationHeader.jurisdictions(record.header(FederationHeader.exportUrgent)).contains(peer) == (lane == .urgent)
+        guard record.kind == .message, FederationHeader.list(record.header(FederationHeader.export), names: peer) else { return false }
+        return FederationHeader.list(record.header(FederationHeader.exportUrgent), names: peer) == (lane == .urgent)
     }
 
     /// The MESSAGE a peer receives: the record as any subscriber sees it (its own destination,

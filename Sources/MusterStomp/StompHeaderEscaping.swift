@@ -15,7 +15,7 @@ enum StompHeaderEscaping {
     /// escaped (`escaping`; CONNECT and CONNECTED are written as they are). What a version cannot
     /// write becomes a space: LF and CR in 1.0, CR in 1.1 (see `StompVersion`).
     static func append(_ text: String, version: StompVersion, escaping: Bool, to buffer: inout [UInt8]) {
-        guard escaping, text.utf8.contains(where: needsEscape) else {
+        guard escaping, containsEscapable(text) else {
             buffer.append(contentsOf: text.utf8)
             return
         }
@@ -71,7 +71,20 @@ enum StompHeaderEscaping {
         byte == backslash || byte == lineFeed || byte == carriageReturn || byte == colon
     }
 
+    /// Scans the contiguous UTF-8 when the string has it (native strings do): iterating
+    /// `String.UTF8View` byte by byte was the export stream's largest cost (every header of
+    /// every MESSAGE is scanned).
+    private static func containsEscapable(_ text: String) -> Bool {
+        text.utf8.withContiguousStorageIfAvailable { $0.contains(where: needsEscape) } ?? text.utf8.contains(where: needsEscape)
+    }
+
+    /// All-ASCII bytes (nearly every header) are valid UTF-8 as they are: checked in one pass over
+    /// the buffer, which skips the generic validation (and its metadata look-ups) per header.
     private static func validated(_ bytes: ArraySlice<UInt8>) throws(StompFrameError) -> String {
+        let ascii = bytes.withUnsafeBufferPointer { buffer -> String? in
+            buffer.allSatisfy { $0 < 0x80 } ? String(decoding: buffer, as: UTF8.self) : nil
+        }
+        if let ascii { return ascii }
         guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8 }
         return text
     }

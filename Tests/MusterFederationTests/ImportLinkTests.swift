@@ -112,4 +112,19 @@ struct CumulativeAcksTests {
         #expect(acks.done(old) == nil)
         #expect(acks.done(new) == "new")
     }
+
+    @Test func aLongStreamSettledInPairsOutOfOrderAcknowledgesEachPair() {
+        var acks = CumulativeAcks<Int>()
+        for pair in 0..<3000 {
+            let first = acks.received(2 * pair), second = acks.received(2 * pair + 1)
+            #expect(acks.done(second) == nil)
+            #expect(acks.done(first) == 2 * pair + 1)
+            #expect(acks.inFlight == 0)
+        }
+        let early = acks.received(6000)
+        let late = acks.received(6001)
+        #expect(acks.done(late) == nil)
+        #expect(acks.inFlight == 2)
+        #expect(acks.done(early) == 6001)
+    }
 }

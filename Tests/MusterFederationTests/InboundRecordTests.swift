@@ -97,3 +97,20 @@ struct InboundRecordTests {
         #expect(throws: BrokerError.self) { try InboundRecord(headers: headers, body: []) }
     }
 }
+
+/// `muster-export` and `muster-via` name jurisdictions, comma-separated.
+@Suite("a list of jurisdictions in a header")
+struct JurisdictionListTests {
+    @Test(arguments: [
+        ("pinghu", true), ("jinshan,pinghu", true), ("pinghu,jinshan", true), ("a,pinghu,b", true),
+        ("pinghu2", false), ("xpinghu", false), ("jinshan", false), ("", false), (",", false), ("pinghu,", true),
+    ])
+    func namesAJurisdictionOnlyAsAWholeItem(list: String, names: Bool) {
+        #expect(FederationHeader.list(list, names: "pinghu") == names)
+        #expect(FederationHeader.list(list, names: "pinghu") == FederationHeader.jurisdictions(list).contains("pinghu"))
+    }
+
+    @Test func noHeaderNamesNoOne() {
+        #expect(!FederationHeader.list(nil, names: "pinghu"))
+    }
+}
