@@ -147,9 +147,7 @@ final class ReplayStream: @unchecked Sendable {
         reading = true
         let appendsBefore = appends.load(ordering: .relaxed)
         Self.readers.async { [self] in
-            let result = Result { () throws(LogError) in
-                try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
-            }
+            let result = Result { () throws(LogError) in try nextBatch() }
             let end = (nextOffset: cursor.nextOffset, timestampFloor: history.timestampFloor())
             let skipped = cursor.skippedPrunedRecords
             channel.loop.execute { [self] in
@@ -162,18 +160,44 @@ final class ReplayStream: @unchecked Sendable {
                 switch result {
                 case .failure(let error):
                     fail(error)
-                case .success(let records) where records.isEmpty:
+                case .success(let batch) where batch.records.isEmpty && !batch.atEnd:
+                    read()
+                case .success(let batch) where batch.records.isEmpty:
                     // An append during the read may not be in it: read again rather than wait for the next.
                     if appends.load(ordering: .relaxed) != appendsBefore { return read() }
                     readEnd = end
                     pump()
-                case .success(let records):
-                    buffered = records.reversed()  // consumed from the end
+                case .success(let batch):
+                    buffered = batch.records.reversed()  // consumed from the end
                     pump()
                 }
             }
         }
     }
+
+    /// The next records to consider (on a reader thread), and whether the read reached the log's
+    /// end. An export stream drops here what is not for its peer and lane, reading on until it
+    /// has some or has scanned `exportScanLimit`: a sparse stream (the urgent lane through a
+    /// backlog of bulk records) then costs no hop to the event loop per batch it skips.
+    private func nextBatch() throws(LogError) -> (records: [LogRecord], atEnd: Bool) {
+        guard let export else {
+            let records = try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
+            return (records, records.isEmpty)
+        }
+        var scanned = 0
+        while true {
+            let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
+            let selected = records.filter { ExportService.selects($0, for: export.peer, in: export.lane) }
+            scanned += records.count
+            if !selected.isEmpty || records.isEmpty || cursor.skippedPrunedRecords || scanned >= Self.exportScanLimit {
+                return (selected, records.isEmpty)
+            }
+        }
+    }
+
+    /// Records an export stream skips on the reader thread before it lets the loop look again
+    /// (so that a closed connection stops a long scan).
+    private static let exportScanLimit = 262_144
 
     /// A delivery record as a MESSAGE: `muster-record:delivery`, the event's headers, no body.
     static func deliveryRecordFrame(_ record: LogRecord, subscriptionID: String, ackID: String?) -> StompFrame {
