@@ -5,8 +5,12 @@ import Synchronization
 /// of a broken sequence even when it could take them.
 public final class StoreSequence: Sendable {
     private let broken = Atomic<Bool>(false)
+    /// Stored before other queued publications (a link's urgent lane).
+    public let isUrgent: Bool
 
-    public init() {}
+    public init(urgent: Bool = false) {
+        isUrgent = urgent
+    }
 
     public var isBroken: Bool { broken.load(ordering: .acquiring) }
 

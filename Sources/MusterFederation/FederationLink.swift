@@ -58,7 +58,7 @@ public final class FederationLink: Sendable {
         var upRecorded = false
         /// What the current connection stores (imports, refusals, gaps): after one fails, no
         /// later one is stored, so the position never passes a record that was not taken.
-        var stores = StoreSequence()
+        var stores: StoreSequence
     }
 
     public let settings: Settings
@@ -87,7 +87,8 @@ public final class FederationLink: Sendable {
         self.onTaken = onTaken
         var status = LinkStatus(peer: settings.peer.jurisdiction, lane: settings.lane, address: "\(settings.address)")
         status.lastLinkPosition = position.map { FederationHeader.originKey(logID: $0.logID, offset: $0.offset) }
-        state = Mutex(State(link: ImportLink(peer: settings.peer.jurisdiction, position: position), status: status))
+        state = Mutex(State(link: ImportLink(peer: settings.peer.jurisdiction, position: position), status: status,
+                            stores: StoreSequence(urgent: settings.lane == .urgent)))
     }
 
     public var status: LinkStatus { state.withLock { $0.status } }
@@ -137,7 +138,7 @@ public final class FederationLink: Sendable {
                 state.acks.reset()
                 state.ackDue = nil
                 state.session += 1
-                state.stores = StoreSequence()
+                state.stores = StoreSequence(urgent: settings.lane == .urgent)
                 if let alarm = state.link.alarm { state.status.state = .halted; state.status.alarm = alarm } else { state.status.state = .disconnected }
                 state.status.connectedSince = nil
                 state.status.reconnects += 1

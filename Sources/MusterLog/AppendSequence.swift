@@ -8,4 +8,7 @@ public protocol AppendSequence: Sendable {
     var isBroken: Bool { get }
     /// The writer failed an append of the sequence.
     func markBroken()
+    /// Whether its appends go before the other queued ones (after earlier urgent ones): a
+    /// federation link's urgent lane is not queued behind its bulk lane's backlog.
+    var isUrgent: Bool { get }
 }

@@ -91,6 +91,7 @@ final class LogWriter: @unchecked Sendable {
                 let waiters = batch.isEmpty ? queue.durabilityWaiters : []
                 if batch.isEmpty { queue.durabilityWaiters = [] }
                 queue.pending = []
+                queue.urgentPending = 0
                 queue.inFlight = batch.count
                 return (batch, queue.closed, waiters)
             }

@@ -33,6 +33,8 @@ public final class MessageLog: @unchecked Sendable {
 
     struct Queue {
         var pending: [Request] = []
+        /// How many of `pending` come from urgent sequences (they are at its front).
+        var urgentPending = 0
         /// Callers of `waitUntilDurable`, released after the next fdatasync.
         var durabilityWaiters: [DispatchSemaphore] = []
         var inFlight = 0
@@ -114,7 +116,13 @@ public final class MessageLog: @unchecked Sendable {
         let (refusal, wakeWriter) = queue.withLock { queue -> (LogError?, Bool) in
             if queue.closed { return (.closed, false) }
             if let failure = queue.failure { return (failure, false) }
-            queue.pending.append(Request(entry: entry, sync: sync, sequence: sequence, completion: completion))
+            let request = Request(entry: entry, sync: sync, sequence: sequence, completion: completion)
+            if sequence?.isUrgent == true {
+                queue.pending.insert(request, at: queue.urgentPending)
+                queue.urgentPending += 1
+            } else {
+                queue.pending.append(request)
+            }
             if sync { return (nil, !deferred) }
             // Only the first lazy record wakes the writer, to set its timer, and only when the
             // timer it sleeps on would not fire in time (under steady traffic it is armed).

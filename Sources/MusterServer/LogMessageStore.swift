@@ -209,4 +209,5 @@ private struct SequenceInLog: AppendSequence {
     let sequence: StoreSequence
     var isBroken: Bool { sequence.isBroken }
     func markBroken() { sequence.markBroken() }
+    var isUrgent: Bool { sequence.isUrgent }
 }

@@ -10,6 +10,8 @@ import Testing
         private let broken = Atomic<Bool>(false)
         var isBroken: Bool { broken.load(ordering: .acquiring) }
         func markBroken() { broken.store(true, ordering: .releasing) }
+        let isUrgent: Bool
+        init(urgent: Bool = false) { isUrgent = urgent }
     }
 
     private func append(_ log: MessageLog, _ body: String, sequence: Sequence?) -> Result<AppendedRecord, LogError> {
@@ -87,5 +89,23 @@ import Testing
         }
         #expect(try append(log, "notice", sequence: nil).get().offset == 1)
         #expect(try readAll(log.cursor(from: 0)).map { String(decoding: $0.body, as: UTF8.self) } == ["patrol 1", "notice"])
+    }
+
+    /// Urgent appends go before the other queued ones, in their own order.
+    @Test func urgentAppendsGoBeforeTheOtherQueuedOnes() throws {
+        let directory = try LogTestDirectory()
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path, segmentBytes: 1 << 20))
+        defer { log.close() }
+        let urgent = Sequence(urgent: true)
+        let done = DispatchGroup()
+        // Deferred: nothing is written until `commitPending`, so all five are queued together.
+        for (body, sequence) in [("notice 1", nil), ("summons 1", urgent), ("notice 2", nil), ("summons 2", urgent), ("notice 3", nil)] as [(String, Sequence?)] {
+            done.enter()
+            log.append(LogEntry(destination: "/topic/joint.patrol", headers: [], body: Array(body.utf8)), deferred: true, sequence: sequence) { _ in done.leave() }
+        }
+        log.commitPending()
+        done.wait()
+        #expect(try readAll(log.cursor(from: 0)).map { String(decoding: $0.body, as: UTF8.self) }
+                == ["summons 1", "summons 2", "notice 1", "notice 2", "notice 3"])
     }
 }
