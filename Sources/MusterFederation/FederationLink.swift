@@ -42,7 +42,8 @@ public final class FederationLink: Sendable {
 
     private struct State: ~Copyable {
         var link: ImportLink
-        var acks = CumulativeAcks<ReceivedMessage>()
+        /// Each message received, with the peer's position it stands for (nil: a gap frame).
+        var acks = CumulativeAcks<(message: ReceivedMessage, position: ImportLink.Position?)>()
         var status: LinkStatus
         /// The newest message that may be acknowledged and was not yet.
         var ackDue: ReceivedMessage?
@@ -264,7 +265,7 @@ public final class FederationLink: Sendable {
         do { record = try InboundRecord(headers: message.headers, body: message.body) } catch {
             throw LinkFailure("\(error.message)")
         }
-        let (decision, ticket, stores) = state.withLock { state in (state.link.consider(record.link), state.acks.received(message), state.stores) }
+        let (decision, ticket, stores) = state.withLock { state in (state.link.consider(record.link), state.acks.received((message, record.link)), state.stores) }
         switch decision {
         case .halt(let alarm):
             throw LinkFailure("halted: \(alarm)")
@@ -367,7 +368,7 @@ public final class FederationLink: Sendable {
             throw LinkFailure("the peer sent a gap (\(gap)) without \(FederationHeader.link)")
         }
         let position = ImportLink.Position(logID: end.logID, offset: end.offset, hash: nil)
-        let (decision, ticket, stores) = state.withLock { state in (state.link.gapReported(through: position), state.acks.received(message), state.stores) }
+        let (decision, ticket, stores) = state.withLock { state in (state.link.gapReported(through: position), state.acks.received((message, nil)), state.stores) }
         if case .halt(let alarm) = decision { throw LinkFailure("halted: \(alarm)") }
         if gap == FederationHeader.noGap {
             // Only the record last taken was pruned at the peer: nothing is missing, the stream goes on after it.
@@ -396,8 +397,15 @@ public final class FederationLink: Sendable {
 
     private func settle(_ ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {
         let due = state.withLock { state -> Bool in
-            guard state.session == session, let message = state.acks.done(ticket) else { return false }
-            state.ackDue = message
+            guard state.session == session, let due = state.acks.done(ticket) else { return false }
+            state.ackDue = due.message
+            // Everything up to it is taken: a copy another route stored moves the position too
+            // (in memory: the log still says the link's last stored record, so after a restart
+            // the peer sends the copies again, and they are dropped again).
+            if let position = due.position, state.link.position.map({ position.logID == $0.logID && position.offset > $0.offset }) ?? true {
+                state.link.taken(position)
+                state.status.lastLinkPosition = FederationHeader.originKey(logID: position.logID, offset: position.offset)
+            }
             return true
         }
         if due { signal.yield() }

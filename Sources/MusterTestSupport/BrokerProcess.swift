@@ -24,6 +24,7 @@ public final class BrokerProcess: Sendable {
         ("discipline-inspector", "jinshan", "auditor"),
         ("joint-command", "jinshan", "coordinator"),
         ("pinghu-public-security", "pinghu", "department"),
+        ("xitang-town", "jiashan", "township"),
     ]
 
     /// Who hears of each party's missed deadlines (escalations).
@@ -126,7 +127,7 @@ public final class BrokerProcess: Sendable {
         self.program = program
     }
 
-    /// The parties file: both test jurisdictions (optionally with CRL files) and `parties`.
+    /// The parties file: every test jurisdiction (optionally with CRL files) and `parties`.
     public static func partiesText(pki: TestPKI, revocationLists: [String: String] = [:],
                                    parties: [(id: String, jurisdiction: String, kind: String)] = parties) -> String {
         let entries = parties.map { party in
@@ -138,6 +139,7 @@ public final class BrokerProcess: Sendable {
             jurisdictions:
               - {id: jinshan, name: Jinshan, ca: \(pki.jinshanAuthority)\(crl("jinshan"))}
               - {id: pinghu, name: Pinghu, ca: \(pki.pinghuAuthority)\(crl("pinghu"))}
+              - {id: jiashan, name: Jiashan, ca: \(pki.jiashanAuthority)\(crl("jiashan"))}
             parties:
             \(entries)
             """

@@ -2,7 +2,7 @@ import Foundation
 public import MusterNet
 import Synchronization
 
-/// Certificates a test creates for itself: two jurisdictions' CAs, a broker certificate,
+/// Certificates a test creates for itself: three jurisdictions' CAs, a broker certificate,
 /// and client certificates (valid, expired, from an unknown CA, without a Muster identity),
 /// and revocation lists. Safe to use from several threads at once: every certificate gets
 /// files of its own, and revocations of one PKI happen one at a time.
@@ -10,9 +10,11 @@ public struct TestPKI: Sendable {
     public let directory: String
     public let jinshanAuthority: String
     public let pinghuAuthority: String
+    /// A third jurisdiction's CA (Jiashan), for tests of more than two linked brokers.
+    public let jiashanAuthority: String
     public let serverCertificate: String
     public let serverKey: String
-    /// Both jurisdictions' CAs in one file: what clients trust for a broker of either.
+    /// Every jurisdiction's CA in one file: what clients trust for a broker of any.
     public let authorityBundle: String
     /// File base names handed out so far, and the lock revocations hold.
     private let bookkeeping = Bookkeeping()
@@ -21,16 +23,19 @@ public struct TestPKI: Sendable {
         self.directory = directory
         let jinshan = try CertificateAuthority.create(commonName: "Jinshan test CA")
         let pinghu = try CertificateAuthority.create(commonName: "Pinghu test CA")
+        let jiashan = try CertificateAuthority.create(commonName: "Jiashan test CA")
         jinshanAuthority = "\(directory)/jinshan/ca.crt"
         pinghuAuthority = "\(directory)/pinghu/ca.crt"
+        jiashanAuthority = "\(directory)/jiashan/ca.crt"
         try jinshan.certificate.write(certificateTo: jinshanAuthority, keyTo: "\(directory)/jinshan/ca.key")
         try pinghu.certificate.write(certificateTo: pinghuAuthority, keyTo: "\(directory)/pinghu/ca.key")
+        try jiashan.certificate.write(certificateTo: jiashanAuthority, keyTo: "\(directory)/jiashan/ca.key")
         serverCertificate = "\(directory)/server.crt"
         serverKey = "\(directory)/server.key"
         try jinshan.issue(commonName: "test broker", usage: .server, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"])
             .write(certificateTo: serverCertificate, keyTo: serverKey)
         authorityBundle = "\(directory)/ca-bundle.crt"
-        try (String(contentsOfFile: jinshanAuthority, encoding: .utf8) + String(contentsOfFile: pinghuAuthority, encoding: .utf8))
+        try [jinshanAuthority, pinghuAuthority, jiashanAuthority].map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
             .write(toFile: authorityBundle, atomically: true, encoding: .utf8)
     }
 
@@ -98,10 +103,10 @@ public struct TestPKI: Sendable {
         return ClientFiles(certificate: "\(unique).crt", key: "\(unique).key", authority: authorityBundle)
     }
 
-    /// The broker's TLS configuration: trusts both jurisdictions' CAs.
+    /// The broker's TLS configuration: trusts every jurisdiction's CA.
     public var serverTLS: TLSConfiguration {
         TLSConfiguration(certificatePath: serverCertificate, privateKeyPath: serverKey,
-                         trustedAuthorityPaths: [jinshanAuthority, pinghuAuthority])
+                         trustedAuthorityPaths: [jinshanAuthority, pinghuAuthority, jiashanAuthority])
     }
 }
 
