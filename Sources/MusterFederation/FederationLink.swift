@@ -204,7 +204,7 @@ public final class FederationLink: Sendable {
         }
         for try await message in subscription {
             try Task.checkCancellation()
-            try take(message, session: session, signal: signal)
+            try await take(message, session: session, signal: signal)
             if let failure = state.withLock({ $0.failure }) { throw LinkFailure(failure) }
         }
         throw LinkFailure("the peer's broker ended the subscription")
@@ -259,7 +259,7 @@ public final class FederationLink: Sendable {
     }
 
     /// Decides about one record and hands it to the broker; its completion acknowledges it.
-    private func take(_ message: ReceivedMessage, session: Int, signal: AsyncStream<Void>.Continuation) throws {
+    private func take(_ message: ReceivedMessage, session: Int, signal: AsyncStream<Void>.Continuation) async throws {
         if let gap = message.headers[FederationHeader.gap] { return try takeGap(gap, message, session: session, signal: signal) }
         let record: InboundRecord
         do { record = try InboundRecord(headers: message.headers, body: message.body) } catch {
@@ -273,12 +273,20 @@ public final class FederationLink: Sendable {
             state.withLock { $0.status.duplicatesDropped += 1 }
             settle(ticket, session: session, signal: signal)
         case .take:
-            if let originKeys, !originKeys.claim(record.originKey) {
-                // A copy that came by another route was stored (or is being stored) already. The
-                // link's position stays at its last stored record: after a reconnect the peer
-                // sends this copy again, and it is dropped again.
-                state.withLock { $0.status.duplicatesDropped += 1 }
-                return settle(ticket, session: session, signal: signal)
+            if let originKeys {
+                var claim = originKeys.claim(record.originKey)
+                // Another link is storing a copy: wait for it (it may fail, or be refused for its
+                // route), holding this link's later records back so that they keep their order.
+                while claim == .pending {
+                    try await Task.sleep(for: .milliseconds(2))
+                    claim = originKeys.claim(record.originKey)
+                }
+                if claim == .stored {
+                    // A copy that came by another route is stored: dropped, and taken once every
+                    // record before it is (`settle`).
+                    state.withLock { $0.status.duplicatesDropped += 1 }
+                    return settle(ticket, session: session, signal: signal)
+                }
             }
             state.withLock { $0.inFlight += 1 }
             let peer = settings.peer.jurisdiction
@@ -312,7 +320,8 @@ public final class FederationLink: Sendable {
         broker.publishAsBroker(refusal) { [self] result in
             switch result {
             case .success(let stored):
-                originKeys?.stored(record.originKey)
+                // Refused on this route; another route's copy may still be taken.
+                originKeys?.released(record.originKey)
                 // The origin hears of it too, where its sender's refusals are recorded. Not of a
                 // relayed record: the relay's log does not hold it, so it could not record it.
                 if record.via.isEmpty {

@@ -1,10 +1,11 @@
 import Synchronization
 
-/// The origin keys (origin log id, offset) of the records this broker took from other brokers'
-/// logs, imported or refused, as a pure state machine: with relaying, a record can arrive by two
-/// routes (directly and through a relay), and only the first copy is stored. A key is claimed
-/// while its record is being stored, so that two links taking copies at once store one; a
-/// failed store releases it, and its link takes the record again.
+/// The origin keys (origin log id, offset) of the records this broker imported from other
+/// brokers' logs, as a pure state machine: with relaying, a record can arrive by two routes
+/// (directly and through a relay), and only the first copy is stored. A key is claimed while its
+/// record is being stored, so that two links taking copies at once store one; a failed store or
+/// a refusal (which may depend on the route: a relay this broker does not take from) releases
+/// it, and a copy from another route may be stored then.
 public struct OriginKeys: Sendable {
     public struct Key: Hashable, Sendable {
         public let logID: String
@@ -21,11 +22,18 @@ public struct OriginKeys: Sendable {
 
     public init() {}
 
-    /// Whether the record is new here: true claims it for the caller, who then reports
-    /// `stored` or `released`; false means a copy was stored, or is being stored, already.
-    public mutating func claim(_ key: Key) -> Bool {
-        guard stored[key.logID]?.contains(key.offset) != true else { return false }
-        return claimed.insert(key).inserted
+    public enum Claim: Sendable, Equatable {
+        /// Claimed for the caller, who then reports `stored` or `released`.
+        case claimed
+        /// A copy is stored here already.
+        case stored
+        /// A copy is being stored by another link: ask again once that is decided.
+        case pending
+    }
+
+    public mutating func claim(_ key: Key) -> Claim {
+        if stored[key.logID]?.contains(key.offset) == true { return .stored }
+        return claimed.insert(key).inserted ? .claimed : .pending
     }
 
     /// The claimed record (or one found in the log) is stored.
@@ -95,7 +103,7 @@ public final class SharedOriginKeys: Sendable {
 
     public init() {}
 
-    public func claim(_ key: OriginKeys.Key) -> Bool { keys.withLock { $0.claim(key) } }
+    public func claim(_ key: OriginKeys.Key) -> OriginKeys.Claim { keys.withLock { $0.claim(key) } }
     public func stored(_ key: OriginKeys.Key) { keys.withLock { $0.stored(key) } }
     public func released(_ key: OriginKeys.Key) { keys.withLock { $0.released(key) } }
     public var rangeCount: Int { keys.withLock { $0.rangeCount } }

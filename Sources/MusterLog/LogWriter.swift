@@ -86,12 +86,15 @@ final class LogWriter: @unchecked Sendable {
     func drainQueue() -> Bool {
         while true {
             let (batch, closed, waiters) = log.queue.withLock { queue in
-                let batch = queue.pending
+                // At most `batchLimit` at a time: an urgent append queued meanwhile waits for one
+                // bounded batch (its fdatasync and completions), not for a whole backlog's.
+                let count = min(queue.pending.count, Self.batchLimit)
+                let batch = Array(queue.pending.prefix(count))
                 queue.lazySince = nil
                 let waiters = batch.isEmpty ? queue.durabilityWaiters : []
                 if batch.isEmpty { queue.durabilityWaiters = [] }
-                queue.pending = []
-                queue.urgentPending = 0
+                queue.pending.removeFirst(count)
+                queue.urgentPending = max(0, queue.urgentPending - count)
                 queue.inFlight = batch.count
                 return (batch, queue.closed, waiters)
             }
@@ -104,6 +107,9 @@ final class LogWriter: @unchecked Sendable {
             log.queue.withLock { $0.inFlight = 0 }
         }
     }
+
+    /// The most records written (and fdatasynced) as one batch.
+    static let batchLimit = 256
 
     /// Whether records are written but not yet synced (the writer thread's timers sync them).
     var owesSync: Bool { unsynced }

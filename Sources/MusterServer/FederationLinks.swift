@@ -61,7 +61,7 @@ final class FederationLinks: Sendable {
             for link in started { link.start() }
             startStatusTimer()
         }
-        let relaying = federation.rules.peers.contains(where: \.relay.enabled)
+        let relaying = try relayingNowOrBefore()
         var keys = relaying ? originKeys.withLock({ $0 }) : nil
         if relaying, keys == nil {
             // Relaying starts: the links (which kept no keys) stop first, so that the log read
@@ -108,6 +108,20 @@ final class FederationLinks: Sendable {
 
     var statuses: [LinkStatus] {
         links.withLock { $0.values.map(\.status) }.sorted { ($0.peer, $0.lane == .urgent ? 1 : 0) < ($1.peer, $1.lane == .urgent ? 1 : 0) }
+    }
+
+    /// Whether copies can arrive by two routes: a peer relays, or one did once (`DATA/federation/
+    /// relayed`, written when relaying starts). A link moves past a copy it dropped in memory
+    /// only, so after relaying stops its peer may send such copies again: the keys still drop them.
+    private func relayingNowOrBefore() throws -> Bool {
+        let marker = configuration.dataDirectory + "/federation/relayed"
+        guard federation.rules.peers.contains(where: \.relay.enabled) else { return FileManager.default.fileExists(atPath: marker) }
+        if !FileManager.default.fileExists(atPath: marker) {
+            try FileManager.default.createDirectory(atPath: configuration.dataDirectory + "/federation", withIntermediateDirectories: true)
+            try Data("relaying started; copies arriving by two routes are dropped by their origin keys from now on\n".utf8)
+                .write(to: URL(fileURLWithPath: marker), options: .atomic)
+        }
+        return true
     }
 
     /// The origin keys of the log, for relaying: the links started with them report what they store.

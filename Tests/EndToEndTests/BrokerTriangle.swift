@@ -23,8 +23,11 @@ final class BrokerTriangle: @unchecked Sendable {
     let pkiDirectory: TemporaryDirectory
     private(set) var brokers: [String: BrokerProcess] = [:]
     private let proxies: [Link: LinkProxy]
+    /// Import links whose importer does not relay with the exporter (relay off in its config).
+    private let relayOff: Set<Link>
 
-    init() throws {
+    init(relayOff: Set<Link> = []) throws {
+        self.relayOff = relayOff
         pkiDirectory = try TemporaryDirectory(prefix: "muster-triangle-pki")
         pki = try TestPKI(in: pkiDirectory.path)
         // The proxies exist first, so that each broker's settings can name its peers'.
@@ -71,7 +74,7 @@ final class BrokerTriangle: @unchecked Sendable {
                   ca: \(authorities[peer]!)
                   export: [{destination: "/topic/joint.**"}]
                   import: [{destination: "/topic/joint.**"}]
-                  relay: {enabled: true, hop-limit: 2}
+                  relay: {enabled: \(!relayOff.contains(Link(importer: jurisdiction, exporter: peer))), hop-limit: 2}
             """
         }
         return "federation:\n  peers:\n" + peers.joined(separator: "\n")

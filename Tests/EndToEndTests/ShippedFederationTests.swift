@@ -38,7 +38,7 @@ struct ShippedFederationTests {
         #expect(pinghu.blockUntilOutput(containing: " listening on ", timeout: .seconds(30)), "\(pinghu.output)")
 
         for (config, peer) in [("Config/muster.yaml", "pinghu"), ("Config/muster-pinghu.yaml", "jinshan")] {
-            try await eventually(timeout: .seconds(30), "muster federation status (\(config)) to show \(peer) connected") {
+            try await eventually(timeout: .seconds(60), "muster federation status (\(config)) to show \(peer) connected") {
                 let run = try await runMuster(["federation", "status", "--config", config], directory: directory.path)
                 // Both lanes of the link, each on its own connection.
                 return run.stdout.contains("\(peer) (bulk lane) at 127.0.0.1:") && run.stdout.contains("\(peer) (urgent lane) at 127.0.0.1:")

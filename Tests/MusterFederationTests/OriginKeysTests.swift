@@ -1,8 +1,8 @@
 import MusterFederation
 import Testing
 
-/// Copies of a record arriving by two routes: the first claim stores it, later copies are dropped,
-/// and a failed store lets the next copy in.
+/// Copies of a record arriving by two routes: the first claim stores it, a copy arriving meanwhile
+/// waits, later copies are dropped, and a failed store (or a refusal) lets the next copy in.
 @Suite("origin keys across routes")
 struct OriginKeysTests {
     static func key(_ offset: UInt64, _ log: String = "a1") -> OriginKeys.Key { OriginKeys.Key(logID: log, offset: offset) }
@@ -10,19 +10,19 @@ struct OriginKeysTests {
     @Test func theFirstCopyIsClaimedAndLaterCopiesAreDropped() {
         var keys = OriginKeys()
         let first = keys.claim(Self.key(7)), whileStoring = keys.claim(Self.key(7))
-        #expect(first && !whileStoring, "a copy arriving while the first is being stored")
+        #expect(first == .claimed && whileStoring == .pending, "a copy arriving while the first is being stored waits")
         keys.stored(Self.key(7))
         let afterStored = keys.claim(Self.key(7)), otherLog = keys.claim(Self.key(7, "b2"))
-        #expect(!afterStored, "a copy arriving after it was stored")
-        #expect(otherLog, "the same offset of another origin's log is another record")
+        #expect(afterStored == .stored, "a copy arriving after it was stored")
+        #expect(otherLog == .claimed, "the same offset of another origin's log is another record")
     }
 
     @Test func aFailedStoreReleasesTheKeyForTheNextCopy() {
         var keys = OriginKeys()
-        let claimed = keys.claim(Self.key(3))
+        let claimed = keys.claim(Self.key(3)), waiting = keys.claim(Self.key(3))
         keys.released(Self.key(3))
         let again = keys.claim(Self.key(3))
-        #expect(claimed && again, "the next copy is claimed once the first failed to be stored")
+        #expect(claimed == .claimed && waiting == .pending && again == .claimed, "the next copy is claimed once the first failed to be stored")
     }
 
     @Test func runsOfOffsetsAreKeptAsRangesWhateverTheOrderTheyArrive() {

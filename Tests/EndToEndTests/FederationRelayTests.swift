@@ -1,0 +1,80 @@
+import Foundation
+import MusterClient
+import MusterTestSupport
+import Testing
+
+/// Relaying's edge cases, on the triangle of `BrokerTriangle`: a copy refused for its route does
+/// not keep the other route's copy out, and copies stay single after relaying is turned off.
+@Suite("relaying: refusals by route, and relaying turned off")
+struct FederationRelayTests {
+    static let destination = "/topic/joint.patrol"
+
+    /// `importer`'s status of its bulk link from `exporter`, as `muster federation status --json` prints it.
+    static func status(of triangle: BrokerTriangle, _ importer: String, from exporter: String) async throws -> [String: Any] {
+        let run = try await runMuster(["federation", "status", "--data", triangle[importer].dataDirectory, "--json"])
+        let links = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]] ?? []
+        return links.first { $0["peer"] as? String == exporter && $0["lane"] as? String == "bulk" } ?? [:]
+    }
+
+    /// The copies of Jinshan's record at `offset` that Jiashan stored (not refused), read offline.
+    static func storedCopies(_ triangle: BrokerTriangle, offset: UInt64) throws -> [String] {
+        let jinshan = try triangle.archive(of: "jinshan").logID
+        return try triangle.archive(of: "jiashan").imported.filter { $0.origin == "\(jinshan)/\(offset)" && $0.refusal == nil }.map(\.via)
+    }
+
+    @Test func aRelayedCopyRefusedForItsRouteDoesNotKeepTheDirectCopyOut() async throws {
+        // Jiashan does not take relayed records from Pinghu: it refuses Pinghu's copy.
+        let triangle = try BrokerTriangle(relayOff: [BrokerTriangle.Link(importer: "jiashan", exporter: "pinghu")])
+        defer { triangle.remove() }
+        let publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
+        let first = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 1")
+        try await eventually(timeout: .seconds(30), "Jiashan to take Jinshan's first record directly") {
+            (try await triangle.lastTaken(by: "jiashan"))["jinshan"] ?? 0 >= first
+        }
+        try await triangle.cut("jinshan", "jiashan")
+        let offset = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 2, during the cut")
+        try await eventually(timeout: .seconds(30), "Jiashan to refuse Pinghu's relayed copy") {
+            (try await Self.status(of: triangle, "jiashan", from: "pinghu"))["refused"] as? Int ?? 0 >= 1
+        }
+        try await triangle.restore("jinshan", "jiashan")
+        try await eventually(timeout: .seconds(30), "Jiashan's direct link to take the record") {
+            (try await triangle.lastTaken(by: "jiashan"))["jinshan"] ?? 0 >= offset
+        }
+        try await publisher.disconnect()
+        triangle.halt()
+        #expect(try Self.storedCopies(triangle, offset: offset) == ["jinshan"], "stored once, directly")
+    }
+
+    @Test func copiesStaySingleAfterRelayingIsTurnedOffAndTheBrokerRestarts() async throws {
+        let triangle = try BrokerTriangle()
+        defer { triangle.remove() }
+        var publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
+        let first = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 1")
+        try await eventually(timeout: .seconds(30), "Jiashan to take Jinshan's first record directly") {
+            (try await triangle.lastTaken(by: "jiashan"))["jinshan"] ?? 0 >= first
+        }
+        try await triangle.cut("jinshan", "jiashan")
+        let offset = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 2, during the cut")
+        try await triangle.restore("jinshan", "jiashan")
+        // The direct link drops its copy (Pinghu's relayed one was stored) and moves past it.
+        try await eventually(timeout: .seconds(30), "Jiashan's direct link to pass the record") {
+            (try await triangle.lastTaken(by: "jiashan"))["jinshan"] ?? 0 >= offset
+        }
+        // Relaying off at Jiashan, and a restart: its direct link starts from its log, before the
+        // copy it dropped, and is sent it again.
+        let config = triangle["jiashan"].configFile
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "enabled: true", with: "enabled: false")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        try triangle.killAndRestart("jiashan")
+        try await publisher.disconnect()
+        publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
+        let last = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 3")
+        try await eventually(timeout: .seconds(30), "Jiashan's direct link to take Jinshan's last record") {
+            (try await triangle.lastTaken(by: "jiashan"))["jinshan"] ?? 0 >= last
+        }
+        try await publisher.disconnect()
+        triangle.halt()
+        let copies = try Self.storedCopies(triangle, offset: offset)
+        #expect(copies.count == 1, "stored by the routes \(copies)")
+    }
+}
