@@ -23,7 +23,7 @@ struct ConnectionLimitsEndToEndTests {
             for _ in 0..<2 {
                 let (client, answer) = try await connected(broker, "langxia-town")
                 open.append(client)
-                #expect(answer?.command == .connected)
+                #expect(answer?.command == .connected, "\(String(describing: answer?.headers)) \(String(decoding: answer?.body ?? [], as: UTF8.self))")
             }
             let (third, refusal) = try await connected(broker, "langxia-town")
             open.append(third)
