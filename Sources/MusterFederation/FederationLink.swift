@@ -72,8 +72,8 @@ public final class FederationLink: Sendable {
     private let ended = DispatchSemaphore(value: 0)
     /// Told the local offset and the peer's position of each record taken (the position hint).
     private let onTaken: @Sendable (UInt64, ImportLink.Position) -> Void
-    /// Set while a peer relays: the origin keys stored here, by whichever link, so that a copy
-    /// arriving by a second route is dropped.
+    /// Set while a peer relays, or once one did: the origin keys decided here (imported, or
+    /// refused by the policy), by whichever link, so that a copy arriving by a second route is dropped.
     public let originKeys: SharedOriginKeys?
 
     public init(settings: Settings, position: ImportLink.Position?, broker: Broker, federation: FederationState, logger: Logger,
@@ -303,25 +303,27 @@ public final class FederationLink: Sendable {
                         fail("cannot store what \(peer) sent: \(error.message)", session: session)
                     }
                 }
-                if let refusal { refuse(record, refusal, ticket: ticket, session: session, stores: stores, signal: signal) }
+                if let refusal { refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal) }
             case .failure(let reason):
-                refuse(record, reason, ticket: ticket, session: session, stores: stores, signal: signal)
+                refuse(record, reason, ofRoute: true, ticket: ticket, session: session, stores: stores, signal: signal)
             }
         }
     }
 
-    /// Records the refusal, queued (in the link's sequence) before the next record is.
-    private func refuse(_ record: InboundRecord, _ reason: BrokerError, ticket: UInt64, session: Int, stores: StoreSequence,
+    /// Records the refusal, queued (in the link's sequence) before the next record is. `ofRoute`:
+    /// refused for the route it came by (`InboundRecord.plan`), not by the policy.
+    private func refuse(_ record: InboundRecord, _ reason: BrokerError, ofRoute: Bool, ticket: UInt64, session: Int, stores: StoreSequence,
                         signal: AsyncStream<Void>.Continuation) {
         let peer = settings.peer.jurisdiction
         logger.warning("federation import refused", metadata: ["peer": "\(peer)", "origin": "\(record.origin)", "reason": "\(reason.message)"])
-        var refusal = record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity, lane: settings.lane)
+        var refusal = record.refusalRecord(from: peer, reason: reason, broker: settings.brokerIdentity, lane: settings.lane, ofRoute: ofRoute)
         refusal.sequence = stores
         broker.publishAsBroker(refusal) { [self] result in
             switch result {
             case .success(let stored):
-                // Refused on this route; another route's copy may still be taken.
-                originKeys?.released(record.originKey)
+                // Refused for its route: another route's copy may still be taken. Refused by the
+                // policy: decided, for every route (a copy would only be refused and counted again).
+                if ofRoute { originKeys?.released(record.originKey) } else { originKeys?.stored(record.originKey) }
                 // The origin hears of it too, where its sender's refusals are recorded. Not of a
                 // relayed record: the relay's log does not hold it, so it could not record it.
                 if record.via.isEmpty {

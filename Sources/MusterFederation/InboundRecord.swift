@@ -97,7 +97,8 @@ public struct InboundRecord: Sendable {
 
     /// The record of a refusal: the origin key and link position (so the link moves past it),
     /// the route, the original destination and sender, the reason, and the body as evidence.
-    public func refusalRecord(from peer: String, reason: BrokerError, broker: PartyIdentity, lane: LinkLane = .bulk) -> Publication {
+    public func refusalRecord(from peer: String, reason: BrokerError, broker: PartyIdentity, lane: LinkLane = .bulk,
+                              ofRoute: Bool = false) -> Publication {
         var headers: StompHeaders = [
             FederationHeader.origin: origin,
             FederationHeader.originHash: originHash ?? "",
@@ -109,6 +110,7 @@ public struct InboundRecord: Sendable {
             FederationHeader.refusedSender: sender.uri,
         ]
         if lane == .urgent { headers[FederationHeader.lane] = lane.rawValue }
+        if ofRoute { headers[FederationHeader.refusalScope] = "route" }
         return Publication(destination: FederationHeader.refusalDestination, headers: headers, body: body, sender: broker)
     }
 }

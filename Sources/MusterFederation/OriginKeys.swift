@@ -1,11 +1,11 @@
 import Synchronization
 
 /// The origin keys (origin log id, offset) of the records this broker imported from other
-/// brokers' logs, as a pure state machine: with relaying, a record can arrive by two routes
-/// (directly and through a relay), and only the first copy is stored. A key is claimed while its
-/// record is being stored, so that two links taking copies at once store one; a failed store or
-/// a refusal (which may depend on the route: a relay this broker does not take from) releases
-/// it, and a copy from another route may be stored then.
+/// brokers' logs, or whose import its policy refused, as a pure state machine: with relaying, a
+/// record can arrive by two routes (directly and through a relay), and only the first copy is
+/// decided. A key is claimed while its record is being stored, so that two links taking copies at
+/// once store one; a failed store or a refusal of the route (a relay this broker does not take
+/// from) releases it, and a copy from another route may be taken then.
 public struct OriginKeys: Sendable {
     public struct Key: Hashable, Sendable {
         public let logID: String
@@ -27,7 +27,8 @@ public struct OriginKeys: Sendable {
         case claimed
         /// A copy is stored here already.
         case stored
-        /// A copy is being stored by another link: ask again once that is decided.
+        /// A copy is being stored (by another link, or by this one: a peer's stream may hold a
+        /// record twice): ask again once that is decided.
         case pending
     }
 

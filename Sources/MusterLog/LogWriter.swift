@@ -1,8 +1,9 @@
 import Dispatch
 import Glibc
 
-/// The log's writer thread: takes whatever appends have queued up, encodes them, writes them
-/// with one `pwrite`, syncs once, publishes them to readers and completes them in order.
+/// The log's writer thread: takes the appends that have queued up (at most `batchLimit`),
+/// encodes them, writes them with one `pwrite`, syncs once, publishes them to readers and
+/// completes them in order.
 /// All state here belongs to that one thread.
 final class LogWriter: @unchecked Sendable {
     /// Where the chain stands: the next offset, the last chain hash and timestamp.
@@ -109,7 +110,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     /// The most records written (and fdatasynced) as one batch.
-    static let batchLimit = 256
+    static let batchLimit = 1024
 
     /// Whether records are written but not yet synced (the writer thread's timers sync them).
     var owesSync: Bool { unsynced }

@@ -26,6 +26,11 @@ public enum FederationHeader {
     public static let originTime = "muster-origin-time"
     /// On an import refusal record: why this broker refused the peer's record.
     public static let refusal = "muster-import-refusal"
+    /// On an import refusal record: `route` when the refusal is of the route the record came by
+    /// (relaying not taken from that peer, a loop, no import rule for that peer), so that a copy
+    /// arriving by another route may still be taken; absent when the importer's policy refused
+    /// the record itself, which then counts as decided for every route.
+    public static let refusalScope = "muster-import-refusal-scope"
     /// On an import refusal record: the destination and sender of the refused record.
     public static let refusedDestination = "muster-import-destination"
     public static let refusedSender = "muster-import-sender"
@@ -48,7 +53,7 @@ public enum FederationHeader {
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
-    public static let all: Set<String> = [export, exportUrgent, lane, origin, originHash, link, originTime, refusal, refusedDestination, refusedSender, gap, gapPeer, via, linkHead,
+    public static let all: Set<String> = [export, exportUrgent, lane, origin, originHash, link, originTime, refusal, refusalScope, refusedDestination, refusedSender, gap, gapPeer, via, linkHead,
                                        linkPeer, linkEvent, linkCertificate, linkOffset, linkReason]
 
     /// Where a broker records a peer's record it refused to import (with the record's origin

@@ -19,8 +19,8 @@ final class FederationLinks: Sendable {
     private let positions: ImportPositions
     private let logger: Logger
     private let links = Mutex<[ImportPositions.Link: FederationLink]>([:])
-    /// Set while a peer relays (read from the log when relaying starts): every link drops a
-    /// record whose copy another link stored. Changed only by `update`.
+    /// Set while a peer relays, or once one did (read from the log when relaying starts): every
+    /// link drops a record whose copy another link stored. Changed only by `update`.
     private let originKeys = Mutex<SharedOriginKeys?>(nil)
     private let log: MessageLog
     private let timer = Mutex<(any DispatchSourceTimer)?>(nil)

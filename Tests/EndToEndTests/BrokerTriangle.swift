@@ -26,7 +26,8 @@ final class BrokerTriangle: @unchecked Sendable {
     /// Import links whose importer does not relay with the exporter (relay off in its config).
     private let relayOff: Set<Link>
 
-    init(relayOff: Set<Link> = []) throws {
+    /// `topics`: a broker's topics file, where it is not the open one.
+    init(relayOff: Set<Link> = [], topics: [String: String] = [:]) throws {
         self.relayOff = relayOff
         pkiDirectory = try TemporaryDirectory(prefix: "muster-triangle-pki")
         pki = try TestPKI(in: pkiDirectory.path)
@@ -42,7 +43,7 @@ final class BrokerTriangle: @unchecked Sendable {
         do {
             for jurisdiction in Self.jurisdictions {
                 let broker = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-\(jurisdiction)"), settings: settings(for: jurisdiction),
-                                                     jurisdiction: jurisdiction, pki: pki)
+                                                     topics: topics[jurisdiction] ?? BrokerProcess.openTopics, jurisdiction: jurisdiction, pki: pki)
                 brokers[jurisdiction] = broker
                 // The links to it stop failing (and backing off) as soon as it listens.
                 for (link, proxy) in proxies where link.exporter == jurisdiction { proxy.retarget(broker.address) }

@@ -77,4 +77,39 @@ struct FederationRelayTests {
         let copies = try Self.storedCopies(triangle, offset: offset)
         #expect(copies.count == 1, "stored by the routes \(copies)")
     }
+
+    /// Jiashan's policy refuses Jinshan's record, which reaches it directly and through Pinghu:
+    /// refused (and counted in its audit) once, the other copy dropped.
+    @Test func aRecordThePolicyRefusesIsRefusedOnceWhicheverRoutesItComesBy() async throws {
+        let closed = """
+            topics:
+              - {destination: /topic/joint.closed, publish: [{jurisdiction: jiashan}], subscribe: all}
+              - {destination: "/topic/**", publish: all, subscribe: all}
+              - {destination: "/queue/**", publish: all, subscribe: all}
+            """
+        let triangle = try BrokerTriangle(topics: ["jiashan": closed])
+        defer { triangle.remove() }
+        let publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
+        let offset = try await LinkedBrokers.publish(publisher, to: "/topic/joint.closed", "not for Jiashan")
+        try await publisher.disconnect()
+        func decided() async throws -> (refused: Int, dropped: Int) {
+            var refused = 0, dropped = 0
+            for peer in ["jinshan", "pinghu"] {
+                let status = try await Self.status(of: triangle, "jiashan", from: peer)
+                refused += status["refused"] as? Int ?? 0
+                dropped += status["duplicatesDropped"] as? Int ?? 0
+            }
+            return (refused, dropped)
+        }
+        try await eventually(timeout: .seconds(30), "both of Jiashan's links to decide about the record") {
+            let now = try await decided()
+            return now.refused + now.dropped >= 2
+        }
+        let final = try await decided()
+        #expect(final.refused == 1 && final.dropped == 1, "refused \(final.refused) times, dropped \(final.dropped)")
+        triangle.halt()
+        let jinshan = try triangle.archive(of: "jinshan").logID
+        let refusals = try triangle.archive(of: "jiashan").imported.filter { $0.origin == "\(jinshan)/\(offset)" }
+        #expect(refusals.count == 1 && refusals.allSatisfy { $0.refusal != nil }, "\(refusals.map { "\($0.via): \($0.refusal ?? "stored")" })")
+    }
 }
