@@ -7,8 +7,8 @@ import Testing
 
 /// The urgent lane: what Jinshan marks urgent for Pinghu (`urgent-types`) reaches Pinghu on its
 /// own connection, without waiting behind a backlog of bulk records, and both lanes still take
-/// every record once. Heavy: Pinghu takes the backlog one record per round trip.
-@Suite("a link's urgent lane", .serialized, .tags(.heavy))
+/// every record once. In the federation pass: Pinghu takes the backlog one record per round trip.
+@Suite("a link's urgent lane", .serialized, .tags(.federation))
 struct FederationLaneTests {
     @Test func anUrgentRecordOvertakesABacklogAndEveryRecordIsStillTakenOnce() async throws {
         // Pinghu takes one record per round trip, so the backlog drains slowly; complaints are

@@ -5,7 +5,7 @@ import Testing
 
 /// Relaying's edge cases, on the triangle of `BrokerTriangle`: a copy refused for its route does
 /// not keep the other route's copy out, and copies stay single after relaying is turned off.
-@Suite("relaying: refusals by route, and relaying turned off", .tags(.heavy))
+@Suite("relaying: refusals by route, and relaying turned off", .tags(.federation))
 struct FederationRelayTests {
     static let destination = "/topic/joint.patrol"
 

@@ -8,8 +8,8 @@ import Testing
 /// once. With the Jinshan–Jiashan edge cut, their records still arrive, relayed by Pinghu; once
 /// the edge is restored, the direct links' backlog of the same records is not stored again, nor
 /// after Jiashan's broker is killed and restarted (its origin keys are read from its log). The
-/// logs are checked offline once the brokers stopped. Heavy: three brokers and six links.
-@Suite("three brokers linked in a triangle, relaying", .tags(.heavy))
+/// logs are checked offline once the brokers stopped. Three brokers and six links: the federation pass.
+@Suite("three brokers linked in a triangle, relaying", .tags(.federation))
 struct FederationTriangleTests {
     static let destination = "/topic/joint.patrol"
 
