@@ -110,6 +110,9 @@ public struct LinkSettings: Sendable, Equatable {
     /// The message types this broker sends to the peer in the urgent lane (a setting of the
     /// exporter: the importer takes both lanes).
     public var urgentTypes: Set<String> = Self.defaultUrgentTypes
+    /// How often, at most, this broker records how far the peer has acknowledged while its link
+    /// is up, in milliseconds (a setting of the exporter).
+    public var acknowledgementEvidenceInterval = 10_000
 
     public static let defaultUrgentTypes: Set<String> = ["summons", "report-in", "escalation"]
 

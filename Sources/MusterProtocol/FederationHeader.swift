@@ -41,9 +41,10 @@ public enum FederationHeader {
     public static let noGap = "none"
     /// On the exporter's gap record: the peer the gap is in the link to.
     public static let gapPeer = "muster-gap-peer"
-    /// The evidence of a link coming up or going down, on each side: the peer, `up` or `down`,
-    /// the peer's certificate (`ISSUER-FINGERPRINT/SERIAL`), the offset the stream starts from
-    /// (up) or the peer acknowledged through (down), and why it went down.
+    /// The evidence of a link coming up or going down, on each side: the peer, `up`, `down` or
+    /// (at the exporter, periodically while the link is up) `acknowledged`, the peer's
+    /// certificate (`ISSUER-FINGERPRINT/SERIAL`), the offset the stream starts from (up) or the
+    /// peer acknowledged through (down, acknowledged), and why it went down.
     public static let linkEventsDestination = Destination(kind: .topic, name: "muster.federation.links")
     public static let linkPeer = "muster-link-peer"
     public static let linkEvent = "muster-link-event"

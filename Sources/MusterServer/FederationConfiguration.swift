@@ -80,6 +80,10 @@ enum FederationConfiguration {
             }
             link.prefetch = try peer.integer("prefetch", default: link.prefetch, minimum: 1)
             if let urgent = try peer.stringOrList("urgent-types") { link.urgentTypes = Set(urgent) }
+            if let interval = try peer.duration("ack-evidence-interval") {
+                guard interval >= 100, interval <= 3_600_000 else { throw peer.error("ack-evidence-interval", "must be between 100ms and 1h") }
+                link.acknowledgementEvidenceInterval = Int(interval)
+            }
             return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, authorityFingerprints: Set(fingerprints),
                                   exports: exports, imports: imports, relay: relay, link: link)
         }

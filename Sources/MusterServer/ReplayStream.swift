@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import MusterBroker
+import MusterFederation
 import MusterLog
 import MusterNet
 import MusterStomp
@@ -45,6 +46,8 @@ final class ReplayStream: @unchecked Sendable {
     /// Set for a peer broker's export stream (one lane of it): records are selected by their export stamps.
     private let export: (service: ExportService, peer: String, lane: LinkLane)?
     var exportPeer: (peer: String, lane: LinkLane)? { export.map { ($0.peer, $0.lane) } }
+    /// For an export stream: when to record how far the peer has acknowledged (loop thread only).
+    var acknowledgementEvidence: AcknowledgementEvidence?
 
     init(state: ReplayState, history: any MessageHistory, startOffset: UInt64, channel: TLSChannel, version: StompVersion = .v1_2,
          logger: Logger, caughtUp: ((UInt64) -> Bool)? = nil, export: (service: ExportService, peer: String, lane: LinkLane)? = nil) {

@@ -1,4 +1,5 @@
 import MusterBroker
+import MusterFederation
 import MusterProtocol
 
 /// A peer broker's link: it subscribes to its export destination, and reads from the log the
@@ -20,6 +21,7 @@ extension ServerSession {
             let state = ReplayState(subscriptionID: id, destination: destination, mode: mode, prefetch: prefetch, end: nil, serial: serial)
             let stream = ReplayStream(state: state, history: history, startOffset: from, channel: channel, version: version, logger: logger,
                                       export: (exports, peer.jurisdiction, lane))
+            stream.acknowledgementEvidence = AcknowledgementEvidence(interval: .milliseconds(peer.link.acknowledgementEvidenceInterval), linkUp: .now)
             streams[id] = stream
             if let receipt { send(.receipt(receipt)) }
             if let taken = resumedAfterPruned {
@@ -42,6 +44,16 @@ extension ServerSession {
                 policy.record(PolicyRefusal(error, rule: "federation: export destination", party: party, destination: destination))
             }
             refuse(error, receipt: receipt)
+        }
+    }
+
+    /// The evidence, while a peer's link is up, of how far it acknowledged (on the loop's ticks).
+    func recordExportAcknowledgements(now: ContinuousClock.Instant) {
+        guard let exports else { return }
+        for stream in streams.values {
+            guard let (peer, lane) = stream.exportPeer,
+                  let through = stream.acknowledgementEvidence?.due(acknowledgedThrough: stream.state.acknowledgedThrough, now: now) else { continue }
+            broker.publishAsBroker(exports.linkRecord("acknowledged", peer: peer, lane: lane, certificate: credentials, offset: through))
         }
     }
 

@@ -9,6 +9,7 @@ extension ServerSession {
     func channelTick(_ channel: TLSChannel, now: ContinuousClock.Instant) {
         guard let machine, !machine.isClosed else { return }
         for stream in streams.values { stream.tick() }
+        recordExportAcknowledgements(now: now)
         if unfinished.overdue(now: now, limits: connectionLimits) != nil {
             channel.readNow()  // read before judging: after a stall the rest may be waiting in the socket
             guard channel.isOpen, self.machine?.isClosed == false else { return }

@@ -10,8 +10,18 @@ import Testing
 @Suite("a federation link between two brokers")
 struct FederationLinkTests {
     @Test func whatJinshanExportsArrivesOnceAtPinghuWithItsSenderAndARefusalIsRecordedAndPassed() async throws {
-        let brokers = try LinkedBrokers()
+        let brokers = try LinkedBrokers(jinshanPeer: ["ack-evidence-interval: 200ms"])
         defer { brokers.remove() }
+        // Jinshan's evidence, while the link is up, of how far Pinghu acknowledged.
+        let auditor = try await brokers.jinshan.connect("discipline-inspector")
+        let linkEvents = try await auditor.subscribe(to: "/topic/muster.federation.links")
+        let acknowledged = Collected<String>()
+        let evidence = Task {
+            for try await event in linkEvents where event.headers["muster-link-event"] == "acknowledged" {
+                acknowledged.append(event.headers["muster-link-offset"] ?? "")
+            }
+        }
+        defer { evidence.cancel() }
         let reader = try await brokers.pinghu.connect("guangchen-town", jurisdiction: "pinghu")
         let notices = try await reader.subscribe(to: "/topic/joint.notices")
         let received = Collected<ReceivedMessage>()
@@ -25,6 +35,9 @@ struct FederationLinkTests {
         }
         try await brokers.waitUntilPinghuTook(last)
         try await eventually("Pinghu's subscriber to receive both notices") { received.items.count >= 2 }
+        try await eventually("Jinshan to record, with the link up, that Pinghu acknowledged through \(last)") { acknowledged.items.last == String(last) }
+        #expect(acknowledged.items.compactMap { UInt64($0) } == acknowledged.items.compactMap { UInt64($0) }.sorted() && Set(acknowledged.items).count == acknowledged.items.count,
+                "each acknowledged record moves forward: \(acknowledged.items)")
         let messages = received.items
         #expect(messages.map(\.bodyText) == ["one", "two"])
         #expect(messages.allSatisfy { $0.sender == "langxia-town" && $0.senderJurisdiction == "jinshan" }, "\(messages.map(\.headers))")
@@ -37,6 +50,7 @@ struct FederationLinkTests {
         #expect((status["peerLogHead"] as? Int).map { UInt64($0) > last } == true, "\(status)")
         try await town.disconnect()
         try await reader.disconnect()
+        try await auditor.disconnect()
 
         // Offline: the refused record is in Pinghu's log with its reason, between the two imports.
         brokers.halt()

@@ -50,6 +50,7 @@ struct FederationConfigurationTests {
                     - {destination: "/topic/joint.**"}
                   relay: {enabled: false, hop-limit: 3}
                   urgent-types: [summons, alert]
+                  ack-evidence-interval: 30s
             """)
         let peer = try #require(configuration.federation.peer("pinghu"))
         #expect(peer.address == "127.0.0.1:61615" && peer.authorityPath == authority)
@@ -57,6 +58,7 @@ struct FederationConfigurationTests {
         #expect(peer.exportDestination(.bulk).description == "/queue/muster.export.pinghu")
         #expect(peer.exportDestination(.urgent).description == "/queue/muster.export.pinghu.urgent")
         #expect(peer.link.urgentTypes == ["summons", "alert"])
+        #expect(peer.link.acknowledgementEvidenceInterval == 30_000)
         #expect(peer.exports.first?.types == ["notice", "summons"])
         #expect(peer.imports.count == 2 && peer.imports[0].localName?.description == "/topic/pinghu.report-in")
         #expect(peer.relay == RelaySettings(enabled: false, hopLimit: 3))
@@ -80,6 +82,7 @@ struct FederationConfigurationTests {
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: /topic/muster.log.identity}]}]}", "federation.peers[0].import[0].destination", "broker's own"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, import: [{destination: /topic/a, as: /queue/muster.query}]}]}", "federation.peers[0].import[0].as", "broker's own"),
         ("federation: {peers: [{jurisdiction: pinghu, ca: CA, export: [{destination: /topic/a, types: []}]}]}", "federation.peers[0].export[0].types", "would export nothing"),
+        ("federation: {peers: [{jurisdiction: pinghu, ca: CA, ack-evidence-interval: 10ms}]}", "federation.peers[0].ack-evidence-interval", "between 100ms and 1h"),
     ])
     func mistakesAreNamedWithTheirKey(federation: String, key: String, problem: String) {
         let error = refusal(federation.replacingOccurrences(of: "CA", with: authority).replacingOccurrences(of: "PARTIES", with: partiesFile))
