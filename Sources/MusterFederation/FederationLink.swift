@@ -86,13 +86,19 @@ public final class FederationLink: Sendable {
         logger[metadataKey: "lane"] = "\(settings.lane.rawValue)"
         self.logger = logger
         self.onTaken = onTaken
-        var status = LinkStatus(peer: settings.peer.jurisdiction, lane: settings.lane, address: "\(settings.address)")
-        status.lastLinkPosition = position.map { FederationHeader.originKey(logID: $0.logID, offset: $0.offset) }
+        let status = LinkStatus(peer: settings.peer.jurisdiction, lane: settings.lane, address: "\(settings.address)")
         state = Mutex(State(link: ImportLink(peer: settings.peer.jurisdiction, position: position), status: status,
                             stores: StoreSequence(urgent: settings.lane == .urgent)))
     }
 
-    public var status: LinkStatus { state.withLock { $0.status } }
+    /// The link's status; its last position is formatted here, not for every record taken.
+    public var status: LinkStatus {
+        state.withLock { state in
+            var status = state.status
+            status.lastLinkPosition = state.link.position.map { FederationHeader.originKey(logID: $0.logID, offset: $0.offset) }
+            return status
+        }
+    }
 
     public func start() {
         task.withLock { $0 = Task { [self] in await run() } }
@@ -343,32 +349,33 @@ public final class FederationLink: Sendable {
     private func taken(_ record: InboundRecord, localOffset: UInt64, refused: Bool, ticket: UInt64, session: Int,
                        signal: AsyncStream<Void>.Continuation) {
         let originTime = record.headers[FederationHeader.originTime].flatMap { Int64($0) } ?? record.headers[ReservedHeader.timestamp].flatMap { Int64($0) }
-        if let head = record.headers[FederationHeader.linkHead].flatMap({ UInt64($0) }) { state.withLock { $0.status.peerLogHead = head } }
-        taken(record.link, originTime: originTime, outcome: refused ? .refused : .imported, localOffset: localOffset, ticket: ticket,
-              session: session, signal: signal)
+        taken(record.link, originTime: originTime, peerLogHead: record.headers[FederationHeader.linkHead].flatMap { UInt64($0) },
+              outcome: refused ? .refused : .imported, localOffset: localOffset, ticket: ticket, session: session, signal: signal)
     }
 
-    private func taken(_ position: ImportLink.Position, originTime: Int64?, outcome: Outcome, localOffset: UInt64, ticket: UInt64, session: Int,
-                       signal: AsyncStream<Void>.Continuation) {
+    /// On the log writer's thread, once the record is stored: kept to one lock.
+    private func taken(_ position: ImportLink.Position, originTime: Int64?, peerLogHead: UInt64? = nil, outcome: Outcome, localOffset: UInt64,
+                       ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {
         let now = broker.clock()
+        // The hint before the record stops counting as in flight: a successor link (after
+        // `stopAndWait`) then never has its newer hint overwritten by this one.
+        onTaken(localOffset, position)
         // Nothing of a connection is stored past a record of it that was not (`State.stores`),
         // so every record stored is taken, even after the connection failed.
-        state.withLock { state in
+        let due = state.withLock { state -> Bool in
             state.link.taken(position)
-            state.status.lastLinkPosition = FederationHeader.originKey(logID: position.logID, offset: position.offset)
             if let originTime { state.status.lastOriginTime = originTime }
+            if let peerLogHead { state.status.peerLogHead = peerLogHead }
             state.status.lastImportedAt = now
             switch outcome {
             case .imported: state.status.imported += 1
             case .refused: state.status.refused += 1
             case .gap: state.status.gaps += 1
             }
+            state.inFlight -= 1
+            return Self.settle(ticket, session: session, in: &state)
         }
-        // The hint before the record stops counting as in flight: a successor link (after
-        // `stopAndWait`) then never has its newer hint overwritten by this one.
-        onTaken(localOffset, position)
-        state.withLock { $0.inFlight -= 1 }
-        settle(ticket, session: session, signal: signal)
+        if due { signal.yield() }
     }
 
     /// The peer reports records pruned before this link took them: recorded here (the record's
@@ -407,19 +414,20 @@ public final class FederationLink: Sendable {
     }
 
     private func settle(_ ticket: UInt64, session: Int, signal: AsyncStream<Void>.Continuation) {
-        let due = state.withLock { state -> Bool in
-            guard state.session == session, let due = state.acks.done(ticket) else { return false }
-            state.ackDue = due.message
-            // Everything up to it is taken: a copy another route stored moves the position too
-            // (in memory: the log still says the link's last stored record, so after a restart
-            // the peer sends the copies again, and they are dropped again).
-            if let position = due.position, state.link.position.map({ position.logID == $0.logID && position.offset > $0.offset }) ?? true {
-                state.link.taken(position)
-                state.status.lastLinkPosition = FederationHeader.originKey(logID: position.logID, offset: position.offset)
-            }
-            return true
+        if state.withLock({ Self.settle(ticket, session: session, in: &$0) }) { signal.yield() }
+    }
+
+    /// The record of `ticket` is done with; whether an acknowledgement is due now.
+    private static func settle(_ ticket: UInt64, session: Int, in state: inout State) -> Bool {
+        guard state.session == session, let due = state.acks.done(ticket) else { return false }
+        state.ackDue = due.message
+        // Everything up to it is taken: a copy another route stored moves the position too
+        // (in memory: the log still says the link's last stored record, so after a restart
+        // the peer sends the copies again, and they are dropped again).
+        if let position = due.position, state.link.position.map({ position.logID == $0.logID && position.offset > $0.offset }) ?? true {
+            state.link.taken(position)
         }
-        if due { signal.yield() }
+        return true
     }
 
     private func fail(_ reason: String, session: Int) {

@@ -86,6 +86,30 @@ struct OffsetRanges: Sendable {
         }
     }
 
+    /// The range holding `offset`, cut to start there, or else the first range after it.
+    func firstRange(atOrAfter offset: UInt64) -> ClosedRange<UInt64>? {
+        let index = firstIndex(after: offset)
+        if index > 0, ranges[index - 1].contains(offset) { return offset...ranges[index - 1].upperBound }
+        return index < ranges.count ? ranges[index] : nil
+    }
+
+    /// Forgets the ranges that end at or before `offset`, once they are many enough to be worth
+    /// it (the caller must not ask about offsets below `offset` again).
+    mutating func removeRanges(endingThrough offset: UInt64) {
+        let count = firstIndex(after: offset)
+        let ending = count > 0 && ranges[count - 1].upperBound > offset ? count - 1 : count
+        // In bulk, so that a long list is not shifted for every few ranges dropped.
+        if ending > 0, ending >= 1024 || ending * 2 >= ranges.count { ranges.removeFirst(ending) }
+    }
+
+    /// Forgets the oldest `count` ranges; returns the last offset forgotten.
+    mutating func removeOldest(_ count: Int) -> UInt64? {
+        guard count > 0, !ranges.isEmpty else { return nil }
+        let last = ranges[min(count, ranges.count) - 1].upperBound
+        ranges.removeFirst(min(count, ranges.count))
+        return last
+    }
+
     /// The index of the first range starting after `offset`.
     private func firstIndex(after offset: UInt64) -> Int {
         var low = 0, high = ranges.count

@@ -224,7 +224,7 @@ public final class BrokerServer: @unchecked Sendable {
         let session = ServerSession(
             broker: broker, policy: policy, history: history, queries: queries, consumers: pump, limits: configuration.limits,
             connectionLimits: connectionLimits, settings: configuration.session,
-            heartbeatTolerance: configuration.heartbeatTolerance, exports: ExportService(federation: federation, logID: logIdentity.logID, brokerIdentity: configuration.brokerIdentity),
+            heartbeatTolerance: configuration.heartbeatTolerance, exports: ExportService(federation: federation, logID: logIdentity.logID, brokerIdentity: configuration.brokerIdentity, index: history.exportIndex),
             logger: logger,
             onClose: { [weak self] session in
                 _ = self?.sessions.withLock { $0.removeValue(forKey: ObjectIdentifier(session)) }

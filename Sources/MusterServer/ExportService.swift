@@ -13,6 +13,8 @@ struct ExportService: Sendable {
     let logID: String
     /// The sender of the records this broker writes itself (gap records).
     let brokerIdentity: PartyIdentity
+    /// Where the records stamped for each peer and lane are (streams jump to them).
+    let index: SharedExportIndex
 
     static func isExportDestination(_ destination: Destination) -> Bool {
         destination.kind == .queue && destination.name.hasPrefix(FederationHeader.exportDestinationPrefix)

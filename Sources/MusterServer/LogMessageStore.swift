@@ -2,6 +2,7 @@ public import MusterBroker
 public import MusterLog
 import MusterStomp
 import Foundation
+import MusterFederation
 import Synchronization
 public import MusterProtocol
 
@@ -20,10 +21,18 @@ public final class LogMessageStore: MessageStore {
     /// Bodies kept in memory for consumers that keep up.
     public static let recentBytes = 16 << 20
 
+    /// Where the records stamped for each federation peer are, for export streams.
+    let exportIndex: SharedExportIndex
+
     public init(log: MessageLog) {
         self.log = log
         recent = RecentMessages(from: log.nextOffset, byteLimit: Self.recentBytes)
-        _ = log.observeAppends { [recent] appended in recent.cover(through: appended.nextOffset) }
+        exportIndex = SharedExportIndex(start: log.nextOffset)
+        // After the completions of the records before `nextOffset` (which noted their stamps).
+        _ = log.observeAppends { [recent, exportIndex] appended in
+            recent.cover(through: appended.nextOffset)
+            exportIndex.cover(through: appended.nextOffset)
+        }
     }
 
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
@@ -32,11 +41,14 @@ public final class LogMessageStore: MessageStore {
 
     public func append(_ publication: Publication, deferCommit: Bool,
                        completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
-        log.append(LogEntry(publication), deferred: deferCommit, sequence: publication.sequence.map(SequenceInLog.init)) { [recent] result in
+        log.append(LogEntry(publication), deferred: deferCommit, sequence: publication.sequence.map(SequenceInLog.init)) { [recent, exportIndex] result in
             switch result {
             case .success(let appended):
                 let message = StoredMessage(offset: appended.offset, timestamp: appended.timestamp, publication: publication)
                 recent.add(message)
+                if let peers = publication.headers[FederationHeader.export] {
+                    exportIndex.note(offset: appended.offset, exportedTo: peers, urgentFor: publication.headers[FederationHeader.exportUrgent])
+                }
                 completion(.success(message))
             case .failure(let error):
                 completion(.failure(BrokerError(.storageFailure, "the message was not stored: \(error)")))

@@ -88,6 +88,9 @@ final class ReplayStream: @unchecked Sendable {
 
     func acknowledge(_ ackID: String) throws(BrokerError) {
         try state.acknowledge(ackID)
+        if let export, let through = state.acknowledgedThrough {
+            export.service.index.acknowledged(ExportIndex.Lane(peer: export.peer, lane: export.lane), through: through)
+        }
         pump()
     }
 
@@ -179,17 +182,30 @@ final class ReplayStream: @unchecked Sendable {
     }
 
     /// The next records to consider (on a reader thread), and whether the read reached the log's
-    /// end. An export stream drops here what is not for its peer and lane, reading on until it
-    /// has some or has scanned `exportScanLimit`: a sparse stream (the urgent lane through a
-    /// backlog of bulk records) then costs no hop to the event loop per batch it skips.
+    /// end. An export stream jumps, by the export index, over records not for its peer and lane;
+    /// where the index does not cover the log (records stored before the broker started), it
+    /// drops them here, reading on until it has some or has scanned `exportScanLimit`: a sparse
+    /// stream (the urgent lane through a backlog of bulk records) then costs no hop to the event
+    /// loop per batch it skips.
     private func nextBatch() throws(LogError) -> (records: [LogRecord], atEnd: Bool) {
         guard let export else {
             let records = try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
             return (records, records.isEmpty)
         }
+        let lane = ExportIndex.Lane(peer: export.peer, lane: export.lane)
         var scanned = 0
         while true {
-            let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
+            var limit = 1024
+            switch export.service.index.next(for: lane, from: cursor.nextOffset) {
+            case .skip(let next):
+                cursor.seek(to: next)
+            case .read(let range):
+                if range.lowerBound > cursor.nextOffset { cursor.seek(to: range.lowerBound) }
+                limit = Int(min(1024, range.upperBound - range.lowerBound + 1))
+            case .scan:
+                break
+            }
+            let records = try cursor.next(maxRecords: limit, maxBytes: 4 << 20)
             let selected = records.filter { ExportService.selects($0, for: export.peer, in: export.lane) }
             scanned += records.count
             if !selected.isEmpty || records.isEmpty || cursor.skippedPrunedRecords || scanned >= Self.exportScanLimit {
