@@ -4,11 +4,13 @@ import Synchronization
 /// Where in this broker's log the records stamped for each peer and lane are, so that an export
 /// stream jumps over records that are not for it instead of reading them: the urgent lane does
 /// not read a backlog of bulk records, and a stream does not read the records this broker
-/// imported (which it never exports back). Kept in memory, from the offset the log had reached
-/// when the broker started; a stream reading below what a lane's index covers reads the log.
+/// imported (which it never exports back). Kept in memory; a stream reading below what a lane's
+/// index covers reads the log.
 ///
 /// Fed in log order: `note` for each stored message stamped for a peer (as its append
-/// completes), then `cover` once every record before an offset has been noted.
+/// completes), then `cover` once every record before an offset has been noted. The records
+/// stored before the broker started are noted by its start-up scan of the log (`noteHistory`),
+/// and covered once it is through (`coverHistory`).
 public struct ExportIndex: Sendable {
     public struct Lane: Hashable, Sendable {
         public let peer: String
@@ -38,7 +40,7 @@ public struct ExportIndex: Sendable {
     private var stamped: [Lane: OffsetRanges] = [:]
     /// Per lane, the first offset covered (default: `start`).
     private var coveredFrom: [Lane: UInt64] = [:]
-    private let start: UInt64
+    private var start: UInt64
     /// Every stamped record before this offset has been noted.
     public private(set) var notedThrough: UInt64
 
@@ -57,6 +59,27 @@ public struct ExportIndex: Sendable {
             guard offset >= coveredFrom[lane, default: start] else { continue }
             stamped[lane, default: OffsetRanges()].insert(offset)
             if stamped[lane]!.count > rangeLimit, let forgotten = stamped[lane]!.removeOldest(rangeLimit / 2) {
+                coveredFrom[lane] = max(coveredFrom[lane, default: start], forgotten + 1)
+            }
+        }
+    }
+
+    /// A message the start-up scan found stamped, stored before the index's start.
+    public mutating func noteHistory(offset: UInt64, exportedTo peers: String, urgentFor urgent: String?) {
+        guard offset < start else { return }  // stored since the start: noted as its append completed
+        for peer in peers.split(separator: ",") {
+            let lane = Lane(peer: String(peer), lane: FederationHeader.list(urgent, names: String(peer)) ? .urgent : .bulk)
+            stamped[lane, default: OffsetRanges()].insert(offset)
+        }
+    }
+
+    /// The start-up scan has noted every stamped message from `first` (the log's first offset) on.
+    /// A lane that holds too many ranges then keeps the newest, as `note` does.
+    public mutating func coverHistory(from first: UInt64) {
+        guard first < start else { return }
+        start = first
+        for lane in Array(stamped.keys) where stamped[lane]!.count > rangeLimit {
+            if let forgotten = stamped[lane]!.removeOldest(stamped[lane]!.count - rangeLimit / 2) {
                 coveredFrom[lane] = max(coveredFrom[lane, default: start], forgotten + 1)
             }
         }
@@ -98,6 +121,10 @@ public final class SharedExportIndex: Sendable {
         index.withLock { $0.note(offset: offset, exportedTo: peers, urgentFor: urgent) }
     }
     public func cover(through next: UInt64) { index.withLock { $0.cover(through: next) } }
+    public func noteHistory(offset: UInt64, exportedTo peers: String, urgentFor urgent: String?) {
+        index.withLock { $0.noteHistory(offset: offset, exportedTo: peers, urgentFor: urgent) }
+    }
+    public func coverHistory(from first: UInt64) { index.withLock { $0.coverHistory(from: first) } }
     public func next(for lane: ExportIndex.Lane, from offset: UInt64) -> ExportIndex.Step { index.withLock { $0.next(for: lane, from: offset) } }
     public func acknowledged(_ lane: ExportIndex.Lane, through offset: UInt64) { index.withLock { $0.acknowledged(lane, through: offset) } }
 }

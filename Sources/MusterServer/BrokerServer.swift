@@ -88,7 +88,9 @@ public final class BrokerServer: @unchecked Sendable {
             "awaiting-redelivery": "\(rebuilt.consumers.reduce(0) { $0 + $1.state.waitingCount })",
         ])
         let store = LogMessageStore(log: log)
-        let workflows = try WorkflowRecovery.read(log)
+        let firstOffset = log.firstOffset
+        let workflows = try WorkflowRecovery.read(log) { [store] record in store.noteExportStamps(ofStoredBeforeStart: record) }
+        store.exportIndex.coverHistory(from: firstOffset)
         logger.info("workflows rebuilt", metadata: [
             "summonses": "\(workflows.book.summonses.count)", "hand-offs": "\(workflows.book.handoffs.count)",
             "operations": "\(workflows.book.operations.count)", "records-read": "\(workflows.recordsRead)",

@@ -56,6 +56,12 @@ public final class LogMessageStore: MessageStore {
         }
     }
 
+    /// The export stamps of a record stored before the broker started (from the start-up scan).
+    func noteExportStamps(ofStoredBeforeStart record: LogRecord) {
+        guard record.kind == .message, let peers = record.header(FederationHeader.export) else { return }
+        exportIndex.noteHistory(offset: record.offset, exportedTo: peers, urgentFor: record.header(FederationHeader.exportUrgent))
+    }
+
     public func record(_ events: [LedgerEvent], completion: (@Sendable (BrokerError?) -> Void)?) {
         let failure = Mutex<LogError?>(nil)
         for (index, event) in events.enumerated() {

@@ -33,14 +33,18 @@ public struct WorkflowRecovery {
         }
     }
 
-    /// From the open log of a running broker.
-    public static func read(_ log: MessageLog) throws(LogError) -> WorkflowRecovery {
+    /// From the open log of a running broker. `alsoVisit` sees every record of the scan too
+    /// (start-up reads the log once for everything that is rebuilt from it).
+    public static func read(_ log: MessageLog, alsoVisit: (LogRecord) -> Void = { _ in }) throws(LogError) -> WorkflowRecovery {
         var recovery = WorkflowRecovery()
         let cursor = log.cursor(from: log.firstOffset)
         while true {
             let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
             if records.isEmpty { break }
-            for record in records { recovery.take(record) }
+            for record in records {
+                recovery.take(record)
+                alsoVisit(record)
+            }
         }
         return recovery
     }

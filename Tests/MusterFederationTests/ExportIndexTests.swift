@@ -69,4 +69,27 @@ struct ExportIndexTests {
         #expect(index.next(for: Self.bulk, from: 63) == .read(64...64))
         #expect(index.next(for: Self.bulk, from: runs * 2 - 3) == .read((runs * 2 - 2)...(runs * 2 - 2)))
     }
+
+    @Test func recordsStoredBeforeTheStartAreCoveredOnceTheStartUpScanIsThrough() {
+        var index = ExportIndex(start: 10)
+        index.note(offset: 11, exportedTo: "pinghu", urgentFor: nil)
+        index.cover(through: 12)
+        index.noteHistory(offset: 3, exportedTo: "pinghu", urgentFor: "pinghu")
+        index.noteHistory(offset: 5, exportedTo: "pinghu", urgentFor: nil)
+        #expect(index.next(for: Self.urgent, from: 0) == .scan, "not covered before the scan is through")
+        index.coverHistory(from: 2)
+        #expect(index.next(for: Self.urgent, from: 2) == .read(3...3))
+        #expect(index.next(for: Self.urgent, from: 4) == .skip(to: 12))
+        #expect(index.next(for: Self.bulk, from: 2) == .read(5...5))
+        #expect(index.next(for: Self.bulk, from: 6) == .read(11...11))
+        #expect(index.next(for: Self.bulk, from: 1) == .scan, "before the log's first offset")
+    }
+
+    @Test func theStartUpScanDoesNotNoteAgainWhatWasStoredSinceTheStart() {
+        var index = ExportIndex(start: 10)
+        index.noteHistory(offset: 10, exportedTo: "pinghu", urgentFor: nil)
+        index.coverHistory(from: 0)
+        index.cover(through: 11)
+        #expect(index.next(for: Self.bulk, from: 0) == .skip(to: 11), "offset 10 is noted by its append, not by the scan")
+    }
 }
