@@ -35,6 +35,8 @@ public final class MessageLog: @unchecked Sendable {
         var pending: [Request] = []
         /// How many of `pending` come from urgent sequences (they are at its front).
         var urgentPending = 0
+        /// When the last urgent append was queued: for a while after it, batches are short.
+        var lastUrgentAppend: ContinuousClock.Instant?
         /// Callers of `waitUntilDurable`, released after the next fdatasync.
         var durabilityWaiters: [DispatchSemaphore] = []
         var inFlight = 0
@@ -120,6 +122,7 @@ public final class MessageLog: @unchecked Sendable {
             if sequence?.isUrgent == true {
                 queue.pending.insert(request, at: queue.urgentPending)
                 queue.urgentPending += 1
+                queue.lastUrgentAppend = .now
             } else {
                 queue.pending.append(request)
             }

@@ -108,4 +108,26 @@ import Testing
         #expect(try readAll(log.cursor(from: 0)).map { String(decoding: $0.body, as: UTF8.self) }
                 == ["summons 1", "summons 2", "notice 1", "notice 2", "notice 3"])
     }
+
+    /// After an urgent append, batches are short for a while (the next urgent one waits for few
+    /// others); before any, one batch takes everything queued.
+    @Test func batchesAreShortWhileUrgentAppendsCome() throws {
+        let directory = try LogTestDirectory()
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory.path, segmentBytes: 1 << 20))
+        defer { log.close() }
+        func commit(_ count: Int, urgent: Bool) -> Int {
+            let done = DispatchGroup()
+            let before = log.fdatasyncCount
+            for index in 0..<count {
+                done.enter()
+                log.append(LogEntry(destination: "/topic/joint.patrol", headers: [], body: Array("notice \(index)".utf8)), deferred: true,
+                           sequence: urgent && index == 0 ? Sequence(urgent: true) : nil) { _ in done.leave() }
+            }
+            log.commitPending()
+            done.wait()
+            return log.fdatasyncCount - before
+        }
+        #expect(commit(200, urgent: false) <= 2, "no urgent append yet: one batch (two if the writer woke on a timer meanwhile)")
+        #expect(commit(200, urgent: true) >= 200 / LogWriter.urgentBatchLimit, "batches of at most \(LogWriter.urgentBatchLimit)")
+    }
 }
