@@ -38,7 +38,7 @@ public struct ExportIndex: Sendable {
     public let rangeLimit: Int
 
     private var stamped: [Lane: OffsetRanges] = [:]
-    /// Per lane, the first offset covered (default: `start`).
+    /// Per lane, where its coverage starts once ranges were forgotten or acknowledged (see `coverageStart`).
     private var coveredFrom: [Lane: UInt64] = [:]
     private var start: UInt64
     /// Every stamped record before this offset has been noted.
@@ -56,11 +56,17 @@ public struct ExportIndex: Sendable {
     public mutating func note(offset: UInt64, exportedTo peers: String, urgentFor urgent: String?) {
         for peer in peers.split(separator: ",") {
             let lane = Lane(peer: String(peer), lane: FederationHeader.list(urgent, names: String(peer)) ? .urgent : .bulk)
-            guard offset >= coveredFrom[lane, default: start] else { continue }
-            stamped[lane, default: OffsetRanges()].insert(offset)
-            if stamped[lane]!.count > rangeLimit, let forgotten = stamped[lane]!.removeOldest(rangeLimit / 2) {
-                coveredFrom[lane] = max(coveredFrom[lane, default: start], forgotten + 1)
-            }
+            guard offset >= coverageStart(of: lane) else { continue }
+            insert(offset, into: lane)
+        }
+    }
+
+    /// Keeps at most `rangeLimit` ranges in the lane: past it, the oldest half go and the lane's
+    /// coverage starts after them.
+    private mutating func insert(_ offset: UInt64, into lane: Lane) {
+        stamped[lane, default: OffsetRanges()].insert(offset)
+        if stamped[lane]!.count > rangeLimit, let forgotten = stamped[lane]!.removeOldest(rangeLimit / 2) {
+            coveredFrom[lane] = max(coveredFrom[lane] ?? 0, forgotten + 1)
         }
     }
 
@@ -68,21 +74,14 @@ public struct ExportIndex: Sendable {
     public mutating func noteHistory(offset: UInt64, exportedTo peers: String, urgentFor urgent: String?) {
         guard offset < start else { return }  // stored since the start: noted as its append completed
         for peer in peers.split(separator: ",") {
-            let lane = Lane(peer: String(peer), lane: FederationHeader.list(urgent, names: String(peer)) ? .urgent : .bulk)
-            stamped[lane, default: OffsetRanges()].insert(offset)
+            insert(offset, into: Lane(peer: String(peer), lane: FederationHeader.list(urgent, names: String(peer)) ? .urgent : .bulk))
         }
     }
 
     /// The start-up scan has noted every stamped message from `first` (the log's first offset) on.
-    /// A lane that holds too many ranges then keeps the newest, as `note` does.
     public mutating func coverHistory(from first: UInt64) {
         guard first < start else { return }
         start = first
-        for lane in Array(stamped.keys) where stamped[lane]!.count > rangeLimit {
-            if let forgotten = stamped[lane]!.removeOldest(stamped[lane]!.count - rangeLimit / 2) {
-                coveredFrom[lane] = max(coveredFrom[lane, default: start], forgotten + 1)
-            }
-        }
     }
 
     /// Every record before `next` has been noted.
@@ -92,7 +91,7 @@ public struct ExportIndex: Sendable {
 
     /// Where a stream of `lane` that reads from `offset` on goes next.
     public func next(for lane: Lane, from offset: UInt64) -> Step {
-        guard offset >= coveredFrom[lane, default: start], offset < notedThrough else { return .scan }
+        guard offset >= coverageStart(of: lane), offset < notedThrough else { return .scan }
         guard let range = stamped[lane]?.firstRange(atOrAfter: offset), range.lowerBound < notedThrough else {
             return .skip(to: notedThrough)
         }
@@ -101,11 +100,16 @@ public struct ExportIndex: Sendable {
 
     /// The peer has acknowledged `lane` through `offset`: what lies before is not needed again
     /// (a peer whose log lost records would read from lower, and the stream reads the log then).
+    /// `offset` itself stays covered: a peer that reconnects reads from the record it took last.
     public mutating func acknowledged(_ lane: Lane, through offset: UInt64) {
-        guard offset >= coveredFrom[lane, default: start] else { return }
-        coveredFrom[lane] = offset + 1
-        stamped[lane]?.removeRanges(endingThrough: offset)
+        guard offset > coverageStart(of: lane) else { return }
+        coveredFrom[lane] = offset
+        stamped[lane]?.removeRanges(endingThrough: offset - 1)
     }
+
+    /// The first offset the lane's index answers for: not below `start` (before the start-up scan
+    /// is through, that is where the broker started), nor below what the lane forgot.
+    private func coverageStart(of lane: Lane) -> UInt64 { max(coveredFrom[lane] ?? start, start) }
 
     /// How many ranges the lane keeps (memory grows with these).
     public func rangeCount(of lane: Lane) -> Int { stamped[lane]?.count ?? 0 }
@@ -113,6 +117,7 @@ public struct ExportIndex: Sendable {
 
 /// The broker's `ExportIndex`: fed by the store as appends complete, read by export streams.
 public final class SharedExportIndex: Sendable {
+    /// A leaf lock (MusterServer/LockOrder.swift): taken under the log's commit lock, on event loops and on readers.
     private let index: Mutex<ExportIndex>
 
     public init(start: UInt64) { index = Mutex(ExportIndex(start: start)) }

@@ -116,5 +116,11 @@ public struct LinkSettings: Sendable, Equatable {
 
     public static let defaultUrgentTypes: Set<String> = ["summons", "report-in", "escalation"]
 
+    /// Whether an import link with these settings behaves as one with `other`'s (the urgent types
+    /// and the evidence interval are the exporter's: changing them restarts no import link).
+    public func importsAlike(_ other: LinkSettings) -> Bool {
+        heartbeat == other.heartbeat && prefetch == other.prefetch
+    }
+
     public init() {}
 }

@@ -20,6 +20,7 @@ import MusterProtocol
 ///           heartbeat: 5s                     # the link's heart-beats: silence of twice this drops it
 ///           prefetch: 1000                    # records the peer may send ahead of this broker's acknowledgements
 ///           urgent-types: [summons, report-in, escalation]   # sent to the peer in the urgent lane (the default)
+///           ack-evidence-interval: 10s        # how often, at most, how far the peer acknowledged is recorded
 enum FederationConfiguration {
     /// A peer CA inside `developmentDirectory` may not exist yet: `muster serve` creates the
     /// development PKI before it loads the rest (until then no peer broker is admitted with it).

@@ -78,7 +78,7 @@ final class FederationLinks: Sendable {
                 let key = ImportPositions.Link(peer: peer.jurisdiction, lane: lane)
                 if let link = running[key], link.settings.peer.address == peer.address,
                    link.settings.peer.authorityPath == peer.authorityPath, link.settings.peer.authorityFingerprints == peer.authorityFingerprints,
-                   link.settings.peer.link == peer.link, link.originKeys === keys {
+                   link.settings.peer.link.importsAlike(peer.link), link.originKeys === keys {
                     next[key] = link
                     continue
                 }

@@ -20,6 +20,6 @@
 ///  7. `EventLoop.tasks` (MusterNet) — leaf.
 ///
 /// Leaves, taken under any of the above and calling nothing while held: `MessageLog.queue`
-/// and `.catalog`, `RecentMessages.lock`, `LogMessageStore`'s idle readers, `PolicyGate.state`,
+/// and `.catalog`, `RecentMessages.lock`, `SharedExportIndex.index`, `LogMessageStore`'s idle readers, `PolicyGate.state`,
 /// `Broker.callbacks`, `Broker.publishIDs`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`.
 enum LockOrder {}

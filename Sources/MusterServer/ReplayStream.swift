@@ -183,7 +183,7 @@ final class ReplayStream: @unchecked Sendable {
 
     /// The next records to consider (on a reader thread), and whether the read reached the log's
     /// end. An export stream jumps, by the export index, over records not for its peer and lane;
-    /// where the index does not cover the log (records stored before the broker started), it
+    /// where the index does not cover the log (below what a lane acknowledged or forgot), it
     /// drops them here, reading on until it has some or has scanned `exportScanLimit`: a sparse
     /// stream (the urgent lane through a backlog of bulk records) then costs no hop to the event
     /// loop per batch it skips.

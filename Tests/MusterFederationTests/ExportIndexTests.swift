@@ -54,8 +54,21 @@ struct ExportIndexTests {
         var index = Self.index()
         index.acknowledged(Self.bulk, through: 103)
         #expect(index.next(for: Self.bulk, from: 104) == .read(104...104))
+        #expect(index.next(for: Self.bulk, from: 103) == .read(103...104), "a peer reconnecting reads from the record it took last")
         #expect(index.next(for: Self.bulk, from: 101) == .scan, "a peer reading again from below what it acknowledged reads the log")
         #expect(index.next(for: Self.urgent, from: 100) == .read(102...102), "each lane has its own coverage")
+    }
+
+    @Test func theStartUpScanKeepsAtMostTheRangeLimitToo() {
+        var index = ExportIndex(start: 200, rangeLimit: 64)
+        // Every other offset below 200 is Pinghu's: 100 ranges, of which the oldest go.
+        for offset in stride(from: UInt64(0), to: 200, by: 2) { index.noteHistory(offset: offset, exportedTo: "pinghu", urgentFor: nil) }
+        #expect(index.rangeCount(of: Self.bulk) <= 64)
+        #expect(index.next(for: Self.bulk, from: 150) == .scan, "not covered before the scan is through")
+        index.coverHistory(from: 0)
+        index.cover(through: 200)
+        #expect(index.next(for: Self.bulk, from: 0) == .scan, "what was forgotten is read from the log")
+        #expect(index.next(for: Self.bulk, from: 197) == .read(198...198))
     }
 
     @Test func aLaneWithTooManyRangesForgetsTheOldestAndReadsTheLogThere() {
