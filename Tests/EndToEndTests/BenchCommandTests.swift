@@ -18,7 +18,7 @@ struct BenchCommandTests {
 
     @Test(arguments: [(receiptEvery: 50, publishers: 1), (receiptEvery: 1, publishers: 1), (receiptEvery: 50, publishers: 3)])
     func publishReportsItsFiguresAndTheBrokerStoredEveryMessage(receiptEvery: Int, publishers: Int) async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let destination = "/queue/bench.x"
         let run = try await Bench.run(broker, "publish", ["--messages", "500", "--receipt-every", "\(receiptEvery)", "--outstanding", "4",
@@ -40,7 +40,7 @@ struct BenchCommandTests {
     }
 
     @Test func publishWithoutADestinationUsesAFreshQueuePerRun() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let first = try await Bench.run(broker, "publish", ["--messages", "20", "--receipt-every", "5"], format: "table")
         let second = try await Bench.run(broker, "publish", ["--messages", "20", "--receipt-every", "5"], format: "table")
@@ -57,7 +57,7 @@ struct BenchCommandTests {
 
     @Test(arguments: ["client-individual", "client", "auto"])
     func endToEndDeliversEveryMessageAndLeavesNothingUnacknowledged(ack: String) async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let destination = "/queue/bench.e2e-\(ack)"
         let run = try await Bench.run(broker, "end-to-end", ["--ack", ack, "--publishers", "2", "--subscribers", "2", "--messages", "1000",
@@ -76,7 +76,7 @@ struct BenchCommandTests {
     }
 
     @Test func fanoutDeliversEveryMessageToEverySubscriber() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let destination = "/topic/bench.fanout-test"
         let run = try await Bench.run(broker, "fanout", ["--subscribers", "3", "--messages", "300", "--size", "64", "--destination", destination])
@@ -92,7 +92,7 @@ struct BenchCommandTests {
     }
 
     @Test func fanoutWithoutADestinationUsesAFreshTopic() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "fanout", ["--subscribers", "2", "--messages", "10"], format: "table")
         try run.expectSuccess()
@@ -105,7 +105,7 @@ struct BenchCommandTests {
     /// whether or not the rate divides a second into whole nanoseconds.
     @Test(arguments: [200, 300])
     func latencyReportsOrderedPercentilesOfTheMeasuredMessages(rate: Int) async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "latency", ["--rate", "\(rate)", "--duration", "1", "--warmup", "0.5", "--size", "64"])
         try run.expectSuccess()
@@ -120,7 +120,7 @@ struct BenchCommandTests {
     // MARK: connections
 
     @Test func connectionsHoldsEveryConnectionAndReadsTheBrokersMemory() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "connections", ["--count", "50", "--broker-pid", "\(broker.processIdentifier)", "--settle", "0.3"])
         try run.expectSuccess()
@@ -140,7 +140,7 @@ struct BenchCommandTests {
     }
 
     @Test func connectionsWithoutAPIDReportsNoMemory() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "connections", ["--count", "5", "--settle", "0"])
         try run.expectSuccess()
@@ -149,7 +149,7 @@ struct BenchCommandTests {
     }
 
     @Test func connectionsWithAPIDThatIsNoProcessSaysSo() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "connections", ["--count", "2", "--broker-pid", "999999999", "--settle", "0"])
         run.expectFailure(naming: ["999999999"])
@@ -158,7 +158,7 @@ struct BenchCommandTests {
     // MARK: ceiling
 
     @Test func ceilingIsOneOverAnAppendPlusARoundTrip() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let scratch = try TemporaryDirectory(prefix: "muster-ceiling")
         defer { scratch.remove() }
@@ -188,7 +188,7 @@ struct BenchCommandTests {
     }
 
     @Test func ceilingInADirectoryItCannotWriteSaysSo() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "ceiling", ["--samples", "5", "--directory", "/nonexistent/muster-ceiling",
                                                           "--server-cert", broker.pki.serverCertificate, "--server-key", broker.pki.serverKey])
@@ -198,7 +198,7 @@ struct BenchCommandTests {
     // MARK: --csv FILE
 
     @Test func csvFileCollectsTheRowsOfSeveralRunsUnderOneHeader() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let scratch = try TemporaryDirectory(prefix: "muster-bench-csv")
         defer { scratch.remove() }
@@ -225,7 +225,7 @@ struct BenchCommandTests {
 
     /// `mktemp` makes the file before the first run: an empty file is as new as a missing one.
     @Test func csvFileThatExistsButIsEmptyGetsTheHeader() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let scratch = try TemporaryDirectory(prefix: "muster-bench-csv")
         defer { scratch.remove() }
@@ -238,7 +238,7 @@ struct BenchCommandTests {
     }
 
     @Test func csvFileThatCannotBeWrittenFailsTheRunNamingIt() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "publish", ["--messages", "20", "--csv", "/nonexistent/muster/results.csv"])
         run.expectFailure(naming: ["/nonexistent/muster/results.csv"])
@@ -254,7 +254,7 @@ struct BenchCommandTests {
     @Test(arguments: [["publish", "--messages", "1000"], ["publish", "--messages", "1000", "--receipt-every", "1", "--outstanding", "1"],
                       ["end-to-end", "--messages", "100"], ["latency", "--rate", "100", "--duration", "1", "--warmup", "0"]])
     func aDestinationThePolicyRefusesFailsTheRunNamingTheRefusal(arguments: [String]) async throws {
-        let broker = try BrokerProcess.start(topics: Self.onlyAllowed)
+        let broker = try await runBlocking { try BrokerProcess.start(topics: Self.onlyAllowed) }
         defer { broker.stop() }
         let run = try await Bench.run(broker, arguments[0], Array(arguments.dropFirst()) + ["--destination", "/queue/refused.x"])
         run.expectFailure(naming: ["/queue/refused.x"])
@@ -263,7 +263,7 @@ struct BenchCommandTests {
     }
 
     @Test func theSameRunOnAnAllowedDestinationSucceeds() async throws {
-        let broker = try BrokerProcess.start(topics: Self.onlyAllowed)
+        let broker = try await runBlocking { try BrokerProcess.start(topics: Self.onlyAllowed) }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "publish", ["--messages", "100", "--destination", "/queue/allowed.x"])
         try run.expectSuccess()
@@ -274,7 +274,7 @@ struct BenchCommandTests {
     /// done, so the refusal (an alert) races with the client's first write. Whichever comes
     /// first, the user must learn that the certificate was refused: several runs at once.
     @Test func aClientCertificateFromAnUnknownAuthorityFailsTheRunSayingSo() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let stranger = try broker.pki.untrustedClient("langxia-town")
         let runs = try await withThrowingTaskGroup(of: ProgramRun.self) { group in
@@ -289,7 +289,7 @@ struct BenchCommandTests {
     }
 
     @Test func aCAThatDidNotSignTheBrokerFailsTheRunWithAVerifyError() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, "end-to-end", ["--messages", "10"], authority: broker.pki.pinghuAuthority)
         run.expectFailure(naming: ["verify"])
@@ -298,7 +298,7 @@ struct BenchCommandTests {
     @Test(arguments: [["end-to-end", "--ack", "bogus", "--messages", "10"], ["fanout", "--ack", "bogus", "--messages", "10"],
                       ["latency", "--ack", "bogus", "--duration", "1"]])
     func anUnknownAckModeFailsNamingTheModes(arguments: [String]) async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, arguments[0], Array(arguments.dropFirst()))
         run.expectFailure(naming: ["bogus", "auto", "client", "client-individual"])
@@ -311,7 +311,7 @@ struct BenchCommandTests {
 
     @Test(arguments: [["latency", "--rate", "0"], ["latency", "--duration", "0"], ["latency", "--size", "10"]])
     func latencyRefusesSettingsItCannotMeasureNamingTheOption(arguments: [String]) async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let run = try await Bench.run(broker, arguments[0], Array(arguments.dropFirst()), timeout: .seconds(10))
         run.expectFailure(naming: [arguments[1]])
@@ -327,7 +327,7 @@ struct BenchCommandTests {
         ["ceiling", "--samples", "0"],
     ])
     func settingsThatCannotRunAreRefusedNamingTheOption(arguments: [String]) async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let scenario = arguments[0]
         var extra: [String] = []

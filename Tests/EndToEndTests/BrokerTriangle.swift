@@ -27,6 +27,11 @@ final class BrokerTriangle: @unchecked Sendable {
     private let relayOff: Set<Link>
 
     /// `topics`: a broker's topics file, where it is not the open one.
+    /// Starts the three on a thread of its own (see `LinkedBrokers.start`).
+    static func start(relayOff: Set<Link> = [], topics: [String: String] = [:]) async throws -> BrokerTriangle {
+        try await runBlocking { try BrokerTriangle(relayOff: relayOff, topics: topics) }
+    }
+
     init(relayOff: Set<Link> = [], topics: [String: String] = [:]) throws {
         self.relayOff = relayOff
         pkiDirectory = try TemporaryDirectory(prefix: "muster-triangle-pki")

@@ -36,7 +36,7 @@ struct CrashSafetyTests {
     }()
 
     @Test func receiptedMessagesSurviveRepeatedSIGKILLExactlyOnceAndInOrder() async throws {
-        var broker = try BrokerProcess.start(settings: Self.settings)
+        var broker = try await runBlocking { try BrokerProcess.start(settings: Self.settings) }
         let directory = broker.directory
         defer { directory.remove() }
         let files = try broker.pki.client("shanta-village-grid")

@@ -16,7 +16,7 @@ struct DamagedTailTests {
     func flippedByteInTheLastReceiptedRecordRefusesToServeUntilRepaired(killed: Bool) async throws {
         let directory = try TemporaryDirectory(prefix: "muster-damaged-tail")
         defer { directory.remove() }
-        let broker = try BrokerProcess.start(in: directory)
+        let broker = try await runBlocking { try BrokerProcess.start(in: directory) }
         do {
             let town = try await broker.connect("langxia-town")
             for number in 1...5 {

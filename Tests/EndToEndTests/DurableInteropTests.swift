@@ -54,7 +54,7 @@ struct DurableInteropTests {
     }
 
     @Test func stompPyGetsItsUnacknowledgedDeliveriesAgainAfterTheBrokerIsKilledAndRestarted() async throws {
-        let first = try BrokerProcess.start()
+        let first = try await runBlocking { try BrokerProcess.start() }
         var current = first
         defer { current.stop() }
         var script: RunningProgram?

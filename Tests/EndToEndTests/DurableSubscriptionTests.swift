@@ -43,7 +43,7 @@ struct DurableSubscriptionTests {
     }
 
     @Test func unacknowledgedDeliveriesAreRedeliveredAfterABrokerCrash() async throws {
-        let first = try BrokerProcess.start()
+        let first = try await runBlocking { try BrokerProcess.start() }
         var current = first
         defer { current.stop() }
         do {
@@ -72,7 +72,7 @@ struct DurableSubscriptionTests {
     }
 
     @Test func aDurableSubscriptionCollectsWhileItsAdapterIsAwayEvenAcrossARestart() async throws {
-        let first = try BrokerProcess.start()
+        let first = try await runBlocking { try BrokerProcess.start() }
         var current = first
         defer { current.stop() }
         do {
@@ -124,7 +124,7 @@ struct DurableSubscriptionTests {
     }
 
     @Test func aQueueKeepsItsMessagesAcrossARestartUntilAConsumerAcknowledgesThem() async throws {
-        let first = try BrokerProcess.start()
+        let first = try await runBlocking { try BrokerProcess.start() }
         var current = first
         defer { current.stop() }
         do {

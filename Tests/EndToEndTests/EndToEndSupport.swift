@@ -7,14 +7,16 @@ import Testing
 /// its topics file (default: every destination open to every party); `clock` its clock.
 func withBroker<Result: Sendable>(settings: String = "", topics: String = BrokerProcess.openTopics, clock: BrokerClock = .wall,
                                   _ body: (BrokerProcess) async throws -> Result) async throws -> Result {
-    let broker = try BrokerProcess.start(settings: settings, topics: topics, clock: clock)
+    // On a thread of its own: a start blocks until the broker listens (seconds under load), and a
+    // blocked thread of the test runner's small pool would hold up every other test's awaits.
+    let broker = try await runBlocking { try BrokerProcess.start(settings: settings, topics: topics, clock: clock) }
     do {
         let result = try await body(broker)
-        broker.stop()
+        _ = await runBlocking { broker.stop() }
         return result
     } catch {
         Issue.record("broker output:\n\(broker.log)")
-        broker.stop()
+        _ = await runBlocking { broker.stop() }
         throw error
     }
 }

@@ -58,7 +58,7 @@ struct FederationChaosTests {
     }
 
     @Test func everyRecordExportedEitherWayIsImportedOnceAndInOrder() async throws {
-        let brokers = try LinkedBrokers(heartbeat: "1s", jinshanPeer: ["urgent-types: [complaint]"], pinghuPeer: ["urgent-types: [complaint]"],
+        let brokers = try await LinkedBrokers.start(heartbeat: "1s", jinshanPeer: ["urgent-types: [complaint]"], pinghuPeer: ["urgent-types: [complaint]"],
                                         jinshanTopics: LinkedBrokers.pinghuTopics)
         defer { brokers.remove() }
         let langxia = try Publisher("langxia-town", "jinshan"), guangchen = try Publisher("guangchen-town", "pinghu")

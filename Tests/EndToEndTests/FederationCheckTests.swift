@@ -16,7 +16,7 @@ struct FederationCheckTests {
                   export: [{destination: "/topic/joint.*", types: [notice]}]
                   import: [{destination: "/topic/joint.**"}, {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}]
             """
-        let broker = try BrokerProcess.start(in: directory, settings: settings)
+        let broker = try await runBlocking { try BrokerProcess.start(in: directory, settings: settings) }
         defer { broker.stop() }
         let check = try await runMuster(["policy", "check", "--config", broker.configFile])
         #expect(check.status == 0, "\(check.output)")
@@ -27,7 +27,7 @@ struct FederationCheckTests {
     /// SIGHUP re-reads the peers from muster.yaml; a mistake there rejects the reload, naming it.
     @Test func aReloadReadsThePeersAgainAndRefusesAMistake() async throws {
         let directory = try TemporaryDirectory(prefix: "muster-broker")
-        let broker = try BrokerProcess.start(in: directory)
+        let broker = try await runBlocking { try BrokerProcess.start(in: directory) }
         defer { broker.stop() }
         #expect(broker.log.contains("peers=none [MusterServer] federation"), "no peers at start:\n\(broker.log)")
         let original = try String(contentsOfFile: broker.configFile, encoding: .utf8)

@@ -13,7 +13,7 @@ struct FederationLaneTests {
     @Test func anUrgentRecordOvertakesABacklogAndEveryRecordIsStillTakenOnce() async throws {
         // Pinghu takes one record per round trip, so the backlog drains slowly; complaints are
         // urgent (the default urgent types are workflow messages: summonses, report-ins).
-        let brokers = try LinkedBrokers(jinshanPeer: ["urgent-types: [complaint]"], pinghuPeer: ["prefetch: 1"],
+        let brokers = try await LinkedBrokers.start(jinshanPeer: ["urgent-types: [complaint]"], pinghuPeer: ["prefetch: 1"],
                                         jinshanTopics: LinkedBrokers.pinghuTopics)
         let complaint = try LinkedBrokers.complaint()
         defer { brokers.remove() }

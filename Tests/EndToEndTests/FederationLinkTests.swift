@@ -10,7 +10,7 @@ import Testing
 @Suite("a federation link between two brokers")
 struct FederationLinkTests {
     @Test func whatJinshanExportsArrivesOnceAtPinghuWithItsSenderAndARefusalIsRecordedAndPassed() async throws {
-        let brokers = try LinkedBrokers(jinshanPeer: ["ack-evidence-interval: 200ms"])
+        let brokers = try await LinkedBrokers.start(jinshanPeer: ["ack-evidence-interval: 200ms"])
         defer { brokers.remove() }
         // Jinshan's evidence, while the link is up, of how far Pinghu acknowledged.
         let auditor = try await brokers.jinshan.connect("discipline-inspector")
@@ -72,7 +72,7 @@ struct FederationLinkTests {
     }
 
     @Test func importsFailingPinghusSchemaAdmissionListOrVouchingAreRecordedTheLinkMovesOnAndJinshanHearsWhy() async throws {
-        let brokers = try LinkedBrokers()
+        let brokers = try await LinkedBrokers.start()
         defer { brokers.remove() }
         let complaint = try String(contentsOfFile: BrokerProcess.schemasDirectory + "/complaint.schema.json", encoding: .utf8)
         let example = try #require((try JSONSerialization.jsonObject(with: Data(complaint.utf8)) as? [String: Any])?["examples"] as? [Any]).first
@@ -118,7 +118,7 @@ struct FederationLinkTests {
     }
 
     @Test func afterCutsABlackholeAndARestartOfPinghuEveryRecordIsImportedOnceAndInOrder() async throws {
-        let brokers = try LinkedBrokers()
+        let brokers = try await LinkedBrokers.start()
         defer { brokers.remove() }
         let town = try await brokers.jinshan.connect("langxia-town")
         var last: UInt64 = 0
@@ -157,7 +157,7 @@ struct FederationLinkTests {
     /// exported records pruned before Pinghu took them are a gap recorded on both sides; the link
     /// goes on after it, and survives a reconnect although the last record it took is gone.
     @Test func recordsPrunedBeforeTheLinkTookThemAreAGapRecordedOnBothSides() async throws {
-        let brokers = try LinkedBrokers(jinshanSettings: "log: {segment-size: 64KiB, retention: [{destination: \"*\", max-age: 1s}]}")
+        let brokers = try await LinkedBrokers.start(jinshanSettings: "log: {segment-size: 64KiB, retention: [{destination: \"*\", max-age: 1s}]}")
         defer { brokers.remove() }
         let town = try await brokers.jinshan.connect("langxia-town")
         try await brokers.waitUntilPinghuTook(try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "before"))
@@ -210,7 +210,7 @@ struct FederationLinkTests {
     /// records) and goes on publishing: its new records reuse offsets Pinghu already took. The
     /// link halts with a fork alarm instead of importing them, and stays halted.
     @Test func anExporterRestoredFromAnOlderBackupHaltsTheLinkWithAForkAlarm() async throws {
-        let brokers = try LinkedBrokers()
+        let brokers = try await LinkedBrokers.start()
         defer { brokers.remove() }
         var town = try await brokers.jinshan.connect("langxia-town")
         for number in 1...3 { _ = try await LinkedBrokers.publish(town, to: "/topic/joint.patrol", "original \(number)") }
@@ -247,7 +247,7 @@ struct FederationLinkTests {
     /// Reloads that change Pinghu's link settings restart the link while Jinshan publishes: the
     /// old link's records in flight are stored before the new one looks for the position.
     @Test func reloadsThatRestartTheLinkUnderTrafficImportEveryRecordOnce() async throws {
-        let brokers = try LinkedBrokers()
+        let brokers = try await LinkedBrokers.start()
         defer { brokers.remove() }
         let config = brokers.pinghu.configFile
         let original = try String(contentsOfFile: config, encoding: .utf8)
@@ -280,7 +280,7 @@ struct FederationLinkTests {
     /// it, in a new segment under the limit; a restart then resumed after them and lost it.)
     @Test
     func anImporterWhoseDiskIsFullStopsTakingRecordsAndLosesNoneOnceItHasRoom() async throws {
-        let brokers = try LinkedBrokers(pinghuFileSizeLimit: 48 * 1024)
+        let brokers = try await LinkedBrokers.start(pinghuFileSizeLimit: 48 * 1024)
         defer { brokers.remove() }
         let town = try await brokers.jinshan.connect("langxia-town")
         let padding = String(repeating: "p", count: 1000)

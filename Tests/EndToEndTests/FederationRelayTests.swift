@@ -24,7 +24,7 @@ struct FederationRelayTests {
 
     @Test func aRelayedCopyRefusedForItsRouteDoesNotKeepTheDirectCopyOut() async throws {
         // Jiashan does not take relayed records from Pinghu: it refuses Pinghu's copy.
-        let triangle = try BrokerTriangle(relayOff: [BrokerTriangle.Link(importer: "jiashan", exporter: "pinghu")])
+        let triangle = try await BrokerTriangle.start(relayOff: [BrokerTriangle.Link(importer: "jiashan", exporter: "pinghu")])
         defer { triangle.remove() }
         let publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
         let first = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 1")
@@ -46,7 +46,7 @@ struct FederationRelayTests {
     }
 
     @Test func copiesStaySingleAfterRelayingIsTurnedOffAndTheBrokerRestarts() async throws {
-        let triangle = try BrokerTriangle()
+        let triangle = try await BrokerTriangle.start()
         defer { triangle.remove() }
         var publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
         let first = try await LinkedBrokers.publish(publisher, to: Self.destination, "patrol 1")
@@ -87,7 +87,7 @@ struct FederationRelayTests {
               - {destination: "/topic/**", publish: all, subscribe: all}
               - {destination: "/queue/**", publish: all, subscribe: all}
             """
-        let triangle = try BrokerTriangle(topics: ["jiashan": closed])
+        let triangle = try await BrokerTriangle.start(topics: ["jiashan": closed])
         defer { triangle.remove() }
         let publisher = try await triangle["jinshan"].connect("langxia-town", jurisdiction: "jinshan")
         let offset = try await LinkedBrokers.publish(publisher, to: "/topic/joint.closed", "not for Jiashan")

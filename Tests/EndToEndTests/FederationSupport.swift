@@ -43,6 +43,16 @@ final class LinkedBrokers: @unchecked Sendable {
     /// `jinshanSettings` is added to Jinshan's muster.yaml (a log retention, for instance).
     /// `pinghuFileSizeLimit` starts Pinghu's broker under `prlimit --fsize` (a full disk; a restart lifts it).
     /// `jinshanPeer` and `pinghuPeer` are more settings of each broker's peer entry (`prefetch: 1`).
+    /// Starts them on a thread of its own: starting two brokers blocks for seconds under load,
+    /// and a blocked thread of the test runner's small pool holds up every other test's awaits.
+    static func start(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
+                      jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics) async throws -> LinkedBrokers {
+        try await runBlocking {
+            try LinkedBrokers(heartbeat: heartbeat, jinshanSettings: jinshanSettings, pinghuFileSizeLimit: pinghuFileSizeLimit,
+                              jinshanPeer: jinshanPeer, pinghuPeer: pinghuPeer, jinshanTopics: jinshanTopics)
+        }
+    }
+
     init(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
          jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics) throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")

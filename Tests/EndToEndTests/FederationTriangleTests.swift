@@ -14,7 +14,7 @@ struct FederationTriangleTests {
     static let destination = "/topic/joint.patrol"
 
     @Test func everyRecordIsStoredOnceOnEachBrokerAndArrivesByRelayWhileAnEdgeIsCut() async throws {
-        let triangle = try BrokerTriangle()
+        let triangle = try await BrokerTriangle.start()
         defer { triangle.remove() }
         let jurisdictions = BrokerTriangle.jurisdictions
         // Each broker's township reads what arrives there and publishes its own records.

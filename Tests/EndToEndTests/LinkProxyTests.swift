@@ -69,7 +69,7 @@ struct LinkProxyTests {
     }
 
     @Test func mutualTLSToABrokerPassesThroughUnchanged() async throws {
-        let broker = try BrokerProcess.start()
+        let broker = try await runBlocking { try BrokerProcess.start() }
         defer { broker.stop() }
         let proxy = try LinkProxy(to: broker.address)
         defer { proxy.stop() }

@@ -9,7 +9,7 @@ import Testing
 @Suite("log identity of a running broker")
 struct LogIdentityEndToEndTests {
     @Test func aBrokerRecordsItsLogsIdentityOnceAndKeepsItAcrossRestarts() async throws {
-        var broker = try BrokerProcess.start()
+        var broker = try await runBlocking { try BrokerProcess.start() }
         let directory = broker.directory
         defer { directory.remove() }
         defer { broker.kill() }

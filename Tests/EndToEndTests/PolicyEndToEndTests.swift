@@ -167,7 +167,7 @@ struct PolicyEndToEndTests {
 @Suite("Policy interop")
 struct PolicyInteropTests {
     @Test func stompPyGetsReceiptsForValidMessagesAndCodedErrorsForRefusals() async throws {
-        let broker = try BrokerProcess.start(topics: PolicyEndToEndTests.topics)
+        let broker = try await runBlocking { try BrokerProcess.start(topics: PolicyEndToEndTests.topics) }
         defer { broker.stop() }
         let town = try broker.pki.client("langxia-town")
         let arguments = [broker.address.host, String(broker.address.port), town.authority, town.certificate, town.key]

@@ -37,7 +37,7 @@ struct PublishOnceTests {
     }
 
     @Test func aResendAfterTheReceiptAndAfterABrokerSIGKILLGetsTheOriginalReceiptAndNoSecondSummons() async throws {
-        var broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics)
+        var broker = try await runBlocking { try BrokerProcess.start(topics: BrokerProcess.shippedTopics) }
         let directory = broker.directory
         defer { directory.remove() }
         defer { broker.kill() }
@@ -69,7 +69,7 @@ struct PublishOnceTests {
     }
 
     @Test func aResendAfterACutConnectionIsStoredOnce() async throws {
-        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics)
+        let broker = try await runBlocking { try BrokerProcess.start(topics: BrokerProcess.shippedTopics) }
         defer { broker.stop() }
         _ = try await publish(broker, id: "langxia-2026-0077", mode: "cut")
         let resent = try await publish(broker, id: "langxia-2026-0077")

@@ -18,7 +18,7 @@ struct ReferenceVerifierTests {
     @Test func acceptsTheLogABrokerWroteAndRejectsItWithOneByteFlipped() async throws {
         let directory = try TemporaryDirectory(prefix: "muster-reference-verifier")
         defer { directory.remove() }
-        let broker = try BrokerProcess.start(in: directory)
+        let broker = try await runBlocking { try BrokerProcess.start(in: directory) }
         do {
             let town = try await broker.connect("langxia-town")
             for number in 1...5 {

@@ -30,7 +30,7 @@ struct ReplayMemoryTests {
         let wroteAt = ContinuousClock.now
 
         // 2. Start the broker on it and note its footprint once it listens.
-        let broker = try BrokerProcess.start(in: directory, startupTimeout: .seconds(120))
+        let broker = try await runBlocking { try BrokerProcess.start(in: directory, startupTimeout: .seconds(120)) }
         defer { broker.kill() }
         let listeningAt = ContinuousClock.now
         let baseline = try #require(broker.residentBytes, "cannot read VmRSS of the broker")

@@ -280,7 +280,7 @@ struct ReplayTests {
     // MARK: Restart
 
     @Test func theLogSurvivesABrokerRestartAndReplaysIdentically() async throws {
-        let first = try BrokerProcess.start(settings: Self.settings)
+        let first = try await runBlocking { try BrokerProcess.start(settings: Self.settings) }
         var current = first
         defer { current.stop() }
         do {

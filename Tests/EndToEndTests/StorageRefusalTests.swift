@@ -12,7 +12,7 @@ struct StorageRefusalTests {
     @Test func sendThatCannotBeStoredIsRefusedAndNothingReceiptedIsLost() async throws {
         let directory = try TemporaryDirectory(prefix: "muster-full")
         defer { directory.remove() }
-        let broker = try BrokerProcess.start(in: directory, fileSizeLimit: 16 * 1024)
+        let broker = try await runBlocking { try BrokerProcess.start(in: directory, fileSizeLimit: 16 * 1024) }
         var receipted: [String] = []
         var refusal: (any Error)?
         do {

@@ -442,7 +442,7 @@ struct WorkflowEndToEndTests {
     /// the police have reported in.
     @Test func theAssessmentOnlineEqualsTheAssessmentFromTheDataDirectory() async throws {
         let from = BrokerClock.wallMilliseconds() - 1
-        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics, clock: .movedByHand())
+        let broker = try await runBlocking { try BrokerProcess.start(topics: BrokerProcess.shippedTopics, clock: .movedByHand()) }
         let clock = broker.clock
         defer { broker.stop() }
         do {
