@@ -39,6 +39,8 @@ public struct LogOptions: Sendable {
     public var clock: @Sendable () -> Int64
     /// Receives notices worth logging (segments pruned by retention, for example).
     public var notice: @Sendable (String) -> Void = { _ in }
+    /// How long after an urgent append the writer keeps its batches short (`LogWriter.urgentBatchLimit`).
+    public var urgentBatchWindow: Duration = .seconds(2)
 
     public init(dataDirectory: String, segmentBytes: Int = 64 << 20, fsync: FsyncPolicy = .always,
                 retention: [RetentionRule] = [], clock: @escaping @Sendable () -> Int64 = { LogClock.milliseconds() }) {

@@ -90,7 +90,7 @@ final class LogWriter: @unchecked Sendable {
                 // At most `batchLimit` at a time: an urgent append queued meanwhile waits for one
                 // bounded batch (its fdatasync and completions), not for a whole backlog's; and
                 // while urgent appends come, a short one.
-                let urgentLately = queue.lastUrgentAppend.map { ContinuousClock.now - $0 < Self.urgentWindow } ?? false
+                let urgentLately = queue.lastUrgentAppend.map { ContinuousClock.now - $0 < log.options.urgentBatchWindow } ?? false
                 let count = min(queue.pending.count, urgentLately ? Self.urgentBatchLimit : Self.batchLimit)
                 let batch = Array(queue.pending.prefix(count))
                 queue.lazySince = nil
@@ -113,12 +113,11 @@ final class LogWriter: @unchecked Sendable {
 
     /// The most records written (and fdatasynced) as one batch.
     static let batchLimit = 1024
-    /// The most in a batch for `urgentWindow` after an urgent append was queued: the next urgent
-    /// append then waits for at most this many others' write, fdatasync and completions. More
-    /// fdatasyncs cost throughput (a 300,000-record federation catch-up ran about a quarter
-    /// slower with batches of 32), so only while urgent records flow.
+    /// The most in a batch for `LogOptions.urgentBatchWindow` after an urgent append was queued:
+    /// the next urgent append then waits for at most this many others' write, fdatasync and
+    /// completions. More fdatasyncs cost throughput (a 300,000-record federation catch-up ran
+    /// about a quarter slower with batches of 32), so only while urgent records flow.
     static let urgentBatchLimit = 32
-    static let urgentWindow = Duration.seconds(2)
 
     /// Whether records are written but not yet synced (the writer thread's timers sync them).
     var owesSync: Bool { unsynced }
