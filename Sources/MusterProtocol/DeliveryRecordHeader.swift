@@ -1,5 +1,12 @@
-/// Delivery events as log records (kind `delivery`): the destination is the message's, the
-/// body is empty, and the headers say what happened, to whom, and when:
+/// Delivery events as log records (kind `delivery`); the destination is the message's. A
+/// batch record (the form written now) names one subscription in its headers and holds its
+/// events in the body, a line per run (Schemas/log-format.md section 7):
+///
+///     muster-consumer, muster-consumer-generation, muster-party, muster-subscription (below)
+///     muster-at                  the first event's time (ms since 1970); the lines' times are relative to it
+///     muster-events              how many events the body holds
+///
+/// A single-form record (logs written before) holds one event, no body, and these headers:
 ///
 ///     muster-event               delivered | consumed | acked | nacked | expired | released | dead-lettered | pruned
 ///     muster-consumer            queue:/queue/NAME | durable:JURISDICTION/PARTY/ID | session:N/ID
@@ -22,6 +29,7 @@ public enum DeliveryRecordHeader {
     public static let deliveredAt = "muster-delivered-at"
     public static let at = "muster-at"
     public static let reason = "muster-reason"
+    public static let events = "muster-events"
 
-    public static let all: Set<String> = [event, consumer, generation, offset, party, subscription, deliveryCount, deliveredAt, at, reason]
+    public static let all: Set<String> = [event, consumer, generation, offset, party, subscription, deliveryCount, deliveredAt, at, reason, events]
 }

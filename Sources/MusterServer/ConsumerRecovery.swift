@@ -46,17 +46,18 @@ public struct ConsumerRecovery {
                                                  owner: nil, nextNew: record.offset)
                     }
                 case .delivery:
-                    guard let event = LedgerEvent(record: record), var builder = builders[event.consumer],
-                          builder.generation == event.generation, event.offset >= builder.floor else { continue }
-                    if event.kind == .delivered || event.kind == .consumed {
-                        builder.nextNew = max(builder.nextNew, event.offset + 1)
+                    for event in LedgerEvent.events(in: record) {
+                        guard var builder = builders[event.consumer], builder.generation == event.generation, event.offset >= builder.floor else { continue }
+                        if event.kind == .delivered || event.kind == .consumed {
+                            builder.nextNew = max(builder.nextNew, event.offset + 1)
+                        }
+                        if event.kind.isTerminal {
+                            builder.unsettled[event.offset] = nil
+                        } else {
+                            builder.unsettled[event.offset] = event
+                        }
+                        builders[event.consumer] = builder
                     }
-                    if event.kind.isTerminal {
-                        builder.unsettled[event.offset] = nil
-                    } else {
-                        builder.unsettled[event.offset] = event
-                    }
-                    builders[event.consumer] = builder
                 }
             }
         }

@@ -13,7 +13,10 @@
 ///     in one order; a refusal record's completion takes it (under 2) to note the record.
 ///  4. `Broker.state` (MusterBroker, adaptive) — routing and acknowledgements; below it:
 ///     the session's `flow` (deliveries), `WorkflowDesk.deliveries` (leaf) and
-///     `MessageLog.queue` (delivery records).
+///     `LogMessageStore.ledger` (delivery records).
+///  4a. `LogMessageStore.ledger` (MusterServer) — delivery events waiting for a batch; held
+///     while a batch is handed to the log (`MessageLog.queue` below it), also from the
+///     writer's completions (under 2).
 ///  5. `ServerSession.flow` (MusterServer) — a live subscriber's throttling; below it: the
 ///     channel's staging.
 ///  6. `TLSChannel.staged` (MusterNet) — bytes waiting for the loop; below it: the loop's tasks.

@@ -21,6 +21,10 @@ public final class LogMessageStore: MessageStore {
     /// Bodies kept in memory for consumers that keep up.
     public static let recentBytes = 16 << 20
 
+    /// Delivery events waiting for the batch being written. Held while a batch is handed to the
+    /// log: below `Broker.state` and `MessageLog.commitLock`, above `MessageLog.queue` (LockOrder.swift).
+    private let ledger = Mutex(LedgerQueue())
+
     /// Where the records stamped for each federation peer are, for export streams.
     let exportIndex: SharedExportIndex
 
@@ -62,26 +66,60 @@ public final class LogMessageStore: MessageStore {
         exportIndex.noteHistory(offset: record.offset, exportedTo: peers, urgentFor: record.header(FederationHeader.exportUrgent))
     }
 
+    /// Delivery events are written a batch at a time (`LedgerQueue`): those that come while a
+    /// batch is written go together in the next, a record per subscription. Without a completion
+    /// (no ACK receipt waits) a batch rides on the next fdatasync: losing it in a crash only
+    /// means its messages are delivered again.
     public func record(_ events: [LedgerEvent], completion: (@Sendable (BrokerError?) -> Void)?) {
-        let failure = Mutex<LogError?>(nil)
-        for (index, event) in events.enumerated() {
-            let last = index == events.count - 1
-            // Without a completion (no ACK receipt waits) the events ride on the next fdatasync:
-            // losing them in a crash only means the message is delivered again.
-            log.append(LogEntry(event), sync: completion != nil) { result in
-                if case .failure(let error) = result { failure.withLock { $0 = $0 ?? error } }
-                guard last, let completion else { return }
-                completion(failure.withLock { $0 }.map { BrokerError(.storageFailure, "the acknowledgement was not recorded: \($0)") })
+        let completeNow = ledger.withLock { ledger -> Bool in
+            switch ledger.add(events, completion: completion) {
+            case .write(let batch): write(batch)
+            case .queued: break
+            case .completeNow: return true
+            }
+            return false
+        }
+        if completeNow { completion?(nil) }
+    }
+
+    /// Hands a batch to the log, under `ledger`'s lock so that batches reach the log in order.
+    private func write(_ batch: LedgerQueue.Batch) {
+        let entries = LogEntry.ledgerRecords(batch.events)
+        let outcome = Mutex<(left: Int, failure: LogError?)>((entries.count, nil))
+        for entry in entries {
+            log.append(entry, sync: batch.needsSync) { [self] result in
+                let (left, failure) = outcome.withLock { outcome in
+                    if case .failure(let error) = result { outcome.failure = outcome.failure ?? error }
+                    outcome.left -= 1
+                    return outcome
+                }
+                guard left == 0 else { return }
+                // A refused append completes inside `append`, where `ledger`'s lock is held.
+                if failure != nil { DispatchQueue.global().async { self.written(failure) } } else { written(nil) }
             }
         }
-        if events.isEmpty { completion?(nil) }
+    }
+
+    /// The oldest batch handed to the log is written (in the writer's completions, in offset order).
+    private func written(_ failure: LogError?) {
+        let completions = ledger.withLock { ledger in
+            let (completions, next) = ledger.written()
+            if let next { write(next) }
+            return completions
+        }
+        let error = failure.map { BrokerError(.storageFailure, "the acknowledgement was not recorded: \($0)") }
+        for completion in completions { completion(error) }
+    }
+
+    /// Returns once every delivery event recorded before the call is durable.
+    public func waitUntilDurable() {
+        let written = DispatchSemaphore(value: 0)
+        record([]) { _ in written.signal() }
+        // Asking the log for durability writes the lazy batches now, not a window later.
+        repeat { log.waitUntilDurable() } while written.wait(timeout: .now()) == .timedOut
     }
 
     public var nextOffset: UInt64 { log.nextOffset }
-
-    public func waitUntilDurable() {
-        log.waitUntilDurable()
-    }
 
     public func commitPending() -> Bool {
         log.commitPending()
@@ -144,7 +182,7 @@ public final class LogMessageStore: MessageStore {
     /// the delivery records still queued (to ride on the next write) are durable. Reads the log
     /// from that offset to its head.
     public func history(of destination: Destination, offset: UInt64) throws(BrokerError) -> [LedgerEvent] {
-        log.waitUntilDurable()
+        waitUntilDurable()
         let cursor = log.cursor(from: offset)
         let name = destination.description
         var events: [LedgerEvent] = []
@@ -153,7 +191,7 @@ public final class LogMessageStore: MessageStore {
                 let records = try cursor.next()
                 if records.isEmpty { break }
                 for record in records where record.kind == .delivery && record.destination == name {
-                    if let event = LedgerEvent(record: record), event.offset == offset { events.append(event) }
+                    events += LedgerEvent.events(in: record).filter { $0.offset == offset }
                 }
             }
         } catch {

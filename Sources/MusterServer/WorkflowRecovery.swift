@@ -28,8 +28,8 @@ public struct WorkflowRecovery {
             book.replay(message.publication)
             deliveries.noteStored(message)
         case .delivery:
-            guard record.destination.hasPrefix("/queue/inbox."), let event = LedgerEvent(record: record) else { return }
-            deliveries.note([event])
+            guard record.destination.hasPrefix("/queue/inbox.") else { return }
+            deliveries.note(LedgerEvent.events(in: record))
         }
     }
 

@@ -95,9 +95,12 @@ struct LogCommand: ParsableCommand {
                     if let message = StoredMessage(record: record), kinds.includesMessages {
                         writer.write(ExportedRecord(message, chain: record.chain.hex))
                     } else if record.kind == .delivery, kinds.includesDeliveries {
-                        writer.write(ExportedRecord(offset: record.offset, timestamp: record.timestamp, destination: record.destination,
-                                                    sender: "", headers: record.headers.map { ($0.name, $0.value) }, body: [],
-                                                    chain: record.chain.hex, kind: "delivery"))
+                        // A line per event: a batch record's events share its offset and chain hash.
+                        for event in LedgerEvent.events(in: record) {
+                            writer.write(ExportedRecord(offset: record.offset, timestamp: record.timestamp, destination: record.destination,
+                                                        sender: "", headers: event.singleFormHeaders, body: [],
+                                                        chain: record.chain.hex, kind: "delivery"))
+                        }
                     } else {
                         return true
                     }
