@@ -47,16 +47,12 @@ public struct ConsumerRecovery {
                     }
                 case .delivery:
                     for event in LedgerEvent.events(in: record) {
-                        guard var builder = builders[event.consumer], builder.generation == event.generation, event.offset >= builder.floor else { continue }
+                        guard builders[event.consumer].map({ $0.generation == event.generation && event.offset >= $0.floor }) == true else { continue }
+                        // In place: a copy of the builder kept alive would copy its unsettled events for every event.
                         if event.kind == .delivered || event.kind == .consumed {
-                            builder.nextNew = max(builder.nextNew, event.offset + 1)
+                            builders[event.consumer]!.nextNew = max(builders[event.consumer]!.nextNew, event.offset + 1)
                         }
-                        if event.kind.isTerminal {
-                            builder.unsettled[event.offset] = nil
-                        } else {
-                            builder.unsettled[event.offset] = event
-                        }
-                        builders[event.consumer] = builder
+                        builders[event.consumer]!.unsettled[event.offset] = event.kind.isTerminal ? nil : event
                     }
                 }
             }

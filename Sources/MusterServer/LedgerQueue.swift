@@ -11,6 +11,8 @@ struct LedgerQueue {
     typealias Completion = @Sendable (BrokerError?) -> Void
 
     struct Batch {
+        /// Names the batch when the log reports it written (`written(_:failure:)`).
+        let id: UInt64
         let events: [LedgerEvent]
         /// Someone waits for these events: the batch must be durable.
         let needsSync: Bool
@@ -25,10 +27,18 @@ struct LedgerQueue {
         case completeNow
     }
 
+    /// A batch handed to the log: its completions, and once written, how it went.
+    private struct Handed {
+        let id: UInt64
+        var completions: [Completion]
+        var outcome: BrokerError??
+    }
+
     private var queued: [LedgerEvent] = []
     private var queuedCompletions: [Completion] = []
-    /// The completions of each batch handed to the log and not yet written, oldest first.
-    private var writing: [[Completion]] = []
+    /// Batches handed to the log, oldest first; each leaves once it and every one before it is written.
+    private var writing: [Handed] = []
+    private var nextID: UInt64 = 0
 
     var isIdle: Bool { writing.isEmpty && queued.isEmpty }
 
@@ -41,23 +51,30 @@ struct LedgerQueue {
         }
         if queued.isEmpty {
             guard !writing.isEmpty else { return .completeNow }
-            writing[writing.count - 1].append(completion)
+            writing[writing.count - 1].completions.append(completion)
             return .queued
         }
         queuedCompletions.append(completion)
         return .write(take())
     }
 
-    /// The oldest batch handed to the log is written (or failed): its completions, and the
-    /// next batch to write if events queued meanwhile and none is being written.
-    mutating func written() -> (completions: [Completion], next: Batch?) {
-        let done = writing.isEmpty ? [] : writing.removeFirst()
-        return (done, writing.isEmpty && !queued.isEmpty ? take() : nil)
+    /// The log wrote batch `id` (or failed to): the completions due now, each with its batch's
+    /// outcome, in the order the batches were handed over, and the next batch to write if events
+    /// queued meanwhile and none is being written.
+    mutating func written(_ id: UInt64, failure: BrokerError?) -> (completions: [(Completion, BrokerError?)], next: Batch?) {
+        if let index = writing.firstIndex(where: { $0.id == id }) { writing[index].outcome = .some(failure) }
+        var due: [(Completion, BrokerError?)] = []
+        while let first = writing.first, case .some(let outcome) = first.outcome {
+            due += first.completions.map { ($0, outcome) }
+            writing.removeFirst()
+        }
+        return (due, writing.isEmpty && !queued.isEmpty ? take() : nil)
     }
 
     private mutating func take() -> Batch {
-        let batch = Batch(events: queued, needsSync: !queuedCompletions.isEmpty)
-        writing.append(queuedCompletions)
+        defer { nextID += 1 }
+        let batch = Batch(id: nextID, events: queued, needsSync: !queuedCompletions.isEmpty)
+        writing.append(Handed(id: nextID, completions: queuedCompletions, outcome: nil))
         queued = []
         queuedCompletions = []
         return batch

@@ -11,28 +11,31 @@ extension LogEntry {
     /// Lines a batch record holds at most (a larger batch takes several records).
     static let ledgerLinesPerRecord = 4096
 
-    /// The records for `events`, in the order their subscriptions first appear; each
-    /// subscription's events keep their order.
+    /// The records for `events`: a consumer's events keep their order across its records. Each
+    /// consumer's events go to its latest record while they come from the same subscription and
+    /// destination; a queue's events alternating between two subscribers take a record per turn
+    /// (recovery reads a consumer's events in log order: an `acked` must never come before the
+    /// `released` it followed).
     public static func ledgerRecords(_ events: [LedgerEvent]) -> [LogEntry] {
-        var groups: [LedgerSubscription: Int] = [:]
-        var runs: [(subscription: LedgerSubscription, runs: [LedgerRun])] = []
+        var latest: [ConsumerName: Int] = [:]
+        var groups: [(subscription: LedgerSubscription, runs: [LedgerRun])] = []
         for event in events {
             let key = LedgerSubscription(event)
             let index: Int
-            if let found = groups[key] {
+            if let found = latest[event.consumer], groups[found].subscription == key {
                 index = found
             } else {
-                index = runs.count
-                groups[key] = index
-                runs.append((key, []))
+                index = groups.count
+                latest[event.consumer] = index
+                groups.append((key, []))
             }
-            if let last = runs[index].runs.last, last.extends(with: event) {
-                runs[index].runs[runs[index].runs.count - 1].last = event.offset
+            if let last = groups[index].runs.last, last.extends(with: event) {
+                groups[index].runs[groups[index].runs.count - 1].last = event.offset
             } else {
-                runs[index].runs.append(LedgerRun(event))
+                groups[index].runs.append(LedgerRun(event))
             }
         }
-        return runs.flatMap { group in
+        return groups.flatMap { group in
             stride(from: 0, to: group.runs.count, by: ledgerLinesPerRecord).map { start in
                 let slice = group.runs[start..<min(start + ledgerLinesPerRecord, group.runs.count)]
                 return batchRecord(group.subscription, slice)
@@ -101,7 +104,7 @@ private struct LedgerRun {
     }
 
     func extends(with event: LedgerEvent) -> Bool {
-        event.offset == last &+ 1 && event.kind == kind && event.deliveryCount == deliveryCount && event.deliveredAt == deliveredAt
+        event.offset == last &+ 1 && event.offset - first < LedgerEvent.longestRun && event.kind == kind && event.deliveryCount == deliveryCount && event.deliveredAt == deliveredAt
             && event.at == at && event.reason == reason
     }
 }

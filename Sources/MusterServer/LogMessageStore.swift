@@ -94,21 +94,21 @@ public final class LogMessageStore: MessageStore {
                     return outcome
                 }
                 guard left == 0 else { return }
+                let error = failure.map { BrokerError(.storageFailure, "the delivery events were not recorded: \($0)") }
                 // A refused append completes inside `append`, where `ledger`'s lock is held.
-                if failure != nil { DispatchQueue.global().async { self.written(failure) } } else { written(nil) }
+                if error != nil { DispatchQueue.global().async { self.written(batch.id, error) } } else { written(batch.id, nil) }
             }
         }
     }
 
-    /// The oldest batch handed to the log is written (in the writer's completions, in offset order).
-    private func written(_ failure: LogError?) {
+    /// The log wrote a batch (in the writer's completions, in offset order; a failure from elsewhere).
+    private func written(_ id: UInt64, _ failure: BrokerError?) {
         let completions = ledger.withLock { ledger in
-            let (completions, next) = ledger.written()
+            let (completions, next) = ledger.written(id, failure: failure)
             if let next { write(next) }
             return completions
         }
-        let error = failure.map { BrokerError(.storageFailure, "the acknowledgement was not recorded: \($0)") }
-        for completion in completions { completion(error) }
+        for (completion, error) in completions { completion(error) }
     }
 
     /// Returns once every delivery event recorded before the call is durable.

@@ -123,20 +123,18 @@ final class ReplayStream: @unchecked Sendable {
                 finish(at: record.offset)
                 return
             case .deliver(let ackID):
-                let frames: [StompFrame]
+                let frame: StompFrame
                 if let export {
                     guard let exported = export.service.frame(record, subscriptionID: state.subscriptionID, ackID: ackID,
                                                               head: history.nextOffset) else { continue }
-                    frames = [exported]
+                    frame = exported
                 } else if record.kind == .delivery {
-                    frames = Self.deliveryRecordFrames(record, subscriptionID: state.subscriptionID, ackID: ackID)
+                    frame = Self.deliveryRecordFrame(record, subscriptionID: state.subscriptionID, ackID: ackID)
                 } else {
                     guard let message = StoredMessage(record: record) else { continue }
-                    frames = [Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)]
+                    frame = Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)
                 }
-                channel.withOutboundBuffer { buffer in
-                    for frame in frames { StompFrameEncoder.encode(frame, version: version, into: &buffer) }
-                }
+                channel.withOutboundBuffer { StompFrameEncoder.encode(frame, version: version, into: &$0) }
             }
         }
     }
@@ -220,25 +218,21 @@ final class ReplayStream: @unchecked Sendable {
     /// (so that a closed connection stops a long scan).
     private static let exportScanLimit = 262_144
 
-    /// A delivery record as MESSAGEs, one per event it holds: `muster-record:delivery`, the
-    /// event's headers (in the single form, whichever form the record has), no body. The events
-    /// of one record share its offset (`x-stream-offset`) and its ack id; their message ids are
-    /// `d-OFFSET` for a single-form record and `d-OFFSET.N` for the Nth event of a batch.
-    static func deliveryRecordFrames(_ record: LogRecord, subscriptionID: String, ackID: String?) -> [StompFrame] {
-        let batch = record.header(DeliveryRecordHeader.events) != nil
-        return LedgerEvent.events(in: record).enumerated().map { index, event in
-            var headers: StompHeaders = [
-                "subscription": subscriptionID,
-                "message-id": batch ? "d-\(record.offset).\(index)" : "d-\(record.offset)",
-                "destination": record.destination,
-            ]
-            if let ackID { headers.append("ack", ackID) }
-            headers.append(ReplayHeader.record, "delivery")
-            headers.append(ReservedHeader.timestamp, String(record.timestamp))
-            headers.append(ReplayRequest.startHeader, String(record.offset))
-            for (name, value) in event.singleFormHeaders { headers.append(name, value) }
-            return StompFrame(.message, headers: headers, body: [])
-        }
+    /// A delivery record as a MESSAGE: `muster-record:delivery` and the record's headers; a
+    /// batch record's body is its lines of events (Schemas/log-format.md section 7), a
+    /// single-form record has none. One frame per record, like every other record replayed.
+    static func deliveryRecordFrame(_ record: LogRecord, subscriptionID: String, ackID: String?) -> StompFrame {
+        var headers: StompHeaders = [
+            "subscription": subscriptionID,
+            "message-id": "d-\(record.offset)",
+            "destination": record.destination,
+        ]
+        if let ackID { headers.append("ack", ackID) }
+        headers.append(ReplayHeader.record, "delivery")
+        headers.append(ReservedHeader.timestamp, String(record.timestamp))
+        headers.append(ReplayRequest.startHeader, String(record.offset))
+        for header in record.headers { headers.append(header.name, header.value) }
+        return StompFrame(.message, headers: headers, body: record.body)
     }
 
     /// Re-checks a time bound whose end lies in the future (called on the connection's ticks).

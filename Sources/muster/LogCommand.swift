@@ -95,10 +95,17 @@ struct LogCommand: ParsableCommand {
                     if let message = StoredMessage(record: record), kinds.includesMessages {
                         writer.write(ExportedRecord(message, chain: record.chain.hex))
                     } else if record.kind == .delivery, kinds.includesDeliveries {
-                        // A line per event: a batch record's events share its offset and chain hash.
-                        for event in LedgerEvent.events(in: record) {
+                        // A line per event: a batch record's events share its offset and chain hash. A
+                        // record that holds no readable event is shown as it is, not left out.
+                        let events = LedgerEvent.events(in: record)
+                        for event in events {
                             writer.write(ExportedRecord(offset: record.offset, timestamp: record.timestamp, destination: record.destination,
                                                         sender: "", headers: event.singleFormHeaders, body: [],
+                                                        chain: record.chain.hex, kind: "delivery"))
+                        }
+                        if events.isEmpty {
+                            writer.write(ExportedRecord(offset: record.offset, timestamp: record.timestamp, destination: record.destination,
+                                                        sender: "", headers: record.headers.map { ($0.name, $0.value) }, body: record.body,
                                                         chain: record.chain.hex, kind: "delivery"))
                         }
                     } else {

@@ -37,17 +37,17 @@ struct LedgerBatchTests {
                 return
             }
         }
-        let (done, next) = queue.written()
+        let (done, next) = queue.written(first.id, failure: nil)
         #expect(done.isEmpty, "the first batch had no one waiting")
         #expect(next?.events.map(\.offset) == [2, 3, 4], "everything queued goes in one batch, in order")
         #expect(next?.needsSync == false)
-        let (_, after) = queue.written()
+        let (_, after) = queue.written(next?.id ?? 99, failure: nil)
         #expect(after == nil && queue.isIdle)
     }
 
     @Test func anEventSomeoneWaitsForIsNotHeldBack() {
         var queue = LedgerQueue()
-        _ = queue.add([Self.event(.delivered, 1)], completion: nil)
+        guard case .write(let first) = queue.add([Self.event(.delivered, 1)], completion: nil) else { Issue.record("idle: at once"); return }
         _ = queue.add([Self.event(.delivered, 2)], completion: nil)
         let receipts = Mutex<[String]>([])
         let receipt: LedgerQueue.Completion = { _ in receipts.withLock { $0.append("ack 3") } }
@@ -56,26 +56,62 @@ struct LedgerBatchTests {
             return
         }
         #expect(batch.events.map(\.offset) == [2, 3] && batch.needsSync, "it takes what queued before it along, and is durable")
-        let (firstDone, next) = queue.written()
+        let (firstDone, next) = queue.written(first.id, failure: nil)
         #expect(firstDone.isEmpty && next == nil, "the first batch had no one waiting; nothing queued since")
-        let (secondDone, _) = queue.written()
-        for completion in secondDone { completion(nil) }
+        let (secondDone, _) = queue.written(batch.id, failure: nil)
+        for (completion, error) in secondDone { completion(error) }
         #expect(receipts.withLock { $0 } == ["ack 3"] && queue.isIdle)
     }
 
     @Test func waitingForNothingCompletesOnceWhatCameBeforeIsWritten() {
         var queue = LedgerQueue()
         guard case .completeNow = queue.add([], completion: { _ in }) else { Issue.record("nothing pending: at once"); return }
-        _ = queue.add([Self.event(.delivered, 1)], completion: nil)
+        guard case .write(let batch) = queue.add([Self.event(.delivered, 1)], completion: nil) else { Issue.record("idle: at once"); return }
         let waited = Mutex(0)
         guard case .queued = queue.add([], completion: { _ in waited.withLock { $0 += 1 } }) else { Issue.record("a batch is written: wait"); return }
-        let (completions, next) = queue.written()
+        let (completions, next) = queue.written(batch.id, failure: nil)
         #expect(completions.count == 1 && next == nil, "it waits for the batch being written, not a new one")
-        for completion in completions { completion(nil) }
+        for (completion, error) in completions { completion(error) }
         #expect(waited.withLock { $0 } == 1)
     }
 
+    @Test func eachCompletionGetsItsOwnBatchsOutcomeInOrder() {
+        var queue = LedgerQueue()
+        let heard = Mutex<[String]>([])
+        func receipt(_ name: String) -> LedgerQueue.Completion {
+            { error in heard.withLock { $0.append("\(name): \(error == nil ? "stored" : "failed")") } }
+        }
+        guard case .write(let first) = queue.add([Self.event(.acked, 1)], completion: receipt("ack 1")),
+              case .write(let second) = queue.add([Self.event(.acked, 2)], completion: receipt("ack 2")) else {
+            Issue.record("ACKs with receipts go at once")
+            return
+        }
+        // The second is reported first (a failure of the first is reported from another thread).
+        let (early, _) = queue.written(second.id, failure: nil)
+        #expect(early.isEmpty, "nothing is told before the batches handed over before it are")
+        let (due, _) = queue.written(first.id, failure: BrokerError(.storageFailure, "disk full"))
+        for (completion, error) in due { completion(error) }
+        #expect(heard.withLock { $0 } == ["ack 1: failed", "ack 2: stored"])
+        #expect(queue.isIdle)
+    }
+
     // MARK: The record form
+
+    @Test func aConsumersEventsKeepTheirOrderAcrossItsSubscribers() throws {
+        // One queue, two workers: A's delivery of 7 is released (A left) and 7 goes to B, who acks
+        // it, while B also works on 8. Recovery must read `released` before `acked`.
+        let work = Destination(kind: .queue, name: "work")
+        func event(_ kind: LedgerEvent.Kind, _ offset: UInt64, _ worker: String, count: Int = 1) -> LedgerEvent {
+            LedgerEvent(kind: kind, consumer: .queue(work), generation: 0, destination: work, offset: offset,
+                        party: PartyIdentity(jurisdiction: "jinshan", party: worker), subscriptionID: "w", deliveryCount: count,
+                        deliveredAt: 1_000, at: 1_000)
+        }
+        let events = [event(.delivered, 7, "worker-a"), event(.delivered, 8, "worker-b"), event(.released, 7, "worker-a"),
+                      event(.delivered, 7, "worker-b", count: 2), event(.acked, 7, "worker-b", count: 2), event(.acked, 8, "worker-b")]
+        let read = try Self.stored(LogEntry.ledgerRecords(events)).flatMap(LedgerEvent.events(in:))
+        #expect(read.map(Keyed.init) == events.map(Keyed.init), "the consumer's events in the order they happened")
+    }
+
 
     @Test func aBatchPacksRunsPerSubscriptionAndReadsBackEventForEvent() throws {
         let at: Int64 = 1_765_000_000_000
