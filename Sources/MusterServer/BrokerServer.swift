@@ -149,7 +149,7 @@ public final class BrokerServer: @unchecked Sendable {
         // Deadlines that passed while the broker was down are escalated now, naming the deadline itself.
         timers.start()
         if let period = configuration.memoryReturnQuietPeriod {
-            let heapReturner = HeapReturner(period: period, logger: logger) { [weak self] in
+            let heapReturner = HeapReturner(period: period, logger: logger, releaseCaches: { [history] in history.releaseRecentMessages() }) { [weak self] in
                 self.map { HeapReturn.Activity(logEnd: $0.log.nextOffset, connectionEvents: $0.connectionEvents.load(ordering: .relaxed)) }
             }
             heapReturner.start()

@@ -22,16 +22,22 @@ struct HeapReturn {
     /// Freed memory the allocator still held after the last return (what trimming could not give back).
     private var heldAfterReturn = 0
 
+    /// Whether the last `check` that said to return found the broker quiet (then caches kept for
+    /// traffic may go too), rather than busy with too much freed memory held.
+    private(set) var returnsWhileQuiet = false
+
     /// Called once per period with the current activity and the freed memory the allocator
     /// holds; true when memory should be returned now.
     mutating func check(_ activity: Activity, heldFreeBytes: Int = 0) -> Bool {
         defer { lastSeen = activity }
         guard activity == lastSeen else {
             owed = true
+            returnsWhileQuiet = false
             return heldFreeBytes >= heldAfterReturn + Self.busyThreshold
         }
         guard owed else { return false }
         owed = false
+        returnsWhileQuiet = true
         return true
     }
 

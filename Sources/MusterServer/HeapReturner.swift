@@ -10,6 +10,9 @@ final class HeapReturner: @unchecked Sendable {
     private let period: Duration
     private let logger: Logger
     private let activity: @Sendable () -> HeapReturn.Activity?
+    /// Lets go of caches before the heap is returned once the broker is quiet (the newest
+    /// messages kept for subscribers; not while it is busy, when they save reading the log).
+    private let releaseCaches: @Sendable () -> Void
     private let timer: any DispatchSourceTimer
     private let decision = Mutex(HeapReturn())
     private let returns = Atomic<Int>(0)
@@ -18,9 +21,11 @@ final class HeapReturner: @unchecked Sendable {
     var returnCount: Int { returns.load(ordering: .relaxed) }
 
     /// `activity` returns nil once there is nothing left to watch.
-    init(period: Duration, logger: Logger, activity: @escaping @Sendable () -> HeapReturn.Activity?) {
+    init(period: Duration, logger: Logger, releaseCaches: @escaping @Sendable () -> Void = {},
+         activity: @escaping @Sendable () -> HeapReturn.Activity?) {
         self.period = period
         self.logger = logger
+        self.releaseCaches = releaseCaches
         self.activity = activity
         self.timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "muster-memory-return", qos: .utility))
     }
@@ -29,8 +34,11 @@ final class HeapReturner: @unchecked Sendable {
         let nanoseconds = Int(period / .nanoseconds(1))
         timer.schedule(deadline: .now() + .nanoseconds(nanoseconds), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
         timer.setEventHandler { [self] in
-            guard let now = activity(), decision.withLock({ $0.check(now, heldFreeBytes: Int(muster_free_heap_bytes())) }) else { return }
+            guard let now = activity() else { return }
+            let (due, quiet) = decision.withLock { ($0.check(now, heldFreeBytes: Int(muster_free_heap_bytes())), $0.returnsWhileQuiet) }
+            guard due else { return }
             let before = Self.residentBytes()
+            if quiet { releaseCaches() }
             _ = muster_return_free_heap()
             returns.add(1, ordering: .relaxed)
             decision.withLock { $0.returned(heldFreeBytesAfter: Int(muster_free_heap_bytes())) }

@@ -39,6 +39,11 @@ public final class LogMessageStore: MessageStore {
         }
     }
 
+    /// Lets go of the newest messages kept in memory (when the broker has gone quiet).
+    func releaseRecentMessages() {
+        recent.release()
+    }
+
     public func append(_ publication: Publication, completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
         append(publication, deferCommit: false, completion: completion)
     }

@@ -84,6 +84,17 @@ final class RecentMessages: @unchecked Sendable {
         return low
     }
 
+    /// Forgets every kept message (the broker has gone quiet: its memory goes back to the system).
+    /// Reads from before now go to the log; messages stored from now on are kept again.
+    func release() {
+        lock.withLock {
+            entries = []
+            first = 0
+            bytes = 0
+            floor = coveredThrough
+        }
+    }
+
     /// Bytes of the bodies this cache holds, evicted entries not yet compacted included.
     var heldBodyBytes: Int {
         lock.withLock { entries.reduce(0) { $0 + ($1?.publication.body.count ?? 0) } }

@@ -25,6 +25,27 @@ struct HeapReturnTests {
             == [false, true, false, false, false, true, false, false, true])
     }
 
+    @Test func cachesGoOnlyWhenTheBrokerIsQuiet() {
+        var decision = HeapReturn()
+        _ = decision.check(Activity(logEnd: 1, connectionEvents: 0))
+        // Busy, holding more freed memory than the threshold: returned, but the caches stay.
+        let busy = decision.check(Activity(logEnd: 2, connectionEvents: 0), heldFreeBytes: HeapReturn.busyThreshold + 1)
+        #expect(busy && !decision.returnsWhileQuiet)
+        let quiet = decision.check(Activity(logEnd: 2, connectionEvents: 0))
+        #expect(quiet && decision.returnsWhileQuiet)
+    }
+
+    @Test func theReturnerReleasesCachesOnlyOnceQuiet() async throws {
+        let current = Mutex(Activity(logEnd: 0, connectionEvents: 0))
+        let released = Mutex(0)
+        let returner = HeapReturner(period: .milliseconds(20), logger: Logger(label: "test"), releaseCaches: { released.withLock { $0 += 1 } }) {
+            current.withLock { $0 }
+        }
+        returner.start()
+        defer { returner.stop() }
+        try await eventually("the quiet period after startup to release the caches") { released.withLock { $0 } >= 1 }
+    }
+
     @Test func neverReturnsWhileTheBrokerWorks() {
         let busy = (0..<50).map { Activity(logEnd: UInt64($0), connectionEvents: $0 / 3) }
         #expect(!decisions(busy).contains(true))

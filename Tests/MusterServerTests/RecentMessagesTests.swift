@@ -35,4 +35,19 @@ struct RecentMessagesTests {
         #expect(recent.message(at: 8)??.offset == 8)
         #expect(recent.message(at: 3) == nil)
     }
+
+    /// A quiet broker lets the whole cache go: reads of what it held go to the log, and what is
+    /// stored afterwards is kept again.
+    @Test func releasingTheCacheSendsReadsToTheLogAndKeepsWhatComesAfter() throws {
+        let recent = RecentMessages(from: 0, byteLimit: 1 << 20)
+        for offset in 0..<10 { recent.add(Self.message(UInt64(offset), bytes: 1 << 10)) }
+        recent.release()
+        #expect(recent.heldBodyBytes == 0)
+        #expect(recent.read(Self.notices, from: 9, limit: 100) == nil, "released: read the log")
+        #expect(recent.message(at: 9) == nil)
+        let nothingYet = try #require(recent.read(Self.notices, from: 10, limit: 100), "from the head on, the cache answers")
+        #expect(nothingYet.messages.isEmpty && nothingYet.scannedTo == 10)
+        recent.add(Self.message(10, bytes: 1 << 10))
+        #expect(try #require(recent.read(Self.notices, from: 10, limit: 100)).messages.map(\.offset) == [10])
+    }
 }
