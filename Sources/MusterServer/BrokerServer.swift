@@ -211,6 +211,9 @@ public final class BrokerServer: @unchecked Sendable {
         heapReturner?.stop()
         timers.stop()
         pump.stop()
+        // Delivery events recorded since the pump's last checkpoint (sessions closing) may still
+        // wait for a batch: handed to the log and synced before it closes.
+        history.waitUntilDurable()
         log.close()
         logger.info("stopped")
     }

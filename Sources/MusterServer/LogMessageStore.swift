@@ -120,8 +120,9 @@ public final class LogMessageStore: MessageStore {
     public func waitUntilDurable() {
         let written = DispatchSemaphore(value: 0)
         record([]) { _ in written.signal() }
-        // Asking the log for durability writes the lazy batches now, not a window later.
-        repeat { log.waitUntilDurable() } while written.wait(timeout: .now()) == .timedOut
+        // Asking the log for durability writes the lazy batches now, not a window later. (A closed
+        // log answers at once; its refusals reach the completions from another thread.)
+        repeat { log.waitUntilDurable() } while written.wait(timeout: .now() + .milliseconds(1)) == .timedOut
     }
 
     public var nextOffset: UInt64 { log.nextOffset }

@@ -206,6 +206,25 @@ struct LedgerBatchTests {
         #expect(bytes < sent.count * 16, "\(bytes) bytes for \(sent.count) events")
     }
 
+    @Test func aDurabilityWaitCoversEveryEventRecordedBeforeItAcrossAReopen() throws {
+        let directory = try TemporaryDirectory(prefix: "muster-ledger-durable")
+        var log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        let store = LogMessageStore(log: log)
+        // The first goes at once as a lazy batch (written within 20 ms); the rest queue behind it.
+        let sent = (0..<300 as Range<UInt64>).map { Self.event($0 % 2 == 0 ? .delivered : .acked, $0 / 2) }
+        for event in sent { store.record([event], completion: nil) }
+        store.waitUntilDurable()
+        // Closing writes whatever the log still queues: its end must not move, everything was
+        // durable when the wait returned (and events never handed to the log would be missing).
+        let durableHead = log.nextOffset
+        log.close()
+        log = try MessageLog.open(LogOptions(dataDirectory: directory.path))
+        defer { log.close() }
+        #expect(log.nextOffset == durableHead)
+        let read = try Self.read(log, from: 0).flatMap(LedgerEvent.events(in:))
+        #expect(read.map(Keyed.init) == sent.map(Keyed.init), "every event recorded before the wait, in order")
+    }
+
     /// Appends `entries` to a fresh log and reads them back.
     static func stored(_ entries: [LogEntry]) throws -> [LogRecord] {
         let directory = try TemporaryDirectory(prefix: "muster-ledger-record")
