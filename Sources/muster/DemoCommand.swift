@@ -114,6 +114,9 @@ enum DemoSetup {
             .replacingOccurrences(of: ".muster/certs/", with: "\(certificates)/")
         try partiesText.write(toFile: "\(directory)/parties.yaml", atomically: true, encoding: .utf8)
         let absolute = { (path: String) in path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path }
+        // The story runs on a fast clock (`--speed`): an ack-wait of 30 s would be 25 ms at 1200×,
+        // shorter than an adapter's acknowledgement takes on a loaded machine. The story has no
+        // redelivery in it, so its ack-wait is long in story time (6 s at 1200×).
         let settings = """
             broker: {name: demo-broker, jurisdiction: jinshan}
             listen: 127.0.0.1:0
@@ -124,6 +127,7 @@ enum DemoSetup {
             log: {fsync: always}
             tls: {certificate: \(certificates)/server.crt, private-key: \(certificates)/server.key}
             heartbeat: {send-ms: 0, expect-ms: 0}
+            delivery: {ack-wait: 2h}
             """
         try settings.write(toFile: "\(directory)/muster.yaml", atomically: true, encoding: .utf8)
         do {
