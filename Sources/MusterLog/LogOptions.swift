@@ -39,6 +39,12 @@ public struct LogOptions: Sendable {
     public var clock: @Sendable () -> Int64
     /// Receives notices worth logging (segments pruned by retention, for example).
     public var notice: @Sendable (String) -> Void = { _ in }
+    /// Start-up reads every segment, checking every record's chain hash, instead of taking
+    /// sealed segments from their index files (which it then writes again).
+    public var verifyAll = false
+    /// The largest segment: a record's byte position in its segment must fit in 32 bits
+    /// (segment index files pack it so).
+    public static let maximumSegmentBytes = 1 << 31
     /// How long after an urgent append the writer keeps its batches short (`LogWriter.urgentBatchLimit`).
     public var urgentBatchWindow: Duration = .seconds(2)
 

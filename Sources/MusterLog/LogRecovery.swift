@@ -1,19 +1,29 @@
 import Glibc
 
 /// Brings the log on disk to a consistent state before the broker serves it: creates it when
-/// absent, scans every record, cuts off a torn tail, removes a segment whose creation a crash
-/// interrupted, and refuses (throws) when anything else is damaged.
+/// absent, scans every record (of sealed segments whose index file matches them, only the last:
+/// `LogOptions.verifyAll` reads them all), cuts off a torn tail, removes a segment whose
+/// creation a crash interrupted, and refuses (throws) when anything else is damaged.
 struct LogRecovery {
     let options: LogOptions
 
     func recover(progress: (Int, Int) -> Void) throws(LogError) -> (ScanResult, RecoveryReport) {
         let directory = options.logDirectory
         try LogFile.makeDirectories(directory)
-        let scanner = LogScanner(directory: directory, dataDirectory: options.dataDirectory)
+        var scanner = LogScanner(directory: directory, dataDirectory: options.dataDirectory)
+        scanner.loadIndexes = !options.verifyAll
+        scanner.writeIndexes = true
+        scanner.notice = options.notice
         var scan = try scanner.scan(progress: progress)
-        if let unfinished = scan.unfinishedSegment {
+        let unfinishedSegment = scan.unfinishedSegment
+        if let unfinished = unfinishedSegment {
             try LogFile.remove(directory + "/" + unfinished)
             try LogFile.syncDirectory(directory)
+            if let last = scan.segments.last, last.positionLists != nil {
+                // The segment before it is the active one again: it is read as such, without an index file.
+                SegmentIndexFile.remove(ofSegment: last.path)
+                scan = try scanner.scan(progress: progress)
+            }
         }
         if let torn = scan.tornTail {
             let file = try LogFile(path: directory + "/" + torn.segment, flags: O_WRONLY)
@@ -22,16 +32,28 @@ struct LogRecovery {
         }
         for leftover in scan.leftoverPrunedSegments {
             try LogFile.remove(directory + "/" + leftover)
+            SegmentIndexFile.remove(ofSegment: directory + "/" + leftover)
         }
+        try Self.removeOrphanIndexFiles(in: directory, segments: scan.segments)
         if !scan.leftoverPrunedSegments.isEmpty { try LogFile.syncDirectory(directory) }
         if scan.segments.isEmpty {
             let header = SegmentHeader(baseOffset: 0, created: options.clock(), previousChain: .genesis)
             scan.segments.append(try Self.createSegment(header, in: directory))
         }
         let report = RecoveryReport(records: scan.records, segments: scan.segments.count, head: scan.head,
-                                    truncated: scan.tornTail, removedSegment: scan.unfinishedSegment,
-                                    prunedHead: scan.prunedHead)
+                                    truncated: scan.tornTail, removedSegment: unfinishedSegment,
+                                    prunedHead: scan.prunedHead, recordsRead: scan.recordsRead,
+                                    segmentsFromIndexes: scan.segmentsFromIndexes)
         return (scan, report)
+    }
+
+    /// Index files are caches of their segments: those of no segment (and half-written ones) go.
+    private static func removeOrphanIndexFiles(in directory: String, segments: [SegmentIndex]) throws(LogError) {
+        let kept = Set(segments.map { SegmentIndexFile.path(ofSegment: $0.path) })
+        for name in try LogFile.list(directory) where name.hasSuffix(SegmentIndexFile.suffix) || name.hasSuffix(SegmentIndexFile.suffix + ".tmp") {
+            let path = directory + "/" + name
+            if !kept.contains(path) { try LogFile.remove(path) }
+        }
     }
 
     /// Creates a segment file holding only its header, synced with its directory entry.

@@ -29,6 +29,11 @@ struct ScanResult {
     /// True when `visit` ended the scan early.
     var stoppedEarly = false
     var lastOffsetByDestination: [String: UInt64] = [:]
+    /// With `LogScanner.writeIndexes`: the last segment's record positions by destination.
+    var activePositions: [String: [UInt64]] = [:]
+    /// Segments taken from their index files, and records read (the rest).
+    var segmentsFromIndexes = 0
+    var recordsRead = 0
 
     /// The last record's offset and chain, or nil for an empty log.
     var head: LogHead? {
@@ -46,6 +51,13 @@ struct LogScanner {
     let dataDirectory: String
     /// Checks chain hashes (SHA-256 per record) as well as CRCs.
     var verifyChain = true
+    /// Start-up: a sealed segment whose index file matches it is not read (SegmentIndexFile);
+    /// a sealed segment read through gets its index file (`writeIndexes`). Verification leaves
+    /// both off; `LogOptions.verifyAll` only loads none.
+    var loadIndexes = false
+    var writeIndexes = false
+    /// Receives what start-up should say (a segment index that was not used, and why).
+    var notice: (String) -> Void = { _ in }
 
     static let prunedHeadFile = "pruned-head"
 
@@ -97,7 +109,27 @@ struct LogScanner {
                 try checkFirstAnchor(header, fileName: fileName, pruned: result.prunedHead)
             }
             previousChain = header.previousChain
+            if loadIndexes, !isLast {
+                switch indexed(fileName: fileName, path: path, header: header, fileSize: fileSize, reader: reader, after: previousTimestamp) {
+                case .success(let segment):
+                    result.segments.append(segment)
+                    result.segmentsFromIndexes += 1
+                    result.records += Int(segment.endOffset - base)
+                    result.bytes += segment.size - SegmentHeader.size
+                    for (key, list) in segment.positionLists ?? [:] {
+                        let destination = PositionKey.destination(of: key)
+                        result.lastOffsetByDestination[destination] = max(result.lastOffsetByDestination[destination] ?? 0, list.lastOffset)
+                    }
+                    previousChain = segment.lastChain
+                    previousTimestamp = segment.lastTimestamp ?? previousTimestamp
+                    expectedOffset = segment.endOffset
+                    continue
+                case .failure(let problem):
+                    notice("reading segment \(fileName) at start-up: \(problem)")
+                }
+            }
             var segment = SegmentIndex(fileName: fileName, path: path, header: header)
+            var positions: [String: [UInt64]] = [:]
             var offset = base
             scanning: while true {
                 switch try reader.next(limit: fileSize) {
@@ -140,7 +172,11 @@ struct LogScanner {
                     segment.add(offset: offset, timestamp: record.timestamp, chain: record.chain,
                                 destination: record.destination, position: position, size: record.size)
                     result.lastOffsetByDestination[record.destination] = offset
+                    if writeIndexes {
+                        positions[PositionKey.of(record.kind, destination: record.destination), default: []].append(PackedPosition.pack(offset: offset, base: base, position: position))
+                    }
                     result.records += 1
+                    result.recordsRead += 1
                     result.bytes += record.size
                     if try !visit(record, fileName) { stopped = true }
                     if result.records & 0xFFF == 0 { progress(result.records, result.bytes) }
@@ -149,11 +185,45 @@ struct LogScanner {
                 }
             }
             expectedOffset = offset
+            if writeIndexes && isLast {
+                result.activePositions = positions
+            } else if writeIndexes && !segment.isEmpty && !stopped {
+                do throws(LogError) {
+                    segment.seal(positionLists: try SegmentIndexFile.write(segment, positions: positions))
+                } catch {
+                    notice("could not write the index of segment \(fileName) (start-up reads the segment until it can): \(error)")
+                }
+            }
             result.segments.append(segment)
         }
         result.stoppedEarly = stopped
         progress(result.records, result.bytes)
         return result
+    }
+
+    /// A sealed segment as its index file describes it, when the file matches the segment: the
+    /// same header and size, and a last record that checks out (CRC) with the offset, time and
+    /// chain hash the index names. The records before it are not read (`muster log verify` and
+    /// `muster serve --verify-all` read them all).
+    private func indexed(fileName: String, path: String, header: SegmentHeader, fileSize: Int, reader: SegmentReader,
+                         after previousTimestamp: Int64) -> Result<SegmentIndex, IndexProblem> {
+        let segment: SegmentIndex
+        switch SegmentIndexFile.load(segmentPath: path, fileName: fileName, header: header, fileSize: fileSize) {
+        case .success(let loaded): segment = loaded
+        case .failure(let problem): return .failure(problem)
+        }
+        guard !segment.isEmpty, let lastPosition = segment.lastRecordPosition else { return .failure(IndexProblem("its index names no records")) }
+        guard (segment.firstTimestamp ?? .min) >= previousTimestamp else { return .failure(IndexProblem("its index's first time is before the previous record's")) }
+        reader.seek(to: lastPosition)
+        let step: SegmentReader.Step
+        do throws(LogError) { step = try reader.next(limit: fileSize) } catch { return .failure(IndexProblem("its last record cannot be read: \(error)")) }
+        guard case .record(let last, let position) = step, position + last.size == fileSize else {
+            return .failure(IndexProblem("no whole record ends the segment where its index says the last one starts"))
+        }
+        guard last.offset + 1 == segment.endOffset, last.chain == segment.lastChain, last.timestamp == segment.lastTimestamp else {
+            return .failure(IndexProblem("its last record does not have the offset, time and chain hash its index names"))
+        }
+        return .success(segment)
     }
 
     /// Segment files sorted by base offset.

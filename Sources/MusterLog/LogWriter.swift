@@ -23,7 +23,8 @@ final class LogWriter: @unchecked Sendable {
 
     unowned let log: MessageLog
     private let directory: String
-    private var segment: SegmentIndex
+    /// The active segment's base offset (its index lives in the catalog, changed in place).
+    private var segmentBase: UInt64
     private var file: LogFile
     private var position: Int
     /// The active segment file's size: `position` plus preallocated, zero-filled space.
@@ -42,7 +43,7 @@ final class LogWriter: @unchecked Sendable {
         self.log = log
         self.directory = log.options.logDirectory
         let active = log.catalog.withLock { $0.segments.last! }
-        self.segment = active
+        self.segmentBase = active.baseOffset
         self.file = try LogFile(path: active.path, flags: O_RDWR)
         self.position = active.size
         self.allocatedEnd = (try? file.size) ?? active.size
@@ -253,12 +254,15 @@ final class LogWriter: @unchecked Sendable {
         } else {
             unsynced = true
         }
-        for record in placed {
-            segment.add(offset: record.appended.offset, timestamp: record.appended.timestamp, chain: record.appended.chain,
-                        destination: record.request.entry.destination, position: record.position, size: record.size)
-        }
+        log.activePositions.add(placed.lazy.map { (PositionKey.of($0.request.entry.kind, destination: $0.request.entry.destination), $0.appended.offset, $0.position) },
+                                base: segmentBase)
         let (observers, next) = log.catalog.withLock { catalog in
-            catalog.segments[catalog.segments.count - 1] = segment
+            // In place: a copy of the segment's index kept here would be copied whole on the next change.
+            let active = catalog.segments.count - 1
+            for record in placed {
+                catalog.segments[active].add(offset: record.appended.offset, timestamp: record.appended.timestamp, chain: record.appended.chain,
+                                             destination: record.request.entry.destination, position: record.position, size: record.size)
+            }
             catalog.nextOffset = state.nextOffset
             for record in placed {
                 catalog.lastOffsetByDestination[record.request.entry.destination] = record.appended.offset
@@ -285,15 +289,33 @@ final class LogWriter: @unchecked Sendable {
         }
         unsynced = false
         lastSync = .now
+        writeIndexOfSealedSegment()
         let header = SegmentHeader(baseOffset: state.nextOffset, created: log.options.clock(), previousChain: state.lastChain)
         let next = try LogRecovery.createSegment(header, in: directory)
         file = try LogFile(path: next.path, flags: O_RDWR)
-        segment = next
+        segmentBase = next.baseOffset
+        log.activePositions.reset(base: next.baseOffset)
         position = SegmentHeader.size
         allocatedEnd = SegmentHeader.size
         preallocationRefused = false
         log.catalog.withLock { $0.segments.append(next) }
         applyRetention()
+    }
+
+    /// Writes the index file of the segment just sealed, so that start-up need not read it and
+    /// replays of one destination read only its records. Best effort: without it, start-up
+    /// scans the segment (and writes the file then), and readers read the segment through.
+    private func writeIndexOfSealedSegment() {
+        guard let sealed = log.catalog.withLock({ $0.segments.last }), sealed.baseOffset == segmentBase else { return }
+        do throws(LogError) {
+            let lists = try SegmentIndexFile.write(sealed, positions: log.activePositions.lists(base: segmentBase))
+            log.catalog.withLock { catalog in
+                guard catalog.segments.last?.baseOffset == sealed.baseOffset else { return }
+                catalog.segments[catalog.segments.count - 1].seal(positionLists: lists)
+            }
+        } catch {
+            log.options.notice("could not write the index of sealed segment \(sealed.fileName) (the next start scans the segment and writes it): \(error)")
+        }
     }
 
     /// fdatasync of the active segment, counted (`MessageLog.fdatasyncCount`).
@@ -377,6 +399,7 @@ final class LogWriter: @unchecked Sendable {
             }
             do throws(LogError) {
                 try LogFile.remove(oldest.path)
+                SegmentIndexFile.remove(ofSegment: oldest.path)
                 try LogFile.syncDirectory(directory)
             } catch {
                 log.options.notice("retention could not remove \(oldest.fileName) (the next start removes it): \(error)")

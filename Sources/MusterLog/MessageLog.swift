@@ -55,6 +55,9 @@ public final class MessageLog: @unchecked Sendable {
     /// What recovery found and did when the log was opened.
     public let recovery: RecoveryReport
     let catalog: Mutex<Catalog>
+    /// Where each destination's records are in the active segment.
+    let activePositions: ActivePositions
+    let positionCache = PositionListCache()
     let queue = Mutex(Queue())
     /// Held by whoever writes a batch: the writer thread, or a thread committing its own
     /// appends (`commitPending`). The writer's state belongs to the holder.
@@ -98,6 +101,7 @@ public final class MessageLog: @unchecked Sendable {
             for (destination, bytes) in segment.destinationBytes { totals[destination, default: 0] += bytes }
         }
         let next = scan.segments.last?.endOffset ?? 0
+        self.activePositions = ActivePositions(base: scan.segments.last?.baseOffset ?? 0, byDestination: scan.activePositions)
         self.catalog = Mutex(Catalog(segments: scan.segments, nextOffset: next,
                                      lastOffsetByDestination: scan.lastOffsetByDestination,
                                      totalBytesByDestination: totals))
@@ -307,4 +311,8 @@ public struct RecoveryReport: Sendable {
     /// A segment file left empty by a crash while rolling, which was removed.
     public let removedSegment: String?
     public let prunedHead: LogHead?
+    /// Records read to open the log (those of sealed segments taken from their index files are not).
+    public let recordsRead: Int
+    /// Sealed segments taken from their index files without reading them.
+    public let segmentsFromIndexes: Int
 }

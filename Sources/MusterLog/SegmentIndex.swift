@@ -20,6 +20,11 @@ struct SegmentIndex: Sendable {
     var lastChain: ChainHash
     var entries: [IndexEntry] = []
     var destinationBytes: [String: Int] = [:]
+    /// Where the last record starts (nil: no record yet).
+    private(set) var lastRecordPosition: Int?
+    /// For a sealed segment with an index file: where each destination's record positions are
+    /// in it (nil for the active segment, whose positions `ActivePositions` holds).
+    private(set) var positionLists: [String: PositionList]?
     private var lastIndexedPosition: Int?
 
     static let spacing = 4096
@@ -48,6 +53,25 @@ struct SegmentIndex: Sendable {
         endOffset = offset + 1
         size = position + recordSize
         destinationBytes[destination, default: 0] += recordSize
+        lastRecordPosition = position
+    }
+
+    /// Takes what a segment's index file says (the segment is sealed and matched it).
+    mutating func restore(endOffset: UInt64, size: Int, firstTimestamp: Int64?, lastTimestamp: Int64?, lastChain: ChainHash,
+                          lastRecordPosition: Int, positionLists: [String: PositionList]) {
+        self.endOffset = endOffset
+        self.size = size
+        self.firstTimestamp = firstTimestamp
+        self.lastTimestamp = lastTimestamp
+        self.lastChain = lastChain
+        self.lastRecordPosition = endOffset > baseOffset ? lastRecordPosition : nil
+        self.positionLists = positionLists
+    }
+
+    /// Once its index file is written: the sealed segment keeps the lists' places and fewer sparse entries.
+    mutating func seal(positionLists: [String: PositionList]) {
+        self.positionLists = positionLists
+        entries = SegmentIndexFile.coarse(entries, segmentSize: size)
     }
 
     /// Where to start reading to find `offset`: the last indexed record at or before it.

@@ -17,13 +17,17 @@ final class SegmentReader {
     private var buffer: [UInt8]
     private var bufferStart = 0
     private var bufferCount = 0
-    private static let chunk = 1 << 20
+    static let chunk = 1 << 20
+    /// How much a read fetches beyond what it needs: a chunk for reading through, less for a
+    /// reader that jumps between one destination's records.
+    private let readAhead: Int
 
-    init(path: String, fileName: String, position: Int = SegmentHeader.size) throws(LogError) {
+    init(path: String, fileName: String, position: Int = SegmentHeader.size, readAhead: Int = SegmentReader.chunk) throws(LogError) {
         self.file = try LogFile(path: path, flags: O_RDONLY)
         self.fileName = fileName
         self.position = position
         self.buffer = []
+        self.readAhead = readAhead
     }
 
     func seek(to position: Int) {
@@ -69,7 +73,7 @@ final class SegmentReader {
     /// cached copy of them must never be served later as if it were those records.
     private func fill(_ position: Int, count: Int, limit: Int = .max) throws(LogError) {
         if position >= bufferStart && position + count <= bufferStart + bufferCount { return }
-        let size = min(max(Self.chunk, count), max(count, limit - position))
+        let size = min(max(readAhead, count), max(count, limit - position))
         if buffer.count < size { buffer = [UInt8](repeating: 0, count: size) }
         bufferStart = position
         bufferCount = try file.read(into: &buffer, range: 0..<size, at: position)

@@ -20,6 +20,9 @@ public struct LogSettings: Sendable {
             settings.fsync = policy
         }
         settings.segmentBytes = try section.byteSize("segment-size", default: settings.segmentBytes, minimum: 64 << 10)
+        guard settings.segmentBytes <= LogOptions.maximumSegmentBytes else {
+            throw section.error("segment-size", "must be at most 2GiB (a record's place in its segment is indexed in 32 bits)")
+        }
         settings.retention = try section.list("retention") { rule throws(ConfigurationError) in
             guard let destination = try rule.string("destination") else {
                 throw rule.error("destination", "is required: an exact destination, a prefix ending in *, or *")

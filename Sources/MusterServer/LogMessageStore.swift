@@ -133,29 +133,13 @@ public final class LogMessageStore: MessageStore {
 
     public func read(_ destination: Destination, from offset: UInt64, limit: Int) throws(BrokerError) -> (messages: [StoredMessage], scannedTo: UInt64) {
         if let kept = recent.read(destination, from: offset, limit: limit) { return kept }
-        let cursor = takeCursor(at: offset)
-        let name = destination.description
-        var messages: [StoredMessage] = []
-        var scanned = 0
-        var reached = offset
         do throws(LogError) {
-            reading: while messages.count < limit, scanned < Self.scanLimit {
-                let records = try cursor.next(maxRecords: min(256, Self.scanLimit - scanned))
-                if records.isEmpty { reached = cursor.nextOffset; break }
-                scanned += records.count
-                for record in records {
-                    reached = record.offset + 1
-                    guard record.kind == .message, record.destination == name, let message = StoredMessage(record: record) else { continue }
-                    messages.append(message)
-                    if messages.count == limit { break reading }
-                }
-            }
+            // Only the destination's records are read where the log knows where they are.
+            let (records, next) = try log.records(of: destination.description, from: offset, limit: limit, scanLimit: Self.scanLimit)
+            return (records.compactMap { StoredMessage(record: $0) }, next)
         } catch {
-            throw BrokerError(.storageFailure, "reading \(name) from the log: \(error)")
+            throw BrokerError(.storageFailure, "reading \(destination) from the log: \(error)")
         }
-        if cursor.nextOffset != reached { cursor.seek(to: reached) }
-        putBack(cursor)
-        return (messages, reached)
     }
 
     public func read(_ destination: Destination, offsets: [UInt64]) throws(BrokerError) -> [StoredMessage] {
@@ -185,20 +169,18 @@ public final class LogMessageStore: MessageStore {
     }
 
     /// Every delivery event about the message at `offset` of `destination`, in log order, once
-    /// the delivery records still queued (to ride on the next write) are durable. Reads the log
-    /// from that offset to its head.
+    /// the delivery records still queued (to ride on the next write) are durable. Reads only the
+    /// destination's delivery records from that offset on.
     public func history(of destination: Destination, offset: UInt64) throws(BrokerError) -> [LedgerEvent] {
         waitUntilDurable()
-        let cursor = log.cursor(from: offset)
-        let name = destination.description
         var events: [LedgerEvent] = []
+        var next = offset
         do throws(LogError) {
             while true {
-                let records = try cursor.next()
-                if records.isEmpty { break }
-                for record in records where record.kind == .delivery && record.destination == name {
-                    events += LedgerEvent.events(in: record).filter { $0.offset == offset }
-                }
+                let (records, after) = try log.records(of: destination.description, kind: .delivery, from: next, limit: 256)
+                for record in records { events += LedgerEvent.events(in: record).filter { $0.offset == offset } }
+                if records.isEmpty || after == next { break }
+                next = after
             }
         } catch {
             throw BrokerError(.storageFailure, "reading the log: \(error)")

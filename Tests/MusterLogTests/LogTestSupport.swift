@@ -137,8 +137,9 @@ func expectCorruption(_ what: String, sourceLocation: SourceLocation = #_sourceL
     }
 }
 
-/// Checks that both the offline verifier and `MessageLog.open` refuse the log, naming the same
-/// segment, byte position and offset, and that the refused open changed no file.
+/// Checks that both the offline verifier and `MessageLog.open` with `verifyAll` refuse the log,
+/// naming the same segment, byte position and offset, and that the refused open changed no file.
+/// (Without `verifyAll`, an open takes sealed segments from their index files: SegmentIndexTests.)
 func expectDamage(_ options: LogOptions, segment: String, position: Int, offset: UInt64, reason: String,
                   sourceLocation: SourceLocation = #_sourceLocation) throws {
     let before = try snapshot(options.dataDirectory)
@@ -146,7 +147,9 @@ func expectDamage(_ options: LogOptions, segment: String, position: Int, offset:
         _ = try LogArchive(dataDirectory: options.dataDirectory).verify()
     }
     let opened = expectCorruption("MessageLog.open", sourceLocation: sourceLocation) { () throws(LogError) in
-        let log = try MessageLog.open(options)
+        var strict = options
+        strict.verifyAll = true
+        let log = try MessageLog.open(strict)
         log.close()
     }
     for found in [verified, opened].compactMap({ $0 }) {
