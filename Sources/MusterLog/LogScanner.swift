@@ -126,6 +126,7 @@ struct LogScanner {
                     continue
                 case .failure(let problem):
                     notice("reading segment \(fileName) at start-up: \(problem)")
+                    reader.seek(to: SegmentHeader.size)  // checking the index may have read its last record
                 }
             }
             var segment = SegmentIndex(fileName: fileName, path: path, header: header)

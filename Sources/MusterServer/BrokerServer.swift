@@ -65,8 +65,9 @@ public final class BrokerServer: @unchecked Sendable {
         if let removed = report.removedSegment {
             logger.warning("recovered the log: removed segment \(removed), whose creation a crash interrupted")
         }
-        logger.info("log verified", metadata: [
+        logger.info(options.verifyAll ? "log verified (every record)" : "log opened", metadata: [
             "records": "\(report.records)", "segments": "\(report.segments)",
+            "scanned": "\(report.recordsRead)", "indexed-segments": "\(report.segmentsFromIndexes)",
             "head": "\(report.head.map { "\($0)" } ?? "empty")",
             "seconds": "\(Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000)",
         ])

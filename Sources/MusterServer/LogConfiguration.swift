@@ -7,6 +7,9 @@ public struct LogSettings: Sendable {
     public var fsync: FsyncPolicy = .always
     public var segmentBytes = 64 << 20
     public var retention: [RetentionRule] = []
+    /// Start-up reads and checks every record, not only those written since the sealed
+    /// segments' index files (`muster serve --verify-all`; not a file setting).
+    public var verifyAll = false
 
     public init() {}
 

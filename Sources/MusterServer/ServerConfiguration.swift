@@ -67,7 +67,9 @@ public struct ServerConfiguration: Sendable {
 
     /// Where and how the durable log is kept.
     public var logOptions: LogOptions {
-        LogOptions(dataDirectory: dataDirectory, segmentBytes: log.segmentBytes, fsync: log.fsync, retention: log.retention)
+        var options = LogOptions(dataDirectory: dataDirectory, segmentBytes: log.segmentBytes, fsync: log.fsync, retention: log.retention)
+        options.verifyAll = log.verifyAll
+        return options
     }
 
     public var tls: TLSConfiguration {

@@ -31,6 +31,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel = "info"
 
+    @Flag(help: "Read and check every record of the log at start-up (chain hashes included), not only those written since the sealed segments' index files; rewrites those files.")
+    var verifyAll = false
+
     func run() throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -47,6 +50,7 @@ struct ServeCommand: ParsableCommand {
             configuration = try ServerConfiguration.load(file: config)
             if let listen { configuration.listen = try SocketAddress(parsing: listen) }
             if let data { configuration.dataDirectory = data }
+            configuration.log.verifyAll = verifyAll
         } catch {
             throw CommandFailure("\(error)")
         }
