@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
         a CSV file (--csv). Progress goes to stderr once a second. Destinations default to a fresh name \
         per run (/queue/bench.SCENARIO-XXXXXX), so messages left by earlier runs never count.
         """,
-        subcommands: [Publish.self, EndToEnd.self, Latency.self, Fanout.self, Connections.self, Ceiling.self])
+        subcommands: [Publish.self, EndToEnd.self, Latency.self, Fanout.self, Connections.self, Ceiling.self, FillLog.self])
 
     struct Publish: ParsableCommand {
         static let configuration = CommandConfiguration(
