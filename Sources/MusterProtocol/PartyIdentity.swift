@@ -1,5 +1,5 @@
 /// A party's identity, from the URI SAN `muster://JURISDICTION/PARTY`.
-public struct PartyIdentity: Sendable, Hashable, CustomStringConvertible {
+public struct PartyIdentity: Sendable, Hashable, Codable, CustomStringConvertible {
     public static let uriScheme = "muster://"
     public let jurisdiction: String
     public let party: String

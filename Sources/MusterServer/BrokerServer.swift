@@ -38,6 +38,7 @@ public final class BrokerServer: @unchecked Sendable {
     private var heapReturner: HeapReturner?
     /// The links that import from peers (those with an address in federation.peers).
     private let links: FederationLinks
+    private let snapshotter: WorkflowSnapshotter
 
     /// Loads the policy, opens (and recovers) the log and rebuilds the queues and durable
     /// subscriptions; throws `ConfigurationError` when the policy or the consumer registry
@@ -90,12 +91,21 @@ public final class BrokerServer: @unchecked Sendable {
         ])
         let store = LogMessageStore(log: log)
         let firstOffset = log.firstOffset
-        let workflows = try WorkflowRecovery.read(log) { [store] record in store.noteExportStamps(ofStoredBeforeStart: record) }
-        store.exportIndex.coverHistory(from: firstOffset)
+        let restore = try WorkflowRestore.read(log, dataDirectory: configuration.dataDirectory) { [store] record in
+            store.noteExportStamps(ofStoredBeforeStart: record)
+        }
+        if let problem = restore.problem {
+            logger.warning("workflow snapshot not used (rebuilding the workflows from the whole log): \(problem)")
+        }
+        // Export streams read the log below where this start-up's read began.
+        store.exportIndex.coverHistory(from: restore.snapshotThrough ?? firstOffset)
+        let workflows = restore.state
         logger.info("workflows rebuilt", metadata: [
             "summonses": "\(workflows.book.summonses.count)", "hand-offs": "\(workflows.book.handoffs.count)",
-            "operations": "\(workflows.book.operations.count)", "records-read": "\(workflows.recordsRead)",
+            "operations": "\(workflows.book.operations.count)", "records-read": "\(restore.recordsRead)",
+            "from-snapshot": restore.snapshotThrough.map { "through offset \($0)" } ?? "no",
         ])
+        self.snapshotter = WorkflowSnapshotter(log: log, dataDirectory: configuration.dataDirectory, logger: logger, restored: restore)
         let gate = policy
         let desk = WorkflowDesk(
             identity: configuration.brokerIdentity, clock: clock,
@@ -147,6 +157,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.group = group
         self.listener = listener
         pump.start()
+        snapshotter.start()
         // Deadlines that passed while the broker was down are escalated now, naming the deadline itself.
         timers.start()
         if let period = configuration.memoryReturnQuietPeriod {
@@ -215,6 +226,7 @@ public final class BrokerServer: @unchecked Sendable {
         // Delivery events recorded since the pump's last checkpoint (sessions closing) may still
         // wait for a batch: handed to the log and synced before it closes.
         history.waitUntilDurable()
+        snapshotter.stop()
         log.close()
         logger.info("stopped")
     }

@@ -7,7 +7,7 @@ public import MusterWorkflow
 /// every delivery event on an inbox. The broker does it at start (and after a failed
 /// append); `muster summons|handoff|report --data DIR` does it from a copy of the data
 /// directory, which is how an auditor recomputes the assessment.
-public struct WorkflowRecovery {
+public struct WorkflowRecovery: Codable, Sendable {
     public private(set) var book = WorkflowBook()
     public private(set) var deliveries = InboxDeliveries()
     public private(set) var recordsRead = 0
@@ -37,16 +37,24 @@ public struct WorkflowRecovery {
     /// (start-up reads the log once for everything that is rebuilt from it).
     public static func read(_ log: MessageLog, alsoVisit: (LogRecord) -> Void = { _ in }) throws(LogError) -> WorkflowRecovery {
         var recovery = WorkflowRecovery()
-        let cursor = log.cursor(from: log.firstOffset)
-        while true {
+        _ = try recovery.read(log, from: log.firstOffset, alsoVisit: alsoVisit)
+        return recovery
+    }
+
+    /// Takes the log's records from `offset` to its end (or until `deadline`); returns the offset
+    /// after the last record taken.
+    public mutating func read(_ log: MessageLog, from offset: UInt64, until deadline: ContinuousClock.Instant? = nil,
+                              alsoVisit: (LogRecord) -> Void = { _ in }) throws(LogError) -> UInt64 {
+        let cursor = log.cursor(from: offset)
+        while deadline.map({ ContinuousClock.now < $0 }) ?? true {
             let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
             if records.isEmpty { break }
             for record in records {
-                recovery.take(record)
+                take(record)
                 alsoVisit(record)
             }
         }
-        return recovery
+        return max(cursor.nextOffset, offset)
     }
 
     /// From a data directory (offline).

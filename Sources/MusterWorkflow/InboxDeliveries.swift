@@ -2,7 +2,7 @@ public import MusterProtocol
 public import MusterBroker
 /// When each inbox copy of a summons or dispatch was first delivered to its party's adapter
 /// and first acknowledged, from the delivery events in the log.
-public struct InboxDeliveries: Sendable {
+public struct InboxDeliveries: Sendable, Codable {
     public struct Marks: Sendable, Equatable, Codable {
         public var deliveredAt: Int64?
         public var ackedAt: Int64?

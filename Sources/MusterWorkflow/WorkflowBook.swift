@@ -6,7 +6,7 @@ public import MusterBroker
 /// refuses what `handle` refuses); a restart or an auditor feeds it the log; both reach the
 /// same state, because the input is the same stamped messages. Timers are a question
 /// (`dueMessages(now:)`), answered with the messages the broker owes, which are fed back in.
-public struct WorkflowBook: Sendable {
+public struct WorkflowBook: Sendable, Codable {
     public internal(set) var summonses: [String: SummonsCase] = [:]
     public internal(set) var handoffs: [String: HandoffCase] = [:]
     public internal(set) var operations: [String: JointOperationCase] = [:]

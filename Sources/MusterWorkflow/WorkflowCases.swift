@@ -1,13 +1,13 @@
 public import MusterProtocol
 /// One line of a case's timeline: when, who, what.
-public struct TimelineEntry: Sendable, Equatable {
+public struct TimelineEntry: Sendable, Equatable, Codable {
     public let time: Int64
     public let party: PartyIdentity
     public let text: String
 }
 
 /// A summons (吹哨) and, for each summoned party, how it answered.
-public struct SummonsCase: Sendable {
+public struct SummonsCase: Sendable, Codable {
     public let id: String
     public let summoner: PartyIdentity
     public let openedAt: Int64
@@ -31,7 +31,7 @@ public struct SummonsCase: Sendable {
 }
 
 /// A summoned party's answer to one summons.
-public struct SummonedParty: Sendable {
+public struct SummonedParty: Sendable, Codable {
     public let identity: PartyIdentity
     /// The broker wrote the summons into the party's inbox.
     public internal(set) var copied = false
@@ -53,7 +53,7 @@ public struct SummonedParty: Sendable {
 }
 
 /// A hand-off (派单): one ticket from dispatch to rating.
-public struct HandoffCase: Sendable {
+public struct HandoffCase: Sendable, Codable {
     public let id: String
     public let originator: PartyIdentity
     public let dispatchedAt: Int64
@@ -75,7 +75,7 @@ public struct HandoffCase: Sendable {
 }
 
 /// One assignee's time with a hand-off.
-public struct HandoffLeg: Sendable {
+public struct HandoffLeg: Sendable, Codable {
     public let assignee: PartyIdentity
     public let receivedAt: Int64
     public internal(set) var copied = false
@@ -87,7 +87,7 @@ public struct HandoffLeg: Sendable {
 }
 
 /// A joint operation (联合行动) and its channel `/topic/joint.ID`.
-public struct JointOperationCase: Sendable {
+public struct JointOperationCase: Sendable, Codable {
     public let id: String
     public let opener: PartyIdentity
     public let title: String
@@ -104,7 +104,7 @@ public struct JointOperationCase: Sendable {
 }
 
 /// A message the admission list refused (from the refusal audit), for the assessment.
-public struct AdmissionRefusal: Sendable, Equatable {
+public struct AdmissionRefusal: Sendable, Equatable, Codable {
     public let party: PartyIdentity
     public let time: Int64
 }

@@ -1,6 +1,7 @@
 import Foundation
 import MusterBroker
 import MusterClient
+import MusterNet
 import MusterServer
 import MusterStomp
 import MusterTestSupport
@@ -307,7 +308,11 @@ struct WorkflowEndToEndTests {
 
     /// 4a. State is a function of the log: a SIGKILL and a restart answer the same views, and
     /// new cases continue the numbering.
-    @Test func theViewsAreTheSameAfterAKillAndARestart() async throws {
+    /// After a kill, the restart rebuilds the workflows from the snapshot the broker wrote when it
+    /// started and the log after it; after a clean stop, from the snapshot written at the stop
+    /// alone; a snapshot that does not check out is ignored (and said so) and the log read whole.
+    @Test(arguments: RestartMode.allCases)
+    func theViewsAreTheSameAfterARestart(_ mode: RestartMode) async throws {
         try await withRestartableBroker { brokers in
             let broker = brokers.current
             let police = try await broker.connect(Self.police)
@@ -350,7 +355,18 @@ struct WorkflowEndToEndTests {
             #expect(handoffBefore.state == "accepted" && handoffBefore.legs.count == 2)
             #expect(handoffBefore.legs.last?.ackedAt != nil)
 
-            let restarted = try brokers.killAndRestart()
+            let restarted = try brokers.restart(mode)
+            let rebuilt = try #require(restarted.log.split(separator: "\n").first { $0.contains("workflows rebuilt") }, "\(restarted.log)")
+            switch mode {
+            case .kill:
+                #expect(rebuilt.contains("from-snapshot=through offset"), "\(rebuilt)")
+            case .cleanStop:
+                // The snapshot written at the stop holds everything: nothing is read again.
+                #expect(rebuilt.contains("from-snapshot=through offset") && rebuilt.contains("records-read=0"), "\(rebuilt)")
+            case .tornSnapshot, .snapshotOfAnotherLog, .snapshotAheadOfTheLog:
+                #expect(rebuilt.contains("from-snapshot=no"), "\(rebuilt)")
+                #expect(restarted.log.contains("workflow snapshot not used"), "\(restarted.log)")
+            }
             let townAgain = try await restarted.connect(Self.town)
             #expect(try await Self.summons(townAgain, summonsID) == summonsBefore)
             #expect(try await Self.handoff(townAgain, handoffID) == handoffBefore)
@@ -613,6 +629,16 @@ struct WorkflowEndToEndTests {
 
 // MARK: A broker that is killed and restarted
 
+/// How a test's broker goes down before its restart.
+enum RestartMode: String, CaseIterable, CustomStringConvertible, Sendable {
+    case kill
+    case cleanStop = "clean stop"
+    case tornSnapshot = "clean stop, then the snapshot torn"
+    case snapshotOfAnotherLog = "clean stop, then a snapshot of another log"
+    case snapshotAheadOfTheLog = "clean stop, then a snapshot ahead of the log"
+    var description: String { rawValue }
+}
+
 /// The broker process of a test that kills and restarts it: whichever process runs at the end
 /// is stopped, and the directory removed.
 final class RestartableBroker: @unchecked Sendable {
@@ -627,6 +653,42 @@ final class RestartableBroker: @unchecked Sendable {
     func killAndRestart() throws -> BrokerProcess {
         current.kill()
         return try restart()
+    }
+
+    /// A new process on the same data directory after a kill or a clean stop (and what `mode`
+    /// does to the workflow snapshot in between).
+    func restart(_ mode: RestartMode) throws -> BrokerProcess {
+        guard mode != .kill else { return try killAndRestart() }
+        current.stop(removingDirectory: false)
+        let path = current.dataDirectory + "/workflow-snapshot.json"
+        var file = try Data(contentsOf: URL(fileURLWithPath: path))
+        let newline = try #require(file.firstIndex(of: UInt8(ascii: "\n")))
+        var body = String(decoding: file[(newline + 1)...], as: UTF8.self)
+        switch mode {
+        case .tornSnapshot:
+            file = file.prefix(file.count / 2)
+        case .snapshotOfAnotherLog:
+            body = try Self.replacing(#""chain":"[0-9a-f]+""#, in: body, with: "\"chain\":\"" + String(repeating: "0", count: 64) + "\"")
+            file = Self.sealed(body)
+        case .snapshotAheadOfTheLog:
+            body = try Self.replacing(#""through":[0-9]+"#, in: body, with: "\"through\":999999999")
+            file = Self.sealed(body)
+        case .kill, .cleanStop:
+            break
+        }
+        try file.write(to: URL(fileURLWithPath: path))
+        return try restart()
+    }
+
+    private static func replacing(_ pattern: String, in text: String, with replacement: String) throws -> String {
+        let range = try #require(text.range(of: pattern, options: .regularExpression), "\(pattern) in the snapshot")
+        return text.replacingCharacters(in: range, with: replacement)
+    }
+
+    /// A snapshot file whose header vouches for `body` (a forged or stale snapshot, not a torn one).
+    private static func sealed(_ body: String) -> Data {
+        let bytes = Array(body.utf8)
+        return Data("{\"sha256\":\"\(SHA256Digest.hex(of: bytes))\",\"bytes\":\(bytes.count)}\n".utf8) + Data(bytes)
     }
 
     /// Starts a new process on the same directory (after `current.kill()`), on the same clock
