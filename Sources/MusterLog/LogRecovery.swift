@@ -19,8 +19,9 @@ struct LogRecovery {
         if let unfinished = unfinishedSegment {
             try LogFile.remove(directory + "/" + unfinished)
             try LogFile.syncDirectory(directory)
-            if let last = scan.segments.last, last.positionLists != nil {
-                // The segment before it is the active one again: it is read as such, without an index file.
+            if let last = scan.segments.last {
+                // The segment before it is the active one again: it is read as such (its positions
+                // kept in memory), without an index file.
                 SegmentIndexFile.remove(ofSegment: last.path)
                 scan = try scanner.scan(progress: progress)
             }

@@ -78,6 +78,9 @@ public final class MessageLog: @unchecked Sendable {
     /// Opens (or creates) the log under `options.dataDirectory`, recovering it first.
     /// Throws `.locked` when another process has the log open.
     public static func open(_ options: LogOptions, progress: @escaping (Int, Int) -> Void = { _, _ in }) throws(LogError) -> MessageLog {
+        guard options.segmentBytes <= LogOptions.maximumSegmentBytes else {
+            throw LogError.layout("segments may be at most \(LogOptions.maximumSegmentBytes) bytes, not \(options.segmentBytes)")
+        }
         let lock = try LogDirectoryLock(logDirectory: options.logDirectory)
         let (scan, report) = try LogRecovery(options: options).recover(progress: progress)
         let log = MessageLog(options: options, scan: scan, report: report)

@@ -11,7 +11,7 @@ struct PositionList: Sendable, Equatable {
 }
 
 /// A record's place in its segment, packed in 8 bytes: its offset relative to the segment's base
-/// (high half) and its byte position in the file (low half). Segments are at most 4 GiB
+/// (high half) and its byte position in the file (low half). Segments are at most 2 GiB
 /// (`LogOptions.maximumSegmentBytes`), so both fit.
 enum PackedPosition {
     static func pack(offset: UInt64, base: UInt64, position: Int) -> UInt64 {
@@ -109,6 +109,10 @@ enum SegmentIndexFile {
 
     /// Writes the index of a sealed segment (not synced: a lost or torn one is rebuilt from the segment).
     static func write(_ segment: SegmentIndex, positions: [String: [UInt64]]) throws(LogError) -> [String: PositionList] {
+        // A name too long for its 16-bit length (a destination near the record format's limit) leaves the segment without an index.
+        guard (Array(positions.keys) + Array(segment.destinationBytes.keys)).allSatisfy({ $0.utf8.count <= Int(UInt16.max) }) else {
+            throw LogError.layout("a destination of segment \(segment.fileName) is too long for its index file")
+        }
         let (bytes, lists) = encode(segment, positions: positions)
         let path = path(ofSegment: segment.path)
         let temporary = path + ".tmp"
@@ -128,7 +132,7 @@ enum SegmentIndexFile {
             let file = try LogFile(path: path, flags: O_RDONLY)
             let fixed = try file.read(count: fixedSize, at: 0)
             guard fixed.count == fixedSize else { return .failure(IndexProblem("its index file is cut short")) }
-            let summaryLength = fixed.withUnsafeBytes { Int($0.loadLE(UInt64.self, at: 168)) }
+            let summaryLength = fixed.withUnsafeBytes { Int(truncatingIfNeeded: $0.loadLE(UInt64.self, at: 168)) }
             guard summaryLength >= fixedSize, summaryLength < RecordFormat.maximumLength else {
                 return .failure(IndexProblem("its index file is damaged"))
             }
@@ -147,12 +151,12 @@ enum SegmentIndexFile {
         let endOffset = raw.loadLE(UInt64.self, at: 16)
         let firstTimestamp = Int64(bitPattern: raw.loadLE(UInt64.self, at: 24))
         let lastTimestamp = Int64(bitPattern: raw.loadLE(UInt64.self, at: 32))
-        let lastPosition = Int(raw.loadLE(UInt64.self, at: 40))
+        let lastPosition = Int(truncatingIfNeeded: raw.loadLE(UInt64.self, at: 40))
         let lastChain = ChainHash(bytes: Array(UnsafeRawBufferPointer(rebasing: raw[48..<80])))
         guard Array(UnsafeRawBufferPointer(rebasing: raw[80..<152])) == header.encoded() else {
             return .failure(IndexProblem("its index file was made for another segment header"))
         }
-        guard Int(raw.loadLE(UInt64.self, at: 8)) == fileSize else {
+        guard Int(truncatingIfNeeded: raw.loadLE(UInt64.self, at: 8)) == fileSize else {
             return .failure(IndexProblem("its index file was made when the segment had \(raw.loadLE(UInt64.self, at: 8)) bytes, not \(fileSize)"))
         }
         let entryCount = Int(raw.loadLE(UInt32.self, at: 152))
@@ -173,24 +177,32 @@ enum SegmentIndexFile {
         for _ in 0..<entryCount {
             segment.entries.append(IndexEntry(offset: raw.loadLE(UInt64.self, at: cursor),
                                               timestamp: Int64(bitPattern: raw.loadLE(UInt64.self, at: cursor + 8)),
-                                              position: Int(raw.loadLE(UInt64.self, at: cursor + 16))))
+                                              position: Int(truncatingIfNeeded: raw.loadLE(UInt64.self, at: cursor + 16))))
             cursor += 24
         }
         for _ in 0..<destinationCount {
             guard let destination = name(), need(8) else { return .failure(cutShort) }
-            segment.destinationBytes[destination] = Int(raw.loadLE(UInt64.self, at: cursor))
+            segment.destinationBytes[destination] = Int(truncatingIfNeeded: raw.loadLE(UInt64.self, at: cursor))
             cursor += 8
         }
         var lists: [String: PositionList] = [:]
         for _ in 0..<listCount {
             guard let key = name(), need(24) else { return .failure(cutShort) }
-            lists[key] = PositionList(start: Int(raw.loadLE(UInt64.self, at: cursor + 12)), count: Int(raw.loadLE(UInt32.self, at: cursor + 8)),
+            lists[key] = PositionList(start: Int(truncatingIfNeeded: raw.loadLE(UInt64.self, at: cursor + 12)), count: Int(raw.loadLE(UInt32.self, at: cursor + 8)),
                                       crc: raw.loadLE(UInt32.self, at: cursor + 20), lastOffset: raw.loadLE(UInt64.self, at: cursor))
             cursor += 24
         }
         guard need(4) else { return .failure(IndexProblem("its index file is cut short")) }
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<cursor]))
         guard crc == raw.loadLE(UInt32.self, at: cursor) else { return .failure(IndexProblem("its index file fails its checksum")) }
+        // Checked as well as summed: a file written to fool the checksum must not send a reader astray.
+        let inside = SegmentHeader.size..<fileSize
+        guard endOffset >= header.baseOffset, endOffset - header.baseOffset <= UInt64(fileSize),
+              lists.values.allSatisfy({ UInt64($0.count) <= endOffset - header.baseOffset }),
+              inside.contains(lastPosition), segment.entries.allSatisfy({ inside.contains($0.position) }),
+              segment.destinationBytes.values.allSatisfy({ $0 >= 0 }), lists.values.allSatisfy({ $0.start >= cursor + 4 }) else {
+            return .failure(IndexProblem("its index file names places outside the segment"))
+        }
         segment.restore(endOffset: endOffset, size: fileSize, firstTimestamp: firstTimestamp == .min ? nil : firstTimestamp,
                         lastTimestamp: lastTimestamp == .min ? nil : lastTimestamp, lastChain: lastChain, lastRecordPosition: lastPosition,
                         positionLists: lists)

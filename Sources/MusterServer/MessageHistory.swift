@@ -15,6 +15,10 @@ protocol MessageHistory: AnyObject, Sendable {
     func resolve(_ end: ReplayEnd?) -> ReplayEnd?
     /// A reader from `offset` on; used by one thread at a time.
     func cursor(from offset: UInt64) -> LogCursor
+    /// Up to `limit` of `destination`'s messages (and its delivery records, `includingAcks`) from
+    /// `offset` on, in log order, about `maxBytes` at most, and where to go on from: only those
+    /// records are read.
+    func records(of destination: Destination, includingAcks: Bool, from offset: UInt64, limit: Int, maxBytes: Int) throws(LogError) -> (records: [LogRecord], next: UInt64)
     /// Calls `observer` after each durable append, until `stopWatching`; returns its token.
     func watchAppends(_ observer: @escaping @Sendable () -> Void) -> UInt64
     func stopWatching(_ token: UInt64)
@@ -49,6 +53,16 @@ extension LogMessageStore: MessageHistory {
     }
 
     func cursor(from offset: UInt64) -> LogCursor { log.cursor(from: offset) }
+
+    func records(of destination: Destination, includingAcks: Bool, from offset: UInt64, limit: Int, maxBytes: Int) throws(LogError) -> (records: [LogRecord], next: UInt64) {
+        let messages = try log.records(of: destination.description, from: offset, limit: limit, maxBytes: maxBytes)
+        guard includingAcks else { return messages }
+        let deliveries = try log.records(of: destination.description, kind: .delivery, from: offset, limit: limit, maxBytes: maxBytes)
+        // Each list holds every record of its kind below its `next`: below the smaller, both are complete.
+        let next = min(messages.next, deliveries.next)
+        let merged = (messages.records + deliveries.records).filter { $0.offset < next }.sorted { $0.offset < $1.offset }
+        return (merged, next)
+    }
 
     func watchAppends(_ observer: @escaping @Sendable () -> Void) -> UInt64 {
         log.observeAppends { _ in observer() }

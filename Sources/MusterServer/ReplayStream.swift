@@ -189,7 +189,10 @@ final class ReplayStream: @unchecked Sendable {
     /// loop per batch it skips.
     private func nextBatch() throws(LogError) -> (records: [LogRecord], atEnd: Bool) {
         guard let export else {
-            let records = try cursor.next(maxRecords: Self.batchRecords, maxBytes: Self.outboundHighWater)
+            // Only the destination's records are read (the log's position lists say where they are).
+            let (records, next) = try history.records(of: state.destination, includingAcks: state.includeAcks,
+                                                      from: cursor.nextOffset, limit: Self.batchRecords, maxBytes: Self.outboundHighWater)
+            cursor.seek(to: next)
             return (records, records.isEmpty)
         }
         let lane = ExportIndex.Lane(peer: export.peer, lane: export.lane)
