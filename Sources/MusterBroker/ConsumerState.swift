@@ -215,3 +215,37 @@ public struct ConsumerState: Sendable {
         return nil
     }
 }
+
+/// A delivery not yet settled (in flight or waiting to be delivered again), as the consumer
+/// registry keeps it: a restart makes it wait for redelivery.
+public struct UnsettledDelivery: Sendable, Equatable {
+    public let offset: UInt64
+    public let deliveryCount: Int
+    public let party: PartyIdentity?
+    public let subscriptionID: String?
+    /// When it was last delivered (or began to wait).
+    public let since: Int64
+
+    public init(offset: UInt64, deliveryCount: Int, party: PartyIdentity?, subscriptionID: String?, since: Int64) {
+        self.offset = offset
+        self.deliveryCount = deliveryCount
+        self.party = party
+        self.subscriptionID = subscriptionID
+        self.since = since
+    }
+}
+
+extension ConsumerState {
+    /// Every delivery in flight or waiting, by offset.
+    public var unsettledDeliveries: [UnsettledDelivery] {
+        let flying = inFlight.values.map { entry in
+            UnsettledDelivery(offset: entry.offset, deliveryCount: entry.deliveryCount, party: entry.party,
+                              subscriptionID: entry.subscriber.subscriptionID, since: entry.deliveredAt)
+        }
+        let waitingNow = waiting.map { offset, entry in
+            UnsettledDelivery(offset: offset, deliveryCount: entry.deliveryCount, party: entry.lastParty,
+                              subscriptionID: entry.lastSubscription, since: entry.since)
+        }
+        return (flying + waitingNow).sorted { $0.offset < $1.offset }
+    }
+}

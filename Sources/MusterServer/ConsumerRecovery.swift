@@ -3,8 +3,8 @@ public import MusterLog
 import MusterProtocol
 
 /// Rebuilds the queues and durable subscriptions at start: the registry says which exist and
-/// how far each had settled; the log, read from there, says what was delivered since and what
-/// became of it. Whatever was delivered and never settled waits to be delivered again, with
+/// how each stood when it was written (a version 1 registry: how far each had settled); the
+/// log, read from its `scan-from`, says what was delivered since and what became of it. Whatever was delivered and never settled waits to be delivered again, with
 /// its delivery count; delivery of new messages resumes after the last one delivered.
 public struct ConsumerRecovery {
     struct Builder {
@@ -14,7 +14,7 @@ public struct ConsumerRecovery {
         let floor: UInt64
         let owner: (party: PartyIdentity, subscriptionID: String)?
         var nextNew: UInt64
-        var unsettled: [UInt64: LedgerEvent] = [:]
+        var unsettled: [UInt64: UnsettledDelivery] = [:]
     }
 
     public private(set) var consumers: [RestoredConsumer] = []
@@ -27,8 +27,15 @@ public struct ConsumerRecovery {
             guard let destination = try? Destination(parsing: entry.destination) else { continue }
             let name = ConsumerName(text: entry.name)
             let owner = entry.party.flatMap { PartyIdentity(uri: PartyIdentity.uriScheme + $0) }.map { ($0, entry.subscription ?? "") }
-            builders[name] = Builder(name: name, destination: destination, generation: entry.generation, floor: entry.floor,
-                                     owner: owner, nextNew: entry.floor)
+            var builder = Builder(name: name, destination: destination, generation: entry.generation, floor: entry.floor,
+                                  owner: owner, nextNew: entry.next ?? entry.floor)
+            for delivery in entry.unsettled ?? [] {
+                builder.unsettled[delivery.offset] = UnsettledDelivery(
+                    offset: delivery.offset, deliveryCount: delivery.deliveries,
+                    party: delivery.party.flatMap { PartyIdentity(uri: PartyIdentity.uriScheme + $0) },
+                    subscriptionID: delivery.subscription, since: delivery.since)
+            }
+            builders[name] = builder
         }
         let cursor = log.cursor(from: registry.scanFrom)
         while true {
@@ -52,7 +59,9 @@ public struct ConsumerRecovery {
                         if event.kind == .delivered || event.kind == .consumed {
                             builders[event.consumer]!.nextNew = max(builders[event.consumer]!.nextNew, event.offset + 1)
                         }
-                        builders[event.consumer]!.unsettled[event.offset] = event.kind.isTerminal ? nil : event
+                        builders[event.consumer]!.unsettled[event.offset] = event.kind.isTerminal ? nil
+                            : UnsettledDelivery(offset: event.offset, deliveryCount: event.deliveryCount, party: event.party,
+                                                subscriptionID: event.subscriptionID, since: event.at)
                     }
                 }
             }
@@ -60,9 +69,9 @@ public struct ConsumerRecovery {
         for builder in builders.values.sorted(by: { $0.name < $1.name }) {
             var state = ConsumerState(name: builder.name, generation: builder.generation, destination: builder.destination,
                                       policy: rules.policy(for: builder.destination), readCursor: builder.nextNew)
-            for (offset, event) in builder.unsettled {
-                state.restoreWaiting(offset: offset, deliveryCount: event.deliveryCount, party: event.party,
-                                     subscriptionID: event.subscriptionID, since: event.at)
+            for (offset, delivery) in builder.unsettled {
+                state.restoreWaiting(offset: offset, deliveryCount: delivery.deliveryCount, party: delivery.party,
+                                     subscriptionID: delivery.subscriptionID, since: delivery.since)
             }
             consumers.append(RestoredConsumer(state: state, owner: builder.owner))
         }
