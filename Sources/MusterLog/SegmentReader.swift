@@ -63,6 +63,11 @@ final class SegmentReader {
                 if position + needed > limit {
                     return .bad(position: position, reason: "the record needs \(needed) bytes but only \(limit - position) remain", incomplete: true)
                 }
+                // The file ends before `limit` (cut short under the reader): reading again would give the same.
+                if available < min(limit - position, wanted) {
+                    return .bad(position: position, reason: "the file ends at byte \(position + available), before the \(limit) bytes the log holds of it",
+                                incomplete: true)
+                }
                 wanted = needed
             }
         }

@@ -224,4 +224,21 @@ import Testing
         #expect(none.isEmpty)
         #expect(reached == 13)
     }
+
+    /// A segment cut short under an open log (an operator's mistake, a failing disk): a reader of
+    /// it is told where the file ends instead of reading the same bytes forever.
+    @Test func aSegmentCutShortUnderAnOpenLogIsReportedToItsReader() throws {
+        let (directory, options) = try closedLog()
+        defer { withExtendedLifetime(directory) {} }
+        let log = try MessageLog.open(options)
+        defer { log.close() }
+        let segment = try segmentFiles(options.dataDirectory)[1]
+        try writeFile(Array(segment.bytes.prefix(segment.bytes.count / 2)), to: segment.path)
+        let cursor = log.cursor(from: segment.baseOffset)
+        let refusal = expectCorruption("reading the cut segment") { () throws(LogError) in
+            while try !cursor.next(maxRecords: 1000).isEmpty {}
+        }
+        #expect(refusal?.segment == segment.name)
+        #expect(refusal?.reason.contains("the file ends at byte") == true, "\(String(describing: refusal?.reason))")
+    }
 }
