@@ -33,17 +33,29 @@ public final class Broker: Sendable {
     private struct Callbacks: Sendable {
         var wake: (@Sendable () -> Void)?
         var readFailure: (@Sendable (ConsumerName, BrokerError) -> Void)?
+        var flowChange: (@Sendable (PublisherFlowControl.Change, _ lag: UInt64) -> Void)?
     }
 
     private let callbacks = Mutex(Callbacks())
+    /// Publishers waiting for fan-out (a leaf lock: taken after `state` is released).
+    private let flow: Mutex<FlowState>
+    private struct FlowState: Sendable {
+        var control: PublisherFlowControl
+        var waiting: [PausedPublisher] = []
+    }
+    private struct PausedPublisher: Sendable {
+        let resume: @Sendable () -> Void
+    }
     /// Publish ids already stored (leaf: the waiting completions run after it is released).
     private let publishIDs: Mutex<PublishIDs<PublishWaiter>>
 
     public init(store: any MessageStore = InMemoryMessageStore(), gate: any PublishGate = OpenGate(),
                 rules: DeliveryRules = DeliveryRules(), clock: @escaping @Sendable () -> Int64 = { WallClock.milliseconds() },
                 restored: [RestoredConsumer] = [], workflow: (any WorkflowHandling)? = nil,
-                publishIDs: PublishIDSettings = PublishIDSettings(), restoredPublishIDs: [RestoredPublishID] = []) {
+                publishIDs: PublishIDSettings = PublishIDSettings(), restoredPublishIDs: [RestoredPublishID] = [],
+                flowControl: PublisherFlowControl? = nil) {
         self.store = store
+        self.flow = Mutex(FlowState(control: flowControl ?? PublisherFlowControl(limit: rules.maxFanOutLag)))
         self.gate = gate
         self.clock = clock
         self.workflow = workflow
@@ -243,12 +255,15 @@ public final class Broker: Sendable {
     public func pumpStep() -> (progressed: Bool, nextDeadline: Int64?) {
         moveDeadLetters(state.withLock { state in perform(state.core.tick(now: clock()), with: state.targets) })
         let head = store.nextOffset
-        let demands = state.withLock { state in
-            state.core.demands(head: head).filter { name, _, _ in
-                // A consumer whose every connection is backed up waits for a drain.
-                state.core.consumers[name]?.attachments.keys.contains { state.targets[$0.sessionID]?.hasRoom ?? false } ?? false
+        let (demands, lag) = state.withLock { state in
+            // A consumer whose every connection is backed up waits for a drain (and does not hold publishers back).
+            let (core, targets) = (state.core, state.targets)
+            func ready(_ name: ConsumerName) -> Bool {
+                core.consumers[name]?.attachments.keys.contains { targets[$0.sessionID]?.hasRoom ?? false } ?? false
             }
+            return (core.demands(head: head).filter { name, _, _ in ready(name) }, core.fanOutLag(head: head, ready: ready))
         }
+        regulatePublishers(lag: lag)
         var progressed = false
         for (name, destination, demand) in demands {
             do throws(BrokerError) {
@@ -275,6 +290,36 @@ public final class Broker: Sendable {
             }
         }
         return (progressed, state.withLock { $0.core.nextDeadline() })
+    }
+
+    /// Whether fan-out is too far behind for this publisher's next SEND (see `PublisherFlowControl`):
+    /// if so, `resume` is kept and called once fan-out has caught up, and the caller stops reading
+    /// the publisher's socket until then.
+    public func pausePublisher(ifBehind resume: @escaping @Sendable () -> Void) -> Bool {
+        flow.withLock { flow in
+            guard flow.control.paused else { return false }
+            flow.waiting.append(PausedPublisher(resume: resume))
+            return true
+        }
+    }
+
+    /// Whether publishers are waiting for fan-out now.
+    public var publishersPaused: Bool { flow.withLock { $0.control.paused } }
+
+    private func regulatePublishers(lag: UInt64) {
+        let (change, resumed) = flow.withLock { flow -> (PublisherFlowControl.Change?, [PausedPublisher]) in
+            let change = flow.control.observe(lag: lag)
+            guard change == .resume else { return (change, []) }
+            defer { flow.waiting = [] }
+            return (change, flow.waiting)
+        }
+        for publisher in resumed { publisher.resume() }
+        if let change { callbacks.withLock { $0.flowChange }?(change, lag) }
+    }
+
+    /// Who to tell when publishers start or stop waiting for fan-out (the server logs it).
+    public func onPublisherFlowChange(_ handler: @escaping @Sendable (PublisherFlowControl.Change, _ lag: UInt64) -> Void) {
+        callbacks.withLock { $0.flowChange = handler }
     }
 
     /// Who to tell when a consumer cannot read the store (the server logs it).

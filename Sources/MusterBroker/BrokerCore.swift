@@ -188,6 +188,16 @@ public struct BrokerCore: Sendable {
         consumers.values.contains { $0.hasDemand(head: min(head, routedNext)) }
     }
 
+    /// How many log records the furthest-behind consumer that could take messages now (room in
+    /// a subscriber's window, `ready`: a connection not backed up) has yet to look at.
+    public func fanOutLag(head: UInt64, ready: (ConsumerName) -> Bool) -> UInt64 {
+        var lag: UInt64 = 0
+        for (name, consumer) in consumers where consumer.totalCapacity > 0 && consumer.readCursor < head && ready(name) {
+            lag = max(lag, head - consumer.readCursor)
+        }
+        return lag
+    }
+
     public func demands(head: UInt64) -> [(ConsumerName, Destination, ConsumerDemand)] {
         consumers.keys.sorted().compactMap { name in
             let consumer = consumers[name]!

@@ -41,6 +41,8 @@ public struct DeliveryRules: Sendable, Equatable {
     public var fallback: DeliveryPolicy
     /// Durable subscriptions one party may keep (each holds its place in the log for ever).
     public var maxDurablePerParty: Int
+    /// Log records fan-out may lag before publishers wait (`PublisherFlowControl`; `limits: max-fan-out-lag`).
+    public var maxFanOutLag: UInt64 = PublisherFlowControl.defaultLimit
 
     public init(rules: [Rule] = [], fallback: DeliveryPolicy = DeliveryPolicy(), maxDurablePerParty: Int = 100) {
         self.rules = rules

@@ -130,6 +130,13 @@ public final class BrokerServer: @unchecked Sendable {
         self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger,
                                      isRevoked: { issuer, serial in policyInForce.policy.trust.revokedSerials[issuer]?.contains(serial) == true })
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
+        let lagLimit = configuration.delivery.maxFanOutLag
+        broker.onPublisherFlowChange { [logger] change, lag in
+            switch change {
+            case .pause: logger.notice("publishers wait: fan-out is \(lag) records behind (limits.max-fan-out-lag: \(lagLimit))")
+            case .resume: logger.notice("publishers read again: fan-out is \(lag) records behind")
+            }
+        }
     }
 
     /// Loads the TLS files, starts the loops and listens. Returns the bound address.

@@ -5,12 +5,13 @@ import MusterStomp
 /// subscriptions, connections and unfinished frames.
 extension ServerConfiguration {
     static func readLimits(_ section: ConfigurationReader?) throws(ConfigurationError)
-        -> (StompLimits, SessionSettings, ConnectionLimits.Settings, maxDurablePerParty: Int) {
+        -> (StompLimits, SessionSettings, ConnectionLimits.Settings, maxDurablePerParty: Int, maxFanOutLag: UInt64) {
         let frames = StompLimits.default
         var session = SessionSettings()
         var connections = ConnectionLimits.Settings()
         var maxDurable = DeliveryRules().maxDurablePerParty
-        guard let section else { return (frames, session, connections, maxDurable) }
+        let defaultLag = DeliveryRules().maxFanOutLag
+        guard let section else { return (frames, session, connections, maxDurable, defaultLag) }
         let limits = StompLimits(
             maxFrameBytes: try section.integer("max-frame-bytes", default: frames.maxFrameBytes, minimum: 1024),
             maxHeaderCount: try section.integer("max-header-count", default: frames.maxHeaderCount, minimum: 4),
@@ -27,7 +28,8 @@ extension ServerConfiguration {
         connections.maxConnectionsPerParty = try section.integer("max-connections-per-party", default: connections.maxConnectionsPerParty, minimum: 1)
         connections.inboundBufferBytes = try section.byteSize("max-inbound-buffer-bytes", default: connections.inboundBufferBytes, minimum: 64 << 10)
         if let timeout = try section.duration("frame-timeout") { connections.frameTimeout = .milliseconds(timeout) }
+        let fanOutLag = try section.integer("max-fan-out-lag", default: Int(defaultLag), minimum: 2)
         try section.rejectUnknownKeys()
-        return (limits, session, connections, maxDurable)
+        return (limits, session, connections, maxDurable, UInt64(fanOutLag))
     }
 }

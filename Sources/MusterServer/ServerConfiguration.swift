@@ -103,8 +103,9 @@ public struct ServerConfiguration: Sendable {
         let developmentDirectory = try tlsSection?.string("development-certificates")
         try tlsSection?.rejectUnknownKeys()
 
-        var (limits, session, connectionLimits, maxDurable) = try Self.readLimits(try root.section("limits"))
+        var (limits, session, connectionLimits, maxDurable, maxFanOutLag) = try Self.readLimits(try root.section("limits"))
         delivery.maxDurablePerParty = maxDurable
+        delivery.maxFanOutLag = maxFanOutLag
 
         var publishIDs = PublishIDSettings()
         if let section = try root.section("publish-ids") {

@@ -10,11 +10,13 @@ extension ServerSession {
         guard let machine, !machine.isClosed else { return }
         for stream in streams.values { stream.tick() }
         recordExportAcknowledgements(now: now)
-        if unfinished.overdue(now: now, limits: connectionLimits) != nil {
+        // Not reading the socket (fan-out is behind): nothing arrives, and nothing is overdue for it.
+        if waitingForFanOut { lastRead = now }
+        if !waitingForFanOut, unfinished.overdue(now: now, limits: connectionLimits) != nil {
             channel.readNow()  // read before judging: after a stall the rest may be waiting in the socket
             guard channel.isOpen, self.machine?.isClosed == false else { return }
         }
-        if let overdue = unfinished.overdue(now: now, limits: connectionLimits) {
+        if !waitingForFanOut, let overdue = unfinished.overdue(now: now, limits: connectionLimits) {
             logger.notice("closing: \(overdue.message)")
             return perform(self.machine!.fail(overdue))
         }

@@ -18,7 +18,10 @@ extension ServerSession {
     }
 
     func publish(_ publication: Publication, receipt: String?) {
-        defer { scheduleCommit() }
+        defer {
+            scheduleCommit()
+            waitForFanOutIfBehind()
+        }
         ordering.publishing()
         broker.publish(publication, deferCommit: true) { [self] result in
             if ordering.finished() { channel.loop.execute { [self] in perform(ordering.release()) } }
@@ -36,5 +39,22 @@ extension ServerSession {
                 channel.loop.execute { [self] in refuse(error, receipt: receipt) }
             }
         }
+    }
+
+    /// Stops reading this publisher's socket while fan-out is too far behind (its next SENDs wait
+    /// in the kernel and its TCP window; none is dropped), and reads on once it has caught up.
+    private func waitForFanOutIfBehind() {
+        guard !waitingForFanOut else { return }
+        let paused = broker.pausePublisher(ifBehind: { [weak self] in
+            guard let self else { return }
+            channel.loop.execute { [self] in
+                waitingForFanOut = false
+                lastRead = .now
+                channel.resumeReading()
+            }
+        })
+        guard paused else { return }
+        waitingForFanOut = true
+        channel.pauseReading()
     }
 }

@@ -41,6 +41,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     /// Readers from the log: replays, and live subscribers that fell behind (loop thread only).
     var streams: [String: ReplayStream] = [:]
     var lastRead = ContinuousClock.now
+    /// Set while the broker does not read this publisher's socket because fan-out is behind
+    /// (`Broker.pausePublisher`): its silence then is the broker's doing, not the peer's.
+    var waitingForFanOut = false
     var openedAt = ContinuousClock.now
     /// Updated from any thread (deliveries), read on the loop for heart-beats.
     let lastWriteNanoseconds = Atomic<Int64>(0)
