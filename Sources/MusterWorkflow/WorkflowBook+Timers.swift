@@ -15,7 +15,8 @@ extension WorkflowBook {
         Destination(kind: .queue, name: "inbox.\(party.party)")
     }
 
-    /// The messages owed at `now`, written by `broker`.
+    /// The messages owed at `now`, written by `broker`. Only the cases the timer index names
+    /// are looked at (those owing copies, and those whose next time has come).
     public func dueMessages(now: Int64, broker: PartyIdentity, directory: WorkflowDirectory) -> [Publication] {
         var owed: [Publication] = []
         func stamped(_ type: WorkflowType, _ event: WorkflowEventKind, id: String, party: PartyIdentity) -> StompHeaders {
@@ -28,65 +29,78 @@ extension WorkflowBook {
             headers["content-type"] = "application/json"
             return headers
         }
-        for id in summonsOrder {
-            let summons = summonses[id]!
-            guard summons.state == "open" else { continue }
-            for party in summons.parties {
-                if !party.copied {
-                    var headers = stamped(.summons, .inboxCopy, id: id, party: party.identity)
-                    headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(summons.deadline)
-                    owed.append(Publication(destination: Self.inbox(of: party.identity), headers: headers, body: summons.openBody, sender: broker))
-                }
-                guard party.reportedInAt == nil else { continue }
-                if now >= summons.deadline {
-                    if party.escalatedAt == nil {
-                        owed += escalation(id: id, idField: "summonsId", missing: party.identity, deadline: summons.deadline, notify: summons.summoner,
-                                           reason: "\(party.identity.party) did not report in to summons \(id) (\(summons.title)) by its deadline",
-                                           now: now, broker: broker, directory: directory, stamped: stamped)
+        for key in timerIndex.due(now: now) {
+            switch key.kind {
+            case .summons:
+                guard let summons = summonses[key.id], summons.state == "open" else { continue }
+                for party in summons.parties {
+                    if !party.copied {
+                        var headers = stamped(.summons, .inboxCopy, id: key.id, party: party.identity)
+                        headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(summons.deadline)
+                        owed.append(Publication(destination: Self.inbox(of: party.identity), headers: headers, body: summons.openBody, sender: broker))
                     }
-                } else if let before = summons.reminders.last(where: { summons.deadline - $0 <= now }),
-                          before < (party.lastReminder ?? .max) {
-                    var headers = stamped(.summons, .reminder, id: id, party: party.identity)
-                    headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(summons.deadline)
-                    headers[WorkflowHeader.reminder] = String(before)
-                    owed.append(Publication(destination: Self.inbox(of: party.identity), headers: headers, body: summons.openBody, sender: broker))
+                    guard party.reportedInAt == nil else { continue }
+                    if now >= summons.deadline {
+                        if party.escalatedAt == nil {
+                            owed += escalation(id: key.id, idField: "summonsId", missing: party.identity, deadline: summons.deadline, notify: summons.summoner,
+                                               reason: "\(party.identity.party) did not report in to summons \(key.id) (\(summons.title)) by its deadline",
+                                               now: now, broker: broker, directory: directory, stamped: stamped)
+                        }
+                    } else if let before = summons.reminders.last(where: { summons.deadline - $0 <= now }),
+                              before < (party.lastReminder ?? .max) {
+                        var headers = stamped(.summons, .reminder, id: key.id, party: party.identity)
+                        headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(summons.deadline)
+                        headers[WorkflowHeader.reminder] = String(before)
+                        owed.append(Publication(destination: Self.inbox(of: party.identity), headers: headers, body: summons.openBody, sender: broker))
+                    }
                 }
-            }
-        }
-        for id in handoffOrder {
-            let handoff = handoffs[id]!
-            let leg = handoff.legs[handoff.legs.count - 1]
-            let active = WorkflowDefinition.handoff.timers.contains { $0.activeIn.contains(handoff.state) }
-            if !leg.copied, handoff.state == "dispatched" {
-                var headers = stamped(.handoff, .inboxCopy, id: id, party: leg.assignee)
-                headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(handoff.due)
-                headers[WorkflowHeader.assignee] = leg.assignee.description
-                owed.append(Publication(destination: Self.inbox(of: leg.assignee), headers: headers, body: handoff.dispatchBody, sender: broker))
-            }
-            if active, now >= handoff.due, leg.escalatedAt == nil {
-                owed += escalation(id: id, idField: "handoffId", missing: leg.assignee, deadline: handoff.due, notify: handoff.originator,
-                                   reason: "hand-off \(id) (\(handoff.title)) with \(leg.assignee.party) is \(handoff.state) past its due time",
-                                   now: now, broker: broker, directory: directory, stamped: stamped)
+            case .handoff:
+                guard let handoff = handoffs[key.id] else { continue }
+                let leg = handoff.legs[handoff.legs.count - 1]
+                let active = WorkflowDefinition.handoff.timers.contains { $0.activeIn.contains(handoff.state) }
+                if !leg.copied, handoff.state == "dispatched" {
+                    var headers = stamped(.handoff, .inboxCopy, id: key.id, party: leg.assignee)
+                    headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(handoff.due)
+                    headers[WorkflowHeader.assignee] = leg.assignee.description
+                    owed.append(Publication(destination: Self.inbox(of: leg.assignee), headers: headers, body: handoff.dispatchBody, sender: broker))
+                }
+                if active, now >= handoff.due, leg.escalatedAt == nil {
+                    owed += escalation(id: key.id, idField: "handoffId", missing: leg.assignee, deadline: handoff.due, notify: handoff.originator,
+                                       reason: "hand-off \(key.id) (\(handoff.title)) with \(leg.assignee.party) is \(handoff.state) past its due time",
+                                       now: now, broker: broker, directory: directory, stamped: stamped)
+                }
             }
         }
         return owed
     }
 
     /// The earliest moment something will be owed that is not owed now; nil when nothing waits.
-    public func nextDeadline() -> Int64? {
-        var next: Int64?
-        func consider(_ time: Int64) { next = min(next ?? time, time) }
-        for summons in summonses.values where summons.state == "open" {
-            for party in summons.parties where party.reportedInAt == nil && party.escalatedAt == nil {
-                consider(summons.deadline)
-                for before in summons.reminders where before < (party.lastReminder ?? .max) { consider(summons.deadline - before) }
+    public func nextDeadline() -> Int64? { timerIndex.earliest }
+
+    /// Updates the timer index for the case a message changed (after `handle` took it).
+    mutating func reindex(caseID id: String) {
+        if let summons = summonses[id] {
+            var next: Int64?
+            if summons.state == "open" {
+                for party in summons.parties where party.reportedInAt == nil && party.escalatedAt == nil {
+                    next = min(next ?? summons.deadline, summons.deadline)
+                    for before in summons.reminders where before < (party.lastReminder ?? .max) { next = min(next!, summons.deadline - before) }
+                }
             }
+            timerIndex.update(timerIndex.key(.summons, id), copiesOwed: summons.state == "open" && summons.parties.contains { !$0.copied }, wakeAt: next)
         }
-        for handoff in handoffs.values where handoff.legs.last?.escalatedAt == nil
-            && WorkflowDefinition.handoff.timers.contains(where: { $0.activeIn.contains(handoff.state) }) {
-            consider(handoff.due)
+        if let handoff = handoffs[id], let leg = handoff.legs.last {
+            let active = WorkflowDefinition.handoff.timers.contains { $0.activeIn.contains(handoff.state) }
+            timerIndex.update(timerIndex.key(.handoff, id), copiesOwed: !leg.copied && handoff.state == "dispatched",
+                              wakeAt: active && leg.escalatedAt == nil ? handoff.due : nil)
         }
-        return next
+    }
+
+    /// Builds the timer index from every case (after decoding a book).
+    mutating func reindexAll() {
+        timerIndex = WorkflowTimerIndex()
+        for id in summonsOrder { reindex(caseID: id) }
+        for id in handoffOrder { reindex(caseID: id) }
     }
 
     /// The escalation record (on the escalation topic) and its copies to the summoner or

@@ -15,8 +15,26 @@ public struct WorkflowBook: Sendable, Codable {
     public internal(set) var handoffOrder: [String] = []
     public internal(set) var operationOrder: [String] = []
     public internal(set) var admissionRefusals: [AdmissionRefusal] = []
+    /// Which cases the timers must look at (`WorkflowBook+Timers.swift`); rebuilt, not stored.
+    var timerIndex = WorkflowTimerIndex()
+
+    enum CodingKeys: String, CodingKey {
+        case summonses, handoffs, operations, summonsOrder, handoffOrder, operationOrder, admissionRefusals
+    }
 
     public init() {}
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        summonses = try container.decode([String: SummonsCase].self, forKey: .summonses)
+        handoffs = try container.decode([String: HandoffCase].self, forKey: .handoffs)
+        operations = try container.decode([String: JointOperationCase].self, forKey: .operations)
+        summonsOrder = try container.decode([String].self, forKey: .summonsOrder)
+        handoffOrder = try container.decode([String].self, forKey: .handoffOrder)
+        operationOrder = try container.decode([String].self, forKey: .operationOrder)
+        admissionRefusals = try container.decode([AdmissionRefusal].self, forKey: .admissionRefusals)
+        reindexAll()
+    }
 
     var summonsCount: Int { summonsOrder.count }
     var handoffCount: Int { handoffOrder.count }
@@ -32,6 +50,7 @@ public struct WorkflowBook: Sendable, Codable {
             case .jointOperation: try handleOperation(message)
             case .escalation: try handleEscalation(message)
             }
+            if let id = message.caseID { reindex(caseID: id) } else { reindexAll() }
             return .success(())
         } catch {
             return .failure(error)
