@@ -37,6 +37,14 @@ public final class Broker: Sendable {
     }
 
     private let callbacks = Mutex(Callbacks())
+    /// Dead letters whose `dead-lettered` event is not recorded yet (their copy is being stored,
+    /// or failed to be): the consumer let go of them, but on the record they are unsettled, and
+    /// the consumer registry must say so (a leaf lock).
+    private let deadLettersUnrecorded = Mutex<[DeadLetterKey: UnsettledDelivery]>([:])
+    private struct DeadLetterKey: Hashable, Sendable {
+        let consumer: ConsumerName
+        let offset: UInt64
+    }
     /// Publishers waiting for fan-out (a leaf lock: taken after `state` is released).
     private let flow: Mutex<FlowState>
     private struct FlowState: Sendable {
@@ -362,6 +370,17 @@ public final class Broker: Sendable {
         } else {
             recorded?(nil)
         }
+        // Unsettled on the record until their event is: noted under the broker's lock, so that no
+        // registry checkpoint sees the consumer without them and the list without them too.
+        if !output.deadLetters.isEmpty {
+            deadLettersUnrecorded.withLock { pending in
+                for deadLetter in output.deadLetters {
+                    pending[DeadLetterKey(consumer: deadLetter.event.consumer, offset: deadLetter.message.offset)] = UnsettledDelivery(
+                        offset: deadLetter.message.offset, deliveryCount: deadLetter.deliveryCount, party: deadLetter.event.party,
+                        subscriptionID: deadLetter.event.subscriptionID, since: deadLetter.event.at)
+                }
+            }
+        }
         return output.deadLetters
     }
 
@@ -370,15 +389,27 @@ public final class Broker: Sendable {
     private func moveDeadLetters(_ deadLetters: [DeadLetter], recorded: (@Sendable (BrokerError?) -> Void)? = nil) {
         for (index, deadLetter) in deadLetters.enumerated() {
             let last = index == deadLetters.count - 1
-            store(deadLetter.publication) { [store] result in
+            let key = DeadLetterKey(consumer: deadLetter.event.consumer, offset: deadLetter.message.offset)
+            store(deadLetter.publication) { [self] result in
                 switch result {
                 case .success:
-                    store.record([deadLetter.event], completion: last ? recorded : nil)
+                    store.record([deadLetter.event]) { error in
+                        if error == nil { self.deadLettersUnrecorded.withLock { _ = $0.removeValue(forKey: key) } }
+                        if last { recorded?(error) }
+                    }
                 case .failure(let error):
                     // Not settled on the record: after a restart the message is delivered again.
                     if last { recorded?(error) }
                 }
             }
+        }
+    }
+
+    /// Dead letters not yet settled on the record, by consumer (for the consumer registry; call it
+    /// inside `inspect`, whose lock their noting holds too).
+    public var unrecordedDeadLetters: [ConsumerName: [UnsettledDelivery]] {
+        deadLettersUnrecorded.withLock { pending in
+            Dictionary(grouping: pending, by: \.key.consumer).mapValues { $0.map(\.value) }
         }
     }
 }

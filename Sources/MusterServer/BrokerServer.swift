@@ -105,15 +105,17 @@ public final class BrokerServer: @unchecked Sendable {
             "operations": "\(workflows.book.operations.count)", "records-read": "\(restore.recordsRead)",
             "from-snapshot": restore.snapshotThrough.map { "through offset \($0)" } ?? "no",
         ])
-        self.snapshotter = WorkflowSnapshotter(log: log, dataDirectory: configuration.dataDirectory, logger: logger, restored: restore)
+        let snapshotter = WorkflowSnapshotter(log: log, dataDirectory: configuration.dataDirectory, logger: logger, restored: restore)
+        self.snapshotter = snapshotter
         let gate = policy
         let desk = WorkflowDesk(
             identity: configuration.brokerIdentity, clock: clock,
             directory: { WorkflowDirectory(parties: gate.policy.parties) },
             inboxCheck: { gate.admit($0).refusal },
             restored: (workflows.book, workflows.deliveries),
-            rebuild: { [log] in
-                let recovery = try WorkflowRecovery.read(log)
+            rebuild: {
+                // After a failed append: the replica (the log's state, not the desk's), read on to the log's end.
+                let recovery = try snapshotter.current()
                 return (recovery.book, recovery.deliveries)
             })
         let publishIDs = try PublishIDRecovery.read(log, settings: configuration.publishIDs, now: clock())

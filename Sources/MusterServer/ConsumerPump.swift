@@ -78,12 +78,12 @@ final class ConsumerPump: @unchecked Sendable {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
         wake()
         stopped.wait()
-        checkpoint(broker.inspect { ConsumerRegistry.contents(of: $0) })
+        saveRegistry()
     }
 
     /// Saves the registry now (a durable subscription was created or deleted).
     func saveRegistry() {
-        checkpoint(broker.inspect { ConsumerRegistry.contents(of: $0) })
+        checkpoint(broker.inspect { [broker] in ConsumerRegistry.contents(of: $0, deadLetters: broker.unrecordedDeadLetters) })
     }
 
     private func run() {

@@ -73,17 +73,19 @@ public final class ConsumerRegistry: Sendable {
         }
     }
 
-    /// The registry as of the broker's current state.
-    public static func contents(of core: BrokerCore) -> Contents {
+    /// The registry as of the broker's current state. `deadLetters`: deliveries the consumers let
+    /// go of whose `dead-lettered` event is not recorded yet (unsettled on the record).
+    public static func contents(of core: BrokerCore, deadLetters: [ConsumerName: [UnsettledDelivery]] = [:]) -> Contents {
         var contents = Contents()
         for (name, consumer) in core.consumers.sorted(by: { $0.key < $1.key }) where name.isDurable {
             let owner = core.owners[name]
-            let unsettled = consumer.unsettledDeliveries.map { delivery in
+            let pending = (consumer.unsettledDeliveries + (deadLetters[name] ?? [])).sorted { $0.offset < $1.offset }
+            let unsettled = pending.map { delivery in
                 Unsettled(offset: delivery.offset, deliveries: delivery.deliveryCount, party: delivery.party.map { $0.description },
                           subscription: delivery.subscriptionID, since: delivery.since)
             }
             contents.consumers.append(Entry(name: name.text, destination: consumer.destination.description, generation: consumer.generation,
-                                            floor: consumer.floor, party: owner.map { $0.party.description }, subscription: owner?.subscriptionID,
+                                            floor: min(consumer.floor, pending.first?.offset ?? .max), party: owner.map { $0.party.description }, subscription: owner?.subscriptionID,
                                             next: consumer.readCursor, unsettled: unsettled))
         }
         // Every delivery event before now is in the file (the checkpoint waits until they are

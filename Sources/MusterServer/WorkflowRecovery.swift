@@ -41,10 +41,11 @@ public struct WorkflowRecovery: Codable, Sendable {
         return recovery
     }
 
-    /// Takes the log's records from `offset` to its end (or until `deadline`); returns the offset
-    /// after the last record taken.
+    /// Takes the log's records from `offset` to its end (or until `deadline`): the offset after
+    /// the last record taken, and whether retention had deleted records from `offset` on before
+    /// they were read (then this state lacks them).
     public mutating func read(_ log: MessageLog, from offset: UInt64, until deadline: ContinuousClock.Instant? = nil,
-                              alsoVisit: (LogRecord) -> Void = { _ in }) throws(LogError) -> UInt64 {
+                              alsoVisit: (LogRecord) -> Void = { _ in }) throws(LogError) -> (next: UInt64, skippedPruned: Bool) {
         let cursor = log.cursor(from: offset)
         while deadline.map({ ContinuousClock.now < $0 }) ?? true {
             let records = try cursor.next(maxRecords: 1024, maxBytes: 4 << 20)
@@ -54,7 +55,7 @@ public struct WorkflowRecovery: Codable, Sendable {
                 alsoVisit(record)
             }
         }
-        return max(cursor.nextOffset, offset)
+        return (max(cursor.nextOffset, offset), cursor.skippedPrunedRecords)
     }
 
     /// From a data directory (offline).

@@ -56,7 +56,16 @@ struct WorkflowSnapshot: Codable {
             return SnapshotProblem("it covers the log up to offset \(through), but the log ends at \(log.nextOffset)")
         }
         guard through > 0 else { return nil }
-        guard through > log.firstOffset else { return nil }  // retention pruned its last record: the state stands
+        guard through >= log.firstOffset else {
+            return SnapshotProblem("retention deleted records after offset \(through) that it never took (the log starts at \(log.firstOffset))")
+        }
+        if through == log.firstOffset {
+            // Its last record was deleted by retention: the pruned head names it.
+            guard let pruned = log.recovery.prunedHead, pruned.offset == through - 1, pruned.chain.hex == chain else {
+                return SnapshotProblem("its last record, offset \(through - 1), is gone and the log's pruned head does not name it")
+            }
+            return nil
+        }
         let record: LogRecord?
         do throws(LogError) { record = try log.cursor(from: through - 1).next(maxRecords: 1).first } catch {
             return SnapshotProblem("its last record, offset \(through - 1), cannot be read: \(error)")

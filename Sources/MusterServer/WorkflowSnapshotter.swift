@@ -30,28 +30,40 @@ final class WorkflowSnapshotter: @unchecked Sendable {
     /// Held while the replica reads the log and writes the file; nothing else is taken under it
     /// but the log's own locks, briefly, by its cursor (MusterServer/LockOrder.swift).
     private let replica: Mutex<Replica>
-    private let timer: any DispatchSourceTimer
+    /// Made by `start` (a dispatch source released before it was resumed traps); `start` and
+    /// `stop` are the server's, called one after the other.
+    private var timer: (any DispatchSourceTimer)?
 
     init(log: MessageLog, dataDirectory: String, logger: Logger, restored: WorkflowRestore) {
         self.log = log
         self.dataDirectory = dataDirectory
         self.logger = logger
         self.replica = Mutex(Replica(state: restored.state, through: restored.through, saved: restored.snapshotThrough))
-        self.timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "muster-workflow-snapshot", qos: .utility))
     }
 
     func start() {
+        let source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "muster-workflow-snapshot", qos: .utility))
         let nanoseconds = Int(Self.period / .nanoseconds(1))
         // The first look is at once: a broker that has no snapshot yet, or read a long tail, writes one.
-        timer.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
-        timer.setEventHandler { [self] in refresh(budget: Self.periodicBudget, minimum: Self.minimumRecords) }
-        timer.resume()
+        source.schedule(deadline: .now(), repeating: .nanoseconds(nanoseconds), leeway: .nanoseconds(nanoseconds / 10))
+        source.setEventHandler { [weak self] in self?.refresh(budget: Self.periodicBudget, minimum: Self.minimumRecords) }
+        source.resume()
+        timer = source
     }
 
     /// Called once the log holds everything (before it closes).
     func stop() {
-        timer.cancel()
+        timer?.cancel()
         refresh(budget: Self.stopBudget, minimum: 1)
+    }
+
+    /// The state as of the log's end now (for the desk to start again from after a failed
+    /// append): the replica, read on to the end.
+    func current() throws(LogError) -> WorkflowRecovery {
+        try replica.withLock { replica throws(LogError) in
+            try follow(&replica, until: nil)
+            return replica.state
+        }
     }
 
     /// Reads on from where the replica stands, for at most `budget`, and writes a snapshot if it
@@ -59,7 +71,7 @@ final class WorkflowSnapshotter: @unchecked Sendable {
     func refresh(budget: Duration, minimum: UInt64) {
         replica.withLock { replica in
             do throws(LogError) {
-                replica.through = try replica.state.read(log, from: replica.through, until: .now + budget)
+                try follow(&replica, until: .now + budget)
             } catch {
                 logger.warning("workflow snapshot: reading the log: \(error)")
                 return
@@ -67,6 +79,19 @@ final class WorkflowSnapshotter: @unchecked Sendable {
             if let saved = replica.saved, replica.through < saved + minimum { return }
             save(&replica)
         }
+    }
+
+    /// Reads on from where the replica stands. If retention deleted records before the replica
+    /// read them, it starts again from the log's first record (a state lacking records must not
+    /// become a snapshot).
+    private func follow(_ replica: inout Replica, until deadline: ContinuousClock.Instant?) throws(LogError) {
+        let (next, skipped) = try replica.state.read(log, from: replica.through, until: deadline)
+        replica.through = next
+        guard skipped else { return }
+        logger.notice("workflow snapshot: retention deleted records before they were read; reading the workflows again from the log's first record")
+        replica.state = WorkflowRecovery()
+        replica.through = try replica.state.read(log, from: log.firstOffset, until: deadline).next
+        replica.saved = nil
     }
 
     private func save(_ replica: inout Replica) {
@@ -119,7 +144,7 @@ struct WorkflowRestore {
             break
         }
         let before = state.recordsRead
-        let through = try state.read(log, from: from, alsoVisit: alsoVisit)
+        let through = try state.read(log, from: from, alsoVisit: alsoVisit).next
         return WorkflowRestore(state: state, through: through, snapshotThrough: snapshotThrough, problem: problem,
                                recordsRead: state.recordsRead - before)
     }

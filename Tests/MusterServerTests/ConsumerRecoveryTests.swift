@@ -92,4 +92,54 @@ private final class CollectingTarget: DeliveryTarget {
         #expect(fromLog.state.readCursor == fromRegistry.state.readCursor)
         #expect(fromLog.state.unsettledDeliveries == fromRegistry.state.unsettledDeliveries)
     }
+
+    // The version 2 registry must carry what the log after `scan-from` no longer says: when
+    // messages were routed after the deliveries (so `scan-from` is past their delivery records),
+    // the unsettled deliveries and the read cursor come from the registry alone.
+    static let otherQueue = Destination(kind: .queue, name: "other")
+
+    private static func publish(_ broker: Broker, _ destination: Destination, _ count: Int) {
+        let published = DispatchGroup()
+        for index in 0..<count {
+            published.enter()
+            broker.publish(Publication(destination: destination, headers: [:], body: Array("job \(index)".utf8), sender: party)) { _ in
+                published.leave()
+            }
+        }
+        published.wait()
+    }
+
+    @Test func unsettledDeliveriesWhoseRecordsAreBelowScanFromAreRestored() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("muster-registry-v2-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let delivered: [UInt64]
+        do {
+            let log = try MessageLog.open(LogOptions(dataDirectory: directory))
+            defer { log.close() }
+            let broker = Broker(store: LogMessageStore(log: log))
+            let pump = ConsumerPump(broker: broker, registry: ConsumerRegistry(dataDirectory: directory), logger: Logger(label: "test"))
+            pump.start()
+            let target = CollectingTarget()
+            let session = broker.attach(party: Self.party, target: target)
+            Self.publish(broker, Self.queue, 50)
+            try broker.subscribe(sessionID: session, party: Self.party, subscriptionID: "s", destination: Self.queue, mode: .clientIndividual, prefetch: 10)
+            try eventuallyBlocking("ten deliveries") { target.deliveries.count == 10 }
+            for delivery in target.deliveries.prefix(4) {
+                let acknowledged = DispatchSemaphore(value: 0)
+                try broker.acknowledge(sessionID: session, ackID: String(delivery.ackID!)) { _ in acknowledged.signal() }
+                acknowledged.wait()
+            }
+            // Messages of another queue come after the delivery records: scan-from passes them.
+            Self.publish(broker, Self.otherQueue, 5)
+            pump.stop()
+            delivered = target.deliveries.map(\.message.offset)
+        }
+        let contents = try ConsumerRegistry(dataDirectory: directory).load()
+        let log = try MessageLog.open(LogOptions(dataDirectory: directory))
+        defer { log.close() }
+        let recovery = try ConsumerRecovery(registry: contents, log: log, rules: DeliveryRules())
+        let state = try #require(recovery.consumers.first { $0.state.destination == Self.queue }).state
+        #expect(state.unsettledDeliveries.map(\.offset) == Array(delivered.dropFirst(4)))
+        #expect(state.readCursor == delivered.last! + 1)
+    }
 }
