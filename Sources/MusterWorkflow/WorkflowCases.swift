@@ -19,7 +19,7 @@ public struct SummonsCase: Sendable, Codable {
     public let severity: String
     public let reference: String?
     /// The open message as the summoner sent it: what inbox copies and reminders carry.
-    public let openBody: [UInt8]
+    @Base64Bytes public private(set) var openBody: [UInt8]
     public internal(set) var state: String = "open"
     public internal(set) var parties: [SummonedParty]
     public internal(set) var closedAt: Int64?
@@ -62,7 +62,7 @@ public struct HandoffCase: Sendable, Codable {
     public let title: String
     public let reference: String
     public let complaintID: String?
-    public let dispatchBody: [UInt8]
+    @Base64Bytes public private(set) var dispatchBody: [UInt8]
     public internal(set) var state: String = "dispatched"
     /// Each assignee in turn, the current one last.
     public internal(set) var legs: [HandoffLeg]
