@@ -11,20 +11,25 @@ extension BenchCommand {
             discussion: """
             Records go to /queue/bench.bulk.0 … bulk.9 in turn; every --rare-every-th goes to /queue/bench.rare \
             instead (0.1% by default). The log is written with fsync interval(1000) and synced at the end. \
-            Appends to an existing log; the broker must not be running (the log's directory lock says so).
+            Appends to an existing log (whose records must be older than the ones it writes); the broker must not be \
+            running (the log's directory lock says so).
             """)
         @Option(help: ArgumentHelp("The broker's data directory.", valueName: "dir")) var data: String
         @Option(help: "Records to write.") var records = 10_000_000
         @Option(help: "Body bytes per record.") var size = 256
         @Option(help: "One record in this many goes to /queue/bench.rare.") var rareEvery = 1000
         @Option(help: "Segment size in bytes (the broker's default is 64 MiB).") var segmentBytes = 64 << 20
+        @Option(help: "Stamp the records as if written this many days ago (history, not this morning's traffic).") var ageDays = 0
 
         func validate() throws {
             try BenchOptions.requirePositive([("--records", records), ("--rare-every", rareEvery), ("--segment-bytes", segmentBytes)])
+            guard ageDays >= 0 else { throw ValidationError("--age-days must be 0 or more") }
         }
 
         func run() throws {
-            var options = LogOptions(dataDirectory: data, segmentBytes: segmentBytes, fsync: .interval(milliseconds: 1000))
+            let age = Int64(ageDays) * 86_400_000
+            var options = LogOptions(dataDirectory: data, segmentBytes: segmentBytes, fsync: .interval(milliseconds: 1000),
+                                     clock: { LogClock.milliseconds() - age })
             options.notice = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
             let log = try MessageLog.open(options)
             let body = [UInt8](repeating: UInt8(ascii: "x"), count: size)
