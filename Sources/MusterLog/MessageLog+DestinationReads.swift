@@ -79,10 +79,11 @@ extension MessageLog {
     private func readListed(_ packed: ArraySlice<UInt64>, in segment: SegmentIndex, below end: UInt64, key: String,
                             into found: inout FoundRecords) throws(LogError) -> UInt64? {
         guard let first = packed.first else { return end }
-        // Records packed close together are read a stretch at a time; scattered ones one by one.
+        // Records packed close together are read a stretch at a time; scattered ones one by one
+        // (2 KiB: a record with a 1 KiB body in one read, a longer one in two).
         let span = max(1, PackedPosition.position(packed.last!) - PackedPosition.position(first))
         let dense = packed.count > 1 && span / packed.count < 4096
-        let reader = try SegmentReader(path: segment.path, fileName: segment.fileName, readAhead: dense ? 256 << 10 : 4096)
+        let reader = try SegmentReader(path: segment.path, fileName: segment.fileName, readAhead: dense ? 256 << 10 : 2048)
         var read: [LogRecord] = []
         var readBytes = 0
         var reached = end
