@@ -10,18 +10,10 @@ import Testing
 @Suite struct SegmentIndexEdgeTests {
     static let rare = "/queue/pinghu.rare"
 
-    static func destination(of index: Int) -> String {
-        index % 30 == 7 ? rare : "/topic/jinshan.beacon.\(index % 2)"
-    }
+    static func destination(of index: Int) -> String { SegmentIndexTests.destination(of: index) }
 
-    private func closedLog() throws -> (LogTestDirectory, LogOptions) {
-        let directory = try LogTestDirectory()
-        let options = LogOptions(dataDirectory: directory.path, segmentBytes: 8192)
-        let log = try MessageLog.open(options)
-        _ = try appendAll(log, count: 300) { Self.destination(of: $0) }
-        log.close()
-        return (directory, options)
-    }
+    /// The log of `SegmentIndexTests`: 300 records in 8 KiB segments, one in 30 on `rare`.
+    private func closedLog() throws -> (LogTestDirectory, LogOptions) { try SegmentIndexTests.closedLog() }
 
     private func rareOffsets(_ options: LogOptions) throws -> [UInt64] {
         var rare: [UInt64] = []

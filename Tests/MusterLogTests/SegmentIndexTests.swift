@@ -9,7 +9,7 @@ import Testing
 /// reads of one destination read only its records.
 @Suite struct SegmentIndexTests {
     /// 300 records over three destinations in 8 KiB segments (about a dozen), closed; one in 30 is on the rare one.
-    private func closedLog() throws -> (LogTestDirectory, LogOptions) {
+    static func closedLog() throws -> (LogTestDirectory, LogOptions) {
         let directory = try LogTestDirectory()
         let options = LogOptions(dataDirectory: directory.path, segmentBytes: 8192)
         let log = try MessageLog.open(options)
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func startUpReadsOnlyTheActiveSegmentAndKnowsWhatAFullScanKnows() throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         let segments = try segmentFiles(options.dataDirectory)
         try #require(segments.count >= 5)
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func aReadOfOneDestinationReadsOnlyItsRecordsInOffsetOrder() throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         let expected = try fullScan(options).rare
         #expect(expected.count == 10)
@@ -104,7 +104,7 @@ import Testing
 
     @Test(arguments: ["missing", "torn summary", "stale", "disagreeing"])
     func anIndexThatDoesNotMatchItsSegmentIsRebuiltFromTheSegment(_ damage: String) throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         let segments = try segmentFiles(options.dataDirectory)
         let victim = SegmentIndexFile.path(ofSegment: segments[2].path)
@@ -144,7 +144,7 @@ import Testing
     }
 
     @Test func aDamagedPositionListIsNotUsedAndTheSegmentIsReadThrough() throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         let expected = try fullScan(options).rare
         for segment in try segmentFiles(options.dataDirectory).dropLast() {
@@ -163,7 +163,7 @@ import Testing
     }
 
     @Test func aRecordEditedInsideASealedSegmentIsFoundByVerifyAllAndByAReader() throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         var segment = try segmentFiles(options.dataDirectory)[1]
         let victim = segment.records[segment.records.count / 2]
@@ -186,7 +186,7 @@ import Testing
     }
 
     @Test func indexFilesOfSegmentsThatAreGoneAreRemoved() throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         let orphan = options.logDirectory + "/00000000000099999999.index"
         let halfWritten = options.logDirectory + "/00000000000000000000.index.tmp"
@@ -199,7 +199,7 @@ import Testing
     }
 
     @Test func aCrashWhileRollingLeavesTheSealedSegmentActiveAgainWithoutItsIndex() throws {
-        let (directory, options) = try closedLog()
+        let (directory, options) = try Self.closedLog()
         defer { withExtendedLifetime(directory) {} }
         let segments = try segmentFiles(options.dataDirectory)
         let last = segments.last!
