@@ -189,11 +189,16 @@ public struct BrokerCore: Sendable {
     }
 
     /// How many log records the furthest-behind consumer that could take messages now (room in
-    /// a subscriber's window, `ready`: a connection not backed up) has yet to look at.
+    /// a subscriber's window and something to read, `ready`: a connection not backed up) has yet
+    /// to look at, up to the
+    /// last message routed: records after it (delivery records, written as consumers take and
+    /// acknowledge) are nothing to deliver, and counting them would hold publishers back for ever.
     public func fanOutLag(head: UInt64, ready: (ConsumerName) -> Bool) -> UInt64 {
+        let routed = min(head, routedNext)
         var lag: UInt64 = 0
-        for (name, consumer) in consumers where consumer.totalCapacity > 0 && consumer.readCursor < head && ready(name) {
-            lag = max(lag, head - consumer.readCursor)
+        // Only consumers the pump would read for now: one whose redeliveries wait their turn has nothing to read.
+        for (name, consumer) in consumers where consumer.readCursor < routed && consumer.hasDemand(head: routed) && ready(name) {
+            lag = max(lag, routed - consumer.readCursor)
         }
         return lag
     }
