@@ -8,14 +8,6 @@ import Synchronization
 import Testing
 @testable import MusterProtocol
 
-/// A connection stand-in that keeps what it is handed.
-private final class CollectingTarget: DeliveryTarget {
-    private let received = Mutex<[Delivery]>([])
-    func deliver(_ delivery: Delivery) { received.withLock { $0.append(delivery) } }
-    var deliveries: [Delivery] { received.withLock { $0 } }
-    var hasRoom: Bool { true }
-}
-
 /// Start-up rebuilds the queues from the consumer registry (as it stood when written) and the
 /// log after it: a queue with a long backlog costs no reading of the backlog, and the state
 /// is the one a reading of the log from the lowest floor (the version 1 registry) gives.

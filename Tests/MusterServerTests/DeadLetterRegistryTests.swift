@@ -24,13 +24,6 @@ private final class RefusingDeadLetters: MessageStore {
     func observeAppends(_ observer: @escaping @Sendable () -> Void) { inner.observeAppends(observer) }
 }
 
-private final class Keeping: DeliveryTarget {
-    private let received = Mutex<[Delivery]>([])
-    func deliver(_ delivery: Delivery) { received.withLock { $0.append(delivery) } }
-    var deliveries: [Delivery] { received.withLock { $0 } }
-    var hasRoom: Bool { true }
-}
-
 /// A message the consumer gave up on stays unsettled in the consumer registry until its
 /// `dead-lettered` event is recorded: if its dead-letter copy could not be stored, a restart
 /// delivers it again rather than lose it.
@@ -40,7 +33,7 @@ private final class Keeping: DeliveryTarget {
         let queue = Destination(kind: .queue, name: "work-orders")
         let rules = DeliveryRules(fallback: DeliveryPolicy(maxDeliveries: 1))
         let broker = Broker(store: RefusingDeadLetters(), rules: rules)
-        let target = Keeping()
+        let target = CollectingTarget()
         let session = broker.attach(party: party, target: target)
         try broker.subscribe(sessionID: session, party: party, subscriptionID: "s", destination: queue, mode: .clientIndividual, prefetch: 10)
         broker.publish(Publication(destination: queue, headers: [:], body: Array("job".utf8), sender: party)) { _ in }

@@ -7,13 +7,6 @@ import Synchronization
 import Testing
 @testable import MusterProtocol
 
-private final class Taking: DeliveryTarget {
-    private let received = Mutex<[Delivery]>([])
-    func deliver(_ delivery: Delivery) { received.withLock { $0.append(delivery) } }
-    var deliveries: [Delivery] { received.withLock { $0 } }
-    var hasRoom: Bool { true }
-}
-
 /// Fan-out lag counts messages to deliver, not the delivery records the log gains as consumers
 /// take and acknowledge them: once every message is delivered, publishers read again, however
 /// many delivery records follow the last message (counting them held a paused publisher back
@@ -28,7 +21,7 @@ private final class Taking: DeliveryTarget {
         let broker = Broker(store: store, flowControl: PublisherFlowControl(limit: 0))
         let party = PartyIdentity(jurisdiction: "jinshan", party: "langxia-town")
         let queue = Destination(kind: .queue, name: "work-orders")
-        let target = Taking()
+        let target = CollectingTarget()
         let session = broker.attach(party: party, target: target)
         try broker.subscribe(sessionID: session, party: party, subscriptionID: "s", destination: queue, mode: .clientIndividual, prefetch: 100)
         let published = DispatchGroup()
