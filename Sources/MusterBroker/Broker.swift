@@ -348,13 +348,16 @@ public final class Broker: Sendable {
 
     private func mutate(recorded: (@Sendable (BrokerError?) -> Void)? = nil,
                         _ body: (inout BrokerCore) throws(BrokerError) -> ConsumerOutput) throws(BrokerError) {
-        let deadLetters = try state.withLock { (state: inout State) throws(BrokerError) -> [DeadLetter] in
+        let head = store.nextOffset
+        // Whether consumers can take more is asked under the same lock (`wakeConsumers` would
+        // take it again, for every ACK).
+        let (deadLetters, demand) = try state.withLock { (state: inout State) throws(BrokerError) -> ([DeadLetter], Bool) in
             let output = try body(&state.core)
             let deadLetters = perform(output, with: state.targets, recorded: output.deadLetters.isEmpty ? recorded : nil)
-            return deadLetters
+            return (deadLetters, state.core.hasDemand(head: head))
         }
         moveDeadLetters(deadLetters, recorded: deadLetters.isEmpty ? nil : recorded)
-        wakeConsumers()
+        if demand { callbacks.withLock { $0.wake }?() }
     }
 
     /// Sends the deliveries and records the events, under the lock, so the store sees events in

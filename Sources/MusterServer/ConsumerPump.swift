@@ -25,6 +25,9 @@ final class ConsumerPump: @unchecked Sendable {
     private let inlineFeeder = Atomic<UInt>(0)
     /// When the sleeping pump wakes on its own (broker clock; 0 while it works).
     private let sleepsUntil = Atomic<Int64>(0)
+    /// A wake is signalled and no round has started since: more wakes add nothing. Without it
+    /// every ACK made a round of its own (locks, a read, a futex wake) for one message.
+    private let wakePending = Atomic<Bool>(false)
 
     init(broker: Broker, registry: ConsumerRegistry, logger: Logger) {
         self.broker = broker
@@ -42,9 +45,12 @@ final class ConsumerPump: @unchecked Sendable {
         thread.start()
     }
 
-    func wake() { wakeSignal.signal() }
+    func wake() {
+        if !wakePending.exchange(true, ordering: .acquiringAndReleasing) { wakeSignal.signal() }
+    }
 
     private func wakeIfFeeding() {
+        if wakePending.load(ordering: .acquiring) { return }
         if inlineFeeder.load(ordering: .acquiring) == Self.currentThread { return }
         if broker.hasTrackedConsumers { wake() }
     }
@@ -89,6 +95,8 @@ final class ConsumerPump: @unchecked Sendable {
     private func run() {
         var lastCheckpoint = broker.clock()
         while !stopping.load(ordering: .relaxed) {
+            // Cleared before the round: a wake from now on may be for work this round misses.
+            wakePending.store(false, ordering: .releasing)
             let (progressed, deadline) = broker.pumpStep()
             let now = broker.clock()
             if now - lastCheckpoint >= Self.checkpointInterval {
