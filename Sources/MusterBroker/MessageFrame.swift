@@ -60,6 +60,24 @@ extension Delivery {
     ]
 }
 
+extension [Delivery] {
+    /// Gives each delivery the shared headers of its message from `cache` (by offset), encoding
+    /// those of a message the first time (nil: nothing to share with).
+    mutating func shareHeaders(through cache: inout [UInt64: SharedMessageHeaders]?) {
+        guard cache != nil else { return }
+        for index in indices where self[index].shared == nil {
+            let message = self[index].message
+            if let known = cache![message.offset] {
+                self[index].shared = known
+            } else {
+                let made = SharedMessageHeaders(message)
+                cache![message.offset] = made
+                self[index].shared = made
+            }
+        }
+    }
+}
+
 /// The part of a message's MESSAGE frames that is the same for every subscription: the
 /// broker's message headers, the publisher's, `content-length` and the blank line. A message
 /// fanned out to many subscribers is encoded once, not once per subscriber.

@@ -259,4 +259,26 @@ struct BrokerTests {
         #expect(staying.deliveries.map(\.summary) == ["\(second)/s m-0 #2"])
         #expect(leaving.deliveries.count == 1)
     }
+
+    @Test func acknowledgingTopicSubscribersShareOneEncodingOfEachMessagesHeaders() throws {
+        let broker = Broker(store: CountingStore(), clock: { 5_000 })
+        let targets = [RecordingTarget(), RecordingTarget(), RecordingTarget()]
+        for (index, target) in targets.enumerated() {
+            let session = broker.attach(party: guangchenTown, target: target)
+            try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s\(index)", destination: patrolTopic,
+                                 mode: .clientIndividual, prefetch: 10)
+        }
+        for text in ["one", "two"] { broker.publish(publication(to: patrolTopic, text: text, headers: ["note": "a:b"])) { _ in } }
+        #expect(broker.pumpStep().progressed)
+        for offset in 0..<2 {
+            let deliveries = targets.map { $0.deliveries[offset] }
+            let shared = try #require(deliveries[0].shared, "the first subscriber's delivery carries the encoded headers")
+            #expect(deliveries.allSatisfy { $0.shared === shared }, "encoded once for every subscriber")
+            for delivery in deliveries {
+                var alone = delivery
+                alone.shared = nil
+                #expect(delivery.encodedFrame() == alone.encodedFrame(), "the same bytes as encoded for this delivery alone")
+            }
+        }
+    }
 }
