@@ -249,6 +249,31 @@ public final class Broker: Sendable {
         try mutate(recorded: recorded) { core throws(BrokerError) in try core.acknowledge(sessionID: sessionID, ackID: ackID, now: now) }
     }
 
+    /// ACKs a connection sent in a row, without receipts, settled under one lock with one record
+    /// call and one consumer wake. Stops at the first that fails and returns its error (the
+    /// connection is refused for it, as for a lone ACK, and those after it are not applied).
+    public func acknowledge(sessionID: UInt64, ackIDs: [String]) -> BrokerError? {
+        let now = clock()
+        var failure: BrokerError?
+        do throws(BrokerError) {
+            try mutate { core in
+                var output = ConsumerOutput()
+                for ackID in ackIDs {
+                    do throws(BrokerError) {
+                        output.append(try core.acknowledge(sessionID: sessionID, ackID: ackID, now: now))
+                    } catch {
+                        failure = error
+                        break
+                    }
+                }
+                return output
+            }
+        } catch {
+            failure = error
+        }
+        return failure
+    }
+
     public func reject(sessionID: UInt64, ackID: String, requeue: Bool, recorded: (@Sendable (BrokerError?) -> Void)? = nil) throws(BrokerError) {
         let now = clock()
         try mutate(recorded: recorded) { core throws(BrokerError) in try core.reject(sessionID: sessionID, ackID: ackID, requeue: requeue, now: now) }

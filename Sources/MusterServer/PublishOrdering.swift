@@ -34,6 +34,9 @@ final class PublishOrdering: @unchecked Sendable {
         return true
     }
 
+    /// Whether actions are held now (loop thread): then every action joins them, in order.
+    var isHolding: Bool { !held.isEmpty }
+
     static func waitsForEarlierSends(_ action: SessionAction) -> Bool {
         switch action {
         case .subscribe, .close: true

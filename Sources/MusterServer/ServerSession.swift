@@ -55,6 +55,9 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     /// Set while a commit of this iteration's appends is scheduled on the loop (loop thread only).
     var commitScheduled = false
     let ordering = PublishOrdering()
+    /// ACKs without receipts read in a row, settled together once the run ends: one broker lock,
+    /// one record call and one consumer wake for all of them (loop thread only).
+    private var acksInARow: [String] = []
     /// Serves peer brokers their export destinations (nil: this broker has no federation).
     let exports: ExportService?
 
@@ -121,6 +124,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     }
 
     private func decodeFrames() {
+        defer { settleAcks() }
         while machine?.isClosed == false {
             let frame: StompFrame?
             do {
@@ -132,14 +136,35 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                 default: code = .malformedFrame
                 }
                 logger.notice("closing: \(error)")
+                settleAcks()
                 perform(machine!.fail(BrokerError(code, error.description)))
                 return
             }
             guard let frame else { return }
-            perform(machine!.handle(frame))
+            let actions = machine!.handle(frame)
+            if actions.count == 1, case .acknowledge(let ackID, receipt: nil) = actions[0], !ordering.isHolding, isBrokerAck(ackID) {
+                acksInARow.append(ackID)
+                continue
+            }
+            settleAcks()
+            perform(actions)
             // After CONNECT, the rest of the stream is read as the negotiated version writes it.
             if let machine { decoder.version = machine.version }
         }
+    }
+
+    /// Whether `ackID` names none of this connection's replay deliveries (those settle in their stream).
+    private func isBrokerAck(_ ackID: String) -> Bool {
+        (try? subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.replay(owningAck: ackID) }) == .some(nil)
+    }
+
+    /// Settles the ACKs read in a row, together (before any other frame is acted on).
+    private func settleAcks() {
+        guard !acksInARow.isEmpty else { return }
+        let acks = acksInARow
+        acksInARow = []
+        guard let sessionID else { return }
+        if let failure = broker.acknowledge(sessionID: sessionID, ackIDs: acks) { refuse(failure, receipt: nil) }
     }
 
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {

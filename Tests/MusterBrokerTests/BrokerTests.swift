@@ -281,4 +281,23 @@ struct BrokerTests {
             }
         }
     }
+
+    @Test func acksReadInARowAreSettledTogetherUpToTheFirstThatFails() throws {
+        let store = CountingStore()
+        let broker = Broker(store: store, clock: { 5_000 })
+        let target = RecordingTarget()
+        let session = broker.attach(party: guangchenTown, target: target)
+        try broker.subscribe(sessionID: session, party: guangchenTown, subscriptionID: "s", destination: workOrdersQueue,
+                             mode: .clientIndividual, prefetch: 4)
+        for text in ["one", "two", "three", "four"] { broker.publish(publication(to: workOrdersQueue, text: text)) { _ in } }
+        broker.pumpStep()
+        let ids = target.deliveries.map(\.ackHeader)
+        #expect(ids.count == 4)
+        #expect(broker.acknowledge(sessionID: session, ackIDs: [ids[1], ids[0]]) == nil)
+        let failure = broker.acknowledge(sessionID: session, ackIDs: [ids[2], "999", ids[3]])
+        #expect(failure?.code == .unknownAck)
+        #expect(store.events.map(\.summary).filter { $0.hasPrefix("acked") } == ["acked m-1 s #1", "acked m-0 s #1", "acked m-2 s #1"],
+                "in the order sent, and none after the one that failed")
+        #expect(broker.inspect { $0.pending().map(\.offset) } == [3])
+    }
 }
