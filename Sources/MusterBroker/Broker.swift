@@ -298,9 +298,6 @@ public final class Broker: Sendable {
         }
         regulatePublishers(lag: lag)
         var progressed = false
-        // The subscriptions of one topic read the same messages in a round: their frames share
-        // one encoding of each message's headers, as live topic deliveries do.
-        var shared: [UInt64: SharedMessageHeaders]? = demands.count > 1 ? [:] : nil
         for (name, destination, demand) in demands {
             do throws(BrokerError) {
                 switch demand {
@@ -310,18 +307,14 @@ public final class Broker: Sendable {
                     let missing = offsets.filter { !found.contains($0) && $0 < store.nextOffset }
                     let now = clock()
                     moveDeadLetters(state.withLock { state in
-                        var output = state.core.offer(to: name, messages, scannedTo: nil, missing: missing, now: now)
-                        output.deliveries.shareHeaders(through: &shared)
-                        return perform(output, with: state.targets)
+                        perform(state.core.offer(to: name, messages, scannedTo: nil, missing: missing, now: now), with: state.targets)
                     })
                     progressed = progressed || !messages.isEmpty || !missing.isEmpty
                 case .read(let from, let limit):
                     let (messages, scannedTo) = try store.read(destination, from: from, limit: limit)
                     let now = clock()
                     moveDeadLetters(state.withLock { state in
-                        var output = state.core.offer(to: name, messages, scannedTo: scannedTo, now: now)
-                        output.deliveries.shareHeaders(through: &shared)
-                        return perform(output, with: state.targets)
+                        perform(state.core.offer(to: name, messages, scannedTo: scannedTo, now: now), with: state.targets)
                     })
                     progressed = progressed || scannedTo > from
                 }

@@ -139,7 +139,7 @@ public struct BrokerCore: Sendable {
         switch destination.kind {
         case .topic:
             guard let subscribers = topicSubscribers[destination], !subscribers.isEmpty else { return [] }
-            let shared = SharedMessageHeaders(message)
+            let shared = message.sharedHeaders
             return subscribers.map {
                 Delivery(sessionID: $0.sessionID, subscriptionID: $0.subscriptionID, message: message, ackID: nil, deliveryCount: 1,
                          shared: shared)

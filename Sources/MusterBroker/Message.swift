@@ -27,6 +27,10 @@ public struct StoredMessage: Sendable {
     /// Milliseconds since 1970 when the broker accepted it.
     public let timestamp: Int64
     public let publication: Publication
+    /// Its MESSAGE frames' shared headers, encoded by the first delivery that needs them; every
+    /// copy of the message shares the box, so subscribers reading it from the log's cache of
+    /// recent messages, each at its own pace, encode them once between them.
+    let frameHeaders = FrameHeadersBox()
 
     public init(offset: UInt64, timestamp: Int64, publication: Publication) {
         self.offset = offset

@@ -1,3 +1,4 @@
+import Synchronization
 public import MusterStomp
 import MusterProtocol
 
@@ -35,7 +36,7 @@ extension Delivery {
         StompFrameEncoder.appendCommand(.message, into: &buffer)
         StompFrameEncoder.appendHeaders(headers, of: .message, version: version, into: &buffer)
         if version == .v1_2 {
-            buffer.append(contentsOf: (shared ?? SharedMessageHeaders(message)).bytes)
+            buffer.append(contentsOf: (shared ?? message.sharedHeaders).bytes)
         } else {
             SharedMessageHeaders.append(message, version: version, into: &buffer)
         }
@@ -58,24 +59,6 @@ extension Delivery {
         "subscription", "message-id", "destination", "ack", "redelivered", "x-stream-offset",
         ReservedHeader.deliveryCount, ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp,
     ]
-}
-
-extension [Delivery] {
-    /// Gives each delivery the shared headers of its message from `cache` (by offset), encoding
-    /// those of a message the first time (nil: nothing to share with).
-    mutating func shareHeaders(through cache: inout [UInt64: SharedMessageHeaders]?) {
-        guard cache != nil else { return }
-        for index in indices where self[index].shared == nil {
-            let message = self[index].message
-            if let known = cache![message.offset] {
-                self[index].shared = known
-            } else {
-                let made = SharedMessageHeaders(message)
-                cache![message.offset] = made
-                self[index].shared = made
-            }
-        }
-    }
 }
 
 /// The part of a message's MESSAGE frames that is the same for every subscription: the
@@ -114,5 +97,24 @@ public final class SharedMessageHeaders: Sendable {
             headers.append(name, value)
         }
         return headers
+    }
+}
+
+extension StoredMessage {
+    /// The shared part of this message's MESSAGE frames (STOMP 1.2), encoded once per message.
+    public var sharedHeaders: SharedMessageHeaders { frameHeaders.headers(of: self) }
+}
+
+/// Holds a message's shared headers once a delivery has encoded them.
+final class FrameHeadersBox: Sendable {
+    private let made = Mutex<SharedMessageHeaders?>(nil)
+
+    func headers(of message: StoredMessage) -> SharedMessageHeaders {
+        made.withLock { made in
+            if let made { return made }
+            let encoded = SharedMessageHeaders(message)
+            made = encoded
+            return encoded
+        }
     }
 }
