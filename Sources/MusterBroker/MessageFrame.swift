@@ -105,7 +105,8 @@ extension StoredMessage {
     public var sharedHeaders: SharedMessageHeaders { frameHeaders.headers(of: self) }
 }
 
-/// Holds a message's shared headers once a delivery has encoded them.
+/// Holds a message's shared headers once a delivery has encoded them (a leaf lock: see
+/// MusterServer/LockOrder.swift).
 final class FrameHeadersBox: Sendable {
     private let made = Mutex<SharedMessageHeaders?>(nil)
 

@@ -82,7 +82,9 @@ final class ConsumerPump: @unchecked Sendable {
     /// Stops the thread and saves the registry one last time.
     func stop() {
         guard !stopping.exchange(true, ordering: .relaxed) else { return }
-        wake()
+        // Signalled even when a wake is pending: the pump may have taken that wake's signal
+        // already and not yet started its round.
+        wakeSignal.signal()
         stopped.wait()
         saveRegistry()
     }

@@ -24,5 +24,6 @@
 ///
 /// Leaves, taken under any of the above and calling nothing while held: `MessageLog.queue`
 /// and `.catalog`, `RecentMessages.lock`, `SharedExportIndex.index`, `LogMessageStore`'s idle readers, `PolicyGate.state`,
-/// `Broker.callbacks`, `Broker.publishIDs`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`.
+/// `Broker.callbacks`, `Broker.publishIDs`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`, and a
+/// stored message's `FrameHeadersBox` (encodes the headers while held, nothing else).
 enum LockOrder {}

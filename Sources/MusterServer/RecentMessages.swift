@@ -100,7 +100,9 @@ final class RecentMessages: @unchecked Sendable {
         lock.withLock { entries.reduce(0) { $0 + ($1?.publication.body.count ?? 0) } }
     }
 
-    private static func cost(of message: StoredMessage) -> Int {
-        message.publication.body.count + 256
+    /// Its body, the entry, and the MESSAGE headers a delivery encodes and keeps with the
+    /// message (`StoredMessage.sharedHeaders`: about as long as its own headers and the broker's).
+    static func cost(of message: StoredMessage) -> Int {
+        message.publication.body.count + message.publication.headers.reduce(256 + 160) { $0 + $1.name.utf8.count + $1.value.utf8.count + 2 }
     }
 }

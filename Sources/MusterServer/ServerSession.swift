@@ -136,17 +136,21 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                 default: code = .malformedFrame
                 }
                 logger.notice("closing: \(error)")
-                settleAcks()
+                guard settleAcks() else { return }
                 perform(machine!.fail(BrokerError(code, error.description)))
                 return
             }
             guard let frame else { return }
+            // The ACKs before this frame are settled before it is even looked at: one that fails
+            // closes the connection, and nothing after it may take effect.
+            if frame.command != .ack, !settleAcks() { return }
             let actions = machine!.handle(frame)
             if actions.count == 1, case .acknowledge(let ackID, receipt: nil) = actions[0], !ordering.isHolding, isBrokerAck(ackID) {
                 acksInARow.append(ackID)
                 continue
             }
-            settleAcks()
+            // An ACK with a receipt (or of a replay) after a run: the run first.
+            if !settleAcks() { return }
             perform(actions)
             // After CONNECT, the rest of the stream is read as the negotiated version writes it.
             if let machine { decoder.version = machine.version }
@@ -158,13 +162,16 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
         (try? subscriptions.withLock { subscriptions throws(BrokerError) in try subscriptions.replay(owningAck: ackID) }) == .some(nil)
     }
 
-    /// Settles the ACKs read in a row, together (before any other frame is acted on).
-    private func settleAcks() {
-        guard !acksInARow.isEmpty else { return }
+    /// Settles the ACKs read in a row, together (before any other frame is acted on); false
+    /// when one failed and the connection was refused for it.
+    @discardableResult
+    private func settleAcks() -> Bool {
+        guard !acksInARow.isEmpty else { return true }
         let acks = acksInARow
         acksInARow = []
-        guard let sessionID else { return }
-        if let failure = broker.acknowledge(sessionID: sessionID, ackIDs: acks) { refuse(failure, receipt: nil) }
+        guard let sessionID, let failure = broker.acknowledge(sessionID: sessionID, ackIDs: acks) else { return true }
+        refuse(failure, receipt: nil)
+        return false
     }
 
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {

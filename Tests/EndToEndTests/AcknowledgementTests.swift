@@ -80,4 +80,42 @@ struct AcknowledgementTests {
             }
         }
     }
+
+    /// ACKs read in a row are settled together (one broker lock); one that fails must still
+    /// close the connection before any later frame of the same read takes effect: a DISCONNECT
+    /// after it gets no RECEIPT (the client must learn of the refusal), a SEND after it is not stored.
+    @Test(arguments: ["disconnect", "send"])
+    func aFailingAckAmongAcksInOneReadRefusesTheConnectionBeforeTheFramesAfterIt(next frameAfter: String) async throws {
+        try await withBroker { broker in
+            let queue = "/queue/acks-in-a-row-\(frameAfter)"
+            try await fill(queue, count: 3, broker: broker)
+            let worker = try RawStompClient(address: broker.address, tls: try broker.pki.client("jinshan-public-security").tls, loop: ReplayTests.loop)
+            defer { worker.close() }
+            try await runBlocking {
+                try connect(worker)
+                worker.send(StompFrame(.subscribe, headers: ["id": "s", "destination": queue, "ack": "client-individual"]))
+                let ids = try frames(worker, untilMessages: 3).filter { $0.command == .message }.map { $0.headers["ack"]! }
+                // One write, so one read at the broker: ACK, an ACK naming nothing, ACK, then the frame after.
+                var bytes: [UInt8] = []
+                for id in [ids[0], "999999", ids[1]] { bytes += StompFrameEncoder.encode(StompFrame(.ack, headers: ["id": id])) }
+                if frameAfter == "send" {
+                    bytes += StompFrameEncoder.encode(StompFrame(.send, headers: ["destination": queue, "receipt": "sent"], body: Array("after the refusal".utf8)))
+                }
+                bytes += StompFrameEncoder.encode(StompFrame(.disconnect, headers: ["receipt": "bye"]))
+                worker.send(bytes)
+                let answer = try #require(try worker.nextFrame(timeout: 15), "an answer to the write")
+                #expect(answer.command == .error, "refused for the ACK naming nothing, not \(answer.command) \(answer.headers.entries)")
+                #expect(answer.headers["muster-error-code"] == "unknown-ack")
+                while let later = try worker.nextFrame(timeout: 5) {
+                    Issue.record("nothing after the refusal, got \(later.command) \(later.headers.entries)")
+                }
+            }
+            // Only the ACK before the failing one took effect, and nothing after it was stored.
+            let next = try await broker.connect("shanta-village-grid")
+            let inbox = try await next.subscribe(to: queue, ack: .clientIndividual)
+            #expect(Set(try await inbox.take(2).map(\.bodyText)) == ["task 2", "task 3"])
+            try await next.publish(to: queue, text: "marker", receipt: true)
+            #expect(try await inbox.take(1).map(\.bodyText) == ["marker"], "nothing else was stored before it")
+        }
+    }
 }

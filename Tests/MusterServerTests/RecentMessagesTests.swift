@@ -25,8 +25,20 @@ struct RecentMessagesTests {
         }
     }
 
+    /// A message costs its body and what is kept with it: the entry, and the MESSAGE headers a
+    /// delivery encodes (`StoredMessage.sharedHeaders`), which grow with its own headers.
+    @Test func aMessageCostsItsBodyAndTheHeadersEncodedForItsDeliveries() {
+        let bare = Self.message(0, bytes: 1 << 10)
+        let headed = StoredMessage(offset: 0, timestamp: 0, publication: Publication(
+            destination: Self.notices, headers: ["muster-type": "notice", "note": String(repeating: "x", count: 300)],
+            body: bare.publication.body, sender: bare.publication.sender))
+        #expect(RecentMessages.cost(of: bare) >= (1 << 10) + bare.sharedHeaders.bytes.count)
+        #expect(RecentMessages.cost(of: headed) >= (1 << 10) + headed.sharedHeaders.bytes.count)
+        #expect(RecentMessages.cost(of: headed) > RecentMessages.cost(of: bare) + 300)
+    }
+
     @Test func keptMessagesAreReadFromMemoryAndEvictedOnesFromTheLog() throws {
-        let recent = RecentMessages(from: 0, byteLimit: 4 * ((1 << 10) + 256))
+        let recent = RecentMessages(from: 0, byteLimit: 4 * RecentMessages.cost(of: Self.message(0, bytes: 1 << 10)))
         for offset in 0..<10 { recent.add(Self.message(UInt64(offset), bytes: 1 << 10)) }
         #expect(recent.read(Self.notices, from: 5, limit: 100) == nil, "offset 5 was evicted: read the log")
         let kept = try #require(recent.read(Self.notices, from: 6, limit: 100))
