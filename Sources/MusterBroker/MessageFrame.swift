@@ -59,6 +59,7 @@ extension Delivery {
         "subscription", "message-id", "destination", "ack", "redelivered", "x-stream-offset",
         ReservedHeader.deliveryCount, ReservedHeader.sender, ReservedHeader.senderJurisdiction, ReservedHeader.timestamp,
     ]
+    static let brokerOwnedNames = HeaderNameSet(brokerOwned)
 }
 
 /// The part of a message's MESSAGE frames that is the same for every subscription: the
@@ -93,7 +94,7 @@ public final class SharedMessageHeaders: Sendable {
         headers.append(ReservedHeader.senderJurisdiction, publication.sender.jurisdiction)
         headers.append(ReservedHeader.timestamp, String(message.timestamp))
         headers.append("x-stream-offset", String(message.offset))
-        for (name, value) in publication.headers where !Delivery.brokerOwned.contains(name) {
+        for (name, value) in publication.headers where !Delivery.brokerOwnedNames.contains(name) {
             headers.append(name, value)
         }
         return headers

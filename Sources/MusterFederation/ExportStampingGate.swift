@@ -29,9 +29,12 @@ public final class ExportStampingGate: PublishGate {
     private func stamp(_ publication: Publication) -> Publication {
         let rules = federation.rules
         guard !rules.peers.isEmpty else { return publication }
+        let via = publication.headers[FederationHeader.via]
+        // An import goes on only to peers this broker relays to (`exportTargets`): none, mostly.
+        if let via, !via.isEmpty, !rules.peers.contains(where: \.relay.enabled) { return publication }
         let record = FederationRules.Record(destination: publication.destination, type: publication.headers[ReservedHeader.type],
                                             sender: policy.policy.parties[publication.sender],
-                                            via: FederationHeader.jurisdictions(publication.headers[FederationHeader.via]))
+                                            via: FederationHeader.jurisdictions(via))
         let targets = rules.exportTargets(of: record)
         guard !targets.isEmpty else { return publication }
         var stamped = publication

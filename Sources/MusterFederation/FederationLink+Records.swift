@@ -7,12 +7,14 @@ import MusterStomp
 /// refusal or the gap it reports, and, once that is durable, lets the acknowledgement move.
 extension FederationLink {
     /// Decides about one record and hands it to the broker; its completion acknowledges it.
-    func take(_ message: ReceivedMessage, session: Int, signal: AsyncStream<Void>.Continuation) async throws {
+    /// `previous`: the record read before it on this connection (becomes this one).
+    func take(_ message: ReceivedMessage, previous: inout InboundRecord?, session: Int, signal: AsyncStream<Void>.Continuation) async throws {
         if let gap = message.headers[FederationHeader.gap] { return try takeGap(gap, message, session: session, signal: signal) }
         let record: InboundRecord
-        do { record = try InboundRecord(headers: message.headers, body: message.body) } catch {
+        do { record = try InboundRecord(headers: message.headers, body: message.body, previous: previous) } catch {
             throw LinkFailure("\(error.message)")
         }
+        previous = record
         let (decision, ticket, stores) = state.withLock { state in (state.link.consider(record.link), state.acks.received((message, record.link)), state.stores) }
         switch decision {
         case .halt(let alarm):
@@ -90,8 +92,7 @@ extension FederationLink {
 
     private func taken(_ record: InboundRecord, localOffset: UInt64, refused: Bool, ticket: UInt64, session: Int,
                        signal: AsyncStream<Void>.Continuation) {
-        let originTime = record.headers[FederationHeader.originTime].flatMap { Int64($0) } ?? record.headers[ReservedHeader.timestamp].flatMap { Int64($0) }
-        taken(record.link, originTime: originTime, peerLogHead: record.headers[FederationHeader.linkHead].flatMap { UInt64($0) },
+        taken(record.link, originTime: record.originTime.flatMap { Int64($0) }, peerLogHead: record.peerLogHead,
               outcome: refused ? .refused : .imported, localOffset: localOffset, ticket: ticket, session: session, signal: signal)
     }
 

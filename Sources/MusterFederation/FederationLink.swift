@@ -208,9 +208,10 @@ public final class FederationLink: Sendable {
             signal.finish()
             acker.cancel()
         }
+        var previous: InboundRecord?
         for try await message in subscription {
             try Task.checkCancellation()
-            try await take(message, session: session, signal: signal)
+            try await take(message, previous: &previous, session: session, signal: signal)
             if let failure = state.withLock({ $0.failure }) { throw LinkFailure(failure) }
         }
         throw LinkFailure("the peer's broker ended the subscription")

@@ -39,7 +39,10 @@ public struct ImportLink: Sendable {
     private var awaitingResend = false
     /// Hashes of the latest records taken, so that a repeat of one of them is checked too.
     private var recent: [UInt64: String] = [:]
+    /// The offsets in `recent`, oldest at `recentNext` once full (a ring: dropping the oldest
+    /// from the front of an array moved the other thousand for every record taken).
     private var recentOrder: [UInt64] = []
+    private var recentNext = 0
     private static let recentCapacity = 1024
 
     public init(peer: String, position: Position?) {
@@ -121,7 +124,13 @@ public struct ImportLink: Sendable {
     }
 
     private mutating func remember(_ offset: UInt64, _ hash: String) {
-        if recent.updateValue(hash, forKey: offset) == nil { recentOrder.append(offset) }
-        if recentOrder.count > Self.recentCapacity { recent[recentOrder.removeFirst()] = nil }
+        guard recent.updateValue(hash, forKey: offset) == nil else { return }
+        if recentOrder.count < Self.recentCapacity {
+            recentOrder.append(offset)
+        } else {
+            recent[recentOrder[recentNext]] = nil
+            recentOrder[recentNext] = offset
+            recentNext = (recentNext + 1) % Self.recentCapacity
+        }
     }
 }

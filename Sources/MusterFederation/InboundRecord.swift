@@ -7,6 +7,13 @@ public import MusterStomp
 public struct InboundRecord: Sendable {
     /// Where it sits in the peer's log (the link's position).
     public let link: ImportLink.Position
+    /// `link` as the peer wrote it.
+    let linkText: String
+    /// When its sender published it at the origin (`muster-origin-time`, else the peer's own
+    /// `muster-timestamp`), as the peer wrote it.
+    public let originTime: String?
+    /// The peer's log head when it sent this (`muster-link-head`).
+    public let peerLogHead: UInt64?
     /// Its origin key (`LOG-ID/OFFSET`) and hash: the peer's own for a record first published
     /// there, the first broker's for a relayed one.
     public let origin: String
@@ -20,27 +27,55 @@ public struct InboundRecord: Sendable {
     public let body: [UInt8]
 
     /// Reads an export MESSAGE; throws when it is not one (the link halts: the peer is not a
-    /// Muster broker speaking this protocol).
-    public init(headers: StompHeaders, body: [UInt8]) throws(BrokerError) {
-        func required(_ name: String) throws(BrokerError) -> String {
-            guard let value = headers[name], !value.isEmpty else {
+    /// Muster broker speaking this protocol). `previous`, the record read before it on the link:
+    /// its destination is reused when this one names the same (a backlog is mostly one).
+    public init(headers: StompHeaders, body: [UInt8], previous: InboundRecord? = nil) throws(BrokerError) {
+        // One pass over the headers for those this needs (the first of each name counts).
+        var linkText: String?, originText: String?, hash: String?, destinationText: String?, jurisdiction: String?, party: String?, viaText: String?
+        var originTime: String?, timestamp: String?, head: String?
+        for (name, value) in headers {
+            switch name {
+            case FederationHeader.link: linkText = linkText ?? value
+            case FederationHeader.origin: originText = originText ?? value
+            case FederationHeader.originHash: hash = hash ?? value
+            case "destination": destinationText = destinationText ?? value
+            case ReservedHeader.senderJurisdiction: jurisdiction = jurisdiction ?? value
+            case ReservedHeader.sender: party = party ?? value
+            case FederationHeader.via: viaText = viaText ?? value
+            case FederationHeader.originTime: originTime = originTime ?? value
+            case ReservedHeader.timestamp: timestamp = timestamp ?? value
+            case FederationHeader.linkHead: head = head ?? value
+            default: continue
+            }
+        }
+        func required(_ value: String?, _ name: String) throws(BrokerError) -> String {
+            guard let value, !value.isEmpty else {
                 throw BrokerError(.missingHeader, "the peer sent a MESSAGE without \(name): it is not a federation export")
             }
             return value
         }
-        let linkText = try required(FederationHeader.link)
-        let originText = try required(FederationHeader.origin)
-        guard let link = FederationHeader.parseOrigin(linkText), let originKey = FederationHeader.parseOrigin(originText) else {
-            throw BrokerError(.invalidHeader, "the peer sent \(FederationHeader.link) '\(linkText)' / \(FederationHeader.origin) '\(originText)'; each must be LOG-ID/OFFSET")
+        let link = try required(linkText, FederationHeader.link)
+        let origin = try required(originText, FederationHeader.origin)
+        // Equal unless relayed: read once.
+        guard let position = FederationHeader.parseOrigin(link),
+              let originKey = link == origin ? position : FederationHeader.parseOrigin(origin) else {
+            throw BrokerError(.invalidHeader, "the peer sent \(FederationHeader.link) '\(link)' / \(FederationHeader.origin) '\(origin)'; each must be LOG-ID/OFFSET")
         }
-        let hash = headers[FederationHeader.originHash]
-        self.link = ImportLink.Position(logID: link.logID, offset: link.offset, hash: linkText == originText ? hash : nil)
-        self.origin = originText
+        self.link = ImportLink.Position(logID: position.logID, offset: position.offset, hash: link == origin ? hash : nil)
+        self.origin = origin
+        self.linkText = link
         self.originKey = OriginKeys.Key(logID: originKey.logID, offset: originKey.offset)
         self.originHash = hash
-        self.destination = try Destination(parsing: try required("destination"))
-        self.sender = PartyIdentity(jurisdiction: try required(ReservedHeader.senderJurisdiction), party: try required(ReservedHeader.sender))
-        self.via = FederationHeader.jurisdictions(headers[FederationHeader.via])
+        let destination = try required(destinationText, "destination")
+        if let previous, previous.destination.description == destination {
+            self.destination = previous.destination
+        } else {
+            self.destination = try Destination(parsing: destination)
+        }
+        self.sender = PartyIdentity(jurisdiction: try required(jurisdiction, ReservedHeader.senderJurisdiction), party: try required(party, ReservedHeader.sender))
+        self.via = FederationHeader.jurisdictions(viaText)
+        self.originTime = originTime ?? timestamp
+        self.peerLogHead = head.flatMap { UInt64($0) }
         self.headers = headers
         self.body = body
     }
@@ -68,17 +103,22 @@ public struct InboundRecord: Sendable {
             return .failure(BrokerError(.notAuthorized, "no import rule for \(peer) accepts \(destination) (federation.peers[\(peer)].import in muster.yaml)"))
         }
         var stored = StompHeaders()
-        for (name, value) in headers where !Delivery.brokerOwned.contains(name) && !FederationHeader.all.contains(name) && name != "content-length" {
+        for (name, value) in headers where !Self.notCarried.contains(name) {
             stored.append(name, value)
         }
-        stored[FederationHeader.origin] = origin
-        if let originHash { stored[FederationHeader.originHash] = originHash }
-        stored[FederationHeader.link] = FederationHeader.originKey(logID: link.logID, offset: link.offset)
-        stored[FederationHeader.originTime] = headers[FederationHeader.originTime] ?? headers[ReservedHeader.timestamp]
-        stored[FederationHeader.via] = (via + [peer]).joined(separator: ",")
-        if lane == .urgent { stored[FederationHeader.lane] = lane.rawValue }
+        // The link's own headers were left out above: appended, not looked for.
+        stored.append(FederationHeader.origin, origin)
+        if let originHash { stored.append(FederationHeader.originHash, originHash) }
+        stored.append(FederationHeader.link, linkText)
+        if let originTime { stored.append(FederationHeader.originTime, originTime) }
+        stored.append(FederationHeader.via, via.isEmpty ? peer : (via + [peer]).joined(separator: ","))
+        if lane == .urgent { stored.append(FederationHeader.lane, lane.rawValue) }
         return .success(Publication(destination: local, headers: stored, body: body, sender: sender))
     }
+
+    /// The exporter's headers that the stored copy does not keep as they are: each delivery's
+    /// own, and the link's (replaced by this broker's).
+    static let notCarried = HeaderNameSet(Delivery.brokerOwned.union(FederationHeader.all).union(["content-length"]))
 
     /// The SEND that tells the peer's broker (on `exportDestination`, the link's own) that this
     /// broker refused the record, and why.

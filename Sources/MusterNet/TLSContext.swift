@@ -63,7 +63,11 @@ public final class TLSContext: @unchecked Sendable {
         }
         _ = muster_SSL_CTX_set_min_proto_version(context, configuration.minimumVersion.openSSLValue)
         _ = muster_SSL_CTX_set_max_proto_version(context, configuration.maximumVersion.openSSLValue)
-        _ = muster_SSL_CTX_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS))
+        // A server releases an idle connection's 34 KiB of TLS buffers (it may hold thousands of
+        // connections); a client keeps its few, which it reads and writes without pause (a federation
+        // link importing a backlog would otherwise allocate and free a buffer on every read).
+        let release = role == .server ? SSL_MODE_RELEASE_BUFFERS : 0
+        _ = muster_SSL_CTX_set_mode(context, Int(SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | release))
         // TLS 1.2: forward-secret AEAD suites only (no CBC); TLS 1.3 has no others.
         guard SSL_CTX_set_cipher_list(context, "ECDHE+AESGCM:ECDHE+CHACHA20") == 1 else {
             throw TLSSetupError(message: "OpenSSL offers no ECDHE AEAD cipher suite for TLS 1.2: \(OpenSSLError.drain("cipher list").queue.joined(separator: "; "))")

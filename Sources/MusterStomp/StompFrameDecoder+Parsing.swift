@@ -82,7 +82,9 @@ extension StompFrameDecoder {
             throw .malformedHeader(String(decoding: buffer[line], as: UTF8.self))
         }
         let unescaping = command.escapesHeaders
-        let name = try StompHeaderEscaping.decode(buffer[lineStart..<colon], version: version, unescaping: unescaping)
+        let name = try names.name(buffer[lineStart..<colon]) { bytes throws(StompFrameError) in
+            try StompHeaderEscaping.decode(bytes, version: version, unescaping: unescaping)
+        }
         let value = try StompHeaderEscaping.decode(buffer[(colon + 1)..<contentEnd], version: version, unescaping: unescaping)
         if contentLength == nil && name == "content-length" {
             contentLength = try parseContentLength(value)

@@ -32,6 +32,8 @@ public struct StompFrameDecoder: Sendable {
     var contentLength: Int?
     /// Set by the first error: the stream cannot be resynchronised, so every later call rethrows it.
     var failure: StompFrameError?
+    /// Header names this connection sent, kept to be shared (see `StompHeaderNames`).
+    var names = StompHeaderNames()
 
     public init(limits: StompLimits = .default) {
         self.limits = limits

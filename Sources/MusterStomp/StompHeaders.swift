@@ -19,7 +19,10 @@ public struct StompHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
     /// removes later repeats (appending when there is none); setting nil removes every entry.
     public subscript(name: String) -> String? {
         get {
-            for entry in entries where entry.name == name {
+            // Names of another length are passed over without a string comparison (a call
+            // each, for the 15-odd headers of a typical frame; the length is stored).
+            let length = name.utf8.count
+            for entry in entries where entry.name.utf8.count == length && entry.name == name {
                 return entry.value
             }
             return nil

@@ -128,3 +128,23 @@ struct CumulativeAcksTests {
         #expect(acks.done(early) == 6001)
     }
 }
+
+/// The hashes of the latest records taken are kept, a thousand or so: a repeat of one of them
+/// with another hash is a fork; older repeats are dropped without the check.
+@Suite("the import link's memory of recent records")
+struct ImportLinkRecentTests {
+    @Test func aRepeatWithAnotherHashIsAForkForTheLatestThousandRecordsTaken() {
+        var link = ImportLink(peer: "jinshan", position: nil)
+        for offset in UInt64(1)...3000 {
+            #expect(link.consider(ImportLinkTests.at(offset)) == .take)
+            link.taken(ImportLinkTests.at(offset))
+        }
+        #expect(link.consider(ImportLinkTests.at(2990)) == .duplicate, "the same record again")
+        #expect(link.consider(ImportLinkTests.at(100, "other")) == .duplicate, "too old to be remembered")
+        guard case .halt(let alarm) = link.consider(ImportLinkTests.at(2500, "other")) else {
+            Issue.record("a rewritten recent record was not halted")
+            return
+        }
+        #expect(alarm.contains("a1/2500"), "\(alarm)")
+    }
+}

@@ -52,6 +52,20 @@ struct InboundRecordTests {
         }
     }
 
+    @Test func aRecordReadAfterAnotherKeepsItsOwnDestinationAndTimes() throws {
+        let first = try InboundRecord(headers: Self.message("/topic/joint.patrol"), body: [])
+        var headers = Self.message("/topic/joint.report-in", extra: [("muster-origin-time", "1600000000000"), ("muster-link-head", "90")])
+        headers["muster-link"] = "a1/8"
+        headers["muster-origin"] = "a1/8"
+        let second = try InboundRecord(headers: headers, body: [], previous: first)
+        #expect(second.destination.description == "/topic/joint.report-in")
+        #expect(second.link.offset == 8 && second.originKey.offset == 8)
+        #expect(second.originTime == "1600000000000" && second.peerLogHead == 90)
+        #expect(first.originTime == "1700000000000" && first.peerLogHead == nil, "without muster-origin-time: the peer's own timestamp")
+        let same = try InboundRecord(headers: Self.message("/topic/joint.patrol"), body: [], previous: first)
+        #expect(same.destination == first.destination)
+    }
+
     @Test func anImportRuleRenamesTheDestination() throws {
         let record = try InboundRecord(headers: Self.message("/topic/joint.report-in"), body: [])
         #expect(try record.plan(from: "jinshan", here: "pinghu", rules: Self.rules).get().destination.description == "/topic/jinshan.report-in")
