@@ -103,6 +103,7 @@ public struct InboundRecord: Sendable {
             return .failure(BrokerError(.notAuthorized, "no import rule for \(peer) accepts \(destination) (federation.peers[\(peer)].import in muster.yaml)"))
         }
         var stored = StompHeaders()
+        stored.entries.reserveCapacity(headers.count)  // grown once, not at 1, 2, 4, 8 and 16
         for (name, value) in headers where !Self.notCarried.contains(name) {
             stored.append(name, value)
         }

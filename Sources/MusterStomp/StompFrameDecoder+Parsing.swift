@@ -144,6 +144,7 @@ extension StompFrameDecoder {
 
     private mutating func finishFrame(bodyEnd: Int) -> StompFrame {
         let frame = StompFrame(command, headers: headers, body: Array(buffer[bodyStart..<bodyEnd]))
+        lastHeaderCount = max(8, headers.count)
         headers = StompHeaders()
         frameStart = bodyEnd + 1
         return frame

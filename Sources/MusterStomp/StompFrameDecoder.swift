@@ -32,6 +32,8 @@ public struct StompFrameDecoder: Sendable {
     var contentLength: Int?
     /// Set by the first error: the stream cannot be resynchronised, so every later call rethrows it.
     var failure: StompFrameError?
+    /// How many headers the last frame had (at least 8).
+    var lastHeaderCount = 8
     /// Header names this connection sent, kept to be shared (see `StompHeaderNames`).
     var names = StompHeaderNames()
 
@@ -84,7 +86,8 @@ public struct StompFrameDecoder: Sendable {
                 try readCommand(contentEnd: line.contentEnd)
                 startLine(at: line.next)
                 headers = StompHeaders()
-                headers.entries.reserveCapacity(8)
+                // As many as the connection's last frame had: a frame's list then grows at most once.
+                headers.entries.reserveCapacity(lastHeaderCount)
                 contentLength = nil
                 phase = .headers
             case .headers:
