@@ -31,23 +31,12 @@ public struct InboundRecord: Sendable {
     /// its destination is reused when this one names the same (a backlog is mostly one).
     public init(headers: StompHeaders, body: [UInt8], previous: InboundRecord? = nil) throws(BrokerError) {
         // One pass over the headers for those this needs (the first of each name counts).
-        var linkText: String?, originText: String?, hash: String?, destinationText: String?, jurisdiction: String?, party: String?, viaText: String?
-        var originTime: String?, timestamp: String?, head: String?
-        for (name, value) in headers {
-            switch name {
-            case FederationHeader.link: linkText = linkText ?? value
-            case FederationHeader.origin: originText = originText ?? value
-            case FederationHeader.originHash: hash = hash ?? value
-            case "destination": destinationText = destinationText ?? value
-            case ReservedHeader.senderJurisdiction: jurisdiction = jurisdiction ?? value
-            case ReservedHeader.sender: party = party ?? value
-            case FederationHeader.via: viaText = viaText ?? value
-            case FederationHeader.originTime: originTime = originTime ?? value
-            case ReservedHeader.timestamp: timestamp = timestamp ?? value
-            case FederationHeader.linkHead: head = head ?? value
-            default: continue
-            }
+        var found = InlineArray<10, String?>(repeating: nil)
+        for index in headers.entries.indices {
+            if let slot = Self.read.index(of: headers.entries[index].name), found[slot] == nil { found[slot] = headers.entries[index].value }
         }
+        let (linkText, originText, hash, destinationText, jurisdiction, party, viaText, originTime, timestamp, head) =
+            (found[0], found[1], found[2], found[3], found[4], found[5], found[6], found[7], found[8], found[9])
         func required(_ value: String?, _ name: String) throws(BrokerError) -> String {
             guard let value, !value.isEmpty else {
                 throw BrokerError(.missingHeader, "the peer sent a MESSAGE without \(name): it is not a federation export")
@@ -57,7 +46,7 @@ public struct InboundRecord: Sendable {
         let link = try required(linkText, FederationHeader.link)
         let origin = try required(originText, FederationHeader.origin)
         // Equal unless relayed: read once.
-        guard let position = FederationHeader.parseOrigin(link),
+        guard let position = Self.parsePosition(link, previous: previous?.link),
               let originKey = link == origin ? position : FederationHeader.parseOrigin(origin) else {
             throw BrokerError(.invalidHeader, "the peer sent \(FederationHeader.link) '\(link)' / \(FederationHeader.origin) '\(origin)'; each must be LOG-ID/OFFSET")
         }
@@ -78,6 +67,16 @@ public struct InboundRecord: Sendable {
         self.peerLogHead = head.flatMap { UInt64($0) }
         self.headers = headers
         self.body = body
+    }
+
+    /// `FederationHeader.parseOrigin`, with the previous record's log id when it is the same
+    /// (so that each record does not allocate its own copy of it).
+    static func parsePosition(_ text: String, previous: ImportLink.Position?) -> (logID: String, offset: UInt64)? {
+        guard let previous, let slash = text.utf8.lastIndex(of: UInt8(ascii: "/")),
+              text.utf8[..<slash].elementsEqual(previous.logID.utf8), let offset = UInt64(text[text.index(after: slash)...]) else {
+            return FederationHeader.parseOrigin(text)
+        }
+        return previous.logID.isEmpty ? nil : (previous.logID, offset)
     }
 
     /// The publication to store here, or why this broker refuses it: the peer may vouch only
@@ -104,8 +103,8 @@ public struct InboundRecord: Sendable {
         }
         var stored = StompHeaders()
         stored.entries.reserveCapacity(headers.count)  // grown once, not at 1, 2, 4, 8 and 16
-        for (name, value) in headers where !Self.notCarried.contains(name) {
-            stored.append(name, value)
+        for index in headers.entries.indices where !Self.notCarried.contains(headers.entries[index].name) {
+            stored.entries.append(headers.entries[index])
         }
         // The link's own headers were left out above: appended, not looked for.
         stored.append(FederationHeader.origin, origin)
@@ -116,6 +115,11 @@ public struct InboundRecord: Sendable {
         if lane == .urgent { stored.append(FederationHeader.lane, lane.rawValue) }
         return .success(Publication(destination: local, headers: stored, body: body, sender: sender))
     }
+
+    /// The headers `init` reads, in the order it takes them.
+    static let read = HeaderNameSet([FederationHeader.link, FederationHeader.origin, FederationHeader.originHash, "destination",
+                                     ReservedHeader.senderJurisdiction, ReservedHeader.sender, FederationHeader.via,
+                                     FederationHeader.originTime, ReservedHeader.timestamp, FederationHeader.linkHead])
 
     /// The exporter's headers that the stored copy does not keep as they are: each delivery's
     /// own, and the link's (replaced by this broker's).

@@ -64,6 +64,13 @@ struct InboundRecordTests {
         #expect(first.originTime == "1700000000000" && first.peerLogHead == nil, "without muster-origin-time: the peer's own timestamp")
         let same = try InboundRecord(headers: Self.message("/topic/joint.patrol"), body: [], previous: first)
         #expect(same.destination == first.destination)
+        var otherLog = Self.message()
+        otherLog["muster-link"] = "a10/7"
+        otherLog["muster-origin"] = "a10/7"
+        #expect(try InboundRecord(headers: otherLog, body: [], previous: first).link.logID == "a10", "a log id the previous one starts with")
+        otherLog["muster-link"] = "a1/x"
+        otherLog["muster-origin"] = "a1/x"
+        #expect(throws: BrokerError.self) { try InboundRecord(headers: otherLog, body: [], previous: first) }
     }
 
     @Test func anImportRuleRenamesTheDestination() throws {
