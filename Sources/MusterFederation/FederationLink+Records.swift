@@ -8,13 +8,13 @@ import MusterStomp
 extension FederationLink {
     /// Decides about one record and hands it to the broker; its completion acknowledges it.
     /// `previous`: the record read before it on this connection (becomes this one).
-    func take(_ message: ReceivedMessage, previous: inout InboundRecord?, session: Int, signal: AsyncStream<Void>.Continuation) async throws {
+    func take(_ message: ReceivedMessage, previous: inout InboundRecord.Previous?, session: Int, signal: AsyncStream<Void>.Continuation) async throws {
         if let gap = message.headers[FederationHeader.gap] { return try takeGap(gap, message, session: session, signal: signal) }
         let record: InboundRecord
         do { record = try InboundRecord(headers: message.headers, body: message.body, previous: previous) } catch {
             throw LinkFailure("\(error.message)")
         }
-        previous = record
+        previous = record.asPrevious
         let (decision, ticket, stores) = state.withLock { state in (state.link.consider(record.link), state.acks.received((message, record.link)), state.stores) }
         switch decision {
         case .halt(let alarm):
@@ -92,7 +92,7 @@ extension FederationLink {
 
     private func taken(_ record: InboundRecord, localOffset: UInt64, refused: Bool, ticket: UInt64, session: Int,
                        signal: AsyncStream<Void>.Continuation) {
-        taken(record.link, originTime: record.originTime.flatMap { Int64($0) }, peerLogHead: record.peerLogHead,
+        taken(record.link, originTime: record.originMilliseconds, peerLogHead: record.peerLogHead,
               outcome: refused ? .refused : .imported, localOffset: localOffset, ticket: ticket, session: session, signal: signal)
     }
 

@@ -208,7 +208,7 @@ public final class FederationLink: Sendable {
             signal.finish()
             acker.cancel()
         }
-        var previous: InboundRecord?
+        var previous: InboundRecord.Previous?
         for try await message in subscription {
             try Task.checkCancellation()
             try await take(message, previous: &previous, session: session, signal: signal)

@@ -12,6 +12,8 @@ public struct InboundRecord: Sendable {
     /// When its sender published it at the origin (`muster-origin-time`, else the peer's own
     /// `muster-timestamp`), as the peer wrote it.
     public let originTime: String?
+    /// `originTime` as milliseconds (the peer's own timestamp when the origin's does not read as a number).
+    public let originMilliseconds: Int64?
     /// The peer's log head when it sent this (`muster-link-head`).
     public let peerLogHead: UInt64?
     /// Its origin key (`LOG-ID/OFFSET`) and hash: the peer's own for a record first published
@@ -27,11 +29,12 @@ public struct InboundRecord: Sendable {
     public let body: [UInt8]
 
     /// Reads an export MESSAGE; throws when it is not one (the link halts: the peer is not a
-    /// Muster broker speaking this protocol). `previous`, the record read before it on the link:
+    /// Muster broker speaking this protocol). `previous`, from the record read before it on the link:
     /// its destination is reused when this one names the same (a backlog is mostly one).
-    public init(headers: StompHeaders, body: [UInt8], previous: InboundRecord? = nil) throws(BrokerError) {
+    public init(headers: StompHeaders, body: [UInt8], previous: Previous? = nil) throws(BrokerError) {
         // One pass over the headers for those this needs (the first of each name counts).
         var found = InlineArray<10, String?>(repeating: nil)
+        assert(Self.read.names.count == found.count, "a slot for each header read")
         for index in headers.entries.indices {
             if let slot = Self.read.index(of: headers.entries[index].name), found[slot] == nil { found[slot] = headers.entries[index].value }
         }
@@ -46,7 +49,7 @@ public struct InboundRecord: Sendable {
         let link = try required(linkText, FederationHeader.link)
         let origin = try required(originText, FederationHeader.origin)
         // Equal unless relayed: read once.
-        guard let position = Self.parsePosition(link, previous: previous?.link),
+        guard let position = Self.parsePosition(link, previousLogID: previous?.logID),
               let originKey = link == origin ? position : FederationHeader.parseOrigin(origin) else {
             throw BrokerError(.invalidHeader, "the peer sent \(FederationHeader.link) '\(link)' / \(FederationHeader.origin) '\(origin)'; each must be LOG-ID/OFFSET")
         }
@@ -56,7 +59,7 @@ public struct InboundRecord: Sendable {
         self.originKey = OriginKeys.Key(logID: originKey.logID, offset: originKey.offset)
         self.originHash = hash
         let destination = try required(destinationText, "destination")
-        if let previous, previous.destination.description == destination {
+        if let previous, previous.destination.description.utf8.elementsEqual(destination.utf8) {
             self.destination = previous.destination
         } else {
             self.destination = try Destination(parsing: destination)
@@ -64,6 +67,7 @@ public struct InboundRecord: Sendable {
         self.sender = PartyIdentity(jurisdiction: try required(jurisdiction, ReservedHeader.senderJurisdiction), party: try required(party, ReservedHeader.sender))
         self.via = FederationHeader.jurisdictions(viaText)
         self.originTime = originTime ?? timestamp
+        self.originMilliseconds = originTime.flatMap { Int64($0) } ?? timestamp.flatMap { Int64($0) }
         self.peerLogHead = head.flatMap { UInt64($0) }
         self.headers = headers
         self.body = body
@@ -71,13 +75,31 @@ public struct InboundRecord: Sendable {
 
     /// `FederationHeader.parseOrigin`, with the previous record's log id when it is the same
     /// (so that each record does not allocate its own copy of it).
-    static func parsePosition(_ text: String, previous: ImportLink.Position?) -> (logID: String, offset: UInt64)? {
-        guard let previous, let slash = text.utf8.lastIndex(of: UInt8(ascii: "/")),
-              text.utf8[..<slash].elementsEqual(previous.logID.utf8), let offset = UInt64(text[text.index(after: slash)...]) else {
+    static func parsePosition(_ text: String, previousLogID: String?) -> (logID: String, offset: UInt64)? {
+        let bytes = text.utf8
+        guard let previousLogID, !previousLogID.isEmpty, bytes.count > previousLogID.utf8.count + 1,
+              bytes.starts(with: previousLogID.utf8), bytes[bytes.index(bytes.startIndex, offsetBy: previousLogID.utf8.count)] == UInt8(ascii: "/") else {
             return FederationHeader.parseOrigin(text)
         }
-        return previous.logID.isEmpty ? nil : (previous.logID, offset)
+        // The offset: decimal digits only, as `UInt64(_:)` reads them in `parseOrigin`.
+        var offset: UInt64 = 0
+        for byte in bytes.dropFirst(previousLogID.utf8.count + 1) {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return FederationHeader.parseOrigin(text) }
+            let (shifted, overflow) = offset.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = shifted.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            offset = sum
+        }
+        return (previousLogID, offset)
     }
+
+    /// What the next record on the link may reuse of this one (not the record: it may hold a large body).
+    public struct Previous: Sendable {
+        let destination: Destination
+        let logID: String
+    }
+
+    public var asPrevious: Previous { Previous(destination: destination, logID: link.logID) }
 
     /// The publication to store here, or why this broker refuses it: the peer may vouch only
     /// for senders of its own jurisdiction (or, relaying, of the origin's), and an import rule

@@ -8,16 +8,20 @@ struct StompHeaderNames: Sendable {
     /// distinct long names only decodes the others each time.
     static let capacity = 48
     static let inlineLength = 15
+    /// Longer names are not kept (a connection could otherwise pin 48 names of 8 KiB each).
+    static let longest = 64
 
     /// The name in `bytes`, from the ones already seen when it is one of them (compared byte for
-    /// byte, escapes included: only a name without escapes is kept), else from `decode`.
+    /// byte), else from `decode`.
     mutating func name(_ bytes: ArraySlice<UInt8>, decode: (ArraySlice<UInt8>) throws(StompFrameError) -> String) throws(StompFrameError) -> String {
-        guard bytes.count > Self.inlineLength else { return try decode(bytes) }
+        guard bytes.count > Self.inlineLength, bytes.count <= Self.longest else { return try decode(bytes) }
         for name in known where name.utf8.count == bytes.count && Self.spells(name, bytes) {
             return name
         }
         let name = try decode(bytes)
-        if known.count < Self.capacity, Self.spells(name, bytes) { known.append(name) }
+        // Only a name without a backslash: it reads the same in every frame (CONNECT's names
+        // are not unescaped, a SEND's are), so it may stand for its bytes in any of them.
+        if known.count < Self.capacity, !bytes.contains(UInt8(ascii: "\\")) { known.append(name) }
         return name
     }
 

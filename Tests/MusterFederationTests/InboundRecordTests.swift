@@ -47,6 +47,9 @@ struct InboundRecordTests {
         #expect(urgent.headers["muster-link-lane"] == "urgent", "the urgent lane finds its position by it")
         #expect(record.refusalRecord(from: "jinshan", reason: BrokerError(.notAuthorized, "no"), broker: .broker(of: "pinghu"),
                                      lane: .urgent).headers["muster-link-lane"] == "urgent")
+        for name in Set(publication.headers.entries.map(\.name)) {
+            #expect(publication.headers.entries.filter { $0.name == name }.count == 1, "\(name) once")
+        }
         for delivered in ["subscription", "message-id", "ack", "destination", "redelivered", "x-stream-offset", "muster-sender", "muster-timestamp"] {
             #expect(publication.headers[delivered] == nil, "\(delivered) belongs to the delivery, not the record")
         }
@@ -57,20 +60,28 @@ struct InboundRecordTests {
         var headers = Self.message("/topic/joint.report-in", extra: [("muster-origin-time", "1600000000000"), ("muster-link-head", "90")])
         headers["muster-link"] = "a1/8"
         headers["muster-origin"] = "a1/8"
-        let second = try InboundRecord(headers: headers, body: [], previous: first)
+        let second = try InboundRecord(headers: headers, body: [], previous: first.asPrevious)
         #expect(second.destination.description == "/topic/joint.report-in")
         #expect(second.link.offset == 8 && second.originKey.offset == 8)
         #expect(second.originTime == "1600000000000" && second.peerLogHead == 90)
         #expect(first.originTime == "1700000000000" && first.peerLogHead == nil, "without muster-origin-time: the peer's own timestamp")
-        let same = try InboundRecord(headers: Self.message("/topic/joint.patrol"), body: [], previous: first)
+        let same = try InboundRecord(headers: Self.message("/topic/joint.patrol"), body: [], previous: first.asPrevious)
         #expect(same.destination == first.destination)
         var otherLog = Self.message()
         otherLog["muster-link"] = "a10/7"
         otherLog["muster-origin"] = "a10/7"
-        #expect(try InboundRecord(headers: otherLog, body: [], previous: first).link.logID == "a10", "a log id the previous one starts with")
-        otherLog["muster-link"] = "a1/x"
-        otherLog["muster-origin"] = "a1/x"
-        #expect(throws: BrokerError.self) { try InboundRecord(headers: otherLog, body: [], previous: first) }
+        #expect(try InboundRecord(headers: otherLog, body: [], previous: first.asPrevious).link.logID == "a10", "a log id the previous one starts with")
+        // Read as without a previous record: only decimal digits after the slash.
+        for offset in ["x", "", "\u{301}7", "18446744073709551616"] {
+            otherLog["muster-link"] = "a1/\(offset)"
+            otherLog["muster-origin"] = "a1/\(offset)"
+            #expect(throws: BrokerError.self, "\(offset)") { try InboundRecord(headers: otherLog, body: [], previous: first.asPrevious) }
+            #expect(throws: BrokerError.self, "\(offset)") { try InboundRecord(headers: otherLog, body: []) }
+        }
+        otherLog["muster-link"] = "a1/+7"
+        otherLog["muster-origin"] = "a1/+7"
+        #expect(try InboundRecord(headers: otherLog, body: [], previous: first.asPrevious).link.offset
+                == InboundRecord(headers: otherLog, body: []).link.offset)
     }
 
     @Test func anImportRuleRenamesTheDestination() throws {

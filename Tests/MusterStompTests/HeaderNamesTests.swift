@@ -29,6 +29,23 @@ struct HeaderNamesTests {
         #expect(frames.map { $0.headers.entries[0].name } == ["x-application:header-name", "x-application:header-name"])
     }
 
+    @Test func aLongNameSentVerbatimInConnectIsStillUnescapedInTheFramesAfterIt() throws {
+        // CONNECT's headers are not unescaped, a SEND's are: the same bytes read differently.
+        let frames = try decodeAll(bytes("CONNECT\naccept-version:1.2\nx-application\\cheader-name:1\n\n\0SEND\nx-application\\cheader-name:2\n\n\0"))
+        #expect(frames.map { $0.headers.entries.last?.name } == ["x-application\\cheader-name", "x-application:header-name"])
+        #expect(throws: StompFrameError.self) {
+            try decodeAll(bytes("CONNECT\naccept-version:1.2\nx-long-header-nam\\q:1\n\n\0SEND\nx-long-header-nam\\q:2\n\n\0"))
+        }
+    }
+
+    @Test func aVeryLongNameIsReadRightButNotKept() throws {
+        let name = "x-" + String(repeating: "n", count: 70)
+        let frames = try decodeAll(bytes("SEND\n\(name):1\n\n\0SEND\n\(name):2\n\n\0"))
+        #expect(frames.map { $0.headers[name] } == ["1", "2"])
+        #expect(Self.storage(frames[0].headers.entries[0].name) != Self.storage(frames[1].headers.entries[0].name),
+                "a connection does not pin names of any length")
+    }
+
     @Test func aConnectionSendingManyDistinctLongNamesStillGetsEachRight() throws {
         let count = 200
         var text = ""
