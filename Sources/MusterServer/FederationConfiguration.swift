@@ -18,7 +18,7 @@ import MusterProtocol
 ///             - {destination: /topic/joint.report-in, as: /topic/pinghu.report-in}
 ///           relay: {enabled: false, hop-limit: 2}
 ///           heartbeat: 5s                     # the link's heart-beats: silence of twice this drops it
-///           prefetch: 1000                    # records the peer may send ahead of this broker's acknowledgements
+///           prefetch: 4000                    # records the peer may send ahead of this broker's acknowledgements
 ///           urgent-types: [summons, report-in, escalation]   # sent to the peer in the urgent lane (the default)
 ///           ack-evidence-interval: 10s        # how often, at most, how far the peer acknowledged is recorded
 enum FederationConfiguration {
