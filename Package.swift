@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CLinuxSystem"),
@@ -57,7 +59,7 @@ let package = Package(
         .muster("MusterProtocol", dependencies: ["MusterStomp"]),
         .muster("MusterSchema"),
         .muster("MusterLocks"),
-        .muster("MusterLog", dependencies: ["CChecksum"]),
+        .muster("MusterLog", dependencies: ["CChecksum", .product(name: "CoreMetrics", package: "swift-metrics")]),
         .muster("MusterNet", dependencies: ["CLinuxSystem", "COpenSSL", "MusterLocks"]),
         .muster("MusterBroker", dependencies: ["MusterStomp", "MusterProtocol", "MusterSchema", "MusterLocks"]),
         .muster("MusterWorkflow", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"]),
@@ -65,6 +67,7 @@ let package = Package(
             "MusterNet", "MusterStomp", "MusterProtocol", "MusterSchema", "MusterBroker", "MusterWorkflow", "MusterLog", "MusterFederation", "CLinuxSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
         .muster("MusterClient", dependencies: [
             "MusterNet", "MusterStomp", "MusterProtocol",
@@ -75,14 +78,22 @@ let package = Package(
             "MusterBroker", "MusterProtocol", "MusterStomp", "MusterClient", "MusterNet",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The metrics endpoint (and, to come, the coordinators' board): HTTP on Muster's own event loops.
+        .muster("MusterWeb", dependencies: [
+            "MusterNet",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .muster("MusterBench", dependencies: [
             "MusterNet", "MusterStomp",
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ]),
         .muster("muster", dependencies: [
             "MusterServer", "MusterClient", "MusterNet", "MusterLog", "MusterBench",
-            "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterFederation",
+            "MusterBroker", "MusterWorkflow", "MusterProtocol", "MusterSchema", "MusterStomp", "MusterFederation", "MusterWeb",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ], kind: .executable),
         .muster("MusterTestSupport", dependencies: ["MusterNet", "MusterClient", "MusterLog", "MusterStomp"]),
@@ -101,6 +112,7 @@ let package = Package(
             "MusterFederation", .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
         .muster("MusterClientTests", dependencies: ["MusterClient", "MusterNet", "MusterStomp", "MusterTestSupport"], kind: .test),
+        .muster("MusterWebTests", dependencies: ["MusterWeb"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterProtocol", "MusterNet", "MusterLog", "MusterBroker", "MusterWorkflow", "MusterServer",
             "MusterTestSupport", "muster",

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Dispatch
 import Glibc
 
@@ -320,9 +321,15 @@ final class LogWriter: @unchecked Sendable {
 
     /// fdatasync of the active segment, counted (`MessageLog.fdatasyncCount`).
     private func syncFile() throws(LogError) {
+        let started = ContinuousClock.now
         try file.sync()
         log.fdatasyncs.add(1, ordering: .relaxed)
+        let elapsed = ContinuousClock.now - started
+        LogWriter.fdatasyncTimer.recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
     }
+
+    /// fdatasync latency, through swift-metrics (a no-op until a backend is bootstrapped).
+    static let fdatasyncTimer = CoreMetrics.Timer(label: "muster_log_fdatasync_seconds")
 
     /// A closed log ends at its last record: the preallocated space is given back.
     private func releasePreallocation() {

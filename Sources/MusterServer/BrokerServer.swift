@@ -184,6 +184,16 @@ public final class BrokerServer: @unchecked Sendable {
         return bound
     }
 
+    /// What the metrics endpoint reads at each scrape.
+    public struct MetricsSnapshot: Sendable {
+        public let openConnections: Int
+        public let logNextOffset: UInt64
+    }
+
+    public var metricsSnapshot: MetricsSnapshot {
+        MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset)
+    }
+
     /// Re-reads the parties, topics, schemas and CRLs (SIGHUP, `muster reload`). The new
     /// policy applies to the next frame; connections whose party was removed or revoked are
     /// closed with the reason. A broken configuration is rejected whole; the old one stays.
@@ -241,6 +251,7 @@ public final class BrokerServer: @unchecked Sendable {
     }
 
     private func accept(_ descriptor: Int32, loop: EventLoop) {
+        ServerMetrics.connectionsAccepted.increment()
         guard let context = context.withLock({ $0 }) else { close(descriptor); return }
         let open = sessions.withLock { $0.count }
         guard open < connectionLimits.settings.maxConnections else {

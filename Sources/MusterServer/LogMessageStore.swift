@@ -55,6 +55,7 @@ public final class LogMessageStore: MessageStore {
             case .success(let appended):
                 let message = StoredMessage(offset: appended.offset, timestamp: appended.timestamp, publication: publication)
                 recent.add(message)
+                ServerMetrics.messagesStored.increment()
                 if let peers = publication.headers[FederationHeader.export] {
                     exportIndex.note(offset: appended.offset, exportedTo: peers, urgentFor: publication.headers[FederationHeader.exportUrgent])
                 }

@@ -48,6 +48,7 @@ final class RefusalAudit: @unchecked Sendable {
             "party": "\(refusal.party.map(\.description) ?? "-")", "destination": "\(refusal.destination.map(\.description) ?? "-")",
             "reason": "\(refusal.error.message)",
         ])
+        ServerMetrics.refused(code: refusal.code.rawValue)
         let now = clock()
         guard throttle.withLock({ $0.admit(refusal, now: now) }) else { return }
         append(RefusalRecord(refusal, time: now, digest: body.map { "sha256:" + SHA256Digest.hex(of: $0) }, bytes: body?.count))

@@ -38,6 +38,8 @@ public struct ServerConfiguration: Sendable {
     /// How long the broker must be quiet (no appends, no connections opened or closed) before it
     /// returns freed heap memory to the system, checked once per such period (nil: never).
     public var memoryReturnQuietPeriod: Duration? = .seconds(5)
+    /// Where `GET /metrics` is served in plain HTTP (`web.metrics-listen`; loopback only); nil: not served.
+    public var metricsListen: SocketAddress?
     public var partiesFile: String
     public var parties: PartyDirectory
     /// The topics file and the schema directory (with `partiesFile`: the policy).
@@ -122,6 +124,8 @@ public struct ServerConfiguration: Sendable {
         let tolerance = try heartbeat?.number("tolerance", default: 2.0, minimum: 1.0) ?? 2.0
         try heartbeat?.rejectUnknownKeys()
 
+        let metricsListen = try Self.readMetricsListen(try root.section("web"))
+
         let loops = try root.integer("event-loops", default: 0)
         let memoryReturnQuiet = try root.integer("memory-return-quiet-ms", default: 5000)
         let partiesText = try root.string("parties", default: "Config/parties.yaml")
@@ -138,7 +142,7 @@ public struct ServerConfiguration: Sendable {
         }
         let federation = try FederationConfiguration.read(federationSection, jurisdiction: jurisdiction, parties: parties,
                                                           developmentDirectory: developmentDirectory)
-        return ServerConfiguration(
+        var configuration = ServerConfiguration(
             file: file, brokerName: brokerName, jurisdiction: jurisdiction, listen: listen, dataDirectory: dataDirectory, log: log, delivery: delivery,
             certificatePath: certificatePath, privateKeyPath: privateKeyPath, extraAuthorityPaths: extraAuthorities,
             minimumTLSVersion: minimumVersion, developmentCertificatesDirectory: developmentDirectory,
@@ -146,5 +150,25 @@ public struct ServerConfiguration: Sendable {
             eventLoopCount: loops == 0 ? System.coreCount : loops,
             memoryReturnQuietPeriod: memoryReturnQuiet == 0 ? nil : .milliseconds(memoryReturnQuiet), partiesFile: partiesText, parties: parties,
             topicsFile: topicsText, schemasDirectory: schemasText)
+        configuration.metricsListen = metricsListen
+        return configuration
+    }
+
+    /// `web: {metrics-listen: 127.0.0.1:9464}`. Plain HTTP, so only on a loopback address: a
+    /// scraper elsewhere would read the broker's figures unauthenticated.
+    static func readMetricsListen(_ web: ConfigurationReader?) throws(ConfigurationError) -> SocketAddress? {
+        guard let web else { return nil }
+        guard let text = try web.string("metrics-listen") else {
+            try web.rejectUnknownKeys()
+            return nil
+        }
+        let address: SocketAddress
+        do { address = try SocketAddress(parsing: text) } catch { throw web.error("metrics-listen", error.description) }
+        guard address.host.hasPrefix("127.") || address.host == "::1" else {
+            throw web.error("metrics-listen", "'\(text)' is not a loopback address: metrics are served in plain HTTP, so only to this host "
+                            + "(127.0.0.1 or ::1); scrape from elsewhere through a proxy on this host")
+        }
+        try web.rejectUnknownKeys()
+        return address
     }
 }

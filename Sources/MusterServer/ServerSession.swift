@@ -141,6 +141,7 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
                 return
             }
             guard let frame else { return }
+            ServerMetrics.framesReceived[frame.command]?.increment()
             // The ACKs before this frame are settled before it is even looked at: one that fails
             // closes the connection, and nothing after it may take effect.
             if frame.command != .ack, !settleAcks() { return }

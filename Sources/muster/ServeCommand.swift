@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import MusterNet
 import MusterServer
+import MusterWeb
 
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,6 +55,7 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CommandFailure("\(error)")
         }
+        let registry = configuration.metricsListen.map { _ in MetricsSetup.bootstrap() }
         let server: BrokerServer
         do {
             if let clock = CommandClock.setting {
@@ -78,9 +80,19 @@ struct ServeCommand: ParsableCommand {
         control.writeProcessID()
         let address: SocketAddress
         do { address = try server.start() } catch { control.removeProcessID(); throw CommandFailure("cannot start: \(error)") }
+        var metrics: (server: MetricsServer, loops: EventLoopGroup)?
+        if let registry, let metricsAddress = configuration.metricsListen {
+            do { metrics = try MetricsSetup.serve(at: metricsAddress, registry: registry, server: server, logger: logger) } catch {
+                server.shutdown()
+                control.removeProcessID()
+                throw CommandFailure("cannot serve metrics at \(metricsAddress) (web.metrics-listen): \(error)")
+            }
+        }
         printHowToConnect(address, configuration, server.connectionExample)
         signals.wait()
         logger.info("shutting down")
+        metrics?.server.close()
+        metrics?.loops.shutdown()
         server.shutdown()
         control.removeProcessID()
     }

@@ -53,6 +53,15 @@ struct ConfigurationTests {
         #expect(configuration.memoryReturnQuietPeriod == .seconds(5))
     }
 
+    @Test func metricsAreServedOnlyOnALoopbackAddress() throws {
+        #expect(try load("broker: {jurisdiction: jinshan}\n").metricsListen == nil)
+        #expect(try load("broker: {jurisdiction: jinshan}\nweb: {metrics-listen: 127.0.0.1:9464}\n").metricsListen?.port == 9464)
+        #expect(try load("broker: {jurisdiction: jinshan}\nweb: {metrics-listen: \"[::1]:9464\"}\n").metricsListen?.host == "::1")
+        let exposed = refusal("broker: {jurisdiction: jinshan}\nweb: {metrics-listen: 0.0.0.0:9464}\n")
+        #expect(exposed?.key == "web.metrics-listen" && exposed?.problem.contains("loopback") == true, "\(String(describing: exposed))")
+        #expect(refusal("broker: {jurisdiction: jinshan}\nweb: {board: true}\n")?.key == "web.board")
+    }
+
     @Test func memoryReturnCanBeTunedOrTurnedOff() throws {
         #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 250\n").memoryReturnQuietPeriod == .milliseconds(250))
         #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 0\n").memoryReturnQuietPeriod == nil)

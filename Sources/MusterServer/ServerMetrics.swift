@@ -1,0 +1,23 @@
+import CoreMetrics
+import MusterStomp
+
+/// The broker's counters, through swift-metrics: no-ops until a metrics backend is bootstrapped
+/// (`muster serve` with `web.metrics-listen`), which must happen before the first is used, as
+/// each is made once. Gauges read at scrape time are set by the serve command (`BrokerServer.metricsSnapshot`).
+public enum ServerMetrics {
+    static let framesReceived: [StompCommand: Counter] = Dictionary(uniqueKeysWithValues: StompCommand.allCases.map {
+        ($0, Counter(label: "muster_frames_received_total", dimensions: [("command", $0.rawValue)]))
+    })
+    static let connectionsAccepted = Counter(label: "muster_connections_accepted_total")
+    static let messagesStored = Counter(label: "muster_messages_stored_total")
+
+    /// Makes the counters now, so that a scrape shows them at zero before anything happened.
+    public static func prepare() {
+        _ = (framesReceived.count, connectionsAccepted, messagesStored)
+    }
+
+    /// Refusals are rare: each is counted through the factory, by its error code.
+    static func refused(code: String) {
+        Counter(label: "muster_refusals_total", dimensions: [("code", code)]).increment()
+    }
+}

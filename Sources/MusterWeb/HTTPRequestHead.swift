@@ -1,0 +1,72 @@
+/// The head of an HTTP/1.x request (request line and header fields), read as a pure function of
+/// the bytes received so far. Only what the metrics endpoint needs: a body is never read.
+public struct HTTPRequestHead: Sendable, Equatable {
+    public let method: String
+    /// The request target without its query string.
+    public let path: String
+    public let version: String
+    /// Field names lower-cased, in order.
+    public let fields: [(name: String, value: String)]
+
+    public static func == (lhs: HTTPRequestHead, rhs: HTTPRequestHead) -> Bool {
+        lhs.method == rhs.method && lhs.path == rhs.path && lhs.version == rhs.version
+            && lhs.fields.elementsEqual(rhs.fields) { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    public enum Reading: Sendable, Equatable {
+        case complete(HTTPRequestHead)
+        /// More bytes are needed.
+        case incomplete
+        /// Not an HTTP/1.x request head this server reads; the reason goes in the 400 response.
+        case invalid(String)
+    }
+
+    /// A head longer than this is refused (a scrape's is a few hundred bytes).
+    public static let maximumLength = 8_192
+
+    /// Reads the head at the start of `bytes` (ended by an empty line, CRLF or LF).
+    public static func read(_ bytes: [UInt8]) -> Reading {
+        guard let end = headEnd(bytes) else {
+            return bytes.count > maximumLength ? .invalid("the request head is longer than \(maximumLength) bytes") : .incomplete
+        }
+        guard end <= maximumLength else { return .invalid("the request head is longer than \(maximumLength) bytes") }
+        guard let text = String(validating: bytes[..<end], as: UTF8.self) else { return .invalid("the request head is not UTF-8") }
+        // "\r\n" is one Character in Swift: both line ends are separators.
+        var lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        while lines.last?.isEmpty == true { lines.removeLast() }
+        guard let requestLine = lines.first else { return .invalid("the request line is missing") }
+        let parts = requestLine.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, parts[1].hasPrefix("/"), parts[2] == "HTTP/1.1" || parts[2] == "HTTP/1.0" else {
+            return .invalid("the request line must be METHOD /PATH HTTP/1.1")
+        }
+        var fields: [(name: String, value: String)] = []
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":"), colon > line.startIndex else { return .invalid("a header field without a name: \(line)") }
+            let name = line[..<colon]
+            guard !name.contains(" ") else { return .invalid("a header field name with a space: \(name)") }
+            fields.append((name.lowercased(), line[line.index(after: colon)...].trimmingSpaces()))
+        }
+        let target = parts[1]
+        let path = target.firstIndex(of: "?").map { String(target[..<$0]) } ?? String(target)
+        return .complete(HTTPRequestHead(method: String(parts[0]), path: path, version: String(parts[2]), fields: fields))
+    }
+
+    /// The index just past the empty line that ends the head.
+    private static func headEnd(_ bytes: [UInt8]) -> Int? {
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "\n") {
+                if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") { return index + 2 }
+                if index + 2 < bytes.count, bytes[index + 1] == UInt8(ascii: "\r"), bytes[index + 2] == UInt8(ascii: "\n") { return index + 3 }
+            }
+            index += 1
+        }
+        return nil
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

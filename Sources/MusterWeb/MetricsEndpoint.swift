@@ -1,0 +1,33 @@
+public import Prometheus
+
+/// What the metrics endpoint answers: `GET /metrics` gives the registry in Prometheus's text
+/// exposition format (0.0.4), after `refresh` has set the gauges read at scrape time.
+public struct MetricsEndpoint: Sendable {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    let registry: PrometheusCollectorRegistry
+    let refresh: @Sendable () -> Void
+
+    public init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () -> Void = {}) {
+        self.registry = registry
+        self.refresh = refresh
+    }
+
+    public func respond(to reading: HTTPRequestHead.Reading) -> HTTPResponse {
+        switch reading {
+        case .incomplete:
+            return HTTPResponse(status: 400, reason: "Bad Request", text: "the request head did not arrive in time\n")
+        case .invalid(let reason):
+            return HTTPResponse(status: 400, reason: "Bad Request", text: "\(reason)\n")
+        case .complete(let head):
+            guard head.path == "/metrics" else {
+                return HTTPResponse(status: 404, reason: "Not Found", text: "only /metrics is served here\n")
+            }
+            guard head.method == "GET" || head.method == "HEAD" else {
+                return HTTPResponse(status: 405, reason: "Method Not Allowed", text: "/metrics answers GET\n")
+            }
+            refresh()
+            let body = registry.emitToBuffer()
+            return HTTPResponse(status: 200, reason: "OK", contentType: Self.contentType, body: head.method == "HEAD" ? [] : body)
+        }
+    }
+}

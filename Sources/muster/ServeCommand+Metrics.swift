@@ -1,0 +1,58 @@
+import CoreMetrics
+import Foundation
+import Logging
+import Metrics
+import MusterNet
+import MusterServer
+import MusterWeb
+import Prometheus
+
+/// `web.metrics-listen`: the broker's metrics in Prometheus's format over loopback HTTP.
+enum MetricsSetup {
+    /// Bootstraps swift-metrics with a Prometheus registry. Before the broker is made: its
+    /// counters bind to the backend when first made.
+    static func bootstrap() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // fdatasync on a local disk: tens of µs to a few ms; a stall shows in the last buckets.
+        factory.durationHistogramBuckets["muster_log_fdatasync_seconds"] = [.microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+                                                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                                                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)]
+        MetricsSystem.bootstrap(factory)
+        ServerMetrics.prepare()
+        return registry
+    }
+
+    /// Starts serving `GET /metrics` at `address` on a loop of its own (a scrape never waits
+    /// behind the broker's connections, nor they behind it).
+    static func serve(at address: SocketAddress, registry: PrometheusCollectorRegistry, server: BrokerServer,
+                      logger: Logger) throws -> (MetricsServer, EventLoopGroup) {
+        let openConnections = Gauge(label: "muster_connections_open")
+        let logNextOffset = Gauge(label: "muster_log_next_offset")
+        let resident = Gauge(label: "muster_resident_memory_bytes")
+        let endpoint = MetricsEndpoint(registry: registry) { [weak server] in
+            guard let server else { return }
+            let snapshot = server.metricsSnapshot
+            openConnections.record(snapshot.openConnections)
+            logNextOffset.record(Double(snapshot.logNextOffset))
+            if let bytes = residentBytes() { resident.record(bytes) }
+        }
+        let loops = try EventLoopGroup(count: 1, namePrefix: "muster-metrics")
+        do {
+            let metrics = try MetricsServer(address: address, loops: loops, endpoint: endpoint, logger: logger)
+            logger.info("metrics served", metadata: ["address": "http://\(SocketAddress(host: address.host, port: metrics.boundPort))/metrics"])
+            return (metrics, loops)
+        } catch {
+            loops.shutdown()
+            throw error
+        }
+    }
+
+    /// Resident set size from /proc/self/statm (pages × page size).
+    static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

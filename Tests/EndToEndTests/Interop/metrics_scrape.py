@@ -1,0 +1,57 @@
+"""Scrapes a broker's /metrics (plain HTTP on loopback), parsed by prometheus_client's own
+exposition-format parser, before and after stomp.py sends MESSAGES messages with receipts.
+
+Usage: metrics_scrape.py HOST PORT METRICS_PORT CERT KEY CA MESSAGES REFUSED_DESTINATION
+Prints one JSON line: the samples that moved, the parse of each scrape, and the status
+codes of a request for another path and of a POST.
+"""
+import sys
+import urllib.error
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from interop_common import connect, emit
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        content_type = response.headers.get("Content-Type")
+        text = response.read().decode("utf-8")
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            key = sample.name + "".join(f"|{name}={value}" for name, value in sorted(sample.labels.items()))
+            samples[key] = sample.value
+    return content_type, samples
+
+
+def status(port, path, method="GET"):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method), timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def main():
+    host, port, metrics_port, cert, key, ca, count, refused_destination = sys.argv[1:9]
+    content_type, before = scrape(metrics_port)
+    client, frames = connect(host, int(port), ca, cert, key)
+    for index in range(int(count)):
+        client.send("/topic/joint.metrics", f'{{"n": {index}}}', headers={"receipt": f"r{index}", "content-type": "application/json"})
+    received = frames.wait(lambda: len(frames.receipts) == int(count) or frames.errors)
+    receipts = len(frames.receipts) if received else -1
+    client.disconnect()
+    # One SEND the policy refuses (REFUSED_DESTINATION is open to no publisher): an ERROR, and a refusal counted.
+    refused_client, refused_frames = connect(host, int(port), ca, cert, key)
+    refused_client.send(refused_destination, "{}", headers={"receipt": "refused", "content-type": "application/json"})
+    refused_frames.wait(lambda: refused_frames.errors or refused_frames.disconnected)
+    _, after = scrape(metrics_port)
+    moved = {name: after.get(name, 0) - before.get(name, 0) for name in sorted(set(before) | set(after))}
+    emit(content_type=content_type, receipts=receipts, errors=frames.error_texts(),
+         refused=refused_frames.error_texts(),
+         before=before, moved=moved, not_found=status(metrics_port, "/other"), post=status(metrics_port, "/metrics", "POST"))
+
+
+main()
