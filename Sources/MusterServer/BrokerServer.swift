@@ -188,10 +188,12 @@ public final class BrokerServer: @unchecked Sendable {
     public struct MetricsSnapshot: Sendable {
         public let openConnections: Int
         public let logNextOffset: UInt64
+        /// Each import link's status (two per peer with an address: bulk and urgent).
+        public let links: [LinkStatus]
     }
 
     public var metricsSnapshot: MetricsSnapshot {
-        MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset)
+        MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset, links: links.statuses)
     }
 
     /// Re-reads the parties, topics, schemas and CRLs (SIGHUP, `muster reload`). The new

@@ -60,6 +60,7 @@ enum ConnectionAdmission {
     /// Records a connection refused at the TLS handshake (no certificate, an unknown or expired
     /// one, a wrong key usage, a broken chain): the audit sees it as it sees refused identities.
     static func recordHandshakeRefusal(_ error: TLSHandshakeError, policy: PolicyGate?) {
+        ServerMetrics.handshakeFailed(HandshakeFailureKind(reason: error.reason))
         policy?.record(PolicyRefusal(BrokerError(.identityRefused, "the TLS handshake failed: \(error.reason)"), rule: "TLS handshake",
                                      party: nil, source: host(of: error.peer)))
     }

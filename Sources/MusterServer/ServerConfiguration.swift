@@ -164,7 +164,8 @@ public struct ServerConfiguration: Sendable {
         }
         let address: SocketAddress
         do { address = try SocketAddress(parsing: text) } catch { throw web.error("metrics-listen", error.description) }
-        guard address.host.hasPrefix("127.") || address.host == "::1" else {
+        let octets = address.host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
+        guard (octets.count == 4 && !octets.contains(nil) && octets[0] == 127) || address.host == "::1" else {
             throw web.error("metrics-listen", "'\(text)' is not a loopback address: metrics are served in plain HTTP, so only to this host "
                             + "(127.0.0.1 or ::1); scrape from elsewhere through a proxy on this host")
         }

@@ -13,7 +13,15 @@ public enum ServerMetrics {
 
     /// Makes the counters now, so that a scrape shows them at zero before anything happened.
     public static func prepare() {
-        _ = (framesReceived.count, connectionsAccepted, messagesStored)
+        _ = (framesReceived.count, connectionsAccepted, messagesStored, handshakeFailures.count)
+    }
+
+    static let handshakeFailures: [HandshakeFailureKind: Counter] = Dictionary(uniqueKeysWithValues: HandshakeFailureKind.allCases.map {
+        ($0, Counter(label: "muster_tls_handshake_failures_total", dimensions: [("reason", $0.rawValue)]))
+    })
+
+    static func handshakeFailed(_ kind: HandshakeFailureKind) {
+        handshakeFailures[kind]?.increment()
     }
 
     /// Refusals are rare: each is counted through the factory, by its error code.

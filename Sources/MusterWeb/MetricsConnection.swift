@@ -12,8 +12,10 @@ final class MetricsConnection: EventHandler {
     private var received: [UInt8] = []
     private var pending: ArraySlice<UInt8>?
     private var closed = false
+    private let onClose: () -> Void
 
-    init(descriptor: Int32, loop: EventLoop, endpoint: MetricsEndpoint, timeout: Duration) {
+    init(descriptor: Int32, loop: EventLoop, endpoint: MetricsEndpoint, timeout: Duration, onClose: @escaping () -> Void) {
+        self.onClose = onClose
         self.descriptor = descriptor
         self.loop = loop
         self.endpoint = endpoint
@@ -43,7 +45,11 @@ final class MetricsConnection: EventHandler {
                 return close()
             }
             guard case .done(let count) = outcome else { return }
-            if count == 0 { return respond(endpoint.respond(to: HTTPRequestHead.read(received))) }
+            if count == 0 {
+                // The client stopped sending before a whole head.
+                let reading = HTTPRequestHead.read(received)
+                return respond(endpoint.respond(to: reading == .incomplete ? .invalid("the request head ended early") : reading))
+            }
             received += buffer[..<count]
             let reading = HTTPRequestHead.read(received)
             if reading != .incomplete { return respond(endpoint.respond(to: reading)) }
@@ -78,5 +84,6 @@ final class MetricsConnection: EventHandler {
         closed = true
         loop.deregister(descriptor)
         Glibc.close(descriptor)
+        onClose()
     }
 }

@@ -1,6 +1,6 @@
 public import Prometheus
 
-/// What the metrics endpoint answers: `GET /metrics` gives the registry in Prometheus's text
+/// What the metrics endpoint answers: `GET /metrics` (only) gives the registry in Prometheus's text
 /// exposition format (0.0.4), after `refresh` has set the gauges read at scrape time.
 public struct MetricsEndpoint: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
@@ -22,12 +22,11 @@ public struct MetricsEndpoint: Sendable {
             guard head.path == "/metrics" else {
                 return HTTPResponse(status: 404, reason: "Not Found", text: "only /metrics is served here\n")
             }
-            guard head.method == "GET" || head.method == "HEAD" else {
-                return HTTPResponse(status: 405, reason: "Method Not Allowed", text: "/metrics answers GET\n")
+            guard head.method == "GET" else {
+                return HTTPResponse(status: 405, reason: "Method Not Allowed", text: "/metrics answers GET only\n", extraFields: ["Allow: GET"])
             }
             refresh()
-            let body = registry.emitToBuffer()
-            return HTTPResponse(status: 200, reason: "OK", contentType: Self.contentType, body: head.method == "HEAD" ? [] : body)
+            return HTTPResponse(status: 200, reason: "OK", contentType: Self.contentType, body: registry.emitToBuffer())
         }
     }
 }

@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Logging
 import Metrics
+import MusterFederation
 import MusterNet
 import MusterServer
 import MusterWeb
@@ -36,6 +37,7 @@ enum MetricsSetup {
             openConnections.record(snapshot.openConnections)
             logNextOffset.record(Double(snapshot.logNextOffset))
             if let bytes = residentBytes() { resident.record(bytes) }
+            for link in snapshot.links { record(link) }
         }
         let loops = try EventLoopGroup(count: 1, namePrefix: "muster-metrics")
         do {
@@ -46,6 +48,15 @@ enum MetricsSetup {
             loops.shutdown()
             throw error
         }
+    }
+
+    /// An import link's state and lag, labelled by peer and lane (made through the factory at
+    /// each scrape: the registry keeps one of each).
+    static func record(_ link: LinkStatus) {
+        let labels = [("peer", link.peer), ("lane", link.lane.rawValue)]
+        Gauge(label: "muster_federation_link_up", dimensions: labels).record(link.state == .connected ? 1 : 0)
+        if let backlog = link.backlogRecords { Gauge(label: "muster_federation_link_backlog_records", dimensions: labels).record(Double(backlog)) }
+        if let lag = link.lagSeconds { Gauge(label: "muster_federation_link_lag_seconds", dimensions: labels).record(lag) }
     }
 
     /// Resident set size from /proc/self/statm (pages × page size).

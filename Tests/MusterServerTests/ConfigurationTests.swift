@@ -60,6 +60,9 @@ struct ConfigurationTests {
         let exposed = refusal("broker: {jurisdiction: jinshan}\nweb: {metrics-listen: 0.0.0.0:9464}\n")
         #expect(exposed?.key == "web.metrics-listen" && exposed?.problem.contains("loopback") == true, "\(String(describing: exposed))")
         #expect(refusal("broker: {jurisdiction: jinshan}\nweb: {board: true}\n")?.key == "web.board")
+        for host in ["127.foo", "127.0.0.1.evil", "1270.0.0.1", "10.0.0.1"] {
+            #expect(refusal("broker: {jurisdiction: jinshan}\nweb: {metrics-listen: \"\(host):9464\"}\n")?.key == "web.metrics-listen", "\(host)")
+        }
     }
 
     @Test func memoryReturnCanBeTunedOrTurnedOff() throws {

@@ -38,7 +38,10 @@ struct HTTPRequestHeadTests {
     @Test func theEndpointAnswersOnlyGetOfMetrics() {
         let endpoint = MetricsEndpoint(registry: .init())
         #expect(endpoint.respond(to: Self.read("GET /other HTTP/1.1\r\n\r\n")).status == 404)
-        #expect(endpoint.respond(to: Self.read("POST /metrics HTTP/1.1\r\n\r\n")).status == 405)
+        for method in ["POST", "HEAD"] {
+            let refused = endpoint.respond(to: Self.read("\(method) /metrics HTTP/1.1\r\n\r\n"))
+            #expect(refused.status == 405 && String(decoding: refused.encoded, as: UTF8.self).contains("\r\nAllow: GET\r\n"), "\(method)")
+        }
         #expect(endpoint.respond(to: Self.read("BAD\r\n\r\n")).status == 400)
         let ok = endpoint.respond(to: Self.read("GET /metrics HTTP/1.0\r\n\r\n"))
         #expect(ok.status == 200 && ok.contentType == MetricsEndpoint.contentType)

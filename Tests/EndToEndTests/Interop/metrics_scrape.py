@@ -5,25 +5,32 @@ Usage: metrics_scrape.py HOST PORT METRICS_PORT CERT KEY CA MESSAGES REFUSED_DES
 Prints one JSON line: the samples that moved, the parse of each scrape, and the status
 codes of a request for another path and of a POST.
 """
+import socket
+import ssl
 import sys
+import time
 import urllib.error
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from interop_common import connect, emit
+from metrics_read import samples
 
 
 def scrape(port):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         content_type = response.headers.get("Content-Type")
-        text = response.read().decode("utf-8")
-    samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            key = sample.name + "".join(f"|{name}={value}" for name, value in sorted(sample.labels.items()))
-            samples[key] = sample.value
-    return content_type, samples
+    return content_type, samples(port)
+
+
+def handshake_without_certificate(host, port, ca):
+    """A TLS client that offers no certificate: the broker refuses it at the handshake."""
+    context = ssl.create_default_context(cafile=ca)
+    context.check_hostname = False
+    try:
+        with socket.create_connection((host, port), timeout=10) as raw, context.wrap_socket(raw) as tls:
+            tls.recv(1)  # TLS 1.3: the refusal arrives after the client's side of the handshake
+    except (ssl.SSLError, OSError):
+        pass
 
 
 def status(port, path, method="GET"):
@@ -47,7 +54,15 @@ def main():
     refused_client, refused_frames = connect(host, int(port), ca, cert, key)
     refused_client.send(refused_destination, "{}", headers={"receipt": "refused", "content-type": "application/json"})
     refused_frames.wait(lambda: refused_frames.errors or refused_frames.disconnected)
-    _, after = scrape(metrics_port)
+    handshake_without_certificate(host, int(port), ca)
+    # The broker counts the refused handshake as it closes the connection: read until it shows.
+    deadline = time.time() + 20
+    while True:
+        _, after = scrape(metrics_port)
+        failures = sum(value for name, value in after.items() if name.startswith("muster_tls_handshake_failures_total"))
+        if failures > sum(value for name, value in before.items() if name.startswith("muster_tls_handshake_failures_total")) or time.time() > deadline:
+            break
+        time.sleep(0.05)
     moved = {name: after.get(name, 0) - before.get(name, 0) for name in sorted(set(before) | set(after))}
     emit(content_type=content_type, receipts=receipts, errors=frames.error_texts(),
          refused=refused_frames.error_texts(),
