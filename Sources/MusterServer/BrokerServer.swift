@@ -190,10 +190,21 @@ public final class BrokerServer: @unchecked Sendable {
         public let logNextOffset: UInt64
         /// Each import link's status (two per peer with an address: bulk and urgent).
         public let links: [LinkStatus]
+        /// Summonses still open, and those of them whose deadline has passed (by the broker's clock).
+        public let summonsesOpen: Int
+        public let summonsesOverdue: Int
     }
 
     public var metricsSnapshot: MetricsSnapshot {
-        MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset, links: links.statuses)
+        let summonses = queries.workflows.map { desk in
+            let now = desk.now
+            return desk.read { book, _ in
+                let open = book.summonses.values.filter { $0.state == "open" }
+                return (open.count, open.filter { $0.deadline < now }.count)
+            }
+        } ?? (0, 0)
+        return MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset, links: links.statuses,
+                               summonsesOpen: summonses.0, summonsesOverdue: summonses.1)
     }
 
     /// Re-reads the parties, topics, schemas and CRLs (SIGHUP, `muster reload`). The new

@@ -134,6 +134,7 @@ final class ReplayStream: @unchecked Sendable {
                     guard let message = StoredMessage(record: record) else { continue }
                     frame = Delivery.messageFrame(message, subscriptionID: state.subscriptionID, ackID: ackID, deliveryCount: 1)
                 }
+                ServerMetrics.framesSent[frame.command]?.increment()
                 channel.withOutboundBuffer { StompFrameEncoder.encode(frame, version: version, into: &$0) }
             }
         }

@@ -8,12 +8,15 @@ public enum ServerMetrics {
     static let framesReceived: [StompCommand: Counter] = Dictionary(uniqueKeysWithValues: StompCommand.allCases.map {
         ($0, Counter(label: "muster_frames_received_total", dimensions: [("command", $0.rawValue)]))
     })
+    static let framesSent: [StompCommand: Counter] = Dictionary(uniqueKeysWithValues: StompCommand.allCases.map {
+        ($0, Counter(label: "muster_frames_sent_total", dimensions: [("command", $0.rawValue)]))
+    })
     static let connectionsAccepted = Counter(label: "muster_connections_accepted_total")
     static let messagesStored = Counter(label: "muster_messages_stored_total")
 
     /// Makes the counters now, so that a scrape shows them at zero before anything happened.
     public static func prepare() {
-        _ = (framesReceived.count, connectionsAccepted, messagesStored, handshakeFailures.count)
+        _ = (framesReceived.count, framesSent.count, connectionsAccepted, messagesStored, handshakeFailures.count)
     }
 
     static let handshakeFailures: [HandshakeFailureKind: Counter] = Dictionary(uniqueKeysWithValues: HandshakeFailureKind.allCases.map {

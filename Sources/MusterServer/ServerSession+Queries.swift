@@ -15,6 +15,7 @@ extension ServerSession {
         let serial = subscriptions.withLock { $0.takeSerial() }
         queries.answer(query, from: party, reply: { [self] body in
             for id in replyIDs {
+                ServerMetrics.framesSent[.message]?.increment()
                 write(StompFrameEncoder.encode(AckQueryAnswer.frame(body, for: query, subscriptionID: id, serial: serial), version: version))
             }
             if let receipt { send(.receipt(receipt)) }

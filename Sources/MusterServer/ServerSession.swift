@@ -275,11 +275,13 @@ final class ServerSession: TLSChannelDelegate, DeliveryTarget, @unchecked Sendab
     }
 
     func send(_ frame: StompFrame) {
+        ServerMetrics.framesSent[frame.command]?.increment()
         write(StompFrameEncoder.encode(frame, version: version))
     }
 
     /// A MESSAGE frame, encoded straight into the connection's outbound bytes.
     func writeFrame(of delivery: Delivery) {
+        ServerMetrics.framesSent[.message]?.increment()
         channel.write { [version] buffer in delivery.encodeFrame(into: &buffer, version: version) }
         noteWrite()
     }

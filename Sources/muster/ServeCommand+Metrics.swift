@@ -31,12 +31,16 @@ enum MetricsSetup {
         let openConnections = Gauge(label: "muster_connections_open")
         let logNextOffset = Gauge(label: "muster_log_next_offset")
         let resident = Gauge(label: "muster_resident_memory_bytes")
+        let summonsesOpen = Gauge(label: "muster_summonses_open")
+        let summonsesOverdue = Gauge(label: "muster_summonses_overdue")
         let endpoint = MetricsEndpoint(registry: registry) { [weak server] in
             guard let server else { return }
             let snapshot = server.metricsSnapshot
             openConnections.record(snapshot.openConnections)
             logNextOffset.record(Double(snapshot.logNextOffset))
             if let bytes = residentBytes() { resident.record(bytes) }
+            summonsesOpen.record(snapshot.summonsesOpen)
+            summonsesOverdue.record(snapshot.summonsesOverdue)
             for link in snapshot.links { record(link) }
         }
         let loops = try EventLoopGroup(count: 1, namePrefix: "muster-metrics")

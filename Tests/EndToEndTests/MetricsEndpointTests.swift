@@ -28,6 +28,25 @@ struct MetricsEndpointTests {
         return samples
     }
 
+    @Test func openAndOverdueSummonsesAreCounted() async throws {
+        let cast = try WorkflowCast.start(clock: .movedByHand(), settings: "web:\n  metrics-listen: 127.0.0.1:0")
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let port = try await Self.metricsPort(of: cast.broker)
+            let before = try await Self.samples(port: port)
+            #expect(before["muster_summonses_open"] == 0 && before["muster_summonses_overdue"] == 0, "\(before)")
+            try await cast.run("langxia-town", ["summon", "--to", "jinshan-public-security,guangchen-town", "--title", "Fallen tree on the levee road",
+                                                "--deadline", "30m"]).expectSuccess("summon")
+            let after = try await Self.samples(port: port)
+            #expect(after["muster_summonses_open"] == 1 && after["muster_summonses_overdue"] == 0, "one open, its deadline ahead: \(after)")
+            try await cast.broker.advanceClock(by: 31 * 60_000)
+            try await eventually("the scrape shows the summons overdue", pollingEvery: .milliseconds(200)) {
+                let late = try await Self.samples(port: port)
+                return late["muster_summonses_open"] == 1 && late["muster_summonses_overdue"] == 1
+            }
+        }
+    }
+
     @Test(.tags(.federation)) func eachImportLinkShowsWhetherItIsUp() async throws {
         let brokers = try await LinkedBrokers.start(jinshanSettings: "web:\n  metrics-listen: 127.0.0.1:0")
         defer { brokers.remove() }
@@ -63,6 +82,8 @@ struct MetricsEndpointTests {
             #expect(result["receipts"] as? Int == 5, "\(result)")
             #expect(result["content_type"] as? String == "text/plain; version=0.0.4; charset=utf-8")
             #expect(moved["muster_frames_received_total|command=SEND"] == 6, "five stored and one refused: \(moved)")
+            #expect(moved["muster_frames_sent_total|command=CONNECTED"] == 2 && moved["muster_frames_sent_total|command=ERROR"] == 1, "\(moved)")
+            #expect((moved["muster_frames_sent_total|command=RECEIPT"] ?? 0) >= 5, "\(moved)")
             #expect((moved["muster_frames_received_total|command=CONNECT"] ?? 0) + (moved["muster_frames_received_total|command=STOMP"] ?? 0) == 2,
                     "two connections (stomp.py opens with STOMP): \(moved)")
             #expect((moved["muster_messages_stored_total"] ?? 0) >= 5, "\(moved)")

@@ -451,8 +451,9 @@ final class WorkflowCast: Sendable {
     /// The broker's clock; its tools run on it too.
     var clock: BrokerClock { broker.clock }
 
-    static func start(clock: BrokerClock = .wall) throws -> WorkflowCast {
-        let broker = try BrokerProcess.start(topics: BrokerProcess.shippedTopics, clock: clock)
+    /// `settings` is added to the broker's muster.yaml.
+    static func start(clock: BrokerClock = .wall, settings: String = "") throws -> WorkflowCast {
+        let broker = try BrokerProcess.start(settings: settings, topics: BrokerProcess.shippedTopics, clock: clock)
         do {
             var files: [String: ClientFiles] = [:]
             for party in BrokerProcess.parties { files[party.id] = try broker.pki.client(party.id, jurisdiction: party.jurisdiction) }
