@@ -133,11 +133,14 @@ public final class FederationLink: Sendable {
                 try await connectAndImport()
             } catch {
                 let stopping = Task.isCancelled || error is CancellationError
+                // A record that could not be stored closes the connection (`fail`): the cause is
+                // that, not the closed connection the subscription then reports.
+                let cause = state.withLock { state in defer { state.failure = nil }; return state.failure } ?? "\(error)"
                 if state.withLock({ state in defer { state.upRecorded = false }; return state.upRecorded }) {
-                    recordLinkEvent("down", certificate: nil, reason: stopping ? "the broker is stopping the link" : "\(error)")
+                    recordLinkEvent("down", certificate: nil, reason: stopping ? "the broker is stopping the link" : cause)
                 }
                 if stopping { break }
-                note(error: "\(error)")
+                note(error: cause)
             }
             await waitForInFlight()
             let halted = state.withLock { state -> Bool in
