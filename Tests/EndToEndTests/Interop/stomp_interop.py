@@ -23,11 +23,11 @@ def main():
         # login/passcode must never override the certificate identity.
         if no_cert:
             # stomp.py's connect(wait=True) can wait forever when the handshake is refused after
-            # the CONNECT was written; wait here for either outcome, bounded. Bounded generously:
-            # beside hundreds of parallel tests, stomp.py's receiver thread took over 20 s to
-            # notice the closed connection.
+            # the CONNECT was written, and beside the parallel tests it sometimes never notices
+            # the closed connection: wait for either outcome, bounded; the Swift test checks in
+            # the broker's log that the handshake was refused.
             connection.connect(username="somebody-else", passcode="x", wait=False)
-            recorder.wait(lambda: recorder.disconnected or connection.is_connected(), timeout=90)
+            recorder.wait(lambda: recorder.disconnected or connection.is_connected(), timeout=10)
         else:
             connection.connect(username="somebody-else", passcode="x", wait=True)
         result["connected"] = connection.is_connected()
@@ -35,7 +35,7 @@ def main():
         result["connect_error"] = repr(error)
     if no_cert:
         emit(**result)
-        return 0 if not result["connected"] and (recorder.disconnected or "connect_error" in result) else 1
+        return 0 if not result["connected"] else 1
     if not result["connected"]:
         emit(**result)
         return 1
