@@ -64,7 +64,7 @@ let package = Package(
         .muster("MusterBroker", dependencies: ["MusterStomp", "MusterProtocol", "MusterSchema", "MusterLocks"]),
         .muster("MusterWorkflow", dependencies: ["MusterBroker", "MusterProtocol", "MusterSchema", "MusterStomp"]),
         .muster("MusterServer", dependencies: [
-            "MusterNet", "MusterStomp", "MusterProtocol", "MusterSchema", "MusterBroker", "MusterWorkflow", "MusterLog", "MusterFederation", "CLinuxSystem",
+            "MusterNet", "MusterStomp", "MusterProtocol", "MusterSchema", "MusterBroker", "MusterWorkflow", "MusterLog", "MusterFederation", "MusterWeb", "CLinuxSystem",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -80,7 +80,7 @@ let package = Package(
         ]),
         // The metrics endpoint (and, to come, the coordinators' board): HTTP on Muster's own event loops.
         .muster("MusterWeb", dependencies: [
-            "MusterNet",
+            "MusterNet", "MusterProtocol", "MusterWorkflow",
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),

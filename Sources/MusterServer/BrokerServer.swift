@@ -39,6 +39,8 @@ public final class BrokerServer: @unchecked Sendable {
     /// The links that import from peers (those with an address in federation.peers).
     private let links: FederationLinks
     private let snapshotter: WorkflowSnapshotter
+    /// What the coordinators' board reads and sends (served by `BoardServer` when `web.listen` is set).
+    public let board: BoardDesk
 
     /// Loads the policy, opens (and recovers) the log and rebuilds the queues and durable
     /// subscriptions; throws `ConfigurationError` when the policy or the consumer registry
@@ -131,6 +133,8 @@ public final class BrokerServer: @unchecked Sendable {
         let policyInForce = policy
         self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger,
                                      isRevoked: { issuer, serial in policyInForce.policy.trust.revokedSerials[issuer]?.contains(serial) == true })
+        let importLinks = links
+        self.board = BoardDesk(broker: broker, policy: policy, desk: desk, log: log, identity: identity, links: { importLinks.statuses }, logger: logger)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
         let lagLimit = configuration.delivery.maxFanOutLag
         broker.onPublisherFlowChange { [logger] change, lag in
@@ -183,6 +187,9 @@ public final class BrokerServer: @unchecked Sendable {
                                             "tls-min": "\(configuration.minimumTLSVersion.rawValue)"])
         return bound
     }
+
+    /// The TLS context new connections get (the board's too): nil before `start`.
+    public var tlsContext: TLSContext? { context.withLock { $0 } }
 
     /// What the metrics endpoint reads at each scrape.
     public struct MetricsSnapshot: Sendable {

@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
     public var memoryReturnQuietPeriod: Duration? = .seconds(5)
     /// Where `GET /metrics` is served in plain HTTP (`web.metrics-listen`; loopback only); nil: not served.
     public var metricsListen: SocketAddress?
+    /// Where the board (and `/metrics` for monitors) is served over HTTPS (`web.listen`); nil: not served.
+    public var webListen: SocketAddress?
     public var partiesFile: String
     public var parties: PartyDirectory
     /// The topics file and the schema directory (with `partiesFile`: the policy).
@@ -124,7 +126,7 @@ public struct ServerConfiguration: Sendable {
         let tolerance = try heartbeat?.number("tolerance", default: 2.0, minimum: 1.0) ?? 2.0
         try heartbeat?.rejectUnknownKeys()
 
-        let metricsListen = try Self.readMetricsListen(try root.section("web"))
+        let web = try Self.readWeb(try root.section("web"))
 
         let loops = try root.integer("event-loops", default: 0)
         let memoryReturnQuiet = try root.integer("memory-return-quiet-ms", default: 5000)
@@ -150,26 +152,37 @@ public struct ServerConfiguration: Sendable {
             eventLoopCount: loops == 0 ? System.coreCount : loops,
             memoryReturnQuietPeriod: memoryReturnQuiet == 0 ? nil : .milliseconds(memoryReturnQuiet), partiesFile: partiesText, parties: parties,
             topicsFile: topicsText, schemasDirectory: schemasText)
-        configuration.metricsListen = metricsListen
+        configuration.metricsListen = web.metricsListen
+        configuration.webListen = web.listen
         return configuration
     }
 
-    /// `web: {metrics-listen: 127.0.0.1:9464}`. Plain HTTP, so only on a loopback address: a
-    /// scraper elsewhere would read the broker's figures unauthenticated.
-    static func readMetricsListen(_ web: ConfigurationReader?) throws(ConfigurationError) -> SocketAddress? {
-        guard let web else { return nil }
-        guard let text = try web.string("metrics-listen") else {
-            try web.rejectUnknownKeys()
-            return nil
+    /// `web: {listen: 0.0.0.0:8443, enabled: true, metrics-listen: 127.0.0.1:9464}`: where the board
+    /// is served over HTTPS (nil when absent or `enabled: false`), and where metrics are served
+    /// in plain HTTP to this host.
+    static func readWeb(_ web: ConfigurationReader?) throws(ConfigurationError) -> (listen: SocketAddress?, metricsListen: SocketAddress?) {
+        guard let web else { return (nil, nil) }
+        var listen: SocketAddress?
+        if let text = try web.string("listen") {
+            do { listen = try SocketAddress(parsing: text) } catch { throw web.error("listen", error.description) }
         }
+        if try !web.boolean("enabled", default: true) { listen = nil }
+        let metricsListen = try readMetricsListen(web)
+        try web.rejectUnknownKeys()
+        return (listen, metricsListen)
+    }
+
+    /// `web.metrics-listen`. Plain HTTP, so only on a loopback address: a scraper elsewhere
+    /// would read the broker's figures unauthenticated (it may use HTTPS and a monitor's certificate).
+    static func readMetricsListen(_ web: ConfigurationReader) throws(ConfigurationError) -> SocketAddress? {
+        guard let text = try web.string("metrics-listen") else { return nil }
         let address: SocketAddress
         do { address = try SocketAddress(parsing: text) } catch { throw web.error("metrics-listen", error.description) }
         let octets = address.host.split(separator: ".", omittingEmptySubsequences: false).map { UInt8($0) }
         guard (octets.count == 4 && !octets.contains(nil) && octets[0] == 127) || address.host == "::1" else {
             throw web.error("metrics-listen", "'\(text)' is not a loopback address: metrics are served in plain HTTP, so only to this host "
-                            + "(127.0.0.1 or ::1); scrape from elsewhere through a proxy on this host")
+                            + "(127.0.0.1 or ::1); scrape from elsewhere over HTTPS (web.listen) with a certificate of a party of kind monitor")
         }
-        try web.rejectUnknownKeys()
         return address
     }
 }

@@ -13,8 +13,7 @@ public enum WorkflowQueryAnswer {
         return desk.read { book, deliveries in
             switch query.kind {
             case .summonsList:
-                let views = book.summonsOrder.compactMap { book.summonses[$0] }
-                    .filter { overseer || $0.summoner == party || $0.index(of: party) != nil }
+                let views = visibleSummonses(book, to: party, overseer: overseer)
                     .filter { !query.openOnly || $0.state == "open" }
                     .map { SummonsView($0, deliveries: deliveries, now: now) }
                 return .success(encode(views))
@@ -25,8 +24,7 @@ public enum WorkflowQueryAnswer {
                 }
                 return .success(encode(SummonsView(summons, deliveries: deliveries, now: now)))
             case .handoffList:
-                let views = book.handoffOrder.compactMap { book.handoffs[$0] }
-                    .filter { handoff in overseer || handoff.originator == party || handoff.legs.contains { $0.assignee == party } }
+                let views = visibleHandoffs(book, to: party, overseer: overseer)
                     .filter { !query.openOnly || !["completed", "rated"].contains($0.state) }
                     .map { HandoffView($0, deliveries: deliveries, now: now) }
                 return .success(encode(views))
@@ -48,6 +46,17 @@ public enum WorkflowQueryAnswer {
                 return .failure(BrokerError(.invalidQuery, "\(query.kind.rawValue) is not a workflow query"))
             }
         }
+    }
+
+    /// The summonses `party` may see, oldest first: those it summoned or was summoned to (all, for an overseer).
+    static func visibleSummonses(_ book: WorkflowBook, to party: PartyIdentity, overseer: Bool) -> [SummonsCase] {
+        book.summonsOrder.compactMap { book.summonses[$0] }.filter { overseer || $0.summoner == party || $0.index(of: party) != nil }
+    }
+
+    /// The hand-offs `party` may see, oldest first: those it dispatched or held (all, for an overseer).
+    static func visibleHandoffs(_ book: WorkflowBook, to party: PartyIdentity, overseer: Bool) -> [HandoffCase] {
+        book.handoffOrder.compactMap { book.handoffs[$0] }
+            .filter { handoff in overseer || handoff.originator == party || handoff.legs.contains { $0.assignee == party } }
     }
 
     static func encode(_ value: some Encodable) -> [UInt8] {

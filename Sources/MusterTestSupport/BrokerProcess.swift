@@ -25,6 +25,14 @@ public final class BrokerProcess: Sendable {
         ("joint-command", "jinshan", "coordinator"),
         ("pinghu-public-security", "pinghu", "department"),
         ("xitang-town", "jiashan", "township"),
+        ("metrics-scraper", "jinshan", "monitor"),
+    ]
+
+    /// The parties' names, as agencies write them (the board shows them).
+    public static let names = [
+        "langxia-town": "廊下镇", "jinshan-public-security": "金山公安分局", "shanta-village-grid": "山塘村网格", "guangchen-town": "广陈镇",
+        "discipline-inspector": "纪检监察", "joint-command": "毗邻联合指挥部", "pinghu-public-security": "平湖市公安局", "xitang-town": "西塘镇",
+        "metrics-scraper": "监控采集",
     ]
 
     /// Who hears of each party's missed deadlines (escalations).
@@ -132,6 +140,7 @@ public final class BrokerProcess: Sendable {
                                    parties: [(id: String, jurisdiction: String, kind: String)] = parties) -> String {
         let entries = parties.map { party in
             "  - {id: \(party.id), jurisdiction: \(party.jurisdiction), kind: \(party.kind)"
+                + (names[party.id].map { ", name: \"\($0)\"" } ?? "")
                 + (supervisors[party.id].map { ", supervisor: \($0)" } ?? "") + "}"
         }.joined(separator: "\n")
         func crl(_ jurisdiction: String) -> String { revocationLists[jurisdiction].map { ", crl: \($0)" } ?? "" }

@@ -1,16 +1,31 @@
 /// The head of an HTTP/1.x request (request line and header fields), read as a pure function of
-/// the bytes received so far. Only what the metrics endpoint needs: a body is never read.
+/// the bytes received so far. A body, if any, is read by `HTTPRequest`.
 public struct HTTPRequestHead: Sendable, Equatable {
     public let method: String
     /// The request target without its query string.
     public let path: String
+    /// What followed `?` in the request target (still percent-encoded), or "".
+    public let query: String
     public let version: String
     /// Field names lower-cased, in order.
     public let fields: [(name: String, value: String)]
 
+    public init(method: String, path: String, query: String = "", version: String, fields: [(name: String, value: String)]) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.version = version
+        self.fields = fields
+    }
+
     public static func == (lhs: HTTPRequestHead, rhs: HTTPRequestHead) -> Bool {
-        lhs.method == rhs.method && lhs.path == rhs.path && lhs.version == rhs.version
+        lhs.method == rhs.method && lhs.path == rhs.path && lhs.query == rhs.query && lhs.version == rhs.version
             && lhs.fields.elementsEqual(rhs.fields) { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    /// The first field named `name` (lower case).
+    public func field(_ name: String) -> String? {
+        fields.first { $0.name == name }?.value
     }
 
     public enum Reading: Sendable, Equatable {
@@ -26,9 +41,20 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
     /// Reads the head at the start of `bytes` (ended by an empty line, CRLF or LF).
     public static func read(_ bytes: [UInt8]) -> Reading {
-        guard let end = headEnd(bytes) else {
-            return bytes.count > maximumLength ? .invalid("the request head is longer than \(maximumLength) bytes") : .incomplete
-        }
+        readWithEnd(bytes).reading
+    }
+
+    /// The reading, and where the head ended (the body's first byte) when it is complete.
+    static func readWithEnd(_ bytes: [UInt8]) -> (reading: Reading, end: Int) {
+        guard let end = headEnd(bytes) else { return (readIncomplete(bytes), 0) }
+        return (readHead(bytes, end: end), end)
+    }
+
+    private static func readIncomplete(_ bytes: [UInt8]) -> Reading {
+        bytes.count > maximumLength ? .invalid("the request head is longer than \(maximumLength) bytes") : .incomplete
+    }
+
+    private static func readHead(_ bytes: [UInt8], end: Int) -> Reading {
         guard end <= maximumLength else { return .invalid("the request head is longer than \(maximumLength) bytes") }
         guard let text = String(validating: bytes[..<end], as: UTF8.self) else { return .invalid("the request head is not UTF-8") }
         // "\r\n" is one Character in Swift: both line ends are separators.
@@ -47,8 +73,10 @@ public struct HTTPRequestHead: Sendable, Equatable {
             fields.append((name.lowercased(), line[line.index(after: colon)...].trimmingSpaces()))
         }
         let target = parts[1]
-        let path = target.firstIndex(of: "?").map { String(target[..<$0]) } ?? String(target)
-        return .complete(HTTPRequestHead(method: String(parts[0]), path: path, version: String(parts[2]), fields: fields))
+        let question = target.firstIndex(of: "?")
+        let path = question.map { String(target[..<$0]) } ?? String(target)
+        let query = question.map { String(target[target.index(after: $0)...]) } ?? ""
+        return .complete(HTTPRequestHead(method: String(parts[0]), path: path, query: query, version: String(parts[2]), fields: fields))
     }
 
     /// The index just past the empty line that ends the head.

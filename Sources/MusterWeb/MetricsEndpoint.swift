@@ -25,8 +25,13 @@ public struct MetricsEndpoint: Sendable {
             guard head.method == "GET" else {
                 return HTTPResponse(status: 405, reason: "Method Not Allowed", text: "/metrics answers GET only\n", extraFields: ["Allow: GET"])
             }
-            refresh()
-            return HTTPResponse(status: 200, reason: "OK", contentType: Self.contentType, body: registry.emitToBuffer())
+            return HTTPResponse(status: 200, reason: "OK", contentType: Self.contentType, body: exposition())
         }
+    }
+
+    /// The registry in the text format, gauges refreshed.
+    public func exposition() -> [UInt8] {
+        refresh()
+        return registry.emitToBuffer()
     }
 }

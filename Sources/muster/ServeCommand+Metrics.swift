@@ -8,7 +8,8 @@ import MusterServer
 import MusterWeb
 import Prometheus
 
-/// `web.metrics-listen`: the broker's metrics in Prometheus's format over loopback HTTP.
+/// The broker's metrics in Prometheus's format: over loopback HTTP (`web.metrics-listen`), and over
+/// HTTPS to monitors (`web.listen`).
 enum MetricsSetup {
     /// Bootstraps swift-metrics with a Prometheus registry. Before the broker is made: its
     /// counters bind to the backend when first made.
@@ -24,16 +25,14 @@ enum MetricsSetup {
         return registry
     }
 
-    /// Starts serving `GET /metrics` at `address` on a loop of its own (a scrape never waits
-    /// behind the broker's connections, nor they behind it).
-    static func serve(at address: SocketAddress, registry: PrometheusCollectorRegistry, server: BrokerServer,
-                      logger: Logger) throws -> (MetricsServer, EventLoopGroup) {
+    /// The endpoint: the registry, with the gauges read from the broker at each scrape.
+    static func endpoint(registry: PrometheusCollectorRegistry, server: BrokerServer) -> MetricsEndpoint {
         let openConnections = Gauge(label: "muster_connections_open")
         let logNextOffset = Gauge(label: "muster_log_next_offset")
         let resident = Gauge(label: "muster_resident_memory_bytes")
         let summonsesOpen = Gauge(label: "muster_summonses_open")
         let summonsesOverdue = Gauge(label: "muster_summonses_overdue")
-        let endpoint = MetricsEndpoint(registry: registry) { [weak server] in
+        return MetricsEndpoint(registry: registry) { [weak server] in
             guard let server else { return }
             let snapshot = server.metricsSnapshot
             openConnections.record(snapshot.openConnections)
@@ -43,6 +42,11 @@ enum MetricsSetup {
             summonsesOverdue.record(snapshot.summonsesOverdue)
             for link in snapshot.links { record(link) }
         }
+    }
+
+    /// Starts serving `GET /metrics` at `address` on a loop of its own (a scrape never waits
+    /// behind the broker's connections, nor they behind it).
+    static func serve(at address: SocketAddress, endpoint: MetricsEndpoint, logger: Logger) throws -> (MetricsServer, EventLoopGroup) {
         let loops = try EventLoopGroup(count: 1, namePrefix: "muster-metrics")
         do {
             let metrics = try MetricsServer(address: address, loops: loops, endpoint: endpoint, logger: logger)

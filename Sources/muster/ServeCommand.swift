@@ -55,7 +55,8 @@ struct ServeCommand: ParsableCommand {
         } catch {
             throw CommandFailure("\(error)")
         }
-        let registry = configuration.metricsListen.map { _ in MetricsSetup.bootstrap() }
+        // Monitors read the metrics over HTTPS too: kept whenever either address is set.
+        let registry = configuration.metricsListen != nil || configuration.webListen != nil ? MetricsSetup.bootstrap() : nil
         let server: BrokerServer
         do {
             if let clock = CommandClock.setting {
@@ -81,16 +82,32 @@ struct ServeCommand: ParsableCommand {
         let address: SocketAddress
         do { address = try server.start() } catch { control.removeProcessID(); throw CommandFailure("cannot start: \(error)") }
         var metrics: (server: MetricsServer, loops: EventLoopGroup)?
-        if let registry, let metricsAddress = configuration.metricsListen {
-            do { metrics = try MetricsSetup.serve(at: metricsAddress, registry: registry, server: server, logger: logger) } catch {
-                server.shutdown()
-                control.removeProcessID()
-                throw CommandFailure("cannot serve metrics at \(metricsAddress) (web.metrics-listen): \(error)")
+        var board: (server: BoardServer, loops: EventLoopGroup)?
+        let endpoint = registry.map { MetricsSetup.endpoint(registry: $0, server: server) }
+        if let endpoint { server.board.serveMetrics { endpoint.exposition() } }
+        do {
+            if let endpoint, let metricsAddress = configuration.metricsListen {
+                do { metrics = try MetricsSetup.serve(at: metricsAddress, endpoint: endpoint, logger: logger) } catch {
+                    throw CommandFailure("cannot serve metrics at \(metricsAddress) (web.metrics-listen): \(error)")
+                }
             }
+            if let webAddress = configuration.webListen {
+                do { board = try BoardSetup.serve(at: webAddress, server: server, logger: logger) } catch {
+                    throw CommandFailure("cannot serve the board at \(webAddress) (web.listen): \(error)")
+                }
+            }
+        } catch {
+            metrics?.server.close()
+            metrics?.loops.shutdown()
+            server.shutdown()
+            control.removeProcessID()
+            throw error
         }
         printHowToConnect(address, configuration, server.connectionExample)
         signals.wait()
         logger.info("shutting down")
+        board?.server.close()
+        board?.loops.shutdown()
         metrics?.server.close()
         metrics?.loops.shutdown()
         server.shutdown()

@@ -441,7 +441,7 @@ extension WorkflowCommandTests {
 /// A broker with the shipped topics, and one client certificate per party (issued once).
 final class WorkflowCast: Sendable {
     let broker: BrokerProcess
-    private let files: [String: ClientFiles]
+    let files: [String: ClientFiles]
 
     private init(broker: BrokerProcess, files: [String: ClientFiles]) {
         self.broker = broker

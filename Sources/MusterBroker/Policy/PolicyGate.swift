@@ -10,6 +10,14 @@ public final class PolicyGate: PublishGate {
         var policy: Policy
         var onRefusal: RefusalHandler?
         var counts: [PartyIdentity: [ErrorCode: Int]] = [:]
+        /// Keyed by the rule's name, which names a line of the configuration: as many as it has.
+        var ruleCounts: [RuleAndCode: Int] = [:]
+    }
+
+    /// A rule (`topics.yaml topics[3]`, `TLS handshake`) and the error code it refused with.
+    public struct RuleAndCode: Hashable, Sendable {
+        public let rule: String
+        public let code: ErrorCode
     }
 
     private let state: Mutex<State>
@@ -34,6 +42,7 @@ public final class PolicyGate: PublishGate {
     public func record(_ refusal: PolicyRefusal, body: [UInt8]? = nil) {
         let handler = state.withLock { state -> RefusalHandler? in
             if let party = refusal.party { state.counts[party, default: [:]][refusal.code, default: 0] += 1 }
+            state.ruleCounts[RuleAndCode(rule: refusal.rule, code: refusal.code), default: 0] += 1
             return state.onRefusal
         }
         handler?(refusal, body)
@@ -41,6 +50,9 @@ public final class PolicyGate: PublishGate {
 
     /// Refusals per party and code since the broker started.
     public var refusalCounts: [PartyIdentity: [ErrorCode: Int]] { state.withLock { $0.counts } }
+
+    /// Refusals per rule and code since the broker started, the refused connections included.
+    public var refusalCountsByRule: [RuleAndCode: Int] { state.withLock { $0.ruleCounts } }
 
     public func admit(_ publication: Publication) -> Result<Publication, PolicyRefusal> {
         switch policy.decidePublish(publication) {

@@ -2,6 +2,8 @@ public import MusterProtocol
 /// What kind of body a party is; topic rules grant rights by kind.
 public enum PartyKind: String, Sendable, CaseIterable {
     case township, street, department, enterprise, community, grid, coordinator, auditor
+    /// A scraper: reads `/metrics` over HTTPS with its certificate; the policy grants it nothing else by default.
+    case monitor
 }
 
 /// A party the configuration knows: who it is, what kind, and to whom it answers.

@@ -1,0 +1,41 @@
+"""/metrics over HTTPS, as a scraper with a monitor's certificate reads it: Python's own
+http.client over TLS, and prometheus_client's exposition parser.
+
+Usage: board_metrics.py HOST PORT CA MONITOR_CERT MONITOR_KEY OTHER_CERT OTHER_KEY
+Prints one JSON line: the monitor's status and samples, and the statuses the other party
+(not a monitor) gets for /metrics and the monitor gets for the board's page.
+"""
+import http.client
+import json
+import ssl
+import sys
+
+from prometheus_client.parser import text_string_to_metric_families
+
+host, port, ca, monitor_cert, monitor_key, other_cert, other_key = sys.argv[1:8]
+
+
+def get(path, cert, key):
+    context = ssl.create_default_context(cafile=ca)
+    context.load_cert_chain(cert, key)
+    connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=20)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), response.read().decode("utf-8")
+    finally:
+        connection.close()
+
+
+status, content_type, text = get("/metrics", monitor_cert, monitor_key)
+samples = {}
+if status == 200:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = "".join("|%s=%s" % item for item in sorted(sample.labels.items()))
+            samples[sample.name + labels] = sample.value
+other_status, _, other_text = get("/metrics", other_cert, other_key)
+page_status, _, page_text = get("/", monitor_cert, monitor_key)
+print(json.dumps({"status": status, "contentType": content_type, "samples": samples, "otherStatus": other_status,
+                  "otherText": other_text.strip(), "monitorPageStatus": page_status, "monitorPageText": page_text.strip()},
+                 ensure_ascii=False), flush=True)
