@@ -112,7 +112,7 @@ let package = Package(
             "MusterFederation", .product(name: "Logging", package: "swift-log"),
         ], kind: .test),
         .muster("MusterClientTests", dependencies: ["MusterClient", "MusterNet", "MusterStomp", "MusterTestSupport"], kind: .test),
-        .muster("MusterWebTests", dependencies: ["MusterWeb"], kind: .test),
+        .muster("MusterWebTests", dependencies: ["MusterWeb", "MusterWorkflow", "MusterNet"], kind: .test),
         .muster("EndToEndTests", dependencies: [
             "MusterClient", "MusterStomp", "MusterProtocol", "MusterNet", "MusterLog", "MusterBroker", "MusterWorkflow", "MusterServer",
             "MusterTestSupport", "muster",

@@ -30,13 +30,13 @@ struct BoardRouter {
         case ("GET", "/board.js"): return .response(HTTPResponse(status: 200, reason: "OK", contentType: "text/javascript; charset=utf-8", body: Array(BoardAssets.script.utf8)))
         case ("GET", "/board.css"): return .response(HTTPResponse(status: 200, reason: "OK", contentType: "text/css; charset=utf-8", body: Array(BoardAssets.styleSheet.utf8)))
         case ("GET", "/events"): return .events(language)
-        case ("GET", _):
-            guard let tab = BoardPages.Tab(rawValue: head.path) else { return .response(Self.refusal(404, "the board has no page \(head.path)")) }
-            return .response(page(tab, language: language, notice: nil, status: 200))
         case ("POST", let path) where BoardForms.paths.contains(path):
             return post(request, language: language)
         case (_, let path) where BoardForms.paths.contains(path):
             return .response(Self.refusal(405, "\(path) takes a form (POST)", allow: "POST"))
+        case ("GET", _):
+            guard let tab = BoardPages.Tab(rawValue: head.path) else { return .response(Self.refusal(404, "the board has no page \(head.path)")) }
+            return .response(page(tab, language: language, notice: nil, status: 200))
         case (_, let path) where BoardPages.Tab(rawValue: path) != nil || path == "/events":
             return .response(Self.refusal(405, "\(path) answers GET only", allow: "GET"))
         default:

@@ -29,7 +29,7 @@ public struct HTTPRequest: Sendable, Equatable {
                 return .invalid(status: 411, reason: "a request body must come with Content-Length, not Transfer-Encoding")
             }
             guard let lengthText = head.field("content-length") else { return .complete(HTTPRequest(head: head)) }
-            guard let length = Int(lengthText), length >= 0, lengthText.allSatisfy(\.isASCII) else {
+            guard !lengthText.isEmpty, lengthText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let length = Int(lengthText) else {
                 return .invalid(status: 400, reason: "Content-Length '\(lengthText)' is not a number of bytes")
             }
             guard length <= maximumBodyLength else {

@@ -14,8 +14,14 @@ struct ServeHintTests {
         // relative paths hold; the development PKI and the log are created inside it.
         let directory = try TemporaryDirectory(prefix: "muster-serve-hint")
         defer { directory.remove() }
-        for name in ["Config", "Schemas"] {
-            try FileManager.default.createSymbolicLink(atPath: directory.file(name), withDestinationPath: "\(Self.packageDirectory)/\(name)")
+        try FileManager.default.createSymbolicLink(atPath: directory.file("Schemas"), withDestinationPath: "\(Self.packageDirectory)/Schemas")
+        // The shipped files, but the board on a free port (another test may run a shipped broker too).
+        try FileManager.default.createDirectory(atPath: directory.file("Config"), withIntermediateDirectories: true)
+        let boardPort = try ShippedFederationTests.freePort()
+        for file in ["muster.yaml", "muster-pinghu.yaml", "parties.yaml", "topics.yaml"] {
+            let text = try String(contentsOfFile: "\(Self.packageDirectory)/Config/\(file)", encoding: .utf8)
+            try text.replacingOccurrences(of: "127.0.0.1:8443", with: "127.0.0.1:\(boardPort)")
+                .write(toFile: directory.file("Config/\(file)"), atomically: true, encoding: .utf8)
         }
         let serve = try RunningProgram(BrokerProcess.musterExecutable(), ["serve", "--listen", "127.0.0.1:0", "--data", directory.file("data")],
                                        removingEnvironment: ["MUSTER_SERVER", "MUSTER_CERT", "MUSTER_KEY", "MUSTER_CA", BrokerClock.environmentVariable],
