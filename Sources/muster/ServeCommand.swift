@@ -103,7 +103,7 @@ struct ServeCommand: ParsableCommand {
             control.removeProcessID()
             throw error
         }
-        printHowToConnect(address, configuration, server.connectionExample)
+        printHowToConnect(address, configuration, server.connectionExample, board: board.map { SocketAddress(host: configuration.webListen!.host, port: $0.server.boundPort) })
         signals.wait()
         logger.info("shutting down")
         board?.server.close()
@@ -129,7 +129,7 @@ struct ServeCommand: ParsableCommand {
 
     /// The first screen a newcomer reads: where the broker listens and a `muster sub` (and
     /// `muster pub`) that the policy in force allows, run from the same directory.
-    private func printHowToConnect(_ address: SocketAddress, _ configuration: ServerConfiguration, _ example: ConnectionExample?) {
+    private func printHowToConnect(_ address: SocketAddress, _ configuration: ServerConfiguration, _ example: ConnectionExample?, board: SocketAddress?) {
         var lines = ["muster: broker \(configuration.brokerName) (\(configuration.jurisdiction)) listening on \(address) — STOMP 1.2 over mutual TLS"]
         if let example {
             let certificates = configuration.developmentCertificatesDirectory ?? "<your certificates>"
@@ -144,6 +144,7 @@ struct ServeCommand: ParsableCommand {
         } else {
             lines.append("  the policy lets no party subscribe to a declared destination (\(configuration.topicsFile)); see `muster policy explain`")
         }
+        if let board { lines.append("  the board: https://\(board)/ (a browser with a party's client certificate; README, \"The board\")") }
         lines.append("  stop with Ctrl-C")
         print(lines.joined(separator: "\n"))
         fflush(nil)
