@@ -49,7 +49,7 @@ public final class BoardDesk: BoardSource, @unchecked Sendable {
 
     public func admit(_ certificate: PeerCertificate?, source: String) -> Result<BoardViewer, BoardRefusal> {
         // Broker certificates are not parties: the board admits none (no federation state is passed).
-        switch ConnectionAdmission.admit(certificate, from: ConnectionAdmission.host(of: source), policy: policy) {
+        switch ConnectionAdmission.admit(certificate, from: ConnectionAdmission.host(of: source), policy: policy, listener: .board) {
         case .success(let credentials):
             guard let party = policy.policy.parties[credentials.identity] else {
                 return .failure(BoardRefusal(code: ErrorCode.identityRefused.rawValue, message: "\(credentials.identity) is not in the parties file"))
@@ -85,9 +85,10 @@ public final class BoardDesk: BoardSource, @unchecked Sendable {
         let now = desk.now
         return desk.read { book, deliveries in
             let visible = WorkflowQueryAnswer.visibleHandoffs(book, to: party, overseer: viewer.oversees)
-            let finished = visible.filter { $0.state == "rated" }.suffix(Self.finishedCasesShown)
-            let shownFinished = Set(finished.map(\.id))
-            return visible.filter { $0.state != "rated" || shownFinished.contains($0.id) }.map { HandoffView($0, deliveries: deliveries, now: now) }
+            // Finished ones (rated, or completed or rejected and left so) only the latest few.
+            let isFinished = { (handoff: HandoffCase) in ["rated", "completed", "rejected"].contains(handoff.state) }
+            let shownFinished = Set(visible.filter(isFinished).suffix(Self.finishedCasesShown).map(\.id))
+            return visible.filter { !isFinished($0) || shownFinished.contains($0.id) }.map { HandoffView($0, deliveries: deliveries, now: now) }
         }
     }
 
@@ -142,6 +143,7 @@ public final class BoardDesk: BoardSource, @unchecked Sendable {
         var headers = StompHeaders()
         headers[ReservedHeader.type] = submission.type
         headers["content-type"] = "application/json;charset=utf-8"
+        if let publishID = submission.publishID { headers[PublishHeader.id] = publishID }
         let sender = PartyIdentity(jurisdiction: viewer.jurisdiction, party: viewer.party)
         let publication = Publication(destination: destination, headers: headers, body: submission.body, sender: sender)
         broker.publish(publication) { [logger] result in

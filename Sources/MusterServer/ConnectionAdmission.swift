@@ -11,14 +11,20 @@ import MusterProtocol
 /// jurisdiction is a federation peer and the certificate chains to the CA configured for it:
 /// that CA vouches for that one broker, and for nothing else.
 enum ConnectionAdmission {
+    /// Where the connection came in: a party of kind `monitor` may use only the board's listener
+    /// (it reads `/metrics` there), never STOMP.
+    enum Listener {
+        case stomp, board
+    }
+
     static func admit(_ certificate: PeerCertificate?, from source: String, policy: PolicyGate?,
-                      federation: FederationState? = nil) -> Result<ConnectionCredentials, BrokerError> {
+                      federation: FederationState? = nil, listener: Listener = .stomp) -> Result<ConnectionCredentials, BrokerError> {
         let certificate = certificate ?? PeerCertificate(subject: "", uriNames: [])
         switch PartyIdentity.from(uriNames: certificate.uriNames, subject: certificate.subject) {
         case .success(let party):
             let credentials = ConnectionCredentials(identity: party, subject: certificate.subject, serialNumber: certificate.serialNumber,
                                                     issuerFingerprint: certificate.issuerFingerprint, anchorFingerprint: certificate.anchorFingerprint)
-            if let refusal = check(credentials, from: source, policy: policy, federation: federation) { return .failure(refusal) }
+            if let refusal = check(credentials, from: source, policy: policy, federation: federation, listener: listener) { return .failure(refusal) }
             return .success(credentials)
         case .failure(let reason):
             let error = BrokerError(.identityRefused, reason.description)
@@ -30,11 +36,18 @@ enum ConnectionAdmission {
     /// Why `credentials` may not stay connected (recorded as a refusal), or nil: at the handshake
     /// and again after each reload.
     static func check(_ credentials: ConnectionCredentials, from source: String? = nil, policy: PolicyGate?,
-                      federation: FederationState?) -> BrokerError? {
+                      federation: FederationState?, listener: Listener = .stomp) -> BrokerError? {
         let identity = credentials.identity
         guard identity.party == PartyIdentity.brokerParty, let federation else {
-            guard let policy, case .failure(let refusal) = policy.admitConnection(credentials, source: source) else { return nil }
-            return refusal.reported
+            guard let policy else { return nil }
+            switch policy.admitConnection(credentials, source: source) {
+            case .failure(let refusal): return refusal.reported
+            case .success(let party) where party.kind == .monitor && listener == .stomp:
+                let error = BrokerError(.notAuthorized, "\(identity) is a monitor: it reads /metrics over HTTPS (web.listen) and may not connect over STOMP")
+                policy.record(PolicyRefusal(error, rule: "party kind monitor", party: identity, source: source))
+                return error
+            case .success: return nil
+            }
         }
         let error: BrokerError
         let rule = "federation: peer \(identity.jurisdiction)"

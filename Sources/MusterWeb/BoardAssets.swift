@@ -7,9 +7,6 @@ enum BoardAssets {
     "use strict";
     (function () {
       let offset = 0;
-      function syncClock(section) {
-        if (section && section.dataset.now) offset = Number(section.dataset.now) - Date.now();
-      }
       function format(ms) {
         const s = Math.max(0, Math.floor(ms / 1000));
         const pad = (n) => (n < 10 ? "0" : "") + n;
@@ -25,31 +22,44 @@ enum BoardAssets {
           el.classList.toggle("overdue", left < 0);
         }
       }
+      // A new board keeps what the user typed in its forms; it waits while a field has the focus.
       let pending = null;
       function replaceBoard(html) {
         const section = document.getElementById("summons-board");
         if (!section) return;
-        if (section.contains(document.activeElement) && document.activeElement.tagName !== "BODY") { pending = html; return; }
+        const focused = document.activeElement;
+        if (focused && focused !== document.body && section.contains(focused)) { pending = html; return; }
         pending = null;
         const holder = document.createElement("div");
         holder.innerHTML = html;
-        const fresh = holder.firstElementChild;
+        const fresh = holder.querySelector("#summons-board");
         if (!fresh) return;
+        for (const field of section.querySelectorAll("form[id] input[name], form[id] select[name]")) {
+          if (field.type === "hidden" || field.value === field.defaultValue) continue;
+          const twin = fresh.querySelector("#" + CSS.escape(field.form.id) + " [name='" + CSS.escape(field.name) + "']");
+          if (twin) twin.value = field.value;
+        }
         section.replaceWith(fresh);
-        syncClock(fresh);
         tick();
         document.body.dataset.updates = String(Number(document.body.dataset.updates || "0") + 1);
       }
-      document.addEventListener("focusout", () => { if (pending) setTimeout(() => { if (pending) replaceBoard(pending); }, 0); });
+      // After a field loses the focus, a moment for the click that moved it (a button) to land.
+      document.addEventListener("focusout", () => setTimeout(() => { if (pending) replaceBoard(pending); }, 400));
+      // Each form sent gets a token of its own: the same form sent again (a reload) is stored once.
+      document.addEventListener("submit", (event) => {
+        const token = event.target.querySelector("input[name='form-token']");
+        if (token && !token.value) token.value = "board-" + (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now());
+      });
       document.addEventListener("DOMContentLoaded", () => {
         const section = document.getElementById("summons-board");
-        syncClock(section);
+        if (section && section.dataset.now) offset = Number(section.dataset.now) - Date.now();
         tick();
         setInterval(tick, 1000);
         const live = document.getElementById("live");
         if (!section || !window.EventSource) return;
         const lang = document.documentElement.lang.startsWith("zh") ? "zh" : "en";
         const events = new EventSource("/events?lang=" + lang);
+        events.addEventListener("clock", (event) => { offset = Number(event.data) - Date.now(); });
         events.addEventListener("board", (event) => replaceBoard(event.data));
         events.onopen = () => { if (live) { live.textContent = "● " + live.dataset.live; live.className = "up"; } };
         events.onerror = () => { if (live) { live.textContent = "○ " + live.dataset.reconnecting; live.className = "down"; } };

@@ -2,27 +2,39 @@ import MusterNet
 
 /// One HTTPS connection to the board, confined to its event loop: the client certificate is
 /// admitted as a STOMP connection's would be, then one request is read and answered, and the
-/// connection closed — except the summons board's event stream, which stays open and sends
-/// the board again whenever it changes.
+/// connection closed — except the summons board's event stream, which stays open, sends the
+/// board again whenever it changes, and admits the certificate again at each check (a reload
+/// may have revoked it), for at most `streamLifetime` (the browser then reconnects).
 final class BoardConnection: TLSChannelDelegate, @unchecked Sendable {  // confined to its loop: completions hop to it
     private let source: any BoardSource
     private let requestTimeout: Duration
+    private let streams: BoardStreams
     private let onClose: () -> Void
     private var admission: Result<BoardViewer, BoardRefusal>?
-    private var received: [UInt8] = []
+    private var reader = HTTPRequest.Reader()
     private var answered = false
     private var openedAt = ContinuousClock.now
-    /// The event stream, once started: what was last sent, and when something was.
-    private var stream: (router: BoardRouter, language: BoardLanguage, lastBoard: String, lastSent: ContinuousClock.Instant)?
-    private var lastCheck = ContinuousClock.now
+    private var stream: Stream?
 
-    /// How often a stream checks whether the board changed, and sends a comment when idle (so a proxy keeps it).
-    static let streamCheckInterval: Duration = .milliseconds(500)
+    private struct Stream {
+        let router: BoardRouter
+        let language: BoardLanguage
+        let startedAt: ContinuousClock.Instant
+        var lastBoard: String
+        var lastSent: ContinuousClock.Instant
+        var lastCheck: ContinuousClock.Instant
+    }
+
+    /// How often a stream checks whether the board changed; when idle it sends a comment now and
+    /// then (so that a proxy keeps it open).
+    static let streamCheckInterval: Duration = .seconds(1)
     static let keepAliveInterval: Duration = .seconds(15)
+    static let streamLifetime: Duration = .seconds(600)
 
-    init(source: any BoardSource, requestTimeout: Duration, onClose: @escaping () -> Void) {
+    init(source: any BoardSource, requestTimeout: Duration, streams: BoardStreams, onClose: @escaping () -> Void) {
         self.source = source
         self.requestTimeout = requestTimeout
+        self.streams = streams
         self.onClose = onClose
     }
 
@@ -33,8 +45,12 @@ final class BoardConnection: TLSChannelDelegate, @unchecked Sendable {  // confi
 
     func channel(_ channel: TLSChannel, didRead bytes: UnsafeRawBufferPointer) {
         guard !answered else { return }
-        received.append(contentsOf: bytes)
-        switch HTTPRequest.read(received) {
+        let reading = reader.append(bytes)
+        // A refused party is answered as soon as its request's head is in: its body is not read.
+        if case .failure(let refusal)? = admission, reader.completeHead != nil {
+            return respond(BoardRouter.refusal(403, "\(refusal.code): \(refusal.message)"), on: channel)
+        }
+        switch reading {
         case .incomplete: return
         case .invalid(let status, let reason): respond(BoardRouter.refusal(status, reason), on: channel)
         case .complete(let request): answer(request, on: channel)
@@ -43,26 +59,32 @@ final class BoardConnection: TLSChannelDelegate, @unchecked Sendable {  // confi
 
     private func answer(_ request: HTTPRequest, on channel: TLSChannel) {
         answered = true
-        received = []
-        let viewer: BoardViewer
-        switch admission {
-        case .success(let admitted)?: viewer = admitted
-        case .failure(let refusal)?: return respond(BoardRouter.refusal(403, "\(refusal.code): \(refusal.message)"), on: channel)
-        case nil: return respond(BoardRouter.refusal(403, "the connection was not admitted"), on: channel)
+        guard case .success(let viewer)? = admission else {
+            return respond(BoardRouter.refusal(403, "the connection was not admitted"), on: channel)
         }
         let router = BoardRouter(source: source, viewer: viewer)
         switch router.reply(to: request) {
         case .response(let response):
             respond(response, on: channel)
         case .events(let language):
+            guard streams.start(for: viewer.identity) else {
+                return respond(BoardRouter.refusal(503, "the board has \(BoardStreams.maximumStreams) live streams open, or this party "
+                                                   + "\(BoardStreams.maximumPerParty); close a tab, or reload later"), on: channel)
+            }
             let board = router.liveBoard(language: language)
-            stream = (router, language, board, .now)
-            channel.write(ServerSentEvent.head + ServerSentEvent.encode(event: "board", data: board))
+            let now = ContinuousClock.now
+            stream = Stream(router: router, language: language, startedAt: now, lastBoard: board, lastSent: now, lastCheck: now)
+            channel.write(ServerSentEvent.head + clockAndBoard(board))
         case .submit(let submission, let makeAnswer):
             source.submit(submission, by: viewer) { [self] result in
                 channel.loop.execute { [self] in respond(makeAnswer(result), on: channel) }
             }
         }
+    }
+
+    /// The broker's clock (for the countdowns), then the board.
+    private func clockAndBoard(_ board: String) -> [UInt8] {
+        ServerSentEvent.encode(event: "clock", data: String(source.now)) + ServerSentEvent.encode(event: "board", data: board)
     }
 
     private func respond(_ response: HTTPResponse, on channel: TLSChannel) {
@@ -79,25 +101,51 @@ final class BoardConnection: TLSChannelDelegate, @unchecked Sendable {  // confi
             }
             return
         }
-        guard now - lastCheck >= Self.streamCheckInterval else { return }
-        lastCheck = now
+        guard now - open.lastCheck >= Self.streamCheckInterval else { return }
+        open.lastCheck = now
+        defer { stream = open }
+        guard now - open.startedAt < Self.streamLifetime else { return channel.close(flush: true) }
+        // After a reload the certificate may be revoked, or the party gone: the stream ends (recorded as a refusal).
+        guard case .success = source.admit(channel.peerCertificate, source: channel.remoteAddress) else { return channel.close(flush: true) }
         // A stream that cannot keep up (a stalled browser) is not fed more: it gets the board that is current once it drains.
         guard channel.pendingOutboundByteCount == 0 else { return }
         let board = open.router.liveBoard(language: open.language)
         if board != open.lastBoard {
-            channel.write(ServerSentEvent.encode(event: "board", data: board))
+            channel.write(clockAndBoard(board))
             open.lastBoard = board
             open.lastSent = now
         } else if now - open.lastSent >= Self.keepAliveInterval {
             channel.write(Array(": keep-alive\n\n".utf8))
             open.lastSent = now
         }
-        stream = open
     }
 
     func channelDidClose(_ channel: TLSChannel, error: (any Error)?) {
         if let refused = error as? TLSHandshakeError { source.handshakeFailed(refused) }
+        if let open = stream { streams.end(for: open.router.viewer.identity) }
         stream = nil
         onClose()
+    }
+}
+
+/// The live streams open, in all and per party (touched on the board's loop thread only): each
+/// holds a connection for minutes, so they get a budget of their own below the connection cap.
+final class BoardStreams: @unchecked Sendable {
+    static let maximumStreams = 128
+    static let maximumPerParty = 8
+    private var total = 0
+    private var perParty: [String: Int] = [:]
+
+    func start(for party: String) -> Bool {
+        guard total < Self.maximumStreams, perParty[party, default: 0] < Self.maximumPerParty else { return false }
+        total += 1
+        perParty[party, default: 0] += 1
+        return true
+    }
+
+    func end(for party: String) {
+        total -= 1
+        perParty[party, default: 1] -= 1
+        if perParty[party] == 0 { perParty[party] = nil }
     }
 }

@@ -16,6 +16,12 @@ enum BoardForms {
 
     /// The workflow message a posted form asks for, or why the form cannot be sent (400).
     static func submission(path: String, fields: FormFields) -> Result<WorkflowSubmission, BoardRefusal> {
+        submissionWithoutToken(path: path, fields: fields).map { message in
+            WorkflowSubmission(type: message.type, destination: message.destination, body: message.body, publishID: fields["form-token"])
+        }
+    }
+
+    private static func submissionWithoutToken(path: String, fields: FormFields) -> Result<WorkflowSubmission, BoardRefusal> {
         do {
             switch path {
             case summonPath: return .success(try summons(fields))
@@ -123,8 +129,11 @@ extension BoardForms {
             + (required ? " required" : "") + "></label>\n"
     }
 
+    /// Each form gets a token of its own when it is sent (the board's script draws it; see
+    /// `WorkflowSubmission.publishID`): drawn empty, so that the live board does not change with it.
     private static func form(_ path: String, _ id: String, _ language: BoardLanguage, _ inner: String, submit: BoardLabel) -> String {
-        "<form method=\"post\" action=\"\(path)?lang=\(language.rawValue)\" id=\"\(id)\" class=\"action\">\n\(inner)"
+        "<form method=\"post\" action=\"\(path)?lang=\(language.rawValue)\" id=\"\(id)\" class=\"action\">\n"
+            + "<input type=\"hidden\" name=\"form-token\" value=\"\">\(inner)"
             + "<button type=\"submit\">\(label(submit, language))</button></form>\n"
     }
 

@@ -39,7 +39,7 @@ struct BoardPages {
             + "<code>\(HTML.escape(viewer.identity))</code> (\(HTML.escape(viewer.kind)))"
             + " · <a href=\"\(tab.rawValue)?lang=\(language.other.rawValue)\" id=\"language\">\(label(.switchLanguage))</a>"
             + " · <span id=\"live\" data-live=\"\(label(.live))\" data-reconnecting=\"\(label(.reconnecting))\"></span></p>\n<nav>"
-        for other in Tab.allCases where other != .audit || viewer.oversees {
+        for other in Tab.allCases where other != .audit || viewer.isAuditor {
             html += "<a href=\"\(other.rawValue)?lang=\(language.rawValue)\"\(other == tab ? " class=\"current\"" : "")>\(label(other.label))</a>"
         }
         html += "</nav></header>\n<main>\n"

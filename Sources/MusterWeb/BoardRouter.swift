@@ -29,7 +29,11 @@ struct BoardRouter {
         switch (head.method, head.path) {
         case ("GET", "/board.js"): return .response(HTTPResponse(status: 200, reason: "OK", contentType: "text/javascript; charset=utf-8", body: Array(BoardAssets.script.utf8)))
         case ("GET", "/board.css"): return .response(HTTPResponse(status: 200, reason: "OK", contentType: "text/css; charset=utf-8", body: Array(BoardAssets.styleSheet.utf8)))
-        case ("GET", "/events"): return .events(language)
+        case ("GET", "/events"):
+            if let site = head.field("sec-fetch-site"), site != "same-origin" {
+                return .response(Self.refusal(403, "the board's live stream is for the board's own pages (Sec-Fetch-Site: \(site))"))
+            }
+            return .events(language)
         case ("POST", let path) where BoardForms.paths.contains(path):
             return post(request, language: language)
         case (_, let path) where BoardForms.paths.contains(path):
@@ -44,9 +48,10 @@ struct BoardRouter {
         }
     }
 
-    /// The summons board's live part, as the event stream sends it.
+    /// The summons board's live part, as the event stream sends it: without the clock's readings
+    /// (the page's script keeps the countdowns), so that it changes only when the summonses do.
     func liveBoard(language: BoardLanguage) -> String {
-        SummonsBoardHTML(language: language, viewer: viewer, names: names).section(source.summonses(for: viewer), now: source.now)
+        SummonsBoardHTML(language: language, viewer: viewer, names: names).section(source.summonses(for: viewer), now: source.now, streamed: true)
     }
 
     private var names: [String: String] {
@@ -61,8 +66,8 @@ struct BoardRouter {
         case .handoffs: content = pages.handoffs(source.handoffs(for: viewer), now: source.now, parties: source.parties())
         case .assessment: content = AssessmentHTML(language: language, names: names).section(source.assessment())
         case .audit:
-            guard viewer.oversees else {
-                return Self.refusal(403, "\(viewer.identity) is a \(viewer.kind): the auditors' page is for coordinators and auditors")
+            guard viewer.isAuditor else {
+                return Self.refusal(403, "\(viewer.identity) is a \(viewer.kind): the auditors' page is for auditors")
             }
             content = AuditHTML(language: language).section(source.audit())
         }
@@ -126,12 +131,23 @@ struct BoardRouter {
     }
 }
 
-/// One Server-Sent Event: `event:` and the data, a `data:` line for each of its lines.
+/// One Server-Sent Event: `event:` and the data, a `data:` line for each of its lines. A
+/// carriage return ends a line in the stream's grammar too: every kind of line end becomes a
+/// new `data:` line, so no text can end the event early or add a field.
 enum ServerSentEvent {
     static func encode(event: String, data: String) -> [UInt8] {
-        var text = "event: \(event)\n"
-        for line in data.split(separator: "\n", omittingEmptySubsequences: false) { text += "data: \(line)\n" }
-        return Array((text + "\n").utf8)
+        var text = "event: \(event)\ndata: "
+        var previousWasCarriageReturn = false
+        for scalar in data.unicodeScalars {
+            switch scalar {
+            case "\r": text += "\ndata: "
+            case "\n" where previousWasCarriageReturn: break
+            case "\n": text += "\ndata: "
+            default: text.unicodeScalars.append(scalar)
+            }
+            previousWasCarriageReturn = scalar == "\r"
+        }
+        return Array((text + "\n\n").utf8)
     }
 
     /// The head of a stream: no length, no caching, kept open.

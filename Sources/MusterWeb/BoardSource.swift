@@ -19,6 +19,8 @@ public struct BoardViewer: Sendable, Equatable {
 
     /// Coordinators and auditors oversee every case and see the auditors' page.
     public var oversees: Bool { kind == "coordinator" || kind == "auditor" }
+    /// Auditors see the auditors' page (the log, pending acknowledgements, refusals, links).
+    public var isAuditor: Bool { kind == "auditor" }
     /// A party of kind `monitor` may read `/metrics` over HTTPS, and nothing else.
     public var isMonitor: Bool { kind == "monitor" }
     /// `jurisdiction/party`, as the workflow views name parties.
@@ -44,11 +46,15 @@ public struct WorkflowSubmission: Sendable, Equatable {
     public let destination: String
     /// A JSON object, keys sorted.
     public let body: [UInt8]
+    /// The form's own token, sent as `muster-publish-id`: the same form posted again (a reload,
+    /// the back button) is stored once, and answered with the original's id.
+    public let publishID: String?
 
-    public init(type: String, destination: String, body: [UInt8]) {
+    public init(type: String, destination: String, body: [UInt8], publishID: String? = nil) {
         self.type = type
         self.destination = destination
         self.body = body
+        self.publishID = publishID
     }
 }
 

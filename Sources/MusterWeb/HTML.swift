@@ -2,18 +2,20 @@ import Glibc
 
 /// Text made safe for HTML, and the few formats the board's pages share.
 enum HTML {
-    /// Escapes `&`, `<`, `>`, `"` and `'`: safe in element content and in quoted attributes.
+    /// Escapes `&`, `<`, `>`, `"` and `'`: safe in element content and in quoted attributes. A
+    /// carriage return is written as a reference too, so no raw one reaches a page or an event stream.
     static func escape(_ text: String) -> String {
         var escaped = ""
         escaped.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": escaped += "&amp;"
             case "<": escaped += "&lt;"
             case ">": escaped += "&gt;"
             case "\"": escaped += "&quot;"
             case "'": escaped += "&#39;"
-            default: escaped.append(character)
+            case "\r": escaped += "&#13;"
+            default: escaped.unicodeScalars.append(scalar)
             }
         }
         return escaped

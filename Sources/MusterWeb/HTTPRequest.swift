@@ -20,23 +20,57 @@ public struct HTTPRequest: Sendable, Equatable {
     public static let maximumBodyLength = 65_536
 
     public static func read(_ bytes: [UInt8]) -> Reading {
-        let (reading, end) = HTTPRequestHead.readWithEnd(bytes)
-        switch reading {
-        case .incomplete: return .incomplete
-        case .invalid(let reason): return .invalid(status: 400, reason: reason)
-        case .complete(let head):
-            if head.field("transfer-encoding") != nil {
-                return .invalid(status: 411, reason: "a request body must come with Content-Length, not Transfer-Encoding")
+        var reader = Reader()
+        return reader.append(bytes)
+    }
+
+    /// Reads a request as its bytes arrive: the head is parsed once, when its end has arrived,
+    /// then only the body's length is awaited (a body sent a byte at a time costs no re-parsing).
+    public struct Reader: Sendable {
+        private var received: [UInt8] = []
+        /// The head, once read, with where the body starts and how long it is.
+        private(set) var head: (head: HTTPRequestHead, bodyStart: Int, length: Int)?
+
+        public init() {}
+
+        /// The head, as soon as it is complete (the body may still be on its way).
+        public var completeHead: HTTPRequestHead? { head?.head }
+
+        public mutating func append(_ bytes: some Sequence<UInt8>) -> Reading {
+            received.append(contentsOf: bytes)
+            if head == nil {
+                let (reading, end) = HTTPRequestHead.readWithEnd(received)
+                switch reading {
+                case .incomplete: return .incomplete
+                case .invalid(let reason): return .invalid(status: 400, reason: reason)
+                case .complete(let parsed):
+                    switch Self.bodyLength(of: parsed) {
+                    case .failure(let invalid): return invalid
+                    case .success(let length): head = (parsed, end, length)
+                    }
+                }
             }
-            guard let lengthText = head.field("content-length") else { return .complete(HTTPRequest(head: head)) }
+            guard let (parsed, start, length) = head else { return .incomplete }
+            guard received.count - start >= length else { return .incomplete }
+            return .complete(HTTPRequest(head: parsed, body: Array(received[start..<(start + length)])))
+        }
+
+        private static func bodyLength(of head: HTTPRequestHead) -> Result<Int, Reading> {
+            if head.field("transfer-encoding") != nil {
+                return .failure(.invalid(status: 411, reason: "a request body must come with Content-Length, not Transfer-Encoding"))
+            }
+            let lengths = Set(head.fields.filter { $0.name == "content-length" }.map(\.value))
+            guard let lengthText = lengths.first else { return .success(0) }
+            guard lengths.count == 1 else { return .failure(.invalid(status: 400, reason: "the request has Content-Length fields that differ")) }
             guard !lengthText.isEmpty, lengthText.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let length = Int(lengthText) else {
-                return .invalid(status: 400, reason: "Content-Length '\(lengthText)' is not a number of bytes")
+                return .failure(.invalid(status: 400, reason: "Content-Length '\(lengthText)' is not a number of bytes"))
             }
             guard length <= maximumBodyLength else {
-                return .invalid(status: 413, reason: "the request body has \(length) bytes; at most \(maximumBodyLength) are read")
+                return .failure(.invalid(status: 413, reason: "the request body has \(length) bytes; at most \(maximumBodyLength) are read"))
             }
-            guard bytes.count - end >= length else { return .incomplete }
-            return .complete(HTTPRequest(head: head, body: Array(bytes[end..<(end + length)])))
+            return .success(length)
         }
     }
 }
+
+extension HTTPRequest.Reading: Error {}

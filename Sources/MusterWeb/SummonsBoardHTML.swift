@@ -13,21 +13,24 @@ struct SummonsBoardHTML {
 
     private func label(_ label: BoardLabel) -> String { HTML.escape(label.text(language)) }
 
-    /// The board's live part: `<section id="summons-board">`, with the broker's clock for the countdowns.
-    func section(_ summonses: [SummonsView], now: Int64) -> String {
+    /// The board's live part: `<section id="summons-board">`. On a page it carries the broker's
+    /// clock and the countdowns' text; `streamed`, it carries neither (the stream sends the clock
+    /// apart and the page's script writes the countdowns), so that it changes only with the summonses.
+    func section(_ summonses: [SummonsView], now: Int64, streamed: Bool = false) -> String {
         let open = summonses.filter { $0.state == "open" }
         let closed = summonses.filter { $0.state != "open" }.suffix(Self.closedShown).reversed()
-        var html = "<section id=\"summons-board\" data-now=\"\(now)\">\n<h2>\(label(.openSummonses)) (\(open.count))</h2>\n"
+        var html = "<section id=\"summons-board\"\(streamed ? "" : " data-now=\"\(now)\"")>\n<h2>\(label(.openSummonses)) (\(open.count))</h2>\n"
         if open.isEmpty { html += "<p class=\"empty\">\(label(.noSummonses))</p>\n" }
-        for summons in open { html += card(summons, now: now) }
+        for summons in open { html += card(summons, now: streamed ? nil : now) }
         if !closed.isEmpty {
             html += "<h2>\(label(.closedSummonses))</h2>\n"
-            for summons in closed { html += card(summons, now: now) }
+            for summons in closed { html += card(summons, now: streamed ? nil : now) }
         }
         return html + "</section>\n"
     }
 
-    private func card(_ summons: SummonsView, now: Int64) -> String {
+    /// `now` nil: the countdown is drawn empty, for the page's script to fill.
+    private func card(_ summons: SummonsView, now: Int64?) -> String {
         let id = HTML.escape(summons.id)
         var html = "<article class=\"summons \(summons.state == "open" ? "open" : "closed") severity-\(HTML.escape(summons.severity))\" id=\"summons-\(id)\" data-summons=\"\(id)\">\n"
         html += "<header><h3>\(HTML.escape(summons.title))</h3><code>\(id)</code></header>\n<dl class=\"facts\">"
@@ -37,8 +40,8 @@ struct SummonsBoardHTML {
         html += "<dt>\(label(.opened))</dt><dd>\(HTML.time(summons.openedAt))</dd>"
         html += "<dt>\(label(.deadline))</dt><dd>\(HTML.time(summons.deadline))</dd>"
         if summons.state == "open" {
-            let left = summons.deadline - now
-            let text = left >= 0 ? "\(label(.timeLeft)) \(HTML.duration(left))" : "\(label(.overdueBy)) \(HTML.duration(-left))"
+            let left = now.map { summons.deadline - $0 }
+            let text = left.map { $0 >= 0 ? "\(label(.timeLeft)) \(HTML.duration($0))" : "\(label(.overdueBy)) \(HTML.duration(-$0))" } ?? ""
             html += "<dt>\(label(.timeLeft))</dt><dd><span class=\"countdown\" data-deadline=\"\(summons.deadline)\" "
                 + "data-left=\"\(label(.timeLeft))\" data-over=\"\(label(.overdueBy))\">\(text)</span></dd>"
         } else {

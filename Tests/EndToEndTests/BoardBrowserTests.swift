@@ -64,7 +64,7 @@ struct BoardBrowserTests {
             let department = (view?["parties"] as? [[String: Any]])?.first { $0["party"] as? String == "jinshan-public-security" }
             #expect(show.status == 0 && department?["status"] as? String == "on time", "\(show.output)")
             // The refusal of the auditor's whistle was recorded like a STOMP SEND's: in the broker's log of refusals.
-            #expect(cast.broker.log.contains("discipline-inspector"), "the broker did not log the refusal")
+            #expect(cast.broker.log.contains("board: refused jinshan/discipline-inspector's summons"), "the broker did not log the refusal")
             for name in ["board-summons.png", "board-assessment.png"] {
                 let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(shots)/\(name)"))
                 #expect(bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) && bytes.count > 10_000, "\(name) is not a screenshot (\(bytes.count) bytes)")
@@ -72,7 +72,7 @@ struct BoardBrowserTests {
         }
     }
 
-    @Test func aMonitorReadsTheMetricsOverHTTPSAndNothingElse() async throws {
+    @Test func aMonitorReadsTheMetricsOverHTTPSAndNothingElseAndAFormSentTwiceIsStoredOnce() async throws {
         let cast = try WorkflowCast.start(settings: Self.settings)
         defer { cast.finish() }
         try await cast.whileReporting {
@@ -90,6 +90,17 @@ struct BoardBrowserTests {
             #expect((samples["muster_frames_received_total|command=SEND"] ?? 0) >= 1, "\(samples.keys.sorted())")
             #expect(result["otherStatus"] as? Int == 403 && (result["otherText"] as? String)?.contains("monitor") == true, "\(result)")
             #expect(result["monitorPageStatus"] as? Int == 403, "a monitor was shown the board: \(result)")
+            // The same form token twice: one summons, and the second answer names it too.
+            let posted = result["posted"] as? [[String: Any]] ?? []
+            let notices = posted.compactMap { $0["notice"] as? String }
+            #expect(posted.count == 2 && posted.allSatisfy { $0["status"] as? Int == 200 }, "\(posted)")
+            #expect(notices.count == 2 && notices[0].contains("summons s-2") && notices[1].contains("summons s-2"), "\(notices)")
+            let list = try await cast.run("langxia-town", ["summons", "list", "--json"])
+            let summonses = try JSONSerialization.jsonObject(with: Data(list.output.utf8)) as? [[String: Any]] ?? []
+            #expect(summonses.filter { $0["title"] as? String == "Burst water main" }.count == 1, "the form sent twice made two summonses:\n\(list.output)")
+            // A monitor's certificate opens nothing over STOMP.
+            let stomp = try await cast.run("metrics-scraper", ["sub", "/topic/notices", "--count", "1"])
+            #expect(stomp.status != 0 && stomp.output.contains("monitor"), "a monitor connected over STOMP:\n\(stomp.output)")
         }
     }
 }

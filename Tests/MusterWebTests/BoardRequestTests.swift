@@ -57,3 +57,30 @@ struct BoardRequestTests {
         }
     }
 }
+
+/// The event stream's framing and the live board's stability.
+@Suite("the board's event stream")
+struct BoardEventStreamTests {
+    @Test func noLineEndInTheDataCanEndTheEventOrAddAField() {
+        let encoded = String(decoding: ServerSentEvent.encode(event: "board", data: "a\rEvent: x\r\nb\nc"), as: UTF8.self)
+        #expect(encoded == "event: board\ndata: a\ndata: Event: x\ndata: b\ndata: c\n\n")
+        #expect(HTML.escape("x\revent: y\r\n<") == "x&#13;event: y&#13;\n&lt;")
+    }
+
+    @Test func aRequestWithTwoDifferentLengthsIsRefused() {
+        guard case .invalid(400, let reason) = HTTPRequest.read(Array("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab".utf8)) else {
+            Issue.record("two lengths accepted")
+            return
+        }
+        #expect(reason.contains("differ"))
+    }
+
+    @Test func aBodyArrivingAByteAtATimeIsReadOnceWhole() {
+        var reader = HTTPRequest.Reader()
+        let bytes = Array("POST /summon HTTP/1.1\r\nContent-Length: 5\r\n\r\nto=ab".utf8)
+        var last = HTTPRequest.Reading.incomplete
+        for byte in bytes { last = reader.append([byte]) }
+        #expect(last == .complete(HTTPRequest(head: HTTPRequestHead(method: "POST", path: "/summon", version: "HTTP/1.1", fields: [("content-length", "5")]),
+                                              body: Array("to=ab".utf8))))
+    }
+}

@@ -59,10 +59,12 @@ struct BoardRouterTests {
         #expect(refused?.status == 403 && Self.text(refused).contains("monitor"))
     }
 
-    @Test func theAuditorsPageIsForOverseersOnly() {
+    @Test func theAuditorsPageIsForAuditorsOnly() {
         let source = FakeSource()
         let refused = Self.response(BoardRouter(source: source, viewer: Self.township).reply(to: Self.request("GET", "/audit")))
         #expect(refused?.status == 403)
+        let coordinator = BoardViewer(party: "joint-command", jurisdiction: "jinshan", name: "指挥部", kind: "coordinator")
+        #expect(Self.response(BoardRouter(source: source, viewer: coordinator).reply(to: Self.request("GET", "/audit")))?.status == 403)
         let page = Self.response(BoardRouter(source: source, viewer: Self.auditor).reply(to: Self.request("GET", "/audit?lang=en")))
         #expect(page?.status == 200 && Self.text(page).contains("topics.yaml topics[0]") && Self.text(page).contains("7:abc"))
         #expect(!Self.text(Self.response(BoardRouter(source: source, viewer: Self.township).reply(to: Self.request("GET", "/")))).contains("href=\"/audit"),
@@ -123,5 +125,20 @@ struct BoardRouterTests {
         #expect(!page.contains("<img src=x") && !page.contains("high\" onmouseover"))
         #expect(page.contains("金山公安分局 <code class=\"id\">jinshan/jinshan-public-security</code>"), "the party's own name")
         #expect(page.contains("data-deadline=\"1800000600000\"") && page.contains("Time left 10m 00s"), "the countdown on the broker's clock")
+        // The streamed board carries no clock reading: it is the same a minute later.
+        let router = BoardRouter(source: source, viewer: Self.township)
+        let streamed = router.liveBoard(language: .english)
+        #expect(!streamed.contains("data-now") && !streamed.contains("Time left 10m") && streamed.contains("data-deadline=\"1800000600000\""))
+        #expect(SummonsBoardHTML(language: .english, viewer: Self.township).section(source.summonsList, now: 1_800_000_060_000, streamed: true)
+                == SummonsBoardHTML(language: .english, viewer: Self.township).section(source.summonsList, now: 1_800_000_000_000, streamed: true))
+    }
+
+    @Test func theLiveStreamIsForTheBoardsOwnPages() {
+        let router = BoardRouter(source: FakeSource(), viewer: Self.township)
+        #expect(Self.response(router.reply(to: Self.request("GET", "/events", fields: [("sec-fetch-site", "cross-site")])))?.status == 403)
+        guard case .events = router.reply(to: Self.request("GET", "/events", fields: [("sec-fetch-site", "same-origin")])) else {
+            Issue.record("the board's own stream was refused")
+            return
+        }
     }
 }

@@ -130,7 +130,12 @@ def run(browser):
         check(False, "the board did not show the report-in: %s" % page.inner_html(card))
     check(page.evaluate("window.notReloaded === true"), "the page was reloaded")
     cells = page.locator(row + " td").all_text_contents()
-    emit(step="live-update", row=cells, updates=page.evaluate("document.body.dataset.updates"))
+    updates = page.evaluate("document.body.dataset.updates")
+    emit(step="live-update", row=cells, updates=updates)
+    # Nothing changes now: the stream sends nothing (the countdown runs in the page).
+    page.wait_for_timeout(3000)
+    check(page.evaluate("document.body.dataset.updates") == updates,
+          "the board was sent again though nothing changed: %s updates after %s" % (page.evaluate("document.body.dataset.updates"), updates))
     check(len(cells) >= 5 and cells[3] not in ("", "–"), "the acknowledgement time is missing: %s" % cells)
     check(len(cells) >= 5 and cells[4] not in ("", "–"), "the report-in time is missing: %s" % cells)
     check(page.text_content(card + " .tally").strip().endswith("1 / 2"), "the tally says %r" % page.text_content(card + " .tally"))

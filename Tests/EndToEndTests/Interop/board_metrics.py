@@ -1,10 +1,12 @@
 """/metrics over HTTPS, as a scraper with a monitor's certificate reads it: Python's own
-http.client over TLS, and prometheus_client's exposition parser.
+http.client over TLS, and prometheus_client's exposition parser. Then the whistle form posted
+twice with the same form token (a reload of the answer page does that), as the other party.
 
 Usage: board_metrics.py HOST PORT CA MONITOR_CERT MONITOR_KEY OTHER_CERT OTHER_KEY
-Prints one JSON line: the monitor's status and samples, and the statuses the other party
-(not a monitor) gets for /metrics and the monitor gets for the board's page.
+Prints one JSON line: the monitor's status and samples, the statuses the other party (not a
+monitor) gets for /metrics and the monitor gets for the board's page, and the two posts' answers.
 """
+import re
 import http.client
 import json
 import ssl
@@ -15,12 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 host, port, ca, monitor_cert, monitor_key, other_cert, other_key = sys.argv[1:8]
 
 
-def get(path, cert, key):
+def get(path, cert, key, method="GET", body=None, headers=None):
     context = ssl.create_default_context(cafile=ca)
     context.load_cert_chain(cert, key)
     connection = http.client.HTTPSConnection(host, int(port), context=context, timeout=20)
     try:
-        connection.request("GET", path)
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, response.getheader("Content-Type"), response.read().decode("utf-8")
     finally:
@@ -36,6 +38,13 @@ if status == 200:
             samples[sample.name + labels] = sample.value
 other_status, _, other_text = get("/metrics", other_cert, other_key)
 page_status, _, page_text = get("/", monitor_cert, monitor_key)
-print(json.dumps({"status": status, "contentType": content_type, "samples": samples, "otherStatus": other_status,
+form = "form-token=board-test-1&to=jinshan-public-security&title=Burst+water+main&deadline=30m"
+posted = []
+for attempt in range(2):
+    post_status, _, page = get("/summon?lang=en", other_cert, other_key, method="POST", body=form,
+                               headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://%s:%s" % (host, port)})
+    notice = re.search(r'<p id="notice"[^>]*>(.*?)</p>', page)
+    posted.append({"status": post_status, "notice": notice.group(1) if notice else page[:500]})
+print(json.dumps({"posted": posted, "status": status, "contentType": content_type, "samples": samples, "otherStatus": other_status,
                   "otherText": other_text.strip(), "monitorPageStatus": page_status, "monitorPageText": page_text.strip()},
                  ensure_ascii=False), flush=True)
