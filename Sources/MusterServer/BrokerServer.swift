@@ -23,21 +23,21 @@ public final class BrokerServer: @unchecked Sendable {
     public var federationRules: FederationRules { federation.rules }
     /// What sessions read back from the log, and how they answer queries.
     private let history: LogMessageStore
-    private let queries: SessionQueries
+    let queries: SessionQueries
     private let connectionLimits: ConnectionLimits
     private let logger: Logger
     private var group: EventLoopGroup?
     private var listener: TCPListener?
     /// The TLS context new connections get; a reload may replace it (new CA files).
     private let context = Mutex<TLSContext?>(nil)
-    private let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
+    let sessions = Mutex<[ObjectIdentifier: ServerSession]>([:])
     private let pump: ConsumerPump
     private let timers: WorkflowTimers
     /// Connections opened plus connections closed (activity, for `heapReturner`).
     private let connectionEvents = Atomic<Int>(0)
     private var heapReturner: HeapReturner?
     /// The links that import from peers (those with an address in federation.peers).
-    private let links: FederationLinks
+    let links: FederationLinks
     private let snapshotter: WorkflowSnapshotter
     /// What the coordinators' board reads and sends (served by `BoardServer` when `web.listen` is set).
     public let board: BoardDesk
@@ -190,29 +190,6 @@ public final class BrokerServer: @unchecked Sendable {
 
     /// The TLS context new connections get (the board's too): nil before `start`.
     public var tlsContext: TLSContext? { context.withLock { $0 } }
-
-    /// What the metrics endpoint reads at each scrape.
-    public struct MetricsSnapshot: Sendable {
-        public let openConnections: Int
-        public let logNextOffset: UInt64
-        /// Each import link's status (two per peer with an address: bulk and urgent).
-        public let links: [LinkStatus]
-        /// Summonses still open, and those of them whose deadline has passed (by the broker's clock).
-        public let summonsesOpen: Int
-        public let summonsesOverdue: Int
-    }
-
-    public var metricsSnapshot: MetricsSnapshot {
-        let summonses = queries.workflows.map { desk in
-            let now = desk.now
-            return desk.read { book, _ in
-                let open = book.summonses.values.filter { $0.state == "open" }
-                return (open.count, open.filter { $0.deadline < now }.count)
-            }
-        } ?? (0, 0)
-        return MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset, links: links.statuses,
-                               summonsesOpen: summonses.0, summonsesOverdue: summonses.1)
-    }
 
     /// Re-reads the parties, topics, schemas and CRLs (SIGHUP, `muster reload`). The new
     /// policy applies to the next frame; connections whose party was removed or revoked are

@@ -77,6 +77,7 @@ public final class LogMessageStore: MessageStore {
     /// (no ACK receipt waits) a batch rides on the next fdatasync: losing it in a crash only
     /// means its messages are delivered again.
     public func record(_ events: [LedgerEvent], completion: (@Sendable (BrokerError?) -> Void)?) {
+        ServerMetrics.note(events)
         let completeNow = ledger.withLock { ledger -> Bool in
             switch ledger.add(events, completion: completion) {
             case .write(let batch): write(batch)

@@ -1,4 +1,5 @@
 import CoreMetrics
+import MusterBroker
 import MusterStomp
 
 /// The broker's counters, through swift-metrics: no-ops until a metrics backend is bootstrapped
@@ -25,6 +26,20 @@ public enum ServerMetrics {
 
     static func handshakeFailed(_ kind: HandshakeFailureKind) {
         handshakeFailures[kind]?.increment()
+    }
+
+    /// Redeliveries and dead letters, by destination, from the delivery events as they are
+    /// recorded (both are rare: counted through the factory).
+    static func note(_ events: [LedgerEvent]) {
+        for event in events {
+            switch event.kind {
+            case .delivered where event.deliveryCount > 1:
+                Counter(label: "muster_redeliveries_total", dimensions: [("destination", event.destination.description)]).increment()
+            case .deadLettered:
+                Counter(label: "muster_dead_letters_total", dimensions: [("destination", event.destination.description)]).increment()
+            default: break
+            }
+        }
     }
 
     /// Refusals are rare: each is counted through the factory, by its error code.

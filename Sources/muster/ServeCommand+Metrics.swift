@@ -7,6 +7,7 @@ import MusterNet
 import MusterServer
 import MusterWeb
 import Prometheus
+import Synchronization
 
 /// The broker's metrics in Prometheus's format: over loopback HTTP (`web.metrics-listen`), and over
 /// HTTPS to monitors (`web.listen`).
@@ -32,6 +33,8 @@ enum MetricsSetup {
         let resident = Gauge(label: "muster_resident_memory_bytes")
         let summonsesOpen = Gauge(label: "muster_summonses_open")
         let summonsesOverdue = Gauge(label: "muster_summonses_overdue")
+        let escalations = Counter(label: "muster_workflow_escalations_total")
+        let reported = ReportedAtScrape()
         return MetricsEndpoint(registry: registry) { [weak server] in
             guard let server else { return }
             let snapshot = server.metricsSnapshot
@@ -41,6 +44,41 @@ enum MetricsSetup {
             summonsesOpen.record(snapshot.summonsesOpen)
             summonsesOverdue.record(snapshot.summonsesOverdue)
             for link in snapshot.links { record(link) }
+            // The book holds every escalation since the log began: the counter moves by what is new.
+            escalations.increment(by: reported.escalations(now: snapshot.escalations))
+            reported.destinations(snapshot.destinations)
+        }
+    }
+
+    /// What earlier scrapes reported (the loopback endpoint and the board may scrape at once).
+    final class ReportedAtScrape: Sendable {
+        private let state = Mutex<(escalations: Int, destinations: Set<String>)>((0, []))
+
+        func escalations(now count: Int) -> Int {
+            state.withLock { state in
+                defer { state.escalations = max(state.escalations, count) }
+                return max(0, count - state.escalations)
+            }
+        }
+
+        /// Each destination's consumers, subscribers and unacknowledged deliveries; one that has
+        /// none left reads 0.
+        func destinations(_ loads: [BrokerServer.DestinationLoad]) {
+            let current = Set(loads.map(\.destination))
+            let gone = state.withLock { state in
+                defer { state.destinations = current }
+                return state.destinations.subtracting(current)
+            }
+            let names = ["muster_destination_consumers", "muster_destination_subscribers", "muster_destination_unacknowledged_deliveries"]
+            for destination in gone {
+                for name in names { Gauge(label: name, dimensions: [("destination", destination)]).record(0) }
+            }
+            for load in loads {
+                let labels = [("destination", load.destination)]
+                Gauge(label: names[0], dimensions: labels).record(load.consumers)
+                Gauge(label: names[1], dimensions: labels).record(load.subscribers)
+                Gauge(label: names[2], dimensions: labels).record(load.unacknowledged)
+            }
         }
     }
 

@@ -35,15 +35,45 @@ struct MetricsEndpointTests {
             let port = try await Self.metricsPort(of: cast.broker)
             let before = try await Self.samples(port: port)
             #expect(before["muster_summonses_open"] == 0 && before["muster_summonses_overdue"] == 0, "\(before)")
+            #expect(before["muster_workflow_escalations_total"] == 0, "\(before)")
             try await cast.run("langxia-town", ["summon", "--to", "jinshan-public-security,guangchen-town", "--title", "Fallen tree on the levee road",
                                                 "--deadline", "30m"]).expectSuccess("summon")
             let after = try await Self.samples(port: port)
             #expect(after["muster_summonses_open"] == 1 && after["muster_summonses_overdue"] == 0, "one open, its deadline ahead: \(after)")
             try await cast.broker.advanceClock(by: 31 * 60_000)
-            try await eventually("the scrape shows the summons overdue", pollingEvery: .milliseconds(200)) {
+            try await eventually("the scrape shows the summons overdue and both parties escalated", pollingEvery: .milliseconds(200)) {
                 let late = try await Self.samples(port: port)
-                return late["muster_summonses_open"] == 1 && late["muster_summonses_overdue"] == 1
+                return late["muster_summonses_open"] == 1 && late["muster_summonses_overdue"] == 1 && late["muster_workflow_escalations_total"] == 2
             }
+        }
+    }
+
+    @Test func consumersUnacknowledgedDeliveriesRedeliveriesAndDeadLettersAreCountedPerDestination() async throws {
+        try await withBroker(settings: "web:\n  metrics-listen: 127.0.0.1:0") { broker in
+            let port = try await Self.metricsPort(of: broker)
+            let files = try broker.pki.client("guangchen-town", jurisdiction: "pinghu")
+            let queue = "/queue/metrics.work"
+            let run = try await PythonScript.run("metrics_deliveries.py", [broker.address.host, String(broker.address.port), port,
+                                                                           files.certificate, files.key, files.authority, queue])
+            let steps = run.output.split(separator: "\n").compactMap { line -> [String: Any]? in
+                guard line.hasPrefix("{") else { return nil }
+                return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            }
+            func samples(_ step: String) -> [String: Double] {
+                steps.first { $0["step"] as? String == step }?["samples"] as? [String: Double] ?? [:]
+            }
+            let done = steps.last { $0["step"] as? String == "done" }
+            #expect(run.status == 0 && (done?["failures"] as? [String])?.isEmpty == true, "\(run.output)")
+            let label = "|destination=\(queue)"
+            let delivered = samples("delivered")
+            #expect(delivered["muster_destination_consumers\(label)"] == 1 && delivered["muster_destination_subscribers\(label)"] == 1, "\(delivered)")
+            #expect(delivered["muster_destination_unacknowledged_deliveries\(label)"] == 2, "\(delivered)")
+            #expect(delivered["muster_redeliveries_total\(label)"] == nil && delivered["muster_dead_letters_total\(label)"] == nil, "\(delivered)")
+            let redelivered = samples("redelivered")
+            #expect(redelivered["muster_redeliveries_total\(label)"] == 1 && redelivered["muster_destination_unacknowledged_deliveries\(label)"] == 2,
+                    "\(redelivered)")
+            let settled = samples("settled")
+            #expect(settled["muster_dead_letters_total\(label)"] == 1 && settled["muster_destination_unacknowledged_deliveries\(label)"] == 0, "\(settled.filter { $0.key.contains("destination") })")
         }
     }
 
