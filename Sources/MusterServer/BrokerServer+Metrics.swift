@@ -7,6 +7,10 @@ extension BrokerServer {
     public struct MetricsSnapshot: Sendable {
         public let openConnections: Int
         public let logNextOffset: UInt64
+        /// Records this process appended to the log (messages, delivery records, workflow and audit records).
+        public let logRecordsAppended: UInt64
+        /// The log's segments on disk, in bytes.
+        public let logBytes: Int
         /// Each import link's status (two per peer with an address: bulk and urgent).
         public let links: [LinkStatus]
         /// Summonses still open, and those of them whose deadline has passed (by the broker's clock).
@@ -42,7 +46,9 @@ extension BrokerServer {
                                 unacknowledged: consumers.reduce(0) { $0 + $1.inFlightCount })
             }
         }
-        return MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: log.nextOffset, links: links.statuses,
+        let next = log.nextOffset
+        return MetricsSnapshot(openConnections: sessions.withLock { $0.count }, logNextOffset: next,
+                               logRecordsAppended: next - min(next, logOffsetAtStart), logBytes: log.totalBytes, links: links.statuses,
                                summonsesOpen: workflows.open, summonsesOverdue: workflows.overdue, escalations: workflows.escalations,
                                destinations: destinations.sorted { $0.destination < $1.destination })
     }

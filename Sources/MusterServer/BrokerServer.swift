@@ -16,6 +16,8 @@ public final class BrokerServer: @unchecked Sendable {
     public let policy: PolicyGate
     /// The durable log every accepted message is written to before its RECEIPT.
     public let log: MessageLog
+    /// Where the log ended when this process opened it (the metrics count appends from there).
+    let logOffsetAtStart: UInt64
     /// Which log this is: jurisdiction, random id, creation time (the origin of federation keys).
     public let logIdentity: LogIdentity
     /// The peer brokers and their rules (`federation:` in muster.yaml; a reload re-reads them).
@@ -75,6 +77,7 @@ public final class BrokerServer: @unchecked Sendable {
             "seconds": "\(Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000)",
         ])
         self.log = log
+        self.logOffsetAtStart = log.nextOffset
         let (identity, createdIdentity) = try LogIdentity.establish(log: log, dataDirectory: configuration.dataDirectory,
                                                                     jurisdiction: configuration.jurisdiction,
                                                                     broker: configuration.brokerIdentity, clock: clock)

@@ -33,6 +33,10 @@ struct PolicyCommand: ParsableCommand {
             \(policy.topics.count) topics, \(check.schemas.count) schemas (\(examples) examples valid), \
             \(policy.trust.revokedSerials.values.reduce(0) { $0 + $1.count }) revoked certificates
             """)
+            let monitors = policy.parties.values.filter { $0.kind == .monitor }.count
+            print(configuration.webListen.map { "board: https://\($0)/ (client certificates; /metrics for the \(monitors) monitor part\(monitors == 1 ? "y" : "ies"))" }
+                  ?? "board: not served (web.listen)")
+            if let metrics = configuration.metricsListen { print("metrics: http://\(metrics)/metrics (loopback, plain HTTP)") }
             for peer in configuration.federation.peers {
                 print("""
                 federation peer \(peer.jurisdiction) (\(peer.brokerIdentity.uri), CA \(peer.authorityPath)): \

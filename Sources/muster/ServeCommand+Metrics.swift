@@ -34,6 +34,8 @@ enum MetricsSetup {
         let summonsesOpen = Gauge(label: "muster_summonses_open")
         let summonsesOverdue = Gauge(label: "muster_summonses_overdue")
         let escalations = Counter(label: "muster_workflow_escalations_total")
+        let appended = Counter(label: "muster_log_records_appended_total")
+        let logBytes = Gauge(label: "muster_log_size_bytes")
         let reported = ReportedAtScrape()
         return MetricsEndpoint(registry: registry) { [weak server] in
             guard let server else { return }
@@ -45,19 +47,23 @@ enum MetricsSetup {
             summonsesOverdue.record(snapshot.summonsesOverdue)
             for link in snapshot.links { record(link) }
             // The book holds every escalation since the log began: the counter moves by what is new.
-            escalations.increment(by: reported.escalations(now: snapshot.escalations))
+            escalations.increment(by: reported.increase(of: "escalations", to: snapshot.escalations))
+            appended.increment(by: reported.increase(of: "appended", to: Int(snapshot.logRecordsAppended)))
+            logBytes.record(snapshot.logBytes)
             reported.destinations(snapshot.destinations)
         }
     }
 
     /// What earlier scrapes reported (the loopback endpoint and the board may scrape at once).
     final class ReportedAtScrape: Sendable {
-        private let state = Mutex<(escalations: Int, destinations: Set<String>)>((0, []))
+        private let state = Mutex<(totals: [String: Int], destinations: Set<String>)>(([:], []))
 
-        func escalations(now count: Int) -> Int {
+        /// How much a total read from the broker grew since the last scrape (what a counter moves by).
+        func increase(of total: String, to count: Int) -> Int {
             state.withLock { state in
-                defer { state.escalations = max(state.escalations, count) }
-                return max(0, count - state.escalations)
+                let last = state.totals[total, default: 0]
+                state.totals[total] = max(last, count)
+                return max(0, count - last)
             }
         }
 

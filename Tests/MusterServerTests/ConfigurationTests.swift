@@ -65,6 +65,15 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func theBoardIsServedWhereWebListenSaysUnlessTurnedOff() throws {
+        #expect(try load("broker: {jurisdiction: jinshan}\n").webListen == nil)
+        let served = try load("broker: {jurisdiction: jinshan}\nweb: {listen: 0.0.0.0:8443}\n").webListen
+        #expect(served?.host == "0.0.0.0" && served?.port == 8443)
+        #expect(try load("broker: {jurisdiction: jinshan}\nweb: {listen: 0.0.0.0:8443, enabled: false}\n").webListen == nil)
+        #expect(refusal("broker: {jurisdiction: jinshan}\nweb: {listen: nowhere}\n")?.key == "web.listen")
+        #expect(refusal("broker: {jurisdiction: jinshan}\nweb: {listen: 127.0.0.1:8443, enabled: maybe}\n")?.key == "web.enabled")
+    }
+
     @Test func memoryReturnCanBeTunedOrTurnedOff() throws {
         #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 250\n").memoryReturnQuietPeriod == .milliseconds(250))
         #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 0\n").memoryReturnQuietPeriod == nil)
