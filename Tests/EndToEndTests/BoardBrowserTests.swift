@@ -39,7 +39,7 @@ struct BoardBrowserTests {
             let shots = try keep.map { URL(fileURLWithPath: $0).path } ?? TemporaryDirectory().path
             try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
             var parties: [String: [String]] = [:]
-            for party in ["langxia-town", "jinshan-public-security", "discipline-inspector"] {
+            for party in ["langxia-town", "jinshan-public-security", "discipline-inspector", "shanta-village-grid"] {
                 parties[party] = [cast.files[party]!.certificate, cast.files[party]!.key]
             }
             let config: [String: Any] = [
@@ -54,7 +54,7 @@ struct BoardBrowserTests {
             #expect(run.status == 0 && failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(run.output)")
             // Each step that must have happened did (a script that skipped one would not have printed it).
             let names = Set(steps.compactMap { $0["step"] as? String })
-            #expect(names.isSuperset(of: ["no-certificate", "open", "whistle", "report-in", "live-update", "refused", "audit", "assessment"]), "\(names)")
+            #expect(names.isSuperset(of: ["no-certificate", "open", "whistle", "report-in", "live-update", "refused", "audit", "dispatch", "accept", "assessment"]), "\(names)")
             let anonymous = steps.first { $0["step"] as? String == "no-certificate" }
             #expect(anonymous?["loaded"] as? Bool == false, "a browser without a certificate loaded the board")
             // The board's summons is the broker's: the CLI sees the department on time.

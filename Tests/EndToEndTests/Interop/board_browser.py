@@ -9,8 +9,8 @@ Usage: board_browser.py CONFIG_JSON, with
   stomp         [host, port] (the broker's STOMP listener)
   ca            the CA file the board's certificate chains to
   parties       {party: [certificate, key]} for langxia-town (the coordinator at the board),
-                jinshan-public-security (reports in over stomp.py) and discipline-inspector
-                (an auditor: the policy does not let it summon)
+                jinshan-public-security (reports in over stomp.py), discipline-inspector
+                (an auditor: the policy does not let it summon) and shanta-village-grid
   screenshots   a directory for the board's and the assessment's screenshots
 
 What it does, as people would:
@@ -21,7 +21,9 @@ What it does, as people would:
      and reports in; the board shows "acknowledged" and "on time" without a reload;
   4. the auditor's attempt to blow the whistle shows the policy's refusal and its rule, and
      the auditors' page counts it;
-  5. the assessment page draws its charts; screenshots of the board (Chinese) and the assessment.
+  5. a hand-off dispatched from the board; one whose task the grid's admission list does not
+     name is refused with that reason; the grid accepts the other on its own board;
+  6. the assessment page draws its charts; screenshots of the board (Chinese) and the assessment.
 
 Prints one JSON line per step; the last is {"step": "done", "failures": [...]}.
 """
@@ -165,7 +167,41 @@ def run(browser):
     check(any("not-authorized" in row for row in refusals), "the auditors' page lists no not-authorized refusal: %s" % refusals)
     auditor.close()
 
-    # 5. The assessment, as the coordinator sees it.
+    # 5. A hand-off dispatched from the board, refused by the grid's admission list when the task is not on it,
+    # and accepted by the grid on its own board.
+    coordinator = context_for(browser, "langxia-town")
+    page = coordinator.new_page()
+    page.goto(ORIGIN + "/handoffs?lang=en")
+    dispatched = {}
+    for task in ["river-patrol", "tax-collection"]:
+        page.fill("#dispatch input[name=to]", "shanta-village-grid")
+        page.fill("#dispatch input[name=task]", task)
+        page.fill("#dispatch input[name=title]", "Patrol the Shanta river bank" if task == "river-patrol" else "Collect the fees")
+        page.fill("#dispatch input[name=due]", "2h")
+        page.fill("#dispatch input[name=reference]", "12345-" + task)
+        with page.expect_navigation() as navigation:
+            page.click("#dispatch button[type=submit]")
+        dispatched[task] = (navigation.value.status if navigation.value else None, page.text_content("#notice") or "")
+    emit(step="dispatch", answers=dispatched)
+    status, notice = dispatched["river-patrol"]
+    handoff = notice.split()[-1] if "handoff h-" in notice else None
+    check(status == 200 and handoff is not None, "the admitted hand-off was not dispatched: %s" % (dispatched,))
+    status, notice = dispatched["tax-collection"]
+    check(status == 403 and "not-admitted" in notice, "the task not on the admission list was not refused with its reason: %s" % (dispatched,))
+    coordinator.close()
+    if handoff:
+        grid = context_for(browser, "shanta-village-grid")
+        page = grid.new_page()
+        page.goto(ORIGIN + "/handoffs?lang=en")
+        card = "#handoff-" + handoff
+        check(page.get_attribute(card, "data-state") == "dispatched", "the grid does not see %s dispatched" % handoff)
+        with page.expect_navigation():
+            page.click("#accept-%s button[type=submit]" % handoff)
+        emit(step="accept", notice=page.text_content("#notice"), state=page.get_attribute(card, "data-state"))
+        check(page.get_attribute(card, "data-state") == "accepted", "the grid's acceptance did not take: %s" % page.inner_html(card)[:1000])
+        grid.close()
+
+    # 6. The assessment, as the coordinator sees it.
     coordinator = context_for(browser, "langxia-town", language="zh-CN")
     page = coordinator.new_page()
     page.goto(ORIGIN + "/assessment")
