@@ -85,8 +85,8 @@ public final class BoardDesk: BoardSource, @unchecked Sendable {
         let now = desk.now
         return desk.read { book, deliveries in
             let visible = WorkflowQueryAnswer.visibleHandoffs(book, to: party, overseer: viewer.oversees)
-            // Finished ones (rated, or completed or rejected and left so) only the latest few.
-            let isFinished = { (handoff: HandoffCase) in ["rated", "completed", "rejected"].contains(handoff.state) }
+            // Rated ones are finished: only the latest few (a completed one still awaits its rating, a rejected one a transfer).
+            let isFinished = { (handoff: HandoffCase) in handoff.state == "rated" }
             let shownFinished = Set(visible.filter(isFinished).suffix(Self.finishedCasesShown).map(\.id))
             return visible.filter { !isFinished($0) || shownFinished.contains($0.id) }.map { HandoffView($0, deliveries: deliveries, now: now) }
         }

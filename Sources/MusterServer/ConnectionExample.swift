@@ -21,7 +21,8 @@ public struct ConnectionExample: Sendable, Equatable {
     /// subscribe to; nil when the policy lets no party subscribe to any declared destination.
     public static func choose(policy: Policy, parties: PartyDirectory) -> ConnectionExample? {
         var subscribeOnly: ConnectionExample?
-        for party in parties.parties {
+        // A monitor may not connect over STOMP: it is never the example.
+        for party in parties.parties where party.kind != .monitor {
             for rule in policy.topics where rule.pattern.isExact {
                 guard let destination = try? Destination(parsing: rule.pattern.text),
                       policy.decideSubscribe(destination, by: party.identity).refusal == nil else { continue }

@@ -1,6 +1,8 @@
 import CoreMetrics
 import MusterBroker
+import MusterProtocol
 import MusterStomp
+import Synchronization
 
 /// The broker's counters, through swift-metrics: no-ops until a metrics backend is bootstrapped
 /// (`muster serve` with `web.metrics-listen`), which must happen before the first is used, as
@@ -30,15 +32,27 @@ public enum ServerMetrics {
 
     /// Redeliveries and dead letters, by destination, from the delivery events as they are
     /// recorded (both are rare: counted through the factory).
+    /// Called with the broker's lock held: a counter once made is kept (no factory lookup then).
     static func note(_ events: [LedgerEvent]) {
         for event in events {
             switch event.kind {
-            case .delivered where event.deliveryCount > 1:
-                Counter(label: "muster_redeliveries_total", dimensions: [("destination", event.destination.description)]).increment()
+            case .delivered where event.deliveryCount > 1, .consumed where event.deliveryCount > 1:
+                counter("muster_redeliveries_total", event.destination).increment()
             case .deadLettered:
-                Counter(label: "muster_dead_letters_total", dimensions: [("destination", event.destination.description)]).increment()
+                counter("muster_dead_letters_total", event.destination).increment()
             default: break
             }
+        }
+    }
+
+    private static let perDestination = Mutex<[String: [Destination: Counter]]>([:])
+
+    private static func counter(_ label: String, _ destination: Destination) -> Counter {
+        perDestination.withLock { counters in
+            if let counter = counters[label]?[destination] { return counter }
+            let counter = Counter(label: label, dimensions: [("destination", destination.description)])
+            counters[label, default: [:]][destination] = counter
+            return counter
         }
     }
 

@@ -35,9 +35,12 @@ enum BoardAssets {
         const fresh = holder.querySelector("#summons-board");
         if (!fresh) return;
         for (const field of section.querySelectorAll("form[id] input[name], form[id] select[name]")) {
-          if (field.type === "hidden" || field.value === field.defaultValue) continue;
+          if (field.type === "hidden") continue;
+          const chosen = field.tagName === "SELECT" ? !(field.selectedOptions[0] && field.selectedOptions[0].defaultSelected) : field.value !== field.defaultValue;
+          if (!chosen) continue;
           const twin = fresh.querySelector("#" + CSS.escape(field.form.id) + " [name='" + CSS.escape(field.name) + "']");
-          if (twin) twin.value = field.value;
+          if (!twin || (twin.tagName === "SELECT" && ![...twin.options].some((option) => option.value === field.value))) continue;
+          twin.value = field.value;
         }
         section.replaceWith(fresh);
         tick();
@@ -50,6 +53,13 @@ enum BoardAssets {
         const token = event.target.querySelector("input[name='form-token']");
         if (token && !token.value) token.value = "board-" + (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + Date.now());
       });
+      // A form changed after it was sent (back to it, then edited) is a new one: a new token.
+      const forget = (event) => {
+        const token = event.target.form && event.target.form.querySelector("input[name='form-token']");
+        if (token && event.target !== token) token.value = "";
+      };
+      document.addEventListener("input", forget);
+      document.addEventListener("change", forget);
       document.addEventListener("DOMContentLoaded", () => {
         const section = document.getElementById("summons-board");
         if (section && section.dataset.now) offset = Number(section.dataset.now) - Date.now();

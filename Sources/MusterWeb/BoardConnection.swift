@@ -103,20 +103,24 @@ final class BoardConnection: TLSChannelDelegate, @unchecked Sendable {  // confi
         }
         guard now - open.lastCheck >= Self.streamCheckInterval else { return }
         open.lastCheck = now
-        defer { stream = open }
+        stream = open
         guard now - open.startedAt < Self.streamLifetime else { return channel.close(flush: true) }
-        // After a reload the certificate may be revoked, or the party gone: the stream ends (recorded as a refusal).
-        guard case .success = source.admit(channel.peerCertificate, source: channel.remoteAddress) else { return channel.close(flush: true) }
+        // After a reload the certificate may be revoked, the party gone or of another kind: the
+        // stream ends (a refusal is recorded), and the browser's next one sees what the party may now.
+        guard case .success(let viewer) = source.admit(channel.peerCertificate, source: channel.remoteAddress),
+              viewer == open.router.viewer else { return channel.close(flush: true) }
         // A stream that cannot keep up (a stalled browser) is not fed more: it gets the board that is current once it drains.
         guard channel.pendingOutboundByteCount == 0 else { return }
         let board = open.router.liveBoard(language: open.language)
         if board != open.lastBoard {
-            channel.write(clockAndBoard(board))
             open.lastBoard = board
             open.lastSent = now
+            stream = open
+            channel.write(clockAndBoard(board))
         } else if now - open.lastSent >= Self.keepAliveInterval {
-            channel.write(Array(": keep-alive\n\n".utf8))
             open.lastSent = now
+            stream = open
+            channel.write(Array(": keep-alive\n\n".utf8))
         }
     }
 

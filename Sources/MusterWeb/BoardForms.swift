@@ -16,7 +16,11 @@ enum BoardForms {
 
     /// The workflow message a posted form asks for, or why the form cannot be sent (400).
     static func submission(path: String, fields: FormFields) -> Result<WorkflowSubmission, BoardRefusal> {
-        submissionWithoutToken(path: path, fields: fields).map { message in
+        // The token is a publish id: the same bounds as a STOMP client's.
+        if let token = fields["form-token"], token.utf8.count > 256 {
+            return .failure(invalid("the form's token has \(token.utf8.count) bytes; a publish id has at most 256"))
+        }
+        return submissionWithoutToken(path: path, fields: fields).map { message in
             WorkflowSubmission(type: message.type, destination: message.destination, body: message.body, publishID: fields["form-token"])
         }
     }
@@ -133,7 +137,7 @@ extension BoardForms {
     /// `WorkflowSubmission.publishID`): drawn empty, so that the live board does not change with it.
     private static func form(_ path: String, _ id: String, _ language: BoardLanguage, _ inner: String, submit: BoardLabel) -> String {
         "<form method=\"post\" action=\"\(path)?lang=\(language.rawValue)\" id=\"\(id)\" class=\"action\">\n"
-            + "<input type=\"hidden\" name=\"form-token\" value=\"\">\(inner)"
+            + "<input type=\"hidden\" name=\"form-token\" value=\"\" autocomplete=\"off\">\(inner)"
             + "<button type=\"submit\">\(label(submit, language))</button></form>\n"
     }
 

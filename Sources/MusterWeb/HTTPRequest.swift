@@ -37,9 +37,10 @@ public struct HTTPRequest: Sendable, Equatable {
         public var completeHead: HTTPRequestHead? { head?.head }
 
         public mutating func append(_ bytes: some Sequence<UInt8>) -> Reading {
+            let scanned = received.count
             received.append(contentsOf: bytes)
             if head == nil {
-                let (reading, end) = HTTPRequestHead.readWithEnd(received)
+                let (reading, end) = HTTPRequestHead.readWithEnd(received, scannedBefore: scanned)
                 switch reading {
                 case .incomplete: return .incomplete
                 case .invalid(let reason): return .invalid(status: 400, reason: reason)

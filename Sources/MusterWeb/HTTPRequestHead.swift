@@ -44,9 +44,11 @@ public struct HTTPRequestHead: Sendable, Equatable {
         readWithEnd(bytes).reading
     }
 
-    /// The reading, and where the head ended (the body's first byte) when it is complete.
-    static func readWithEnd(_ bytes: [UInt8]) -> (reading: Reading, end: Int) {
-        guard let end = headEnd(bytes) else { return (readIncomplete(bytes), 0) }
+    /// The reading, and where the head ended (the body's first byte) when it is complete. The
+    /// empty line that ends the head is looked for from `scannedBefore` (less the 2 bytes a line
+    /// end may have left unfinished): a reader need not scan again what it scanned before.
+    static func readWithEnd(_ bytes: [UInt8], scannedBefore: Int = 0) -> (reading: Reading, end: Int) {
+        guard let end = headEnd(bytes, from: max(0, scannedBefore - 2)) else { return (readIncomplete(bytes), 0) }
         return (readHead(bytes, end: end), end)
     }
 
@@ -80,8 +82,8 @@ public struct HTTPRequestHead: Sendable, Equatable {
     }
 
     /// The index just past the empty line that ends the head.
-    private static func headEnd(_ bytes: [UInt8]) -> Int? {
-        var index = 0
+    private static func headEnd(_ bytes: [UInt8], from start: Int) -> Int? {
+        var index = start
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "\n") {
                 if index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "\n") { return index + 2 }

@@ -1,4 +1,5 @@
 public import Prometheus
+import Synchronization
 
 /// What the metrics endpoint answers: `GET /metrics` (only) gives the registry in Prometheus's text
 /// exposition format (0.0.4), after `refresh` has set the gauges read at scrape time.
@@ -6,6 +7,13 @@ public struct MetricsEndpoint: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
     let registry: PrometheusCollectorRegistry
     let refresh: @Sendable () -> Void
+    /// One scrape at a time (the loopback endpoint and the board may scrape at once): a refresh
+    /// from an older snapshot must not land after a newer one.
+    private let serial = Serial()
+
+    private final class Serial: Sendable {
+        let lock = Mutex<Void>(())
+    }
 
     public init(registry: PrometheusCollectorRegistry, refresh: @escaping @Sendable () -> Void = {}) {
         self.registry = registry
@@ -31,7 +39,9 @@ public struct MetricsEndpoint: Sendable {
 
     /// The registry in the text format, gauges refreshed.
     public func exposition() -> [UInt8] {
-        refresh()
-        return registry.emitToBuffer()
+        serial.lock.withLock { _ in
+            refresh()
+            return registry.emitToBuffer()
+        }
     }
 }

@@ -53,3 +53,16 @@ struct BoardFormsTests {
         #expect(rate["score"] as? Int == 5 && rate["rater"] as? String == "citizen")
     }
 }
+
+extension BoardFormsTests {
+    @Test func aFormsTokenIsItsPublishIDWithinTheSameBoundsAsAClients() throws {
+        let sent = try Self.submit(BoardForms.closePath, "form-token=board-abc&id=s-1").get()
+        #expect(sent.publishID == "board-abc")
+        #expect(try Self.submit(BoardForms.closePath, "id=s-1").get().publishID == nil, "a form sent without the script has no token")
+        guard case .failure(let refusal) = Self.submit(BoardForms.closePath, "form-token=\(String(repeating: "x", count: 257))&id=s-1") else {
+            Issue.record("a 257-byte token was accepted")
+            return
+        }
+        #expect(refusal.message.contains("256"))
+    }
+}
