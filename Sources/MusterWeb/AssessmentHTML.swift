@@ -14,6 +14,8 @@ struct AssessmentHTML {
         guard !assessment.rows.isEmpty else { return html + "<p class=\"empty\">\(label(.noAssessment))</p></section>\n" }
         let summoned = assessment.rows.filter { $0.summonsReceived > 0 }
         if !summoned.isEmpty { html += onTimeChart(summoned) + reportInChart(summoned) }
+        let completing = assessment.rows.filter { $0.medianCompletionMilliseconds != nil }
+        if !completing.isEmpty { html += completionChart(completing) }
         html += table(assessment.rows)
         return html + "</section>\n"
     }
@@ -69,6 +71,22 @@ struct AssessmentHTML {
                 svg += "<rect class=\"bar median\" x=\"\(Self.labelWidth)\" y=\"\(y + 5)\" width=\"\(width)\" height=\"8\"><title>\(HTML.duration(median))</title></rect>"
             }
             svg += "<text x=\"\(Self.labelWidth + Self.barWidth + 6)\" y=\"\(y + 14)\">\(HTML.duration(row.medianReportInMilliseconds)) / \(HTML.duration(row.p90ReportInMilliseconds))</text>\n"
+        }
+        return svg + "</svg></figure>\n"
+    }
+
+    /// The median time from receiving a hand-off to completing it, per party, with its citizen rating.
+    private func completionChart(_ rows: [Assessment.Row]) -> String {
+        let longest = max(1, rows.compactMap(\.medianCompletionMilliseconds).max() ?? 1)
+        var svg = chartStart(.chartCompletion, id: "chart-completion", height: rows.count * Self.rowHeight + 30)
+        for (index, row) in rows.enumerated() {
+            let y = index * Self.rowHeight + 4
+            let median = row.medianCompletionMilliseconds ?? 0
+            let width = Int(Double(Self.barWidth) * Double(median) / Double(longest))
+            svg += partyLabel(row, y: y)
+            svg += "<rect class=\"bar completion\" x=\"\(Self.labelWidth)\" y=\"\(y)\" width=\"\(width)\" height=\"18\"><title>\(HTML.duration(median))</title></rect>"
+            svg += "<text x=\"\(Self.labelWidth + Self.barWidth + 6)\" y=\"\(y + 14)\">\(HTML.duration(median))"
+                + (row.citizenRating.map { " · ★ \($0)" } ?? "") + "</text>\n"
         }
         return svg + "</svg></figure>\n"
     }

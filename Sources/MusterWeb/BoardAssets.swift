@@ -125,6 +125,7 @@ enum BoardAssets {
     svg rect.bar.on-time { fill: var(--ok); }
     svg rect.bar.p90 { fill: #f2c27b; }
     svg rect.bar.median { fill: var(--late); }
+    svg rect.bar.completion { fill: #3b6ea8; }
 
     """
 }

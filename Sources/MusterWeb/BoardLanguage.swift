@@ -28,7 +28,7 @@ enum BoardLabel: String, CaseIterable {
     case closeSummons, resolution, evaluate, score, comment, progressNote, addNote
     case dispatchHandoff, assignee, taskType, due, reference, dispatch, originator, state, result, accept, reject, complete, rate, reason, noHandoffs
     case onTimeRate, medianReportIn, p90ReportIn, averageEvaluation, handoffsReceived, medianCompletion, citizenRating, admissionRefusals
-    case summonsesReceived, chartOnTime, chartReportIn, noAssessment
+    case summonsesReceived, chartOnTime, chartReportIn, chartCompletion, noAssessment
     case logHead, logID, nextOffset, verification, pendingAcks, destination, count, oldest, refusalsByRule, rule, code, links, peer, lane, backlog, lag, lastError, none
     case refused, done, live, reconnecting
     case critical, high, medium, low
@@ -111,6 +111,7 @@ enum BoardLabel: String, CaseIterable {
         .summonsesReceived: ("收到召集", "Summonses received"),
         .chartOnTime: ("各单位按时报到率", "On-time rate by party"),
         .chartReportIn: ("报到用时（中位数与 P90）", "Report-in time (median and 90th percentile)"),
+        .chartCompletion: ("交办任务办结用时（中位数，群众评价）", "Hand-off completion time (median, citizen rating)"),
         .noAssessment: ("暂无考核数据", "Nothing to assess yet"),
         .logHead: ("日志头", "Log head"),
         .logID: ("日志编号", "Log id"),

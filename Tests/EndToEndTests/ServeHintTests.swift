@@ -21,6 +21,7 @@ struct ServeHintTests {
         for file in ["muster.yaml", "muster-pinghu.yaml", "parties.yaml", "topics.yaml"] {
             let text = try String(contentsOfFile: "\(Self.packageDirectory)/Config/\(file)", encoding: .utf8)
             try text.replacingOccurrences(of: "127.0.0.1:8443", with: "127.0.0.1:\(boardPort)")
+                .replacingOccurrences(of: "127.0.0.1:8444", with: "127.0.0.1:\(try ShippedFederationTests.freePort())")
                 .write(toFile: directory.file("Config/\(file)"), atomically: true, encoding: .utf8)
         }
         let serve = try RunningProgram(BrokerProcess.musterExecutable(), ["serve", "--listen", "127.0.0.1:0", "--data", directory.file("data")],

@@ -21,12 +21,12 @@ struct ShippedFederationTests {
     @Test func bothBrokersStartFromOneDirectoryLinkAndANoticeCrossesTheBorder() async throws {
         let directory = try TemporaryDirectory(prefix: "muster-shipped")
         defer { directory.remove() }
-        let ports = (try Self.freePort(), try Self.freePort(), try Self.freePort())
+        let ports = (try Self.freePort(), try Self.freePort(), try Self.freePort(), try Self.freePort())
         try FileManager.default.createDirectory(atPath: directory.file("Config"), withIntermediateDirectories: true)
         for file in ["muster.yaml", "muster-pinghu.yaml", "parties.yaml", "topics.yaml"] {
             let text = try String(contentsOfFile: "\(Self.repository)/Config/\(file)", encoding: .utf8)
                 .replacingOccurrences(of: "61614", with: "\(ports.0)").replacingOccurrences(of: "61624", with: "\(ports.1)")
-                .replacingOccurrences(of: "8443", with: "\(ports.2)")
+                .replacingOccurrences(of: "8443", with: "\(ports.2)").replacingOccurrences(of: "8444", with: "\(ports.3)")
             try text.write(toFile: directory.file("Config/\(file)"), atomically: true, encoding: .utf8)
         }
         try FileManager.default.createSymbolicLink(atPath: directory.file("Schemas"), withDestinationPath: BrokerProcess.schemasDirectory)

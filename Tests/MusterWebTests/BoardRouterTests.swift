@@ -12,13 +12,14 @@ struct BoardRouterTests {
         var summonsList: [SummonsView] = []
         let submitted = Mutex<[WorkflowSubmission]>([])
         var answer: Result<String, BoardRefusal> = .success("s-1")
+        var assessmentJSON = #"{"from":0,"to":1,"rows":[]}"#
 
         func admit(_ certificate: PeerCertificate?, source: String) -> Result<BoardViewer, BoardRefusal> { .failure(BoardRefusal(code: "x", message: "x")) }
         var now: Int64 { 1_800_000_000_000 }
         func summonses(for viewer: BoardViewer) -> [SummonsView] { summonsList }
         func handoffs(for viewer: BoardViewer) -> [HandoffView] { [] }
         func parties() -> [(identity: String, name: String)] { [("langxia-town", "廊下镇"), ("jinshan-public-security", "金山公安分局")] }
-        func assessment() -> Assessment { try! JSONDecoder().decode(Assessment.self, from: Data(#"{"from":0,"to":1,"rows":[]}"#.utf8)) }
+        func assessment() -> Assessment { try! JSONDecoder().decode(Assessment.self, from: Data(assessmentJSON.utf8)) }
         func audit() -> AuditView {
             AuditView(logID: "log-1", jurisdiction: "jinshan", head: "7:abc", nextOffset: 8, verification: "checked", pending: [],
                       refusals: [.init(rule: "topics.yaml topics[0]", code: "not-authorized", count: 2)], links: [])
@@ -131,6 +132,24 @@ struct BoardRouterTests {
         #expect(!streamed.contains("data-now") && !streamed.contains("Time left 10m") && streamed.contains("data-deadline=\"1800000600000\""))
         #expect(SummonsBoardHTML(language: .english, viewer: Self.township).section(source.summonsList, now: 1_800_000_060_000, streamed: true)
                 == SummonsBoardHTML(language: .english, viewer: Self.township).section(source.summonsList, now: 1_800_000_000_000, streamed: true))
+    }
+
+    @Test func theAssessmentIsATableAndChartsOfEachPartysFigures() {
+        let source = FakeSource()
+        source.assessmentJSON = """
+            {"from":0,"to":1,"rows":[
+             {"party":"jinshan-public-security","jurisdiction":"jinshan","summonsReceived":4,"reportedInOnTime":3,"reportedInLate":1,"missed":0,
+              "onTimePercent":75,"medianReportInMilliseconds":600000,"p90ReportInMilliseconds":1500000,"handoffsReceived":0,"accepted":0,
+              "rejected":0,"transferred":0,"overdue":0,"admissionRefusals":0},
+             {"party":"shanta-village-grid","jurisdiction":"jinshan","summonsReceived":0,"reportedInOnTime":0,"reportedInLate":0,"missed":0,
+              "handoffsReceived":2,"accepted":2,"rejected":0,"transferred":0,"overdue":1,"medianCompletionMilliseconds":5400000,
+              "citizenRating":4.5,"admissionRefusals":3}]}
+            """
+        let page = Self.text(Self.response(BoardRouter(source: source, viewer: Self.township).reply(to: Self.request("GET", "/assessment?lang=en"))))
+        #expect(page.contains("id=\"chart-on-time\"") && page.contains("width=\"315\""), "75% of the 420-pixel bar")
+        #expect(page.contains("id=\"chart-report-in\"") && page.contains("10m 00s / 25m 00s"))
+        #expect(page.contains("id=\"chart-completion\"") && page.contains("1h 30m · ★ 4.5"))
+        #expect(page.contains("<td>75%</td>") && page.contains("<td>3</td></tr>"), "the table: on-time rate, and the grid's admission refusals last")
     }
 
     @Test func theLiveStreamIsForTheBoardsOwnPages() {
