@@ -8,7 +8,7 @@ struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "log",
         abstract: "Inspect the broker's log on disk (offline; the broker may be running or not).",
-        subcommands: [Verify.self, Dump.self, Repair.self])
+        subcommands: [Verify.self, Checkpoint.self, Dump.self, Repair.self])
 
     struct DataOption: ParsableArguments {
         @Option(name: .customLong("data"), help: ArgumentHelp("The broker's data directory (data-directory in muster.yaml).", valueName: "dir"))
@@ -28,8 +28,20 @@ struct LogCommand: ParsableCommand {
         @Option(help: ArgumentHelp("An earlier head that must still be part of the log.", valueName: "offset:hash"))
         var expectHead: String?
 
+        @Option(help: ArgumentHelp("A signed checkpoint (`muster log checkpoint`) the log must still pass through; needs --ca.", valueName: "file"))
+        var checkpoint: String?
+
+        @Option(help: ArgumentHelp("The CA file of the checkpoint's jurisdiction (repeatable).", valueName: "file"))
+        var ca: [String] = []
+
         func run() throws {
             var expected: LogHead?
+            var signed: (checkpoint: LogCheckpoint, signer: String)?
+            if let checkpoint {
+                guard expectHead == nil else { throw ValidationError("give --checkpoint or --expect-head, not both") }
+                signed = try LogCommand.signedCheckpoint(checkpoint, authorities: ca, dataDirectory: data.directory)
+                expected = signed?.checkpoint.head
+            }
             if let expectHead {
                 guard let head = LogHead(expectHead) else {
                     throw ValidationError("--expect-head must be OFFSET:HASH as `muster log verify` prints it (64 hex digits)")
@@ -52,6 +64,10 @@ struct LogCommand: ParsableCommand {
             if let expected { print("expected head \(expected) is part of the log") }
             if let identity = LogIdentity.read(dataDirectory: data.directory) {
                 print("log \(identity.logID) of jurisdiction \(identity.jurisdiction), identity record at offset \(identity.offset)")
+            }
+            if let signed {
+                print("checkpoint signed by \(signed.signer) at \(WorkflowText.time(signed.checkpoint.time)) holds: the log still passes through "
+                      + "\(signed.checkpoint.offset):\(signed.checkpoint.chain)")
             }
             if let torn = result.tornTail {
                 FileHandle.standardError.write(Data("note: \(torn); the broker cuts it off when it starts (it never got a receipt)\n".utf8))
