@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MusterFederation
 import MusterServer
 
 extension LogCommand {
@@ -31,9 +32,7 @@ extension LogCommand {
             } catch {
                 throw CommandFailure("cannot sign a checkpoint: \(error)")
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(checkpoint), as: UTF8.self))
+            print(String(decoding: checkpoint.json, as: UTF8.self))
         }
     }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MusterBroker
+import MusterFederation
 import MusterLog
 import MusterServer
 

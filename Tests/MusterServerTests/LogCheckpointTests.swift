@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import MusterFederation
 import MusterLog
 import MusterProtocol
 @testable import MusterServer
