@@ -43,7 +43,7 @@ extension FederationLink {
             switch record.plan(from: peer, here: settings.jurisdiction, rules: federation.rules, lane: settings.lane) {
             case .success(var publication):
                 publication.sequence = stores
-                let refusal = broker.publishImported(publication) { [self] result in
+                let stored: @Sendable (Result<StoredMessage, BrokerError>) -> Void = { [self] result in
                     switch result {
                     case .success(let stored):
                         originKeys?.stored(record.originKey)
@@ -53,7 +53,15 @@ extension FederationLink {
                         fail("cannot store what \(peer) sent: \(error.message)", session: session)
                     }
                 }
-                if let refusal { refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal) }
+                if publication.destination == CheckpointHeader.destination {
+                    if let refusal = LogCheckpoint.importRefusal(publication.body, from: settings.peer) {
+                        refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)
+                    } else {
+                        broker.storeVerifiedImport(publication, stored: stored)
+                    }
+                } else if let refusal = broker.publishImported(publication, stored: stored) {
+                    refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)
+                }
             case .failure(let reason):
                 refuse(record, reason, ofRoute: true, ticket: ticket, session: session, stores: stores, signal: signal)
             }

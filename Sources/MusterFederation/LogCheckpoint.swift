@@ -77,6 +77,22 @@ public struct LogCheckpoint: Codable, Sendable, Equatable {
         }
     }
 
+    /// Why a checkpoint record a peer's link brought is not stored, or nil: it must be a
+    /// checkpoint of the peer's own jurisdiction's log that holds with the CA configured for the
+    /// peer (so the peer's broker signed it).
+    public static func importRefusal(_ body: [UInt8], from peer: FederationPeer) -> BrokerError? {
+        guard let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(body)) else {
+            return BrokerError(.schemaViolation, "the checkpoint from \(peer.jurisdiction) is not a checkpoint's JSON (Schemas/log-format.md)")
+        }
+        guard checkpoint.jurisdiction == peer.jurisdiction else {
+            return BrokerError(.notAuthorized, "the broker of \(peer.jurisdiction) sent a checkpoint of \(checkpoint.jurisdiction)'s log")
+        }
+        if case .failure(let error) = checkpoint.verify(authorityFiles: [peer.authorityPath]) {
+            return BrokerError(.identityRefused, "the checkpoint from \(peer.jurisdiction) does not hold with its CA (\(peer.authorityPath)): \(error)")
+        }
+        return nil
+    }
+
     /// The checkpoint as a JSON object, keys sorted (what `muster log checkpoint` prints and records hold).
     public var json: [UInt8] {
         let encoder = JSONEncoder()

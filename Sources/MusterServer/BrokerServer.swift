@@ -41,6 +41,8 @@ public final class BrokerServer: @unchecked Sendable {
     /// The links that import from peers (those with an address in federation.peers).
     let links: FederationLinks
     private let snapshotter: WorkflowSnapshotter
+    /// Signs the log's head into the log at an interval (`log.checkpoint-interval`).
+    private let checkpoints: CheckpointRecorder
     /// What the coordinators' board reads and sends (served by `BoardServer` when `web.listen` is set).
     public let board: BoardDesk
 
@@ -136,6 +138,8 @@ public final class BrokerServer: @unchecked Sendable {
         let policyInForce = policy
         self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger,
                                      isRevoked: { issuer, serial in policyInForce.policy.trust.revokedSerials[issuer]?.contains(serial) == true })
+        self.checkpoints = CheckpointRecorder(broker: broker, log: log, identity: identity, configuration: configuration, federation: federation,
+                                              clock: clock, logger: logger)
         let importLinks = links
         self.board = BoardDesk(broker: broker, policy: policy, desk: desk, log: log, identity: identity, links: { importLinks.statuses }, logger: logger)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }
@@ -174,6 +178,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.listener = listener
         pump.start()
         snapshotter.start()
+        checkpoints.start()
         // Deadlines that passed while the broker was down are escalated now, naming the deadline itself.
         timers.start()
         if let period = configuration.memoryReturnQuietPeriod {
@@ -237,6 +242,7 @@ public final class BrokerServer: @unchecked Sendable {
         while ContinuousClock.now < deadline, !sessions.withLock({ $0.isEmpty }) {
             Thread.sleep(forTimeInterval: 0.02)
         }
+        checkpoints.stop()
         links.stop()
         group?.shutdown()
         heapReturner?.stop()

@@ -10,6 +10,9 @@ public struct LogSettings: Sendable {
     /// Start-up reads and checks every record, not only those written since the sealed
     /// segments' index files (`muster serve --verify-all`; not a file setting).
     public var verifyAll = false
+    /// How often the broker signs its head into the log (and sends the checkpoint to its
+    /// peers), in milliseconds; nil: never (`checkpoint-interval: off`).
+    public var checkpointInterval: Int64? = 600_000
 
     public init() {}
 
@@ -36,6 +39,11 @@ public struct LogSettings: Sendable {
                 throw rule.error("max-age", "a retention rule needs max-age, max-size or both")
             }
             return RetentionRule(destination: destination, maxAgeMilliseconds: age, maxBytes: bytes)
+        }
+        if try section.string("checkpoint-interval") == "off" {
+            settings.checkpointInterval = nil
+        } else if let interval = try section.duration("checkpoint-interval") {
+            settings.checkpointInterval = interval
         }
         try section.rejectUnknownKeys()
         return settings

@@ -122,3 +122,32 @@ struct LogCheckpointTests {
         try checkpoint.checkIdentity(of: before.path)
     }
 }
+
+extension LogCheckpointTests {
+    @Test func aLinkStoresOnlyCheckpointsOfItsPeersLogThatHoldWithThePeersCA() throws {
+        let directory = try TemporaryDirectory(prefix: "muster-checkpoint-import")
+        defer { directory.remove() }
+        let pki = try TestPKI(in: directory.file("pki"))
+        let jinshanBroker = try pki.brokerCertificate(jurisdiction: "jinshan")
+        let pinghuBroker = try pki.brokerCertificate(jurisdiction: "pinghu")
+        let chain = String(repeating: "ab", count: 32)
+        let fromJinshan = try LogCheckpoint.sign(logID: "log-j", jurisdiction: "jinshan", offset: 9, chain: chain, time: WallClockReading.now(),
+                                                 certificateFile: jinshanBroker.certificate, privateKeyFile: jinshanBroker.key)
+        let jinshanPeer = FederationPeer(jurisdiction: "jinshan", address: nil, authorityPath: pki.jinshanAuthority, exports: [], imports: [])
+        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: jinshanPeer) == nil)
+        let misconfigured = FederationPeer(jurisdiction: "jinshan", address: nil, authorityPath: pki.pinghuAuthority, exports: [], imports: [])
+        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: misconfigured)?.code == .identityRefused)
+        let ofPinghu = try LogCheckpoint.sign(logID: "log-p", jurisdiction: "pinghu", offset: 9, chain: chain, time: WallClockReading.now(),
+                                              certificateFile: pinghuBroker.certificate, privateKeyFile: pinghuBroker.key)
+        #expect(LogCheckpoint.importRefusal(ofPinghu.json, from: jinshanPeer)?.code == .notAuthorized, "Jinshan's link passing on Pinghu's checkpoint")
+        #expect(LogCheckpoint.importRefusal(Array("{}".utf8), from: jinshanPeer)?.code == .schemaViolation)
+        // A checkpoint whose head was changed after signing.
+        let moved = LogCheckpoint(logID: fromJinshan.logID, jurisdiction: "jinshan", offset: 10, chain: chain, time: fromJinshan.time,
+                                  certificate: fromJinshan.certificate, signature: fromJinshan.signature)
+        #expect(LogCheckpoint.importRefusal(moved.json, from: jinshanPeer)?.code == .identityRefused)
+    }
+}
+
+enum WallClockReading {
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
