@@ -74,6 +74,13 @@ struct ConfigurationTests {
         #expect(refusal("broker: {jurisdiction: jinshan}\nweb: {listen: 127.0.0.1:8443, enabled: maybe}\n")?.key == "web.enabled")
     }
 
+    @Test func checkpointsAreSignedEveryTenMinutesUnlessSaidOtherwise() throws {
+        #expect(try load("broker: {jurisdiction: jinshan}\n").log.checkpointInterval == 600_000)
+        #expect(try load("broker: {jurisdiction: jinshan}\nlog: {checkpoint-interval: 90s}\n").log.checkpointInterval == 90_000)
+        #expect(try load("broker: {jurisdiction: jinshan}\nlog: {checkpoint-interval: off}\n").log.checkpointInterval == nil)
+        #expect(refusal("broker: {jurisdiction: jinshan}\nlog: {checkpoint-interval: often}\n")?.key == "log.checkpoint-interval")
+    }
+
     @Test func memoryReturnCanBeTunedOrTurnedOff() throws {
         #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 250\n").memoryReturnQuietPeriod == .milliseconds(250))
         #expect(try load("broker: {jurisdiction: jinshan}\nmemory-return-quiet-ms: 0\n").memoryReturnQuietPeriod == nil)
