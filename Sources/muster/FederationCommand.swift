@@ -7,7 +7,7 @@ struct FederationCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "federation",
         abstract: "Links with peer brokers (federation.peers in muster.yaml).",
-        subcommands: [Status.self])
+        subcommands: [Status.self, Verify.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(

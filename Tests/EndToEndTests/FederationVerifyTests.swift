@@ -1,0 +1,118 @@
+import Foundation
+import MusterLog
+import MusterProtocol
+import MusterTestSupport
+import Testing
+
+/// `muster federation verify` with copies of two linked brokers' logs: it passes on untouched
+/// logs, and a forger's change on either side is found and located — a deleted imported record,
+/// an edited copy, a record claiming a Pinghu sender inserted into Jinshan's log, and Jinshan's
+/// log rewritten after Pinghu stored its checkpoint.
+@Suite("muster federation verify", .tags(.federation))
+struct FederationVerifyTests {
+    /// Two brokers that exchanged notices both ways and a checkpoint of Jinshan's log, then stopped.
+    static func exchanged() async throws -> LinkedBrokers {
+        let brokers = try await LinkedBrokers.start(jinshanSettings: "log: {checkpoint-interval: 1s}")
+        let langxia = try brokers.pki.client("langxia-town")
+        let guangchen = try brokers.pki.client("guangchen-town", jurisdiction: "pinghu")
+        for index in 1...3 {
+            try await runMuster(["pub", "/topic/joint.patrol", "Jinshan patrol \(index)", "--server", "\(brokers.jinshan.address)", "--cert", langxia.certificate,
+                                 "--key", langxia.key, "--ca", brokers.pki.authorityBundle]).expectSuccess("publish at Jinshan")
+            try await runMuster(["pub", "/topic/joint.patrol", "Pinghu patrol \(index)", "--server", "\(brokers.pinghu.address)", "--cert", guangchen.certificate,
+                                 "--key", guangchen.key, "--ca", brokers.pki.authorityBundle]).expectSuccess("publish at Pinghu")
+        }
+        try await eventually(timeout: .seconds(60), "both sides hold the other's patrols and Pinghu a checkpoint of Jinshan's log", pollingEvery: .milliseconds(500)) {
+            let atPinghu = try await FederationCheckpointTests.records(brokers.pinghu.dataDirectory, "/topic/joint.patrol")
+            let atJinshan = try await FederationCheckpointTests.records(brokers.jinshan.dataDirectory, "/topic/joint.patrol")
+            let checkpoints = try await FederationCheckpointTests.records(brokers.pinghu.dataDirectory, "/topic/muster.checkpoints")
+            return atPinghu.count == 6 && atJinshan.count == 6 && !checkpoints.isEmpty
+        }
+        brokers.halt()
+        return brokers
+    }
+
+    /// Copies of both data directories, for one forgery each.
+    static func copies(of brokers: LinkedBrokers) throws -> (jinshan: String, pinghu: String, directory: TemporaryDirectory) {
+        let directory = try TemporaryDirectory(prefix: "muster-audit")
+        for (name, source) in [("jinshan", brokers.jinshan.dataDirectory), ("pinghu", brokers.pinghu.dataDirectory)] {
+            try FileManager.default.copyItem(atPath: source, toPath: directory.file(name))
+        }
+        return (directory.file("jinshan"), directory.file("pinghu"), directory)
+    }
+
+    static func verify(_ jinshan: String, _ pinghu: String, _ brokers: LinkedBrokers) async throws -> ProgramRun {
+        try await runMuster(["federation", "verify", "--data", jinshan, "--data", pinghu, "--ca", brokers.pki.jinshanAuthority, "--ca", brokers.pki.pinghuAuthority])
+    }
+
+    static func body(_ record: LogRecord) -> String { String(decoding: record.body, as: UTF8.self) }
+
+    @Test func untouchedLogsPassAndEachForgeryIsFoundOnItsSide() async throws {
+        let brokers = try await Self.exchanged()
+        defer { brokers.remove() }
+        let untouched = try Self.copies(of: brokers)
+        defer { untouched.directory.remove() }
+        let clean = try await Self.verify(untouched.jinshan, untouched.pinghu, brokers)
+        #expect(clean.status == 0 && clean.stdout.contains("verified: everything that crossed is in place"), "\(clean)")
+        #expect(clean.stdout.contains("pinghu → jinshan: 3 records stored and 0 refused"), "three patrols crossed to Jinshan: \(clean)")
+        #expect(clean.stdout.contains("jinshan → pinghu: 4 records stored and 0 refused") && clean.stdout.contains("1 of jinshan's checkpoints held by pinghu"),
+                "three patrols and a checkpoint crossed to Pinghu: \(clean)")
+
+        // Pinghu deletes its copy of Jinshan's second patrol.
+        let deleted = try Self.copies(of: brokers)
+        defer { deleted.directory.remove() }
+        try LogForgery.rewrite(dataDirectory: deleted.pinghu) { Self.body($0) == "Jinshan patrol 2" ? [] : [$0.entry] }
+        let deletion = try await Self.verify(deleted.jinshan, deleted.pinghu, brokers)
+        #expect(deletion.status != 0 && deletion.stdout.contains("FAILED pinghu: jinshan's record") && deletion.stdout.contains("neither stored nor refused"),
+                "\(deletion)")
+        // Deleting it rewrote Pinghu's log: that shows too, and is not blamed on Jinshan.
+        #expect(!deletion.stdout.contains("FAILED jinshan"), "\(deletion)")
+
+        // Pinghu edits its copy of Jinshan's third patrol.
+        let edited = try Self.copies(of: brokers)
+        defer { edited.directory.remove() }
+        var editedOffset: UInt64?
+        try LogForgery.rewrite(dataDirectory: edited.pinghu) { record in
+            guard Self.body(record) == "Jinshan patrol 3" else { return [record.entry] }
+            editedOffset = record.offset
+            var entry = record.entry
+            entry.body = Array("Jinshan patrol 3 (nothing found)".utf8)
+            return [entry]
+        }
+        let edit = try await Self.verify(edited.jinshan, edited.pinghu, brokers)
+        #expect(edit.status != 0 && edit.stdout.contains("FAILED pinghu offset \(editedOffset ?? 0): the copy of jinshan's record") && edit.stdout.contains("(body)"),
+                "\(edit)")
+
+        // Jinshan inserts a record claiming Guangchen town as its sender.
+        let inserted = try Self.copies(of: brokers)
+        defer { inserted.directory.remove() }
+        try LogForgery.rewrite(dataDirectory: inserted.jinshan) { record in
+            guard Self.body(record) == "Jinshan patrol 1" else { return [record.entry] }
+            var forged = record.entry
+            forged.headers = forged.headers.map { header in
+                switch header.name {
+                case ReservedHeader.sender: LogHeader(header.name, "guangchen-town")
+                case ReservedHeader.senderJurisdiction: LogHeader(header.name, "pinghu")
+                default: header
+                }
+            }.filter { $0.name != FederationHeader.export }
+            forged.body = Array("Guangchen town agrees to pay".utf8)
+            return [record.entry, forged]
+        }
+        let insertion = try await Self.verify(inserted.jinshan, inserted.pinghu, brokers)
+        #expect(insertion.status != 0 && insertion.stdout.contains("FAILED jinshan offset") && insertion.stdout.contains("claims the sender pinghu/guangchen-town"),
+                "\(insertion)")
+
+        // Jinshan rewrites its first patrol after Pinghu stored its checkpoint.
+        let rewritten = try Self.copies(of: brokers)
+        defer { rewritten.directory.remove() }
+        try LogForgery.rewrite(dataDirectory: rewritten.jinshan) { record in
+            guard Self.body(record) == "Jinshan patrol 1" else { return [record.entry] }
+            var entry = record.entry
+            entry.body = Array("Jinshan patrol 1 (never happened)".utf8)
+            return [entry]
+        }
+        let rewrite = try await Self.verify(rewritten.jinshan, rewritten.pinghu, brokers)
+        #expect(rewrite.status != 0 && rewrite.stdout.contains("holds this log's checkpoint") && rewrite.stdout.contains("rewritten at or before"), "\(rewrite)")
+        #expect(rewrite.stdout.contains("FAILED jinshan offset"), "the rewrite is located in Jinshan's log: \(rewrite)")
+    }
+}
