@@ -30,6 +30,9 @@ public struct FederationAudit: Sendable {
         public var acknowledgedThrough: UInt64?
         /// `from`'s checkpoints held in `to`'s log, each checked against `from`'s log.
         public var checkpoints = 0
+        /// Copies whose origin record lies at or below a checkpoint that holds: a signature of the
+        /// origin's broker covers them (its chain runs through them to the signed head).
+        public var coveredBySignature = 0
     }
 
     public let crossings: [Crossing]
@@ -138,9 +141,14 @@ public struct FederationAudit: Sendable {
                                         + "\(acknowledged)), is neither stored nor refused in this log: deleted after it was imported"))
             }
         }
+        var signedThrough: UInt64?
         for held in importer.peerCheckpoints where held.checkpoint.jurisdiction == from {
             crossing.checkpoints += 1
             let checkpoint = held.checkpoint
+            if case .success = checkpoint.verify(authorityFiles: authorityFiles), checkpoint.logID == origin.identity.logID,
+               origin.chains[checkpoint.offset]?.hex == checkpoint.chain {
+                signedThrough = max(signedThrough ?? 0, checkpoint.offset)
+            }
             if case .failure(let error) = checkpoint.verify(authorityFiles: authorityFiles) {
                 findings.append(Finding(jurisdiction: to, offset: held.offset, problem: "the checkpoint of \(from)'s log held here does not hold: \(error)"))
             } else if checkpoint.logID != origin.identity.logID {
@@ -154,6 +162,7 @@ public struct FederationAudit: Sendable {
                                         + "which the log no longer has: records were removed"))
             }
         }
+        if let signedThrough { crossing.coveredBySignature = copies.keys.filter { $0 <= signedThrough }.count }
         return (crossing, findings)
     }
 }

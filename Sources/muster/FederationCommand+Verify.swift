@@ -35,7 +35,7 @@ extension FederationCommand {
             for crossing in audit.crossings {
                 print("\(crossing.from) → \(crossing.to): \(crossing.copied) records stored and \(crossing.refused) refused in \(crossing.to)'s log; "
                       + "acknowledged through \(crossing.acknowledgedThrough.map(String.init) ?? "nothing"); "
-                      + "\(crossing.checkpoints) of \(crossing.from)'s checkpoints held by \(crossing.to)")
+                      + "\(crossing.checkpoints) of \(crossing.from)'s checkpoints held by \(crossing.to), covering \(crossing.coveredBySignature) of the records stored")
             }
             if ca.isEmpty, audit.crossings.contains(where: { $0.checkpoints > 0 }) {
                 print("note: without --ca the checkpoints' signatures cannot be checked (each is reported)")

@@ -56,6 +56,7 @@ struct FederationVerifyTests {
         #expect(clean.stdout.contains("pinghu → jinshan: 3 records stored and 0 refused"), "three patrols crossed to Jinshan: \(clean)")
         #expect(clean.stdout.contains("jinshan → pinghu: 4 records stored and 0 refused") && clean.stdout.contains("1 of jinshan's checkpoints held by pinghu"),
                 "three patrols and a checkpoint crossed to Pinghu: \(clean)")
+        #expect(clean.stdout.contains("checkpoints held by pinghu, covering"), "\(clean)")
 
         // Pinghu deletes its copy of Jinshan's second patrol.
         let deleted = try Self.copies(of: brokers)
