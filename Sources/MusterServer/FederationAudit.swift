@@ -41,6 +41,8 @@ public struct FederationAudit: Sendable {
     /// One log as read for the audit.
     struct Side {
         let identity: LogIdentity
+        /// The oldest offset the log still has (retention removes older segments).
+        var firstOffset: UInt64 = 0
         /// Every record's chain hash, by offset.
         var chains: [UInt64: ChainHash] = [:]
         /// Each record exported to a peer: the peer, its sender and the SHA-256 of its body.
@@ -65,10 +67,11 @@ public struct FederationAudit: Sendable {
                 throw CheckpointError("\(directory) has no log identity (log-identity.json): is it a broker's data directory?")
             }
             let archive = LogArchive(dataDirectory: directory)
-            do { _ = try archive.verify() } catch {
+            let verification: LogVerification
+            do { verification = try archive.verify() } catch {
                 throw CheckpointError("the log of \(identity.jurisdiction) in \(directory) does not verify on its own: \(error)")
             }
-            var side = Side(identity: identity)
+            var side = Side(identity: identity, firstOffset: verification.firstOffset)
             try archive.forEach { record in
                 side.take(record)
                 return true
@@ -110,6 +113,7 @@ public struct FederationAudit: Sendable {
         crossing.refused = refused.count
         for (originOffset, copy) in copies.sorted(by: { $0.key < $1.key }) {
             guard let chain = origin.chains[originOffset] else {
+                if originOffset < origin.firstOffset { continue }  // removed by the origin's retention, not by a forger
                 findings.append(Finding(jurisdiction: from, offset: originOffset, problem: "the record is missing, but \(to) holds a copy of it (at its offset "
                                         + "\(copy.offset)): deleted after it crossed"))
                 continue
@@ -157,7 +161,7 @@ public struct FederationAudit: Sendable {
             } else if let chain = origin.chains[checkpoint.offset], chain.hex != checkpoint.chain {
                 findings.append(Finding(jurisdiction: from, offset: checkpoint.offset, problem: "\(to) holds this log's checkpoint, signed by its broker at "
                                         + "\(checkpoint.time), naming chain hash \(checkpoint.chain); the log has \(chain.hex): rewritten at or before this offset"))
-            } else if origin.chains[checkpoint.offset] == nil {
+            } else if origin.chains[checkpoint.offset] == nil, checkpoint.offset >= origin.firstOffset {
                 findings.append(Finding(jurisdiction: from, offset: checkpoint.offset, problem: "\(to) holds this log's checkpoint of offset \(checkpoint.offset), "
                                         + "which the log no longer has: records were removed"))
             }

@@ -90,6 +90,8 @@ struct BoardBrowserTests {
             #expect((samples["muster_frames_received_total|command=SEND"] ?? 0) >= 1, "\(samples.keys.sorted())")
             #expect(result["otherStatus"] as? Int == 403 && (result["otherText"] as? String)?.contains("monitor") == true, "\(result)")
             #expect(result["monitorPageStatus"] as? Int == 403, "a monitor was shown the board: \(result)")
+            let offered = result["offered"] as? String ?? ""
+            #expect(offered.contains("jinshan-public-security") && !offered.contains("metrics-scraper"), "the forms offer a monitor: \(offered)")
             // The same form token twice: one summons, and the second answer names it too.
             let posted = result["posted"] as? [[String: Any]] ?? []
             let notices = posted.compactMap { $0["notice"] as? String }

@@ -119,8 +119,8 @@ struct MetricsEndpointTests {
             #expect((moved["muster_messages_stored_total"] ?? 0) >= 5, "\(moved)")
             #expect((moved["muster_log_fdatasync_seconds_count"] ?? 0) >= 1, "each receipt waited for an fdatasync: \(moved)")
             #expect(moved["muster_log_next_offset"].map { $0 >= 5 } == true, "\(moved)")
-            // Appends count every record (the five messages, the refusal's audit record, delivery records): at least as many as the head moved.
-            #expect((moved["muster_log_records_appended_total"] ?? 0) >= (moved["muster_log_next_offset"] ?? 1) && (moved["muster_log_records_appended_total"] ?? 0) >= 6, "\(moved)")
+            // Appends count every record this process wrote (the five messages at least; the refusals' audit records may follow the scrape).
+            #expect((moved["muster_log_records_appended_total"] ?? 0) >= 5, "\(moved)")
             #expect((moved["muster_log_size_bytes"] ?? 0) > 0, "the log grew: \(moved)")
             let before = try #require(result["before"] as? [String: Double])
             #expect((before["muster_resident_memory_bytes"] ?? 0) > 1_000_000, "\(before)")

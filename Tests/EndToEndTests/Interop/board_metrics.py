@@ -38,6 +38,8 @@ if status == 200:
             samples[sample.name + labels] = sample.value
 other_status, _, other_text = get("/metrics", other_cert, other_key)
 page_status, _, page_text = get("/", monitor_cert, monitor_key)
+_, _, board = get("/", other_cert, other_key)
+offered = re.search(r'<datalist id="parties">(.*?)</datalist>', board, re.S)
 form = "form-token=board-test-1&to=jinshan-public-security&title=Burst+water+main&deadline=30m"
 posted = []
 for attempt in range(2):
@@ -45,6 +47,6 @@ for attempt in range(2):
                                headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://%s:%s" % (host, port)})
     notice = re.search(r'<p id="notice"[^>]*>(.*?)</p>', page)
     posted.append({"status": post_status, "notice": notice.group(1) if notice else page[:500]})
-print(json.dumps({"posted": posted, "status": status, "contentType": content_type, "samples": samples, "otherStatus": other_status,
+print(json.dumps({"offered": offered.group(1) if offered else None, "posted": posted, "status": status, "contentType": content_type, "samples": samples, "otherStatus": other_status,
                   "otherText": other_text.strip(), "monitorPageStatus": page_status, "monitorPageText": page_text.strip()},
                  ensure_ascii=False), flush=True)

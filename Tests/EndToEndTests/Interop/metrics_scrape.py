@@ -55,12 +55,15 @@ def main():
     refused_client.send(refused_destination, "{}", headers={"receipt": "refused", "content-type": "application/json"})
     refused_frames.wait(lambda: refused_frames.errors or refused_frames.disconnected)
     handshake_without_certificate(host, int(port), ca)
-    # The broker counts the refused handshake as it closes the connection: read until it shows.
+    # The broker counts the refused handshake as it closes the connection, and the refusal just
+    # after: read until both show.
     deadline = time.time() + 20
+    refused_handshakes = "muster_refusals_total|code=identity-refused"
     while True:
         _, after = scrape(metrics_port)
         failures = sum(value for name, value in after.items() if name.startswith("muster_tls_handshake_failures_total"))
-        if failures > sum(value for name, value in before.items() if name.startswith("muster_tls_handshake_failures_total")) or time.time() > deadline:
+        handshake_counted = failures > sum(value for name, value in before.items() if name.startswith("muster_tls_handshake_failures_total"))
+        if (handshake_counted and after.get(refused_handshakes, 0) > before.get(refused_handshakes, 0)) or time.time() > deadline:
             break
         time.sleep(0.05)
     moved = {name: after.get(name, 0) - before.get(name, 0) for name in sorted(set(before) | set(after))}

@@ -1,0 +1,44 @@
+import Foundation
+import MusterTestSupport
+import Testing
+
+/// Gauges and counters derived at scrape time: a destination whose consumers are gone reads 0,
+/// and a counter derived from the workflows' totals moves only when they do.
+@Suite("metrics derived at scrape time")
+struct MetricsScrapeTimeTests {
+    @Test func aDestinationWhoseConsumersAreGoneReadsZero() async throws {
+        try await withBroker(settings: "web:\n  metrics-listen: 127.0.0.1:0") { broker in
+            let port = try await MetricsEndpointTests.metricsPort(of: broker)
+            let client = try await broker.connect("langxia-town")
+            _ = try await client.subscribe(to: "/topic/metrics.gone", ack: .clientIndividual)
+            let label = "|destination=/topic/metrics.gone"
+            var seen: [String: Double] = [:]
+            try await eventually("the consumer shows", pollingEvery: .milliseconds(200)) {
+                seen = try await MetricsEndpointTests.samples(port: port)
+                return seen["muster_destination_subscribers\(label)"] == 1
+            }
+            #expect(seen["muster_destination_consumers\(label)"] == 1, "\(seen.filter { $0.key.contains("metrics.gone") })")
+            try await client.disconnect()
+            try await eventually("the gone consumer reads 0", pollingEvery: .milliseconds(200)) {
+                let after = try await MetricsEndpointTests.samples(port: port)
+                return after["muster_destination_consumers\(label)"] == 0 && after["muster_destination_subscribers\(label)"] == 0
+            }
+        }
+    }
+
+    @Test func theEscalationsCounterDoesNotMoveWithoutNewEscalations() async throws {
+        let cast = try WorkflowCast.start(clock: .movedByHand(), settings: "web:\n  metrics-listen: 127.0.0.1:0")
+        defer { cast.finish() }
+        try await cast.whileReporting {
+            let port = try await MetricsEndpointTests.metricsPort(of: cast.broker)
+            _ = try await MetricsEndpointTests.samples(port: port)
+            try await cast.run("langxia-town", ["summon", "--to", "jinshan-public-security,guangchen-town", "--title", "t", "--deadline", "30m"]).expectSuccess("summon")
+            try await cast.broker.advanceClock(by: 31 * 60_000)
+            try await eventually("two escalations", pollingEvery: .milliseconds(200)) {
+                (try await MetricsEndpointTests.samples(port: port))["muster_workflow_escalations_total"] == 2
+            }
+            let again = try await MetricsEndpointTests.samples(port: port)
+            #expect(again["muster_workflow_escalations_total"] == 2, "a scrape without new escalations moved the counter: \(again["muster_workflow_escalations_total"] ?? -1)")
+        }
+    }
+}
