@@ -7,7 +7,8 @@ import Testing
 /// what the party may now).
 @Suite("the board's live stream after a reload")
 struct BoardStreamReadmissionTests {
-    @Test func aRevokedPartysLiveStreamIsClosed() async throws {
+    /// Opens Langxia town's stream, applies `change` to the broker's files, reloads, and expects the stream closed within 5 s.
+    func expectStreamEnds(after change: (WorkflowCast, ClientFiles) throws -> Void) async throws {
         let cast = try WorkflowCast.start(settings: BoardBrowserTests.settings)
         defer { cast.finish() }
         try await cast.whileReporting {
@@ -15,30 +16,25 @@ struct BoardStreamReadmissionTests {
             let town = cast.files["langxia-town"]!
             let script = try PythonScript.start("board_stream_revoked.py", ["127.0.0.1", String(port), town.authority, town.certificate, town.key])
             #expect(await script.waitForOutput(containing: "\"streaming\"", timeout: .seconds(20)), "\(script.output)")
-            let list = try cast.broker.pki.revoke(town, jurisdiction: "jinshan")
-            try cast.broker.rewrite(parties: BrokerProcess.partiesText(pki: cast.broker.pki, revocationLists: ["jinshan": list]))
+            try change(cast, town)
             #expect(try await cast.broker.reload() == "reloaded")
             let run = await script.finish(timeout: .seconds(30))
             let done = PythonScript.jsonLines(run.output).last
             #expect(done?["closed"] as? Bool == true && (done?["seconds"] as? Double ?? 99) < 5, "\(run.output)")
+        }
+    }
+
+    @Test func aRevokedPartysLiveStreamIsClosed() async throws {
+        try await expectStreamEnds { cast, town in
+            let list = try cast.broker.pki.revoke(town, jurisdiction: "jinshan")
+            try cast.broker.rewrite(parties: BrokerProcess.partiesText(pki: cast.broker.pki, revocationLists: ["jinshan": list]))
         }
     }
 
     @Test func aStreamEndsWhenAReloadChangesThePartysKind() async throws {
-        let cast = try WorkflowCast.start(settings: BoardBrowserTests.settings)
-        defer { cast.finish() }
-        try await cast.whileReporting {
-            let port = try await BoardBrowserTests.boardPort(of: cast.broker)
-            let town = cast.files["langxia-town"]!
-            let script = try PythonScript.start("board_stream_revoked.py", ["127.0.0.1", String(port), town.authority, town.certificate, town.key])
-            #expect(await script.waitForOutput(containing: "\"streaming\"", timeout: .seconds(20)), "\(script.output)")
+        try await expectStreamEnds { cast, _ in
             let parties = BrokerProcess.parties.map { $0.id == "langxia-town" ? ($0.id, $0.jurisdiction, "coordinator") : $0 }
             try cast.broker.rewrite(parties: BrokerProcess.partiesText(pki: cast.broker.pki, parties: parties))
-            #expect(try await cast.broker.reload() == "reloaded")
-            let run = await script.finish(timeout: .seconds(30))
-            let done = PythonScript.jsonLines(run.output).last
-            #expect(done?["closed"] as? Bool == true && (done?["seconds"] as? Double ?? 99) < 5, "\(run.output)")
         }
     }
 }
-
