@@ -54,10 +54,10 @@ extension FederationLink {
                     }
                 }
                 if publication.destination == CheckpointHeader.destination {
-                    if let refusal = LogCheckpoint.importRefusal(publication.body, from: settings.peer) {
+                    if let refusal = LogCheckpoint.importRefusal(publication.body, from: settings.peer, linkLogID: record.link.logID) {
                         refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)
                     } else {
-                        broker.storeVerifiedImport(publication, stored: stored)
+                        broker.storeVerifiedImport(LogCheckpoint.importedCopy(publication), stored: stored)
                     }
                 } else if let refusal = broker.publishImported(publication, stored: stored) {
                     refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)

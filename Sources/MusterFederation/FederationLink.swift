@@ -244,7 +244,8 @@ public final class FederationLink: Sendable {
     private func recordLinkEvent(_ event: String, certificate: PeerCertificate?, reason: String?) {
         let offset = state.withLock { $0.link.position?.offset }
         let headers = FederationHeader.linkEvent(event, peer: settings.peer.jurisdiction, lane: settings.lane,
-                                                 certificate: certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }, offset: offset, reason: reason)
+                                                 certificate: certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }, offset: offset, reason: reason,
+                                                 side: "import")
         broker.publishAsBroker(Publication(destination: FederationHeader.linkEventsDestination, headers: StompHeaders(headers), body: [],
                                            sender: settings.brokerIdentity))
     }

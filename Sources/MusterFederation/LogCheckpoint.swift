@@ -1,6 +1,8 @@
 import Foundation
+public import MusterBroker
 import MusterNet
 public import MusterProtocol
+import MusterStomp
 
 /// A broker's signed statement of its log's state: which log (id and jurisdiction), its head
 /// (offset and chain hash) and when. Signed with the broker's own key (its certificate,
@@ -77,20 +79,37 @@ public struct LogCheckpoint: Codable, Sendable, Equatable {
         }
     }
 
-    /// Why a checkpoint record a peer's link brought is not stored, or nil: it must be a
-    /// checkpoint of the peer's own jurisdiction's log that holds with the CA configured for the
-    /// peer (so the peer's broker signed it).
-    public static func importRefusal(_ body: [UInt8], from peer: FederationPeer) -> BrokerError? {
-        guard let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(body)) else {
-            return BrokerError(.schemaViolation, "the checkpoint from \(peer.jurisdiction) is not a checkpoint's JSON (Schemas/log-format.md)")
+    /// Why a checkpoint record a peer's link brought is not stored, or nil: it must be exactly a
+    /// checkpoint's JSON (nothing else rides in it), of the log the link reads (`linkLogID`, so of
+    /// the peer's own jurisdiction), and hold with the CA configured for the peer (so the peer's
+    /// broker signed it).
+    public static func importRefusal(_ body: [UInt8], from peer: FederationPeer, linkLogID: String) -> BrokerError? {
+        guard let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(body)), checkpoint.json == body else {
+            return BrokerError(.schemaViolation, "the checkpoint from \(peer.jurisdiction) is not exactly a checkpoint's JSON (Schemas/log-format.md)")
         }
-        guard checkpoint.jurisdiction == peer.jurisdiction else {
-            return BrokerError(.notAuthorized, "the broker of \(peer.jurisdiction) sent a checkpoint of \(checkpoint.jurisdiction)'s log")
+        guard checkpoint.jurisdiction == peer.jurisdiction, checkpoint.logID == linkLogID else {
+            return BrokerError(.notAuthorized, "the broker of \(peer.jurisdiction) sent a checkpoint of log \(checkpoint.logID) (\(checkpoint.jurisdiction)), "
+                               + "not of its own log \(linkLogID)")
         }
         if case .failure(let error) = checkpoint.verify(authorityFiles: [peer.authorityPath]) {
             return BrokerError(.identityRefused, "the checkpoint from \(peer.jurisdiction) does not hold with its CA (\(peer.authorityPath)): \(error)")
         }
         return nil
+    }
+
+    /// The stored copy of a peer's checkpoint record that `importRefusal` let through: the
+    /// link's own headers and the checkpoint's, and nothing else the peer sent.
+    public static func importedCopy(_ publication: Publication) -> Publication {
+        var copy = publication
+        var headers = StompHeaders()
+        for (name, value) in publication.headers where FederationHeader.all.contains(name) { headers.append(name, value) }
+        if let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(publication.body)) {
+            headers[CheckpointHeader.logID] = checkpoint.logID
+            headers[CheckpointHeader.head] = "\(checkpoint.offset):\(checkpoint.chain)"
+        }
+        headers["content-type"] = "application/json;charset=utf-8"
+        copy.headers = headers
+        return copy
     }
 
     /// The checkpoint as a JSON object, keys sorted (what `muster log checkpoint` prints and records hold).

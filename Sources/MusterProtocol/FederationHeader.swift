@@ -50,12 +50,15 @@ public enum FederationHeader {
     public static let linkEvent = "muster-link-event"
     public static let linkCertificate = "muster-link-certificate"
     public static let linkOffset = "muster-link-offset"
+    /// On a link event record: `export` when the exporter wrote it (its offset is then how far the
+    /// peer acknowledged this log), `import` when the importer did (its offset is its position in the peer's log).
+    public static let linkSide = "muster-link-side"
     public static let linkReason = "muster-link-reason"
     /// The jurisdictions the record crossed, origin first (comma-separated), on the imported record.
     public static let via = "muster-via"
 
     public static let all: Set<String> = [export, exportUrgent, lane, origin, originHash, link, originTime, refusal, refusalScope, refusedDestination, refusedSender, gap, gapPeer, via, linkHead,
-                                       linkPeer, linkEvent, linkCertificate, linkOffset, linkReason]
+                                       linkPeer, linkEvent, linkCertificate, linkOffset, linkReason, linkSide]
 
     /// Where a broker records a peer's record it refused to import (with the record's origin
     /// key, so that the link moves past it, and the reason).
@@ -73,8 +76,9 @@ public enum FederationHeader {
 
     /// A link event record (see `linkEventsDestination`).
     public static func linkEvent(_ event: String, peer: String, lane: LinkLane, certificate: String?, offset: UInt64?,
-                                 reason: String? = nil) -> [(String, String)] {
+                                 reason: String? = nil, side: String? = nil) -> [(String, String)] {
         var headers = [(linkPeer, peer), (linkEvent, event)]
+        if let side { headers.append((linkSide, side)) }
         if lane == .urgent { headers.append((self.lane, lane.rawValue)) }
         if let certificate { headers.append((linkCertificate, certificate)) }
         if let offset { headers.append((linkOffset, String(offset))) }

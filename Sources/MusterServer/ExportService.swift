@@ -35,7 +35,7 @@ struct ExportService: Sendable {
     func linkRecord(_ event: String, peer: String, lane: LinkLane, certificate: ConnectionCredentials?, offset: UInt64?) -> Publication {
         let certificate = certificate.map { "\($0.issuerFingerprint)/\($0.serialNumber)" }
         return Publication(destination: FederationHeader.linkEventsDestination,
-                           headers: StompHeaders(FederationHeader.linkEvent(event, peer: peer, lane: lane, certificate: certificate, offset: offset)),
+                           headers: StompHeaders(FederationHeader.linkEvent(event, peer: peer, lane: lane, certificate: certificate, offset: offset, side: "export")),
                            body: [], sender: brokerIdentity)
     }
 

@@ -1,7 +1,9 @@
 import Dispatch
 import Foundation
 import MusterFederation
+import MusterBroker
 import MusterLog
+import MusterStomp
 import MusterProtocol
 @testable import MusterServer
 import MusterTestSupport
@@ -134,17 +136,32 @@ extension LogCheckpointTests {
         let fromJinshan = try LogCheckpoint.sign(logID: "log-j", jurisdiction: "jinshan", offset: 9, chain: chain, time: WallClockReading.now(),
                                                  certificateFile: jinshanBroker.certificate, privateKeyFile: jinshanBroker.key)
         let jinshanPeer = FederationPeer(jurisdiction: "jinshan", address: nil, authorityPath: pki.jinshanAuthority, exports: [], imports: [])
-        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: jinshanPeer) == nil)
+        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: jinshanPeer, linkLogID: "log-j") == nil)
         let misconfigured = FederationPeer(jurisdiction: "jinshan", address: nil, authorityPath: pki.pinghuAuthority, exports: [], imports: [])
-        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: misconfigured)?.code == .identityRefused)
+        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: misconfigured, linkLogID: "log-j")?.code == .identityRefused)
         let ofPinghu = try LogCheckpoint.sign(logID: "log-p", jurisdiction: "pinghu", offset: 9, chain: chain, time: WallClockReading.now(),
                                               certificateFile: pinghuBroker.certificate, privateKeyFile: pinghuBroker.key)
-        #expect(LogCheckpoint.importRefusal(ofPinghu.json, from: jinshanPeer)?.code == .notAuthorized, "Jinshan's link passing on Pinghu's checkpoint")
-        #expect(LogCheckpoint.importRefusal(Array("{}".utf8), from: jinshanPeer)?.code == .schemaViolation)
+        #expect(LogCheckpoint.importRefusal(ofPinghu.json, from: jinshanPeer, linkLogID: "log-j")?.code == .notAuthorized, "Jinshan's link passing on Pinghu's checkpoint")
+        #expect(LogCheckpoint.importRefusal(Array("{}".utf8), from: jinshanPeer, linkLogID: "log-j")?.code == .schemaViolation)
         // A checkpoint whose head was changed after signing.
         let moved = LogCheckpoint(logID: fromJinshan.logID, jurisdiction: "jinshan", offset: 10, chain: chain, time: fromJinshan.time,
                                   certificate: fromJinshan.certificate, signature: fromJinshan.signature)
-        #expect(LogCheckpoint.importRefusal(moved.json, from: jinshanPeer)?.code == .identityRefused)
+        #expect(LogCheckpoint.importRefusal(moved.json, from: jinshanPeer, linkLogID: "log-j")?.code == .identityRefused)
+        // Nothing rides along: not another log of Jinshan's, not an extra key in the JSON.
+        #expect(LogCheckpoint.importRefusal(fromJinshan.json, from: jinshanPeer, linkLogID: "log-j2")?.code == .notAuthorized)
+        var padded = try #require(try JSONSerialization.jsonObject(with: Data(fromJinshan.json)) as? [String: Any])
+        padded["note"] = "anything at all"
+        #expect(LogCheckpoint.importRefusal(Array(try JSONSerialization.data(withJSONObject: padded, options: [.sortedKeys])), from: jinshanPeer,
+                                            linkLogID: "log-j")?.code == .schemaViolation)
+        // The stored copy keeps the link's headers and the checkpoint's, not what else the peer sent.
+        var headers = StompHeaders()
+        headers["muster-type"] = "summons"
+        headers["muster-publish-id"] = "smuggled"
+        headers["muster-origin"] = "log-j/9"
+        let copy = LogCheckpoint.importedCopy(Publication(destination: CheckpointHeader.destination, headers: headers, body: fromJinshan.json,
+                                                          sender: PartyIdentity(jurisdiction: "jinshan", party: "test-broker")))
+        #expect(copy.headers["muster-type"] == nil && copy.headers["muster-publish-id"] == nil && copy.headers["muster-origin"] == "log-j/9")
+        #expect(copy.headers[CheckpointHeader.head] == "9:\(chain)")
     }
 }
 
