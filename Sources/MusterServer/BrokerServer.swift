@@ -138,8 +138,7 @@ public final class BrokerServer: @unchecked Sendable {
         let policyInForce = policy
         self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger,
                                      isRevoked: { issuer, serial in policyInForce.policy.trust.revokedSerials[issuer]?.contains(serial) == true })
-        self.checkpoints = CheckpointRecorder(broker: broker, log: log, identity: identity, configuration: configuration, federation: federation,
-                                              clock: clock, logger: logger)
+        self.checkpoints = CheckpointRecorder(broker: broker, log: log, identity: identity, configuration: configuration, federation: federation, logger: logger)
         let importLinks = links
         self.board = BoardDesk(broker: broker, policy: policy, desk: desk, log: log, identity: identity, links: { importLinks.statuses }, logger: logger)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }

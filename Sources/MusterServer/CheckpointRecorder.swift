@@ -17,21 +17,18 @@ final class CheckpointRecorder: @unchecked Sendable {
     private let identity: LogIdentity
     private let configuration: ServerConfiguration
     private let federation: FederationState
-    private let clock: @Sendable () -> Int64
     private let logger: Logger
-    /// The offset of the last checkpoint record: a head there means nothing new since.
-    private let lastRecord = Mutex<UInt64?>(nil)
+    /// The head the last checkpoint signed: only what was appended after it may call for another.
+    private let lastSigned = Mutex<UInt64?>(nil)
     /// Made by `start`; `start` and `stop` are the server's, called one after the other.
     private var timer: (any DispatchSourceTimer)?
 
-    init(broker: Broker, log: MessageLog, identity: LogIdentity, configuration: ServerConfiguration, federation: FederationState,
-         clock: @escaping @Sendable () -> Int64, logger: Logger) {
+    init(broker: Broker, log: MessageLog, identity: LogIdentity, configuration: ServerConfiguration, federation: FederationState, logger: Logger) {
         self.broker = broker
         self.log = log
         self.identity = identity
         self.configuration = configuration
         self.federation = federation
-        self.clock = clock
         self.logger = logger
     }
 
@@ -45,17 +42,44 @@ final class CheckpointRecorder: @unchecked Sendable {
         timer = source
     }
 
+    /// Records that are the federation's own bookkeeping: checkpoints (ours and our peers'), link
+    /// events and gap records, and delivery records.
+    static func isBookkeeping(_ record: LogRecord) -> Bool {
+        record.kind != .message || [CheckpointHeader.destination.description, FederationHeader.linkEventsDestination.description,
+                                    FederationHeader.exportGapDestination.description].contains(record.destination)
+    }
+
+    /// Whether a record other than bookkeeping lies after the last signed head, up to `head` (read
+    /// from the log, on this timer's queue; it stops at the first one).
+    private func movedSinceLastCheckpoint(head: UInt64) -> Bool {
+        guard let signed = lastSigned.withLock({ $0 }) else { return true }
+        guard head > signed else { return false }
+        let cursor = log.cursor(from: signed + 1)
+        do {
+            while true {
+                let records = try cursor.next(maxRecords: 256)
+                if records.isEmpty { return false }
+                if records.contains(where: { !Self.isBookkeeping($0) }) { return true }
+            }
+        } catch {
+            logger.warning("cannot read the log for a checkpoint: \(error)")
+            return false
+        }
+    }
+
     func stop() {
         timer?.cancel()
     }
 
-    /// Signs the head now and appends the checkpoint (nothing when the head is the last checkpoint's own record).
+    /// Signs the head now and appends the checkpoint, when a record other than the links' own
+    /// bookkeeping was appended since the last one: two linked brokers with nothing to say do not
+    /// keep signing each other's checkpoints and acknowledgements.
     func record() {
-        guard let head = log.head, lastRecord.withLock({ $0 }) != head.offset else { return }
+        guard let head = log.head, movedSinceLastCheckpoint(head: head.offset) else { return }
         let checkpoint: LogCheckpoint
         do {
             checkpoint = try LogCheckpoint.sign(logID: identity.logID, jurisdiction: identity.jurisdiction, offset: head.offset, chain: head.chain.hex,
-                                                time: clock(), certificateFile: configuration.certificatePath, privateKeyFile: configuration.privateKeyPath)
+                                                time: WallClock.milliseconds(), certificateFile: configuration.certificatePath, privateKeyFile: configuration.privateKeyPath)
         } catch {
             return logger.warning("cannot sign a log checkpoint (log.checkpoint-interval): \(error)")
         }
@@ -66,10 +90,10 @@ final class CheckpointRecorder: @unchecked Sendable {
         let peers = federation.rules.peers.map(\.jurisdiction)
         if !peers.isEmpty { headers[FederationHeader.export] = peers.joined(separator: ",") }
         let publication = Publication(destination: CheckpointHeader.destination, headers: headers, body: checkpoint.json, sender: configuration.brokerIdentity)
-        broker.publishAsBroker(publication) { [self] result in
+        lastSigned.withLock { $0 = max($0 ?? 0, head.offset) }
+        broker.publishAsBroker(publication) { [logger] result in
             switch result {
             case .success(let stored):
-                lastRecord.withLock { $0 = max($0 ?? 0, stored.offset) }
                 logger.info("log checkpoint signed", metadata: ["head": "\(head)", "record": "\(stored.offset)", "peers": "\(peers.joined(separator: ","))"])
             case .failure(let error):
                 logger.warning("cannot record a log checkpoint: \(error)")

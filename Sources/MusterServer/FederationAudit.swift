@@ -45,8 +45,9 @@ public struct FederationAudit: Sendable {
         var firstOffset: UInt64 = 0
         /// Every record's chain hash, by offset.
         var chains: [UInt64: ChainHash] = [:]
-        /// Each record exported to a peer: the peer, its sender and the SHA-256 of its body.
-        var exported: [UInt64: (peers: [String], sender: String, body: String)] = [:]
+        /// Each of this log's own records exported to a peer: the peers (and those it went to by the
+        /// urgent lane), its sender and the SHA-256 of its body. Relayed imports are not its own.
+        var exported: [UInt64: (peers: [String], urgent: [String], sender: String, body: String)] = [:]
         /// Copies of other logs' records: origin log id and offset → where it sits here, its origin
         /// hash, sender and body digest; and the origin keys refused here.
         var copies: [String: [UInt64: (offset: UInt64, originHash: String?, sender: String, body: String)]] = [:]
@@ -55,12 +56,17 @@ public struct FederationAudit: Sendable {
         var foreignClaims: [(offset: UInt64, sender: String)] = []
         /// The checkpoints of other jurisdictions' logs stored here (with where).
         var peerCheckpoints: [(offset: UInt64, checkpoint: LogCheckpoint)] = []
-        /// Per peer: the highest offset of this log the peer acknowledged.
-        var acknowledged: [String: UInt64] = [:]
+        /// Per peer and lane (`bulk`, `urgent`): the highest offset of this log the peer
+        /// acknowledged, from the exporter's own link records.
+        var acknowledged: [String: [String: UInt64]] = [:]
+        /// Origin keys stored twice (a link stores each once).
+        var duplicateCopies: [(origin: String, offsets: (UInt64, UInt64))] = []
     }
 
     /// Reads both logs (each must verify on its own first) and checks them against each other.
-    public static func run(dataDirectories: [String], authorityFiles: [String]) throws -> FederationAudit {
+    /// `authorities`: each jurisdiction's CA files; a checkpoint is checked only with its own
+    /// jurisdiction's (another's CA cannot vouch for it).
+    public static func run(dataDirectories: [String], authorities: [String: [String]]) throws -> FederationAudit {
         var sides: [Side] = []
         for directory in dataDirectories {
             guard let identity = LogIdentity.read(dataDirectory: directory) else {
@@ -78,15 +84,15 @@ public struct FederationAudit: Sendable {
             }
             sides.append(side)
         }
-        return audit(sides, authorityFiles: authorityFiles)
+        return audit(sides, authorities: authorities)
     }
 
-    static func audit(_ sides: [Side], authorityFiles: [String]) -> FederationAudit {
+    static func audit(_ sides: [Side], authorities: [String: [String]]) -> FederationAudit {
         var findings: [Finding] = []
         var crossings: [Crossing] = []
         for origin in sides {
             for importer in sides where importer.identity.logID != origin.identity.logID {
-                let (crossing, found) = check(from: origin, to: importer, authorityFiles: authorityFiles)
+                let (crossing, found) = check(from: origin, to: importer, authorityFiles: authorities[origin.identity.jurisdiction] ?? [])
                 crossings.append(crossing)
                 findings += found
             }
@@ -96,13 +102,20 @@ public struct FederationAudit: Sendable {
             for claim in side.foreignClaims where jurisdictions.contains(String(claim.sender.split(separator: "/").first ?? "")) {
                 findings.append(Finding(jurisdiction: side.identity.jurisdiction, offset: claim.offset,
                                         problem: "a record claims the sender \(claim.sender) of another jurisdiction but never crossed a link (no muster-origin): "
-                                        + "inserted into this log"))
+                                        + "inserted into this log, unless that party connected to this broker directly"))
+            }
+            for duplicate in side.duplicateCopies {
+                findings.append(Finding(jurisdiction: side.identity.jurisdiction, offset: duplicate.offsets.1,
+                                        problem: "a second copy of \(duplicate.origin) (the first is at offset \(duplicate.offsets.0)); a link stores each record once"))
             }
         }
         return FederationAudit(crossings: crossings, findings: findings)
     }
 
-    /// What crossed from `origin` to `importer`.
+    /// What crossed from `origin` to `importer`. Where a copy and the origin disagree, the
+    /// origin's signed checkpoints held by the importer decide: the origin's log is authentic up
+    /// to the highest one that holds (with the origin's CA) and matches it, so a disagreement
+    /// there is the importer's doing; above it, the origin is taken to have changed.
     private static func check(from origin: Side, to importer: Side, authorityFiles: [String]) -> (Crossing, [Finding]) {
         let from = origin.identity.jurisdiction, to = importer.identity.jurisdiction
         var crossing = Crossing(from: from, to: to)
@@ -111,6 +124,32 @@ public struct FederationAudit: Sendable {
         let refused = importer.refusedOrigins[origin.identity.logID] ?? []
         crossing.copied = copies.count
         crossing.refused = refused.count
+
+        var signedThrough: UInt64?
+        for held in importer.peerCheckpoints where held.checkpoint.jurisdiction == from {
+            crossing.checkpoints += 1
+            let checkpoint = held.checkpoint
+            if authorityFiles.isEmpty {
+                findings.append(Finding(jurisdiction: to, offset: held.offset, problem: "no CA file was given for \(from) (--ca \(from)=FILE): the checkpoint of its log held here cannot be checked"))
+            } else if case .failure(let error) = checkpoint.verify(authorityFiles: authorityFiles) {
+                findings.append(Finding(jurisdiction: to, offset: held.offset, problem: "the checkpoint of \(from)'s log held here does not hold with \(from)'s CA: \(error)"))
+            } else if checkpoint.logID != origin.identity.logID {
+                findings.append(Finding(jurisdiction: from, offset: nil, problem: "\(to) holds a checkpoint of log \(checkpoint.logID), but this log is "
+                                        + "\(origin.identity.logID): the log was replaced"))
+            } else if let chain = origin.chains[checkpoint.offset] {
+                if chain.hex == checkpoint.chain {
+                    signedThrough = max(signedThrough ?? 0, checkpoint.offset)
+                } else {
+                    findings.append(Finding(jurisdiction: from, offset: checkpoint.offset, problem: "\(to) holds this log's checkpoint, signed by its broker at "
+                                            + "\(checkpoint.time), naming chain hash \(checkpoint.chain); the log has \(chain.hex): rewritten at or before this offset"))
+                }
+            } else if checkpoint.offset >= origin.firstOffset {
+                findings.append(Finding(jurisdiction: from, offset: checkpoint.offset, problem: "\(to) holds this log's checkpoint of offset \(checkpoint.offset), "
+                                        + "which the log no longer has: records were removed"))
+            }
+        }
+        let authentic = { (offset: UInt64) in signedThrough.map { offset <= $0 } ?? false }
+
         for (originOffset, copy) in copies.sorted(by: { $0.key < $1.key }) {
             guard let chain = origin.chains[originOffset] else {
                 if originOffset < origin.firstOffset { continue }  // removed by the origin's retention, not by a forger
@@ -119,8 +158,13 @@ public struct FederationAudit: Sendable {
                 continue
             }
             if let originHash = copy.originHash, originHash != chain.hex {
-                findings.append(Finding(jurisdiction: from, offset: originOffset, problem: "the record's chain hash is \(chain.hex), but \(to)'s copy (at its "
-                                        + "offset \(copy.offset)) was taken with \(originHash): this log was changed at or before this offset after the record crossed"))
+                if authentic(originOffset) {
+                    findings.append(Finding(jurisdiction: to, offset: copy.offset, problem: "the copy of \(from)'s record \(originOffset) records the chain hash "
+                                            + "\(originHash), but \(from)'s log, which its signed checkpoint covers through \(signedThrough ?? 0), has \(chain.hex): the copy was altered"))
+                } else {
+                    findings.append(Finding(jurisdiction: from, offset: originOffset, problem: "the record's chain hash is \(chain.hex), but \(to)'s copy (at its "
+                                            + "offset \(copy.offset)) was taken with \(originHash): this log was changed at or before this offset after the record crossed"))
+                }
                 continue
             }
             guard let exported = origin.exported[originOffset], exported.peers.contains(to) else {
@@ -133,38 +177,20 @@ public struct FederationAudit: Sendable {
                                         + "(\(exported.sender != copy.sender ? "sender" : "body")): edited after it was imported"))
             }
         }
-        let acknowledged = origin.acknowledged[to]
-        crossing.acknowledgedThrough = acknowledged
+
+        let acknowledged = origin.acknowledged[to] ?? [:]
+        crossing.acknowledgedThrough = acknowledged[LinkLane.bulk.rawValue] ?? acknowledged.values.max()
         // Where the origin's own log was found changed, its later offsets no longer say what the
         // importer should hold (a rewrite moves them): only records before it are looked for.
         let originChanged = findings.filter { $0.jurisdiction == from }.compactMap(\.offset).min() ?? .max
-        if let acknowledged {
-            for (offset, exported) in origin.exported.sorted(by: { $0.key < $1.key })
-            where offset <= acknowledged && offset < originChanged && exported.peers.contains(to) && copies[offset] == nil && !refused.contains(offset) {
-                findings.append(Finding(jurisdiction: to, offset: nil, problem: "\(from)'s record \(offset), exported to \(to) and acknowledged by it (through "
-                                        + "\(acknowledged)), is neither stored nor refused in this log: deleted after it was imported"))
-            }
-        }
-        var signedThrough: UInt64?
-        for held in importer.peerCheckpoints where held.checkpoint.jurisdiction == from {
-            crossing.checkpoints += 1
-            let checkpoint = held.checkpoint
-            if case .success = checkpoint.verify(authorityFiles: authorityFiles), checkpoint.logID == origin.identity.logID,
-               origin.chains[checkpoint.offset]?.hex == checkpoint.chain {
-                signedThrough = max(signedThrough ?? 0, checkpoint.offset)
-            }
-            if case .failure(let error) = checkpoint.verify(authorityFiles: authorityFiles) {
-                findings.append(Finding(jurisdiction: to, offset: held.offset, problem: "the checkpoint of \(from)'s log held here does not hold: \(error)"))
-            } else if checkpoint.logID != origin.identity.logID {
-                findings.append(Finding(jurisdiction: from, offset: nil, problem: "\(to) holds a checkpoint of log \(checkpoint.logID), but this log is "
-                                        + "\(origin.identity.logID): the log was replaced"))
-            } else if let chain = origin.chains[checkpoint.offset], chain.hex != checkpoint.chain {
-                findings.append(Finding(jurisdiction: from, offset: checkpoint.offset, problem: "\(to) holds this log's checkpoint, signed by its broker at "
-                                        + "\(checkpoint.time), naming chain hash \(checkpoint.chain); the log has \(chain.hex): rewritten at or before this offset"))
-            } else if origin.chains[checkpoint.offset] == nil, checkpoint.offset >= origin.firstOffset {
-                findings.append(Finding(jurisdiction: from, offset: checkpoint.offset, problem: "\(to) holds this log's checkpoint of offset \(checkpoint.offset), "
-                                        + "which the log no longer has: records were removed"))
-            }
+        // What the importer's retention removed is not missing: records older than its oldest remaining copy are not looked for.
+        let importerKeepsFrom = importer.firstOffset == 0 ? 0 : (copies.keys.min() ?? 0)
+        for (offset, exported) in origin.exported.sorted(by: { $0.key < $1.key })
+        where offset < originChanged && offset >= importerKeepsFrom && exported.peers.contains(to) && copies[offset] == nil && !refused.contains(offset) {
+            let lane = exported.urgent.contains(to) ? LinkLane.urgent.rawValue : LinkLane.bulk.rawValue
+            guard let through = acknowledged[lane], offset <= through else { continue }
+            findings.append(Finding(jurisdiction: to, offset: nil, problem: "\(from)'s record \(offset), exported to \(to) and acknowledged by it (\(lane) lane, "
+                                    + "through \(through)), is neither stored nor refused in this log: deleted after it was imported"))
         }
         if let signedThrough { crossing.coveredBySignature = copies.keys.filter { $0 <= signedThrough }.count }
         return (crossing, findings)
@@ -177,13 +203,15 @@ extension FederationAudit.Side {
         guard record.kind == .message else { return }
         let jurisdiction = identity.jurisdiction
         let sender = "\(record.header(ReservedHeader.senderJurisdiction) ?? jurisdiction)/\(record.header(ReservedHeader.sender) ?? "")"
-        if let peers = record.header(FederationHeader.export) {
-            exported[record.offset] = (FederationHeader.jurisdictions(peers), sender, SHA256Digest.hex(of: record.body))
+        if let peers = record.header(FederationHeader.export), record.header(FederationHeader.origin) == nil {
+            exported[record.offset] = (FederationHeader.jurisdictions(peers), FederationHeader.jurisdictions(record.header(FederationHeader.exportUrgent)),
+                                       sender, SHA256Digest.hex(of: record.body))
         }
         if let originText = record.header(FederationHeader.origin), let origin = FederationHeader.parseOrigin(originText) {
             if record.destination == FederationHeader.refusalDestination.description {
                 refusedOrigins[origin.logID, default: []].insert(origin.offset)
             } else {
+                if let earlier = copies[origin.logID]?[origin.offset] { duplicateCopies.append((originText, (earlier.offset, record.offset))) }
                 copies[origin.logID, default: [:]][origin.offset] = (record.offset, record.header(FederationHeader.originHash), sender, SHA256Digest.hex(of: record.body))
                 if record.destination == CheckpointHeader.destination.description,
                    let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(record.body)) {
@@ -193,11 +221,16 @@ extension FederationAudit.Side {
         } else if !sender.hasPrefix("\(jurisdiction)/") {
             foreignClaims.append((record.offset, sender))
         }
-        // The exporter's link records: how far the peer acknowledged (while up, and when the link went down).
+        // The exporter's link records: how far the peer acknowledged, per lane (while up, and when
+        // the link went down). The importer's own records (its position in the peer's log) do not count;
+        // before records said their side, the exporter's "down" was the one without a reason.
         if record.destination == FederationHeader.linkEventsDestination.description,
-           ["acknowledged", "down"].contains(record.header(FederationHeader.linkEvent) ?? ""),
+           let event = record.header(FederationHeader.linkEvent), event == "acknowledged" || event == "down",
+           record.header(FederationHeader.linkSide) == "export" || (record.header(FederationHeader.linkSide) == nil
+                                                                   && (event == "acknowledged" || record.header(FederationHeader.linkReason) == nil)),
            let peer = record.header(FederationHeader.linkPeer), let offset = record.header(FederationHeader.linkOffset).flatMap({ UInt64($0) }) {
-            acknowledged[peer] = max(acknowledged[peer] ?? 0, offset)
+            let lane = record.header(FederationHeader.lane) ?? LinkLane.bulk.rawValue
+            acknowledged[peer, default: [:]][lane] = max(acknowledged[peer]?[lane] ?? 0, offset)
         }
     }
 }

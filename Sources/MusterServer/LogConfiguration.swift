@@ -43,6 +43,7 @@ public struct LogSettings: Sendable {
         if try section.string("checkpoint-interval") == "off" {
             settings.checkpointInterval = nil
         } else if let interval = try section.duration("checkpoint-interval") {
+            guard interval >= 1_000 else { throw section.error("checkpoint-interval", "must be at least 1s (each checkpoint is a signature and a record)") }
             settings.checkpointInterval = interval
         }
         try section.rejectUnknownKeys()

@@ -13,32 +13,41 @@ extension FederationCommand {
                 the copy was taken with, and the same sender and body; every record the exporter sent and the \
                 importer acknowledged is stored or refused (recorded) in the importer's log; no record claims a \
                 sender of the other jurisdiction without having crossed; and every checkpoint one log holds of \
-                the other's holds with the CA files given (--ca, one per jurisdiction) and matches the other \
+                the other's holds with that jurisdiction's CA (--ca JURISDICTION=FILE) and matches the other \
                 log. Exits 1 listing each finding with its jurisdiction and offset.
                 """)
 
         @Option(name: .customLong("data"), help: ArgumentHelp("A broker's data directory (a copy is enough); give two.", valueName: "dir"))
         var directories: [String] = []
 
-        @Option(help: ArgumentHelp("A jurisdiction's CA file, for the signed checkpoints (repeatable).", valueName: "file"))
+        @Option(help: ArgumentHelp("A jurisdiction's CA file, for its broker's signed checkpoints (repeatable; each is checked only with its own jurisdiction's).",
+                                   valueName: "jurisdiction=file"))
         var ca: [String] = []
 
         func validate() throws {
             guard directories.count == 2 else { throw ValidationError("give two data directories: --data A --data B") }
+            for item in ca where !item.contains("=") {
+                throw ValidationError("--ca \(item): name the jurisdiction the CA is for, as --ca jinshan=\(item) (another jurisdiction's CA cannot vouch for a broker)")
+            }
+        }
+
+        /// Each jurisdiction's CA files.
+        var authorities: [String: [String]] {
+            Dictionary(grouping: ca.compactMap { item -> (String, String)? in
+                guard let equals = item.firstIndex(of: "=") else { return nil }
+                return (String(item[..<equals]), String(item[item.index(after: equals)...]))
+            }, by: \.0).mapValues { $0.map(\.1) }
         }
 
         func run() throws {
             let audit: FederationAudit
-            do { audit = try FederationAudit.run(dataDirectories: directories, authorityFiles: ca) } catch {
+            do { audit = try FederationAudit.run(dataDirectories: directories, authorities: authorities) } catch {
                 throw CommandFailure("cannot audit: \(error)")
             }
             for crossing in audit.crossings {
                 print("\(crossing.from) → \(crossing.to): \(crossing.copied) records stored and \(crossing.refused) refused in \(crossing.to)'s log; "
                       + "acknowledged through \(crossing.acknowledgedThrough.map(String.init) ?? "nothing"); "
                       + "\(crossing.checkpoints) of \(crossing.from)'s checkpoints held by \(crossing.to), covering \(crossing.coveredBySignature) of the records stored")
-            }
-            if ca.isEmpty, audit.crossings.contains(where: { $0.checkpoints > 0 }) {
-                print("note: without --ca the checkpoints' signatures cannot be checked (each is reported)")
             }
             guard !audit.findings.isEmpty else {
                 print("verified: everything that crossed is in place in both logs")

@@ -27,6 +27,14 @@ struct FederationVerifyTests {
             let checkpoints = try await FederationCheckpointTests.records(brokers.pinghu.dataDirectory, "/topic/muster.checkpoints")
             return atPinghu.count == 6 && atJinshan.count == 6 && !checkpoints.isEmpty
         }
+        // One more checkpoint, signed after the patrols were in Jinshan's log: it covers them. A
+        // notice that stays in Jinshan calls for it (link bookkeeping alone does not).
+        let held = try await FederationCheckpointTests.records(brokers.pinghu.dataDirectory, "/topic/muster.checkpoints").count
+        try await runMuster(["pub", "/topic/local.notice", "checkpoint me", "--server", "\(brokers.jinshan.address)", "--cert", langxia.certificate,
+                             "--key", langxia.key, "--ca", brokers.pki.authorityBundle]).expectSuccess("publish at Jinshan")
+        try await eventually(timeout: .seconds(60), "Pinghu stores a checkpoint signed after the patrols", pollingEvery: .milliseconds(500)) {
+            try await FederationCheckpointTests.records(brokers.pinghu.dataDirectory, "/topic/muster.checkpoints").count > held
+        }
         brokers.halt()
         return brokers
     }
@@ -41,10 +49,16 @@ struct FederationVerifyTests {
     }
 
     static func verify(_ jinshan: String, _ pinghu: String, _ brokers: LinkedBrokers) async throws -> ProgramRun {
-        try await runMuster(["federation", "verify", "--data", jinshan, "--data", pinghu, "--ca", brokers.pki.jinshanAuthority, "--ca", brokers.pki.pinghuAuthority])
+        try await runMuster(["federation", "verify", "--data", jinshan, "--data", pinghu, "--ca", "jinshan=\(brokers.pki.jinshanAuthority)",
+                        "--ca", "pinghu=\(brokers.pki.pinghuAuthority)"])
     }
 
     static func body(_ record: LogRecord) -> String { String(decoding: record.body, as: UTF8.self) }
+
+    @Test func aCAFileMustNameItsJurisdiction() async throws {
+        let run = try await runMuster(["federation", "verify", "--data", "a", "--data", "b", "--ca", "ca.crt"])
+        #expect(run.status != 0 && run.output.contains("--ca jinshan=ca.crt"), "\(run)")
+    }
 
     @Test func untouchedLogsPassAndEachForgeryIsFoundOnItsSide() async throws {
         let brokers = try await Self.exchanged()
@@ -84,6 +98,23 @@ struct FederationVerifyTests {
         let edit = try await Self.verify(edited.jinshan, edited.pinghu, brokers)
         #expect(edit.status != 0 && edit.stdout.contains("FAILED pinghu offset \(editedOffset ?? 0): the copy of jinshan's record") && edit.stdout.contains("(body)"),
                 "\(edit)")
+
+        // Pinghu alters the origin hash its copy of Jinshan's second patrol carries, to make Jinshan's log look changed:
+        // Jinshan's signed checkpoint, held by Pinghu itself, covers that record, so the blame stays with Pinghu.
+        let framed = try Self.copies(of: brokers)
+        defer { framed.directory.remove() }
+        var framedOffset: UInt64?
+        try LogForgery.rewrite(dataDirectory: framed.pinghu) { record in
+            guard Self.body(record) == "Jinshan patrol 2" else { return [record.entry] }
+            framedOffset = record.offset
+            var entry = record.entry
+            entry.headers = entry.headers.map { $0.name == FederationHeader.originHash ? LogHeader($0.name, String(repeating: "0", count: 64)) : $0 }
+            return [entry]
+        }
+        let framing = try await Self.verify(framed.jinshan, framed.pinghu, brokers)
+        #expect(framing.status != 0 && framing.stdout.contains("FAILED pinghu offset \(framedOffset ?? 0): the copy of jinshan's record")
+                && framing.stdout.contains("the copy was altered"), "\(framing)")
+        #expect(!framing.stdout.contains("FAILED jinshan"), "Jinshan was blamed for Pinghu's forgery: \(framing)")
 
         // Jinshan inserts a record claiming Guangchen town as its sender.
         let inserted = try Self.copies(of: brokers)

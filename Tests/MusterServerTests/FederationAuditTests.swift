@@ -14,7 +14,7 @@ struct FederationAuditTests {
         // A copy of Jinshan's record 3 (pruned there since) and one of record 25 (which Jinshan's log never reaches).
         pinghu.copies["log-j"] = [3: (offset: 1, originHash: Self.chain(3).hex, sender: "jinshan/langxia-town", body: "x"),
                                   25: (offset: 2, originHash: Self.chain(25).hex, sender: "jinshan/langxia-town", body: "y")]
-        let audit = FederationAudit.audit([jinshan, pinghu], authorityFiles: [])
+        let audit = FederationAudit.audit([jinshan, pinghu], authorities: [:])
         #expect(audit.findings.count == 1, "\(audit.findings)")
         #expect(audit.findings.first?.jurisdiction == "jinshan" && audit.findings.first?.offset == 25, "\(audit.findings)")
     }
