@@ -55,6 +55,19 @@ static inline X509 *muster_X509_stack_value(const STACK_OF(X509) *stack, int ind
     return sk_X509_value(stack, index);
 }
 
+/// A new, empty STACK_OF(X509) (sk_X509_new_null is a macro); free with muster_X509_stack_free.
+static inline STACK_OF(X509) *muster_X509_stack_new(void) { return sk_X509_new_null(); }
+
+/// Appends a certificate to a stack, which takes a reference of its own; 1 on success.
+static inline int muster_X509_stack_push(STACK_OF(X509) *stack, X509 *certificate) {
+    if (X509_up_ref(certificate) != 1) return 0;
+    if (sk_X509_push(stack, certificate) <= 0) { X509_free(certificate); return 0; }
+    return 1;
+}
+
+/// Frees a stack and its references (sk_X509_pop_free is a macro).
+static inline void muster_X509_stack_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
+
 /// Whether the newest error on this thread's queue is PEM's "no start line", i.e. a PEM
 /// reader found no further object (the normal end of a file of several certificates).
 static inline int muster_PEM_error_is_no_start_line(void) {

@@ -3,6 +3,7 @@ import Foundation
 import MusterFederation
 import MusterBroker
 import MusterLog
+import MusterNet
 import MusterStomp
 import MusterProtocol
 @testable import MusterServer
@@ -167,4 +168,33 @@ extension LogCheckpointTests {
 
 enum WallClockReading {
     static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}
+
+extension LogCheckpointTests {
+    @Test func aBrokerCertificateFromAnIntermediateCAHoldsWithTheRootWhenItsChainComesWithIt() throws {
+        let directory = try TemporaryDirectory(prefix: "muster-checkpoint-chain")
+        defer { directory.remove() }
+        let pki = try TestPKI(in: directory.file("pki"))
+        let root = try CertificateAuthority(certificatePath: pki.jinshanAuthority, keyPath: directory.file("pki/jinshan/ca.key"))
+        try root.issue(commonName: "Jinshan issuing CA", usage: .certificateAuthority)
+            .write(certificateTo: directory.file("issuing.crt"), keyTo: directory.file("issuing.key"))
+        let issuing = try CertificateAuthority(certificatePath: directory.file("issuing.crt"), keyPath: directory.file("issuing.key"))
+        let broker = try issuing.issue(commonName: "jinshan broker", usage: .broker, uriNames: ["muster://jinshan/broker"])
+        try broker.write(certificateTo: directory.file("leaf.crt"), keyTo: directory.file("broker.key"))
+        // As TLS serves it: the broker's certificate, then the intermediate.
+        try (broker.certificatePEM + (try String(contentsOfFile: directory.file("issuing.crt"), encoding: .utf8)))
+            .write(toFile: directory.file("broker-chain.crt"), atomically: true, encoding: .utf8)
+        let chain = String(repeating: "cd", count: 32)
+        let checkpoint = try LogCheckpoint.sign(logID: "log-j", jurisdiction: "jinshan", offset: 4, chain: chain, time: WallClockReading.now(),
+                                                certificateFile: directory.file("broker-chain.crt"), privateKeyFile: directory.file("broker.key"))
+        #expect(try checkpoint.verify(authorityFiles: [pki.jinshanAuthority]).get() == Self.broker)
+        // Without the intermediate, the root cannot vouch for the broker.
+        let leafOnly = try LogCheckpoint.sign(logID: "log-j", jurisdiction: "jinshan", offset: 4, chain: chain, time: WallClockReading.now(),
+                                              certificateFile: directory.file("leaf.crt"), privateKeyFile: directory.file("broker.key"))
+        guard case .failure(let error) = leafOnly.verify(authorityFiles: [pki.jinshanAuthority]) else {
+            Issue.record("a broker certificate held without its intermediate CA")
+            return
+        }
+        #expect(error.description.contains("does not chain"), "\(error)")
+    }
 }
