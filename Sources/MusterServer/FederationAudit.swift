@@ -38,6 +38,24 @@ public struct FederationAudit: Sendable {
     public let crossings: [Crossing]
     public let findings: [Finding]
 
+    /// What must be the same in a record and its copy: sender, body, the headers that cross
+    /// (digests), and the time the origin stored it (the copy's `muster-origin-time`).
+    struct Content: Equatable {
+        let sender: String
+        let body: String
+        let headers: String
+        let time: Int64?
+
+        /// The first part that differs from `other`, named for a finding.
+        func difference(from other: Content) -> String? {
+            if sender != other.sender { return "sender" }
+            if body != other.body { return "body" }
+            if headers != other.headers { return "headers" }
+            if let time, let otherTime = other.time, time != otherTime { return "origin time" }
+            return nil
+        }
+    }
+
     /// One log as read for the audit.
     struct Side {
         let identity: LogIdentity
@@ -47,10 +65,10 @@ public struct FederationAudit: Sendable {
         var chains: [UInt64: ChainHash] = [:]
         /// Each of this log's own records exported to a peer: the peers (and those it went to by the
         /// urgent lane), its sender and the SHA-256 of its body. Relayed imports are not its own.
-        var exported: [UInt64: (peers: [String], urgent: [String], sender: String, body: String)] = [:]
+        var exported: [UInt64: (peers: [String], urgent: [String], content: Content)] = [:]
         /// Copies of other logs' records: origin log id and offset → where it sits here, its origin
         /// hash, sender and body digest; and the origin keys refused here.
-        var copies: [String: [UInt64: (offset: UInt64, originHash: String?, sender: String, body: String)]] = [:]
+        var copies: [String: [UInt64: (offset: UInt64, originHash: String?, content: Content)]] = [:]
         var refusedOrigins: [String: Set<UInt64>] = [:]
         /// Records whose sender is of another jurisdiction but that carry no origin.
         var foreignClaims: [(offset: UInt64, sender: String)] = []
@@ -172,9 +190,9 @@ public struct FederationAudit: Sendable {
                                         + "exported to \(to): inserted into this log"))
                 continue
             }
-            if exported.sender != copy.sender || exported.body != copy.body {
+            if let difference = copy.content.difference(from: exported.content) {
                 findings.append(Finding(jurisdiction: to, offset: copy.offset, problem: "the copy of \(from)'s record \(originOffset) differs from it "
-                                        + "(\(exported.sender != copy.sender ? "sender" : "body")): edited after it was imported"))
+                                        + "(\(difference)): edited after it was imported"))
             }
         }
 
@@ -198,6 +216,16 @@ public struct FederationAudit: Sendable {
 }
 
 extension FederationAudit.Side {
+    /// Headers that do not cross as they are: the link's own, the sender's (compared apart), and
+    /// those the importer writes for a checkpoint's copy.
+    static let notCompared: Set<String> = FederationHeader.all.union(CheckpointHeader.all)
+        .union([ReservedHeader.sender, ReservedHeader.senderJurisdiction, "content-length", "content-type"])
+
+    static func content(_ record: LogRecord, sender: String, time: Int64?) -> FederationAudit.Content {
+        let headers = record.headers.filter { !notCompared.contains($0.name) }.map { "\($0.name):\($0.value)\n" }.sorted().joined()
+        return FederationAudit.Content(sender: sender, body: SHA256Digest.hex(of: record.body), headers: SHA256Digest.hex(of: Array(headers.utf8)), time: time)
+    }
+
     mutating func take(_ record: LogRecord) {
         chains[record.offset] = record.chain
         guard record.kind == .message else { return }
@@ -205,14 +233,15 @@ extension FederationAudit.Side {
         let sender = "\(record.header(ReservedHeader.senderJurisdiction) ?? jurisdiction)/\(record.header(ReservedHeader.sender) ?? "")"
         if let peers = record.header(FederationHeader.export), record.header(FederationHeader.origin) == nil {
             exported[record.offset] = (FederationHeader.jurisdictions(peers), FederationHeader.jurisdictions(record.header(FederationHeader.exportUrgent)),
-                                       sender, SHA256Digest.hex(of: record.body))
+                                       Self.content(record, sender: sender, time: record.timestamp))
         }
         if let originText = record.header(FederationHeader.origin), let origin = FederationHeader.parseOrigin(originText) {
             if record.destination == FederationHeader.refusalDestination.description {
                 refusedOrigins[origin.logID, default: []].insert(origin.offset)
             } else {
                 if let earlier = copies[origin.logID]?[origin.offset] { duplicateCopies.append((originText, (earlier.offset, record.offset))) }
-                copies[origin.logID, default: [:]][origin.offset] = (record.offset, record.header(FederationHeader.originHash), sender, SHA256Digest.hex(of: record.body))
+                copies[origin.logID, default: [:]][origin.offset] = (record.offset, record.header(FederationHeader.originHash),
+                                                                     Self.content(record, sender: sender, time: record.header(FederationHeader.originTime).flatMap { Int64($0) }))
                 if record.destination == CheckpointHeader.destination.description,
                    let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(record.body)) {
                     peerCheckpoints.append((record.offset, checkpoint))

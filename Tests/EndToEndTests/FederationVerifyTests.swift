@@ -99,6 +99,18 @@ struct FederationVerifyTests {
         #expect(edit.status != 0 && edit.stdout.contains("FAILED pinghu offset \(editedOffset ?? 0): the copy of jinshan's record") && edit.stdout.contains("(body)"),
                 "\(edit)")
 
+        // Pinghu moves its copy of Jinshan's first patrol earlier in time (what deadlines are judged on).
+        let backdated = try Self.copies(of: brokers)
+        defer { backdated.directory.remove() }
+        try LogForgery.rewrite(dataDirectory: backdated.pinghu) { record in
+            guard Self.body(record) == "Jinshan patrol 1" else { return [record.entry] }
+            var entry = record.entry
+            entry.headers = entry.headers.map { $0.name == FederationHeader.originTime ? LogHeader($0.name, String((Int64($0.value) ?? 0) - 600_000)) : $0 }
+            return [entry]
+        }
+        let backdating = try await Self.verify(backdated.jinshan, backdated.pinghu, brokers)
+        #expect(backdating.status != 0 && backdating.stdout.contains("(origin time): edited after it was imported"), "\(backdating)")
+
         // Pinghu alters the origin hash its copy of Jinshan's second patrol carries, to make Jinshan's log look changed:
         // Jinshan's signed checkpoint, held by Pinghu itself, covers that record, so the blame stays with Pinghu.
         let framed = try Self.copies(of: brokers)

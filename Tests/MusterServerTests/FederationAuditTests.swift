@@ -12,8 +12,9 @@ struct FederationAuditTests {
         for offset in UInt64(10)...20 { jinshan.chains[offset] = Self.chain(UInt8(offset)) }
         var pinghu = FederationAudit.Side(identity: LogIdentity(jurisdiction: "pinghu", logID: "log-p", created: 0, offset: 0))
         // A copy of Jinshan's record 3 (pruned there since) and one of record 25 (which Jinshan's log never reaches).
-        pinghu.copies["log-j"] = [3: (offset: 1, originHash: Self.chain(3).hex, sender: "jinshan/langxia-town", body: "x"),
-                                  25: (offset: 2, originHash: Self.chain(25).hex, sender: "jinshan/langxia-town", body: "y")]
+        let content = FederationAudit.Content(sender: "jinshan/langxia-town", body: "x", headers: "", time: nil)
+        pinghu.copies["log-j"] = [3: (offset: 1, originHash: Self.chain(3).hex, content: content),
+                                  25: (offset: 2, originHash: Self.chain(25).hex, content: content)]
         let audit = FederationAudit.audit([jinshan, pinghu], authorities: [:])
         #expect(audit.findings.count == 1, "\(audit.findings)")
         #expect(audit.findings.first?.jurisdiction == "jinshan" && audit.findings.first?.offset == 25, "\(audit.findings)")
