@@ -60,6 +60,33 @@ struct FederationVerifyTests {
         #expect(run.status != 0 && run.output.contains("--ca jinshan=ca.crt"), "\(run)")
     }
 
+    /// Where a forgery was made, and what `muster federation verify` said of it.
+    struct Forgery {
+        let offset: UInt64?
+        let verify: ProgramRun
+    }
+
+    /// Copies both logs, has a forger rewrite one side's: the record whose body is `body` becomes
+    /// what `forge` returns (nothing, itself edited, or more records); then verifies the pair.
+    static func forge(_ brokers: LinkedBrokers, inPinghu: Bool, body: String, _ forge: (LogEntry) -> [LogEntry]) async throws -> Forgery {
+        let copies = try Self.copies(of: brokers)
+        defer { copies.directory.remove() }
+        var offset: UInt64?
+        try LogForgery.rewrite(dataDirectory: inPinghu ? copies.pinghu : copies.jinshan) { record in
+            guard Self.body(record) == body else { return [record.entry] }
+            offset = record.offset
+            return forge(record.entry)
+        }
+        return Forgery(offset: offset, verify: try await Self.verify(copies.jinshan, copies.pinghu, brokers))
+    }
+
+    /// `entry` with the header `name`'s value replaced by `value(old)`.
+    static func replacing(_ name: String, in entry: LogEntry, _ value: (String) -> String) -> LogEntry {
+        var edited = entry
+        edited.headers = entry.headers.map { $0.name == name ? LogHeader($0.name, value($0.value)) : $0 }
+        return edited
+    }
+
     @Test func untouchedLogsPassAndEachForgeryIsFoundOnItsSide() async throws {
         let brokers = try await Self.exchanged()
         defer { brokers.remove() }
@@ -74,90 +101,53 @@ struct FederationVerifyTests {
         #expect(Int(toPinghu.2)! >= 1 && Int(toPinghu.1)! == 3 + Int(toPinghu.2)!, "\(clean)")
         #expect(clean.stdout.contains("checkpoints held by pinghu, covering"), "\(clean)")
 
-        // Pinghu deletes its copy of Jinshan's second patrol.
-        let deleted = try Self.copies(of: brokers)
-        defer { deleted.directory.remove() }
-        try LogForgery.rewrite(dataDirectory: deleted.pinghu) { Self.body($0) == "Jinshan patrol 2" ? [] : [$0.entry] }
-        let deletion = try await Self.verify(deleted.jinshan, deleted.pinghu, brokers)
+        // Pinghu deletes its copy of Jinshan's second patrol. Deleting it rewrote Pinghu's log:
+        // that shows too, and is not blamed on Jinshan.
+        let deletion = try await Self.forge(brokers, inPinghu: true, body: "Jinshan patrol 2") { _ in [] }.verify
         #expect(deletion.status != 0 && deletion.stdout.contains("FAILED pinghu: jinshan's record") && deletion.stdout.contains("neither stored nor refused"),
                 "\(deletion)")
-        // Deleting it rewrote Pinghu's log: that shows too, and is not blamed on Jinshan.
         #expect(!deletion.stdout.contains("FAILED jinshan"), "\(deletion)")
 
         // Pinghu edits its copy of Jinshan's third patrol.
-        let edited = try Self.copies(of: brokers)
-        defer { edited.directory.remove() }
-        var editedOffset: UInt64?
-        try LogForgery.rewrite(dataDirectory: edited.pinghu) { record in
-            guard Self.body(record) == "Jinshan patrol 3" else { return [record.entry] }
-            editedOffset = record.offset
-            var entry = record.entry
-            entry.body = Array("Jinshan patrol 3 (nothing found)".utf8)
-            return [entry]
+        let edit = try await Self.forge(brokers, inPinghu: true, body: "Jinshan patrol 3") { entry in
+            var edited = entry
+            edited.body = Array("Jinshan patrol 3 (nothing found)".utf8)
+            return [edited]
         }
-        let edit = try await Self.verify(edited.jinshan, edited.pinghu, brokers)
-        #expect(edit.status != 0 && edit.stdout.contains("FAILED pinghu offset \(editedOffset ?? 0): the copy of jinshan's record") && edit.stdout.contains("(body)"),
-                "\(edit)")
+        #expect(edit.verify.status != 0 && edit.verify.stdout.contains("FAILED pinghu offset \(edit.offset ?? 0): the copy of jinshan's record")
+                && edit.verify.stdout.contains("(body)"), "\(edit.verify)")
 
         // Pinghu moves its copy of Jinshan's first patrol earlier in time (what deadlines are judged on).
-        let backdated = try Self.copies(of: brokers)
-        defer { backdated.directory.remove() }
-        try LogForgery.rewrite(dataDirectory: backdated.pinghu) { record in
-            guard Self.body(record) == "Jinshan patrol 1" else { return [record.entry] }
-            var entry = record.entry
-            entry.headers = entry.headers.map { $0.name == FederationHeader.originTime ? LogHeader($0.name, String((Int64($0.value) ?? 0) - 600_000)) : $0 }
-            return [entry]
-        }
-        let backdating = try await Self.verify(backdated.jinshan, backdated.pinghu, brokers)
+        let backdating = try await Self.forge(brokers, inPinghu: true, body: "Jinshan patrol 1") { entry in
+            [Self.replacing(FederationHeader.originTime, in: entry) { String((Int64($0) ?? 0) - 600_000) }]
+        }.verify
         #expect(backdating.status != 0 && backdating.stdout.contains("(origin time): edited after it was imported"), "\(backdating)")
 
         // Pinghu alters the origin hash its copy of Jinshan's second patrol carries, to make Jinshan's log look changed:
         // Jinshan's signed checkpoint, held by Pinghu itself, covers that record, so the blame stays with Pinghu.
-        let framed = try Self.copies(of: brokers)
-        defer { framed.directory.remove() }
-        var framedOffset: UInt64?
-        try LogForgery.rewrite(dataDirectory: framed.pinghu) { record in
-            guard Self.body(record) == "Jinshan patrol 2" else { return [record.entry] }
-            framedOffset = record.offset
-            var entry = record.entry
-            entry.headers = entry.headers.map { $0.name == FederationHeader.originHash ? LogHeader($0.name, String(repeating: "0", count: 64)) : $0 }
-            return [entry]
+        let framing = try await Self.forge(brokers, inPinghu: true, body: "Jinshan patrol 2") { entry in
+            [Self.replacing(FederationHeader.originHash, in: entry) { _ in String(repeating: "0", count: 64) }]
         }
-        let framing = try await Self.verify(framed.jinshan, framed.pinghu, brokers)
-        #expect(framing.status != 0 && framing.stdout.contains("FAILED pinghu offset \(framedOffset ?? 0): the copy of jinshan's record")
-                && framing.stdout.contains("the copy was altered"), "\(framing)")
-        #expect(!framing.stdout.contains("FAILED jinshan"), "Jinshan was blamed for Pinghu's forgery: \(framing)")
+        #expect(framing.verify.status != 0 && framing.verify.stdout.contains("FAILED pinghu offset \(framing.offset ?? 0): the copy of jinshan's record")
+                && framing.verify.stdout.contains("the copy was altered"), "\(framing.verify)")
+        #expect(!framing.verify.stdout.contains("FAILED jinshan"), "Jinshan was blamed for Pinghu's forgery: \(framing.verify)")
 
         // Jinshan inserts a record claiming Guangchen town as its sender.
-        let inserted = try Self.copies(of: brokers)
-        defer { inserted.directory.remove() }
-        try LogForgery.rewrite(dataDirectory: inserted.jinshan) { record in
-            guard Self.body(record) == "Jinshan patrol 1" else { return [record.entry] }
-            var forged = record.entry
-            forged.headers = forged.headers.map { header in
-                switch header.name {
-                case ReservedHeader.sender: LogHeader(header.name, "guangchen-town")
-                case ReservedHeader.senderJurisdiction: LogHeader(header.name, "pinghu")
-                default: header
-                }
-            }.filter { $0.name != FederationHeader.export }
+        let insertion = try await Self.forge(brokers, inPinghu: false, body: "Jinshan patrol 1") { entry in
+            var forged = Self.replacing(ReservedHeader.senderJurisdiction, in: Self.replacing(ReservedHeader.sender, in: entry) { _ in "guangchen-town" }) { _ in "pinghu" }
+            forged.headers = forged.headers.filter { $0.name != FederationHeader.export }
             forged.body = Array("Guangchen town agrees to pay".utf8)
-            return [record.entry, forged]
-        }
-        let insertion = try await Self.verify(inserted.jinshan, inserted.pinghu, brokers)
+            return [entry, forged]
+        }.verify
         #expect(insertion.status != 0 && insertion.stdout.contains("FAILED jinshan offset") && insertion.stdout.contains("claims the sender pinghu/guangchen-town"),
                 "\(insertion)")
 
         // Jinshan rewrites its first patrol after Pinghu stored its checkpoint.
-        let rewritten = try Self.copies(of: brokers)
-        defer { rewritten.directory.remove() }
-        try LogForgery.rewrite(dataDirectory: rewritten.jinshan) { record in
-            guard Self.body(record) == "Jinshan patrol 1" else { return [record.entry] }
-            var entry = record.entry
-            entry.body = Array("Jinshan patrol 1 (never happened)".utf8)
-            return [entry]
-        }
-        let rewrite = try await Self.verify(rewritten.jinshan, rewritten.pinghu, brokers)
+        let rewrite = try await Self.forge(brokers, inPinghu: false, body: "Jinshan patrol 1") { entry in
+            var edited = entry
+            edited.body = Array("Jinshan patrol 1 (never happened)".utf8)
+            return [edited]
+        }.verify
         #expect(rewrite.status != 0 && rewrite.stdout.contains("holds this log's checkpoint") && rewrite.stdout.contains("rewritten at or before"), "\(rewrite)")
         #expect(rewrite.stdout.contains("FAILED jinshan offset"), "the rewrite is located in Jinshan's log: \(rewrite)")
     }
