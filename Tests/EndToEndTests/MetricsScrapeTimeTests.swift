@@ -42,3 +42,22 @@ struct MetricsScrapeTimeTests {
         }
     }
 }
+
+extension MetricsScrapeTimeTests {
+    @Test func recordsAppendedCountOnlyWhatThisProcessAppended() async throws {
+        let directory = try TemporaryDirectory(prefix: "muster-metrics-restart")
+        let first = try await runBlocking { try BrokerProcess.start(in: directory, settings: "web:\n  metrics-listen: 127.0.0.1:0") }
+        let party = try first.pki.client("langxia-town")
+        for index in 1...3 {
+            try await runMuster(["pub", "/topic/notices", "before the restart \(index)", "--server", "\(first.address)", "--cert", party.certificate,
+                                 "--key", party.key, "--ca", first.pki.authorityBundle]).expectSuccess("publish")
+        }
+        _ = first.stop(removingDirectory: false)
+        let broker = try await runBlocking { try first.restart() }
+        defer { broker.stop() }
+        let samples = try await MetricsEndpointTests.samples(port: try await MetricsEndpointTests.metricsPort(of: broker))
+        let next = samples["muster_log_next_offset"] ?? 0
+        #expect(next >= 4, "the log holds its identity and three notices: \(samples)")
+        #expect((samples["muster_log_records_appended_total"] ?? .infinity) < next - 2, "the records from before the restart counted as appended: \(samples)")
+    }
+}
