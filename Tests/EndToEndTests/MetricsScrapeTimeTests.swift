@@ -61,3 +61,19 @@ extension MetricsScrapeTimeTests {
         #expect((samples["muster_log_records_appended_total"] ?? .infinity) < next - 2, "the records from before the restart counted as appended: \(samples)")
     }
 }
+
+extension MetricsScrapeTimeTests {
+    @Test func aRedeliveryToAnAutoAcknowledgingSubscriberCounts() async throws {
+        try await withBroker(settings: "web:\n  metrics-listen: 127.0.0.1:0") { broker in
+            let port = try await MetricsEndpointTests.metricsPort(of: broker)
+            let files = try broker.pki.client("guangchen-town", jurisdiction: "pinghu")
+            let queue = "/queue/metrics.auto"
+            let run = try await PythonScript.run("metrics_auto_redelivery.py", [broker.address.host, String(broker.address.port), port,
+                                                                                files.certificate, files.key, files.authority, queue])
+            let result = try #require(PythonScript.jsonLines(run.output).last, "\(run.output)")
+            #expect(result["redelivered"] as? Bool == true, "\(run.output)")
+            let samples = result["samples"] as? [String: Double] ?? [:]
+            #expect(samples["muster_redeliveries_total|destination=\(queue)"] == 1, "\(samples.filter { $0.key.contains(queue) })")
+        }
+    }
+}
