@@ -8,8 +8,6 @@ struct SummonsBoardHTML {
     let viewer: BoardViewer
     /// Party id → the party's own name.
     var names: [String: String] = [:]
-    /// Closed summonses shown below the open ones, newest first.
-    static let closedShown = 20
 
     private func label(_ label: BoardLabel) -> String { HTML.escape(label.text(language)) }
 
@@ -18,7 +16,8 @@ struct SummonsBoardHTML {
     /// apart and the page's script writes the countdowns), so that it changes only with the summonses.
     func section(_ summonses: [SummonsView], now: Int64, streamed: Bool = false) -> String {
         let open = summonses.filter { $0.state == "open" }
-        let closed = summonses.filter { $0.state != "open" }.suffix(Self.closedShown).reversed()
+        // Closed ones below the open ones, newest first (the source bounds how many it gives).
+        let closed = summonses.filter { $0.state != "open" }.reversed()
         var html = "<section id=\"summons-board\"\(streamed ? "" : " data-now=\"\(now)\"")>\n<h2>\(label(.openSummonses)) (\(open.count))</h2>\n"
         if open.isEmpty { html += "<p class=\"empty\">\(label(.noSummonses))</p>\n" }
         for summons in open { html += card(summons, now: streamed ? nil : now) }

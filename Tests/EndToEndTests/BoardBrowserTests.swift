@@ -21,14 +21,6 @@ struct BoardBrowserTests {
         return port
     }
 
-    /// The JSON lines a script printed.
-    static func lines(_ output: String) -> [[String: Any]] {
-        output.split(separator: "\n").compactMap { line in
-            guard line.hasPrefix("{") else { return nil }
-            return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        }
-    }
-
     @Test func aCoordinatorBlowsTheWhistleInABrowserAndWatchesTheDepartmentReportIn() async throws {
         let cast = try WorkflowCast.start(settings: Self.settings)
         defer { cast.finish() }
@@ -48,7 +40,7 @@ struct BoardBrowserTests {
             ]
             let argument = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
             let run = try await PythonScript.run("board_browser.py", [argument], timeout: .seconds(240))
-            let steps = Self.lines(run.output)
+            let steps = PythonScript.jsonLines(run.output)
             let done = try #require(steps.last(where: { $0["step"] as? String == "done" }), "the browser script did not finish:\n\(run.output)")
             let failures = done["failures"] as? [String] ?? ["no failures list"]
             #expect(run.status == 0 && failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(run.output)")
@@ -83,7 +75,7 @@ struct BoardBrowserTests {
             let other = cast.files["langxia-town"]!
             let run = try await PythonScript.run("board_metrics.py", ["127.0.0.1", String(port), monitor.authority, monitor.certificate, monitor.key,
                                                                       other.certificate, other.key])
-            let result = try #require(Self.lines(run.output).last, "no JSON line:\n\(run.output)")
+            let result = try #require(PythonScript.jsonLines(run.output).last, "no JSON line:\n\(run.output)")
             let samples = result["samples"] as? [String: Double] ?? [:]
             #expect(result["status"] as? Int == 200 && (result["contentType"] as? String)?.hasPrefix("text/plain; version=0.0.4") == true, "\(result)")
             #expect(samples["muster_summonses_open"] == 1, "the monitor's scrape: \(samples)")

@@ -10,7 +10,7 @@ struct FederationCheckpointTests {
     /// The records of `destination` in the log of `dataDirectory` (`muster log dump`).
     static func records(_ dataDirectory: String, _ destination: String) async throws -> [[String: Any]] {
         let dump = try await runMuster(["log", "dump", "--data", dataDirectory, "--destination", destination])
-        return dump.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        return PythonScript.jsonLines(dump.stdout)
     }
 
     @Test func aBrokersSignedCheckpointIsStoredByItsPeerAndHoldsForAnAuditor() async throws {

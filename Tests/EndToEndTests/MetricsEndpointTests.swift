@@ -55,10 +55,7 @@ struct MetricsEndpointTests {
             let queue = "/queue/metrics.work"
             let run = try await PythonScript.run("metrics_deliveries.py", [broker.address.host, String(broker.address.port), port,
                                                                            files.certificate, files.key, files.authority, queue])
-            let steps = run.output.split(separator: "\n").compactMap { line -> [String: Any]? in
-                guard line.hasPrefix("{") else { return nil }
-                return try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-            }
+            let steps = PythonScript.jsonLines(run.output)
             func samples(_ step: String) -> [String: Double] {
                 steps.first { $0["step"] as? String == step }?["samples"] as? [String: Double] ?? [:]
             }
