@@ -15,10 +15,25 @@ extension Broker {
     public func publishImported(_ publication: Publication, stored: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
         switch gate.admit(publication) {
         case .success(let admitted):
+            // A workflow message of a cross-border case: this broker's copy of the case decides it too.
+            if let workflow, workflow.claims(admitted) {
+                return workflow.takeImported(admitted, fromBroker: nil, store: { [self] publication, done in store(publication, completion: done) },
+                                             completion: stored)
+            }
             store(admitted, completion: stored)
             return nil
         case .failure(let refusal):
             return refusal.reported
         }
+    }
+
+    /// Stores a workflow record the linked broker of `jurisdiction` wrote itself (a copy, reminder,
+    /// escalation or receipt of a case both follow): no party sent it, so no party's policy
+    /// applies; the workflows decide whether that broker may write it.
+    public func importWorkflowRecord(_ publication: Publication, from jurisdiction: String,
+                                     stored: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
+        guard let workflow else { return BrokerError(.notAuthorized, "this broker follows no workflows") }
+        return workflow.takeImported(publication, fromBroker: jurisdiction, store: { [self] publication, done in store(publication, completion: done) },
+                                     completion: stored)
     }
 }

@@ -20,4 +20,8 @@ public protocol WorkflowHandling: AnyObject, Sendable {
     func observe(_ events: [LedgerEvent])
     /// Takes a stored record the broker wrote outside the workflow (a refusal record).
     func note(_ message: StoredMessage)
+    /// Decides a workflow record a federation link brought (`fromBroker`: the linked broker of
+    /// that jurisdiction wrote it itself) and stores it, or returns the refusal at once.
+    func takeImported(_ publication: Publication, fromBroker: String?, store: Store,
+                      completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) -> BrokerError?
 }

@@ -35,12 +35,24 @@ public final class ExportStampingGate: PublishGate {
         let record = FederationRules.Record(destination: publication.destination, type: publication.headers[ReservedHeader.type],
                                             sender: policy.policy.parties[publication.sender],
                                             via: FederationHeader.jurisdictions(via))
-        let targets = rules.exportTargets(of: record)
+        return rules.stamp(publication, exportedTo: rules.exportTargets(of: record))
+    }
+}
+
+extension FederationRules {
+    /// `publication` with `targets` added to the peers it is exported to (`muster-export`), and
+    /// to those for which its type is urgent (`muster-export-urgent`).
+    public func stamp(_ publication: Publication, exportedTo targets: [String]) -> Publication {
         guard !targets.isEmpty else { return publication }
+        let type = publication.headers[ReservedHeader.type]
         var stamped = publication
-        stamped.headers[FederationHeader.export] = targets.joined(separator: ",")
-        let urgent = targets.filter { rules.isUrgent(record, to: $0) }
-        if !urgent.isEmpty { stamped.headers[FederationHeader.exportUrgent] = urgent.joined(separator: ",") }
+        func merge(_ name: String, _ added: [String]) {
+            let before = FederationHeader.jurisdictions(stamped.headers[name])
+            let all = before + added.filter { !before.contains($0) }
+            if !all.isEmpty { stamped.headers[name] = all.joined(separator: ",") }
+        }
+        merge(FederationHeader.export, targets)
+        merge(FederationHeader.exportUrgent, targets.filter { peer in type.map { self.peer(peer)?.link.urgentTypes.contains($0) ?? false } ?? false })
         return stamped
     }
 }

@@ -59,7 +59,9 @@ extension FederationLink {
                     } else {
                         broker.storeVerifiedImport(LogCheckpoint.importedCopy(publication), stored: stored)
                     }
-                } else if let refusal = broker.publishImported(publication, stored: stored) {
+                } else if let refusal = publication.sender == settings.peer.brokerIdentity && publication.headers[WorkflowHeader.event] != nil
+                            ? broker.importWorkflowRecord(publication, from: peer, stored: stored)
+                            : broker.publishImported(publication, stored: stored) {
                     refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)
                 }
             case .failure(let reason):

@@ -18,10 +18,16 @@ public struct FederationPeer: Sendable, Equatable {
     public let imports: [ImportRule]
     public let relay: RelaySettings
     public let link: LinkSettings
+    /// Whether the cases that name the peer's parties (summonses, hand-offs, joint operations)
+    /// are followed by both brokers, their records crossing the link whatever the export and
+    /// import rules say (`WorkflowBook+CrossBorder.swift`). On by default.
+    public let workflows: Bool
 
     public init(jurisdiction: String, address: String?, authorityPath: String, authorityFingerprints: Set<String> = [],
-                exports: [ExportRule], imports: [ImportRule], relay: RelaySettings = RelaySettings(), link: LinkSettings = LinkSettings()) {
+                exports: [ExportRule], imports: [ImportRule], relay: RelaySettings = RelaySettings(), link: LinkSettings = LinkSettings(),
+                workflows: Bool = true) {
         self.link = link
+        self.workflows = workflows
         self.jurisdiction = jurisdiction
         self.address = address
         self.authorityPath = authorityPath

@@ -49,6 +49,30 @@ public struct FederationRules: Sendable, Equatable {
         return self.peer(peer)?.link.urgentTypes.contains(type) ?? false
     }
 
+    /// The jurisdictions whose brokers follow cross-border cases with this one.
+    public var workflowJurisdictions: Set<String> { Set(peers.filter(\.workflows).map(\.jurisdiction)) }
+
+    /// Where a workflow record of a cross-border case that `peer` sent is stored here: what the
+    /// peer owed one of this broker's parties (`recipient`) goes to that party's inbox, a party's
+    /// message sent straight to an inbox there to the transit topic, the rest where it was.
+    /// Nil when it is not such a record (the import rules decide); a failure when it cannot be one.
+    public func workflowDestination(from peer: String, _ destination: Destination, type: String?, recipient: String?,
+                                    byBroker: Bool, here: String) -> Result<Destination, BrokerError>? {
+        guard let type, WorkflowType(rawValue: type) != nil, self.peer(peer)?.workflows == true else { return nil }
+        if let recipient {
+            guard let party = PartyIdentity(uri: PartyIdentity.uriScheme + recipient), party.jurisdiction == here else {
+                return .failure(BrokerError(.notAuthorized, "the broker of \(peer) wrote for \(recipient), who is not a party of \(here)"))
+            }
+            return .success(Destination(kind: .queue, name: "inbox.\(party.party)"))
+        }
+        if byBroker, destination != WorkflowHeader.crossBorderTransit, destination != Destination(kind: .topic, name: "escalation") {
+            return .failure(BrokerError(.notAuthorized, "the broker of \(peer) wrote a \(type) record on \(destination); a broker writes cross-border "
+                                        + "records on \(WorkflowHeader.crossBorderTransit) and /topic/escalation only"))
+        }
+        if destination.kind == .queue, destination.name.hasPrefix("inbox.") { return .success(WorkflowHeader.crossBorderTransit) }
+        return .success(destination)
+    }
+
     /// Where a record `peer` exported from its `destination` is stored here; nil when no import
     /// rule of that peer accepts it (the first matching rule decides).
     public func importDestination(from peer: String, _ destination: Destination) -> Destination? {

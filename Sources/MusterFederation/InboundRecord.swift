@@ -120,8 +120,18 @@ public struct InboundRecord: Sendable {
         guard !via.contains(here), !via.contains(peer) else {
             return .failure(BrokerError(.notAuthorized, "the record from \(peer) already crossed \(via.joined(separator: ", ")): a loop"))
         }
-        guard let local = rules.importDestination(from: peer, destination) else {
-            return .failure(BrokerError(.notAuthorized, "no import rule for \(peer) accepts \(destination) (federation.peers[\(peer)].import in muster.yaml)"))
+        let local: Destination
+        switch rules.workflowDestination(from: peer, destination, type: headers[ReservedHeader.type], recipient: headers[WorkflowHeader.recipient],
+                                         byBroker: sender == PartyIdentity.broker(of: peer), here: here) {
+        case .success(let destination)?:
+            local = destination
+        case .failure(let refusal)?:
+            return .failure(refusal)
+        case nil:
+            guard let imported = rules.importDestination(from: peer, destination) else {
+                return .failure(BrokerError(.notAuthorized, "no import rule for \(peer) accepts \(destination) (federation.peers[\(peer)].import in muster.yaml)"))
+            }
+            local = imported
         }
         var stored = StompHeaders()
         stored.entries.reserveCapacity(headers.count)  // grown once, not at 1, 2, 4, 8 and 16

@@ -22,9 +22,21 @@ public enum WorkflowHeader {
     public static let reminder = "muster-workflow-reminder"
     /// On a joint-operation open: every member (`JURISDICTION/PARTY`, comma-separated).
     public static let members = "muster-members"
+    /// On what the broker writes for a party another broker serves (a copy, a reminder, an
+    /// escalation's copy): that party (`JURISDICTION/PARTY`). Its broker stores the record in the
+    /// party's inbox.
+    public static let recipient = "muster-workflow-recipient"
+    /// On a receipt: when the party's adapter was first given its copy, and first acknowledged it (ms).
+    public static let deliveredAt = "muster-workflow-delivered-at"
+    public static let ackedAt = "muster-workflow-acked-at"
 
     /// Every header above: refused when a client sends it.
-    public static let all: Set<String> = [id, time, event, party, summoned, deadline, assignee, members, reminder]
+    public static let all: Set<String> = [id, time, event, party, summoned, deadline, assignee, members, reminder, recipient, deliveredAt, ackedAt]
+
+    /// Where a broker writes what it owes a party of a linked jurisdiction (with `recipient`), and
+    /// the receipts it writes for a linked broker: reserved, read by no client; the link to that
+    /// jurisdiction carries it.
+    public static let crossBorderTransit = Destination(kind: .topic, name: "muster.workflow")
 }
 
 /// What the broker itself writes for a workflow (the value of `muster-workflow-event`).
@@ -35,6 +47,9 @@ public enum WorkflowEventKind: String, Sendable {
     case reminder
     /// A missed deadline, told to the summoner or originator and to the party's supervisor.
     case escalation
+    /// When a party of a cross-border case got and acknowledged its copy, written by the broker
+    /// that serves the party for the brokers of the case's other jurisdictions.
+    case receipt
 }
 
 /// The message types the workflows follow.

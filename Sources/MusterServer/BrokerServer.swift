@@ -115,16 +115,18 @@ public final class BrokerServer: @unchecked Sendable {
         let snapshotter = WorkflowSnapshotter(log: log, dataDirectory: configuration.dataDirectory, logger: logger, restored: restore)
         self.snapshotter = snapshotter
         let gate = policy
+        let jurisdiction = configuration.jurisdiction
         let desk = WorkflowDesk(
             identity: configuration.brokerIdentity, clock: clock,
-            directory: { WorkflowDirectory(parties: gate.policy.parties) },
+            directory: { WorkflowDirectory(parties: gate.policy.parties, here: jurisdiction, linked: federation.rules.workflowJurisdictions) },
             inboxCheck: { gate.admit($0).refusal },
             restored: (workflows.book, workflows.deliveries),
             rebuild: {
                 // After a failed append: the replica (the log's state, not the desk's), read on to the log's end.
                 let recovery = try snapshotter.current()
                 return (recovery.book, recovery.deliveries)
-            })
+            },
+            exportStamp: { federation.rules.stamp($0, exportedTo: $1) })
         let publishIDs = try PublishIDRecovery.read(log, settings: configuration.publishIDs, now: clock())
         logger.info("publish ids remembered", metadata: ["ids": "\(publishIDs.count)", "window-ms": "\(configuration.publishIDs.window)"])
         self.broker = Broker(store: store, gate: ExportStampingGate(policy: policy, federation: federation), rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk,

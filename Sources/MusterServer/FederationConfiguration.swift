@@ -21,6 +21,7 @@ import MusterProtocol
 ///           prefetch: 4000                    # records the peer may send ahead of this broker's acknowledgements
 ///           urgent-types: [summons, report-in, escalation]   # sent to the peer in the urgent lane (the default)
 ///           ack-evidence-interval: 10s        # how often, at most, how far the peer acknowledged is recorded
+///           workflows: true                   # cases naming the peer's parties are followed by both brokers
 enum FederationConfiguration {
     /// A peer CA inside `developmentDirectory` may not exist yet: `muster serve` creates the
     /// development PKI before it loads the rest (until then no peer broker is admitted with it).
@@ -85,8 +86,9 @@ enum FederationConfiguration {
                 guard interval >= 100, interval <= 3_600_000 else { throw peer.error("ack-evidence-interval", "must be between 100ms and 1h") }
                 link.acknowledgementEvidenceInterval = Int(interval)
             }
+            let workflows = try peer.boolean("workflows", default: true)
             return FederationPeer(jurisdiction: name, address: address, authorityPath: authority, authorityFingerprints: Set(fingerprints),
-                                  exports: exports, imports: imports, relay: relay, link: link)
+                                  exports: exports, imports: imports, relay: relay, link: link, workflows: workflows)
         }
         try section.rejectUnknownKeys()
         return FederationRules(peers: peers)

@@ -15,6 +15,13 @@ extension WorkflowBook {
             }
             return
         }
+        if message.event == .receipt {
+            if let party = message.party(header: WorkflowHeader.party), let index = handoff.legs.lastIndex(where: { $0.assignee == party }) {
+                handoff.legs[index].receipt = Self.receiptMarks(message)
+                handoffs[id] = handoff
+            }
+            return
+        }
         guard message.event == nil else { return }
         var roles: Set<WorkflowRole> = []
         if sender == handoff.originator { roles.insert(.originator) }
@@ -76,6 +83,7 @@ extension WorkflowBook {
             id: id, originator: message.sender, dispatchedAt: message.time, due: due, taskType: message.string("taskType") ?? "",
             title: message.string("title") ?? "", reference: message.string("reference") ?? "", complaintID: message.string("complaintId"),
             dispatchBody: message.publication.body, legs: [HandoffLeg(assignee: assignee, receivedAt: message.time)])
+        handoff.owner = message.origin
         // Sent straight to the assignee's inbox, the dispatch is its own copy.
         handoff.legs[0].copied = message.destination == Self.inbox(of: assignee)
         handoff.timeline.append(TimelineEntry(time: message.time, party: message.sender,

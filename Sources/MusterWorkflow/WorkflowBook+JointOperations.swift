@@ -14,6 +14,7 @@ extension WorkflowBook {
             }
             var operation = JointOperationCase(id: id, opener: sender, title: message.string("title") ?? "", openedAt: message.time,
                                                windowStart: start, windowEnd: end, members: message.parties(header: WorkflowHeader.members))
+            operation.owner = message.origin
             operation.timeline.append(TimelineEntry(time: message.time, party: sender,
                                                     text: "opened \(operation.title) with \(operation.members.map(\.party).joined(separator: ", ")) on \(operation.channel)"))
             operations[id] = operation

@@ -29,8 +29,8 @@ extension WorkflowBook {
                 if let kind = directory.parties[publication.sender]?.kind, !Self.summonerKinds.contains(kind) {
                     throw BrokerError(.notAuthorized, "\(publication.sender) is a \(kind.rawValue); only townships, street offices and coordinators blow the whistle")
                 }
-                stamped.headers[WorkflowHeader.id] = "s-\(summonsCount + 1)"
                 let summoned = try summonedParties(body, summoner: publication.sender, directory: directory)
+                stamped.headers[WorkflowHeader.id] = directory.caseID("s", number: summonsCount + 1, parties: summoned)
                 stamped.headers[WorkflowHeader.summoned] = summoned.map(\.description).joined(separator: ",")
                 let deadlineText = text("deadline") ?? "PT30M"
                 guard let deadline = WorkflowTime.milliseconds(pointInTime: deadlineText, from: time), deadline > time else {
@@ -47,8 +47,8 @@ extension WorkflowBook {
             case (.summons, _), (.reportIn, _), (.evaluation, _):
                 stamped.headers[WorkflowHeader.id] = text("summonsId") ?? ""
             case (.handoff, "dispatch"):
-                stamped.headers[WorkflowHeader.id] = "h-\(handoffCount + 1)"
                 let assignee = try directory.resolve(text("assignee") ?? "", field: "assignee").get()
+                stamped.headers[WorkflowHeader.id] = directory.caseID("h", number: handoffCount + 1, parties: [assignee])
                 stamped.headers[WorkflowHeader.assignee] = assignee.description
                 let dueText = text("due") ?? ""
                 guard let due = WorkflowTime.milliseconds(pointInTime: dueText, from: time), due > time else {
@@ -56,12 +56,14 @@ extension WorkflowBook {
                 }
                 stamped.headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(due)
             case (.handoff, "transfer"):
-                stamped.headers[WorkflowHeader.id] = text("handoffId") ?? ""
-                stamped.headers[WorkflowHeader.assignee] = try directory.resolve(text("to") ?? "", field: "to").get().description
+                let id = text("handoffId") ?? ""
+                stamped.headers[WorkflowHeader.id] = id
+                let next = try directory.resolve(text("to") ?? "", field: "to").get()
+                try Self.crossesOnlyIfOpenedSo(id, next, kind: "hand-off", opened: "dispatched", directory: directory)
+                stamped.headers[WorkflowHeader.assignee] = next.description
             case (.handoff, _):
                 stamped.headers[WorkflowHeader.id] = text("handoffId") ?? ""
             case (.jointOperation, "open"):
-                stamped.headers[WorkflowHeader.id] = "op-\(operationCount + 1)"
                 var members: [PartyIdentity] = [publication.sender]
                 if case .array(let listed)? = body["members"] {
                     for case .object(let member) in listed {
@@ -74,13 +76,17 @@ extension WorkflowBook {
                     }
                 }
                 stamped.headers[WorkflowHeader.members] = members.map(\.description).joined(separator: ",")
+                stamped.headers[WorkflowHeader.id] = directory.caseID("op", number: operationCount + 1, parties: members)
                 if case .object(let window)? = body["window"], case .string(let start)? = window["start"], case .string(let end)? = window["end"],
                    let from = WorkflowTime.milliseconds(rfc3339: start), let to = WorkflowTime.milliseconds(rfc3339: end), to <= from {
                     throw BrokerError(.invalidTransition, "the window ends (\(end)) before it starts (\(start))")
                 }
             case (.jointOperation, "join"):
-                stamped.headers[WorkflowHeader.id] = text("operationId") ?? ""
-                stamped.headers[WorkflowHeader.party] = try directory.resolve(text("party") ?? "", field: "party").get().description
+                let id = text("operationId") ?? ""
+                stamped.headers[WorkflowHeader.id] = id
+                let joining = try directory.resolve(text("party") ?? "", field: "party").get()
+                try Self.crossesOnlyIfOpenedSo(id, joining, kind: "operation", opened: "opened", directory: directory)
+                stamped.headers[WorkflowHeader.party] = joining.description
             case (.jointOperation, _):
                 stamped.headers[WorkflowHeader.id] = text("operationId") ?? ""
             case (.escalation, _):
@@ -90,6 +96,14 @@ extension WorkflowBook {
             return .failure(error)
         }
         return .success(stamped)
+    }
+
+    /// A case opened without linked parties has an id only this broker knows: it cannot take one in later.
+    private static func crossesOnlyIfOpenedSo(_ id: String, _ party: PartyIdentity, kind: String, opened: String,
+                                              directory: WorkflowDirectory) throws(BrokerError) {
+        guard directory.isRemote(party), !id.contains(".") else { return }
+        throw BrokerError(.invalidTransition, "\(kind) \(id) was \(opened) inside this broker, and \(party.party) is served by \(party.jurisdiction)'s broker; "
+                          + "open a new \(kind) that names \(party.party) from the start, so that both brokers follow it")
     }
 
     static let summonerKinds: Set<PartyKind> = [.township, .street, .coordinator]

@@ -11,9 +11,11 @@ extension WorkflowBook {
         guard let id = message.caseID, var summons = summonses[id] else { throw Self.unknown("summons", message.caseID) }
         let sender = message.sender
         switch message.event {
-        case .inboxCopy?, .reminder?:
+        case .inboxCopy?, .reminder?, .receipt?:
             guard let party = message.party(header: WorkflowHeader.party), let index = summons.index(of: party) else { return }
-            if message.event == .inboxCopy {
+            if message.event == .receipt {
+                summons.parties[index].receipt = Self.receiptMarks(message)
+            } else if message.event == .inboxCopy {
                 summons.parties[index].copied = true
             } else if let before = message.headers[WorkflowHeader.reminder].flatMap({ Int64($0) }) {
                 summons.parties[index].lastReminder = min(before, summons.parties[index].lastReminder ?? .max)
@@ -71,6 +73,11 @@ extension WorkflowBook {
         summonses[id] = summons
     }
 
+    static func receiptMarks(_ message: WorkflowMessage) -> InboxDeliveries.Marks {
+        InboxDeliveries.Marks(deliveredAt: message.headers[WorkflowHeader.deliveredAt].flatMap { Int64($0) },
+                              ackedAt: message.headers[WorkflowHeader.ackedAt].flatMap { Int64($0) })
+    }
+
     private mutating func openSummons(_ message: WorkflowMessage) throws(BrokerError) {
         guard message.event == nil, let id = message.caseID, summonses[id] == nil else {
             throw Self.refused("summons \(message.caseID ?? "") is already open")
@@ -94,6 +101,7 @@ extension WorkflowBook {
                 summoned.copied = message.destination == Self.inbox(of: party)
                 return summoned
             })
+        summons.owner = message.origin
         summons.timeline.append(TimelineEntry(time: message.time, party: message.sender,
                                               text: "whistle blown: \(summons.title); \(summons.parties.count) parties due by \(WorkflowTime.rfc3339(deadline))"))
         summonses[id] = summons

@@ -15,6 +15,17 @@ extension WorkflowBook {
         Destination(kind: .queue, name: "inbox.\(party.party)")
     }
 
+    /// What the broker writes for `party`: in its inbox here, or, when a linked broker serves
+    /// it, on the cross-border transit topic naming it as the recipient (that broker's link
+    /// stores it in the party's inbox there).
+    static func addressed(_ headers: StompHeaders, to party: PartyIdentity, body: [UInt8], broker: PartyIdentity,
+                          directory: WorkflowDirectory) -> Publication {
+        guard directory.isRemote(party) else { return Publication(destination: inbox(of: party), headers: headers, body: body, sender: broker) }
+        var headers = headers
+        headers[WorkflowHeader.recipient] = party.description
+        return Publication(destination: WorkflowHeader.crossBorderTransit, headers: headers, body: body, sender: broker)
+    }
+
     /// The messages owed at `now`, written by `broker`. Only the cases the timer index names
     /// are looked at (those owing copies, and those whose next time has come).
     public func dueMessages(now: Int64, broker: PartyIdentity, directory: WorkflowDirectory) -> [Publication] {
@@ -32,12 +43,12 @@ extension WorkflowBook {
         for key in timerIndex.due(now: now) {
             switch key.kind {
             case .summons:
-                guard let summons = summonses[key.id], summons.state == "open" else { continue }
+                guard let summons = summonses[key.id], summons.state == "open", summons.owner == nil else { continue }
                 for party in summons.parties {
                     if !party.copied {
                         var headers = stamped(.summons, .inboxCopy, id: key.id, party: party.identity)
                         headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(summons.deadline)
-                        owed.append(Publication(destination: Self.inbox(of: party.identity), headers: headers, body: summons.openBody, sender: broker))
+                        owed.append(Self.addressed(headers, to: party.identity, body: summons.openBody, broker: broker, directory: directory))
                     }
                     guard party.reportedInAt == nil else { continue }
                     if now >= summons.deadline {
@@ -51,18 +62,18 @@ extension WorkflowBook {
                         var headers = stamped(.summons, .reminder, id: key.id, party: party.identity)
                         headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(summons.deadline)
                         headers[WorkflowHeader.reminder] = String(before)
-                        owed.append(Publication(destination: Self.inbox(of: party.identity), headers: headers, body: summons.openBody, sender: broker))
+                        owed.append(Self.addressed(headers, to: party.identity, body: summons.openBody, broker: broker, directory: directory))
                     }
                 }
             case .handoff:
-                guard let handoff = handoffs[key.id] else { continue }
+                guard let handoff = handoffs[key.id], handoff.owner == nil else { continue }
                 let leg = handoff.legs[handoff.legs.count - 1]
                 let active = WorkflowDefinition.handoff.timers.contains { $0.activeIn.contains(handoff.state) }
                 if !leg.copied, handoff.state == "dispatched" {
                     var headers = stamped(.handoff, .inboxCopy, id: key.id, party: leg.assignee)
                     headers[WorkflowHeader.deadline] = WorkflowTime.rfc3339(handoff.due)
                     headers[WorkflowHeader.assignee] = leg.assignee.description
-                    owed.append(Publication(destination: Self.inbox(of: leg.assignee), headers: headers, body: handoff.dispatchBody, sender: broker))
+                    owed.append(Self.addressed(headers, to: leg.assignee, body: handoff.dispatchBody, broker: broker, directory: directory))
                 }
                 if active, now >= handoff.due, leg.escalatedAt == nil {
                     owed += escalation(id: key.id, idField: "handoffId", missing: leg.assignee, deadline: handoff.due, notify: handoff.originator,
@@ -81,17 +92,19 @@ extension WorkflowBook {
     mutating func reindex(caseID id: String) {
         if let summons = summonses[id] {
             var next: Int64?
-            if summons.state == "open" {
+            // A case a linked broker opened is timed there: nothing is owed here.
+            if summons.state == "open", summons.owner == nil {
                 for party in summons.parties where party.reportedInAt == nil && party.escalatedAt == nil {
                     next = min(next ?? summons.deadline, summons.deadline)
                     for before in summons.reminders where before < (party.lastReminder ?? .max) { next = min(next!, summons.deadline - before) }
                 }
             }
-            timerIndex.update(timerIndex.key(.summons, id), copiesOwed: summons.state == "open" && summons.parties.contains { !$0.copied }, wakeAt: next)
+            timerIndex.update(timerIndex.key(.summons, id), copiesOwed: summons.state == "open" && summons.owner == nil && summons.parties.contains { !$0.copied },
+                              wakeAt: next)
         }
         if let handoff = handoffs[id], let leg = handoff.legs.last {
-            let active = WorkflowDefinition.handoff.timers.contains { $0.activeIn.contains(handoff.state) }
-            timerIndex.update(timerIndex.key(.handoff, id), copiesOwed: !leg.copied && handoff.state == "dispatched",
+            let active = handoff.owner == nil && WorkflowDefinition.handoff.timers.contains { $0.activeIn.contains(handoff.state) }
+            timerIndex.update(timerIndex.key(.handoff, id), copiesOwed: handoff.owner == nil && !leg.copied && handoff.state == "dispatched",
                               wakeAt: active && leg.escalatedAt == nil ? handoff.due : nil)
         }
     }
@@ -121,7 +134,7 @@ extension WorkflowBook {
         let bytes = Array(body.jsonText.utf8)
         var records = [Publication(destination: Self.escalationTopic, headers: stamped(.escalation, .escalation, id, missing), body: bytes, sender: broker)]
         for party in notify {
-            records.append(Publication(destination: Self.inbox(of: party), headers: stamped(.escalation, .inboxCopy, id, missing), body: bytes, sender: broker))
+            records.append(Self.addressed(stamped(.escalation, .inboxCopy, id, missing), to: party, body: bytes, broker: broker, directory: directory))
         }
         return records
     }

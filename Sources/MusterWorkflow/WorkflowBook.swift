@@ -15,11 +15,14 @@ public struct WorkflowBook: Sendable, Codable {
     public internal(set) var handoffOrder: [String] = []
     public internal(set) var operationOrder: [String] = []
     public internal(set) var admissionRefusals: [AdmissionRefusal] = []
+    /// For each linked jurisdiction, the latest workflow time of what its broker sent here: no
+    /// later record of it is judged earlier (`bounded`).
+    public internal(set) var latestTimeFrom: [String: Int64] = [:]
     /// Which cases the timers must look at (`WorkflowBook+Timers.swift`); rebuilt, not stored.
     var timerIndex = WorkflowTimerIndex()
 
     enum CodingKeys: String, CodingKey {
-        case summonses, handoffs, operations, summonsOrder, handoffOrder, operationOrder, admissionRefusals
+        case summonses, handoffs, operations, summonsOrder, handoffOrder, operationOrder, admissionRefusals, latestTimeFrom
     }
 
     public init() {}
@@ -33,16 +36,19 @@ public struct WorkflowBook: Sendable, Codable {
         handoffOrder = try container.decode([String].self, forKey: .handoffOrder)
         operationOrder = try container.decode([String].self, forKey: .operationOrder)
         admissionRefusals = try container.decode([AdmissionRefusal].self, forKey: .admissionRefusals)
+        latestTimeFrom = try container.decodeIfPresent([String: Int64].self, forKey: .latestTimeFrom) ?? [:]
         reindexAll()
     }
 
-    var summonsCount: Int { summonsOrder.count }
-    var handoffCount: Int { handoffOrder.count }
-    var operationCount: Int { operationOrder.count }
+    /// Cases this broker opened (those a linked broker opened have its ids).
+    var summonsCount: Int { summonsOrder.count { summonses[$0]?.owner == nil } }
+    var handoffCount: Int { handoffOrder.count { handoffs[$0]?.owner == nil } }
+    var operationCount: Int { operationOrder.count { operations[$0]?.owner == nil } }
 
     /// Takes one stamped workflow message: applies it, or says why the workflow refuses it
     /// (and then nothing changed).
     public mutating func handle(_ message: WorkflowMessage) -> Result<Void, BrokerError> {
+        let message = bounded(message)
         do throws(BrokerError) {
             switch message.type {
             case .summons, .reportIn, .evaluation: try handleSummons(message)
@@ -51,6 +57,7 @@ public struct WorkflowBook: Sendable, Codable {
             case .escalation: try handleEscalation(message)
             }
             if let id = message.caseID { reindex(caseID: id) } else { reindexAll() }
+            if let origin = message.origin { latestTimeFrom[origin] = max(latestTimeFrom[origin] ?? .min, message.time) }
             return .success(())
         } catch {
             return .failure(error)
@@ -65,6 +72,16 @@ public struct WorkflowBook: Sendable, Codable {
         } else if let message = WorkflowMessage(publication) {
             _ = handle(message)
         }
+    }
+
+    /// A message from a linked broker is judged no earlier than the latest time that broker had
+    /// already sent here: a broker can date a record back only into the time since its peer last
+    /// heard from it (during a cut link, back to the cut), never before what the peer has seen.
+    func bounded(_ message: WorkflowMessage) -> WorkflowMessage {
+        guard let origin = message.origin, let floor = latestTimeFrom[origin], message.time < floor else { return message }
+        var bounded = message
+        bounded.time = floor
+        return bounded
     }
 
     private mutating func noteRefusal(_ body: [UInt8]) {

@@ -25,6 +25,11 @@ public struct SummonsCase: Sendable, Codable {
     public internal(set) var closedAt: Int64?
     public internal(set) var resolution: String?
     public internal(set) var timeline: [TimelineEntry] = []
+    /// The jurisdiction whose broker opened the case and owns its timers; nil: this broker.
+    public internal(set) var owner: String?
+
+    /// The jurisdictions of every party in the case.
+    public var jurisdictions: Set<String> { Set([summoner.jurisdiction] + parties.map(\.identity.jurisdiction)) }
 
     public func index(of party: PartyIdentity) -> Int? { parties.firstIndex { $0.identity == party } }
     public func index(ofID id: String) -> Int? { parties.firstIndex { $0.identity.party == id } }
@@ -44,6 +49,8 @@ public struct SummonedParty: Sendable, Codable {
     public internal(set) var escalatedAt: Int64?
     public internal(set) var score: Int?
     public internal(set) var comment: String?
+    /// What the broker serving the party reported (a receipt), for a party served elsewhere.
+    public internal(set) var receipt: InboxDeliveries.Marks?
 
     /// How late the report-in came; nil when on time or not (yet) reported in.
     public func lateBy(deadline: Int64) -> Int64? {
@@ -70,8 +77,11 @@ public struct HandoffCase: Sendable, Codable {
     /// Scores by rater: `originator` (its own) and `citizen` (relayed from the return call), one each.
     public internal(set) var ratings: [String: Int] = [:]
     public internal(set) var timeline: [TimelineEntry] = []
+    /// The jurisdiction whose broker dispatched the hand-off and owns its timers; nil: this broker.
+    public internal(set) var owner: String?
 
     public var assignee: PartyIdentity { legs[legs.count - 1].assignee }
+    public var jurisdictions: Set<String> { Set([originator.jurisdiction] + legs.map(\.assignee.jurisdiction)) }
 }
 
 /// One assignee's time with a hand-off.
@@ -84,6 +94,8 @@ public struct HandoffLeg: Sendable, Codable {
     public internal(set) var transferredAt: Int64?
     public internal(set) var completedAt: Int64?
     public internal(set) var escalatedAt: Int64?
+    /// What the broker serving the assignee reported (a receipt), for an assignee served elsewhere.
+    public internal(set) var receipt: InboxDeliveries.Marks?
 }
 
 /// A joint operation (联合行动) and its channel `/topic/joint.ID`.
@@ -99,7 +111,10 @@ public struct JointOperationCase: Sendable, Codable {
     public internal(set) var notices = 0
     public internal(set) var summary: String?
     public internal(set) var timeline: [TimelineEntry] = []
+    /// The jurisdiction whose broker opened the operation; nil: this broker.
+    public internal(set) var owner: String?
 
+    public var jurisdictions: Set<String> { Set(members.map(\.jurisdiction)) }
     public var channel: Destination { Destination(kind: .topic, name: "joint.\(id)") }
 }
 

@@ -19,6 +19,8 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
     /// Whether the sender may put this publication into the inbox it names (admission lists).
     private let inboxCheck: @Sendable (Publication) -> PolicyRefusal?
     private let rebuild: (@Sendable () throws -> (WorkflowBook, InboxDeliveries))?
+    /// Adds linked jurisdictions to a record's `muster-export` (the federation's stamp).
+    private let exportStamp: @Sendable (Publication, [String]) -> Publication
     /// Recursive: an in-memory store completes an append on the calling thread. Lock order: MusterServer/LockOrder.swift.
     private let lock = NSRecursiveLock()
     private var book: WorkflowBook
@@ -30,7 +32,9 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
                 directory: @escaping @Sendable () -> WorkflowDirectory,
                 inboxCheck: @escaping @Sendable (Publication) -> PolicyRefusal? = { _ in nil },
                 restored: (WorkflowBook, InboxDeliveries) = (WorkflowBook(), InboxDeliveries()),
-                rebuild: (@Sendable () throws -> (WorkflowBook, InboxDeliveries))? = nil) {
+                rebuild: (@Sendable () throws -> (WorkflowBook, InboxDeliveries))? = nil,
+                exportStamp: @escaping @Sendable (Publication, [String]) -> Publication = { publication, _ in publication }) {
+        self.exportStamp = exportStamp
         self.identity = identity
         self.clock = clock
         self.directory = directory
@@ -71,7 +75,7 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
         }
         // `handle` checks everything before it changes anything: a refusal leaves the book as it was.
         if case .failure(let error) = book.handle(message) { return completion(.failure(error)) }
-        append(stamped, store: store, completion: completion)
+        append(stamped, directory: parties, store: store, completion: completion)
         writeOwed(now: now, directory: parties, store: store)
         wake.withLock { $0 }?()
     }
@@ -87,8 +91,31 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
     }
 
     /// Notes delivery events (called with the broker's lock held: touches only a leaf lock).
+    /// A copy of a cross-border case that was delivered or acknowledged owes a receipt: the timers write it.
     public func observe(_ events: [LedgerEvent]) {
-        deliveries.withLock { $0.note(events) }
+        if deliveries.withLock({ $0.note(events) }) { wake.withLock { $0 }?() }
+    }
+
+    /// Takes a workflow record a linked broker sent (a party's message it decided, or, with
+    /// `fromBroker`, a record that broker wrote): decided against this broker's copy of the case
+    /// (`WorkflowBook.bounded` dates it) and stored, or refused at once (nothing changed). The
+    /// owner of the case may owe something after it (a copy to a new assignee).
+    public func takeImported(_ publication: Publication, fromBroker jurisdiction: String?, store: Store,
+                             completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
+        lock.lock()
+        defer { lock.unlock() }
+        refreshIfStale()
+        guard let message = WorkflowMessage(publication) else {
+            return BrokerError(.schemaViolation, "a \(publication.headers[ReservedHeader.type] ?? "workflow") record from a linked broker must carry its workflow time and a JSON object")
+        }
+        if let refusal = book.refusalOfImport(message) { return refusal }
+        if let jurisdiction, let refusal = book.refusalOfBrokerRecord(message, from: jurisdiction) { return refusal }
+        if case .failure(let error) = book.handle(message) { return error }
+        let parties = directory()
+        append(publication, directory: parties, store: store, completion: completion)
+        writeOwed(now: clock(), directory: parties, store: store)
+        wake.withLock { $0 }?()
+        return nil
     }
 
     /// Takes a stored record the broker wrote outside the desk (a refusal record), as a replay would.
@@ -111,20 +138,24 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
     // MARK: Inside the lock
 
     private func writeOwed(now: Int64, directory: WorkflowDirectory, store: Store) {
+        let moved = directory.linked.isEmpty ? [] : deliveries.withLock { $0.takeChanged() }
+        let receipts = moved.compactMap { key, marks in book.receipt(for: key.id, party: key.party, marks: marks, now: now, broker: identity, directory: directory) }
         // Each owed message is taken by the book as it is stored; the loop ends when nothing is owed.
-        for _ in 0..<8 {
-            let owed = book.dueMessages(now: now, broker: identity, directory: directory)
+        for round in 0..<8 {
+            let owed = (round == 0 ? receipts : []) + book.dueMessages(now: now, broker: identity, directory: directory)
             if owed.isEmpty { return }
             for publication in owed {
                 guard let message = WorkflowMessage(publication) else { continue }
                 _ = book.handle(message)
-                append(publication, store: store, completion: nil)
+                append(publication, directory: directory, store: store, completion: nil)
             }
         }
     }
 
-    private func append(_ publication: Publication, store: Store, completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
-        store(publication) { [self] result in
+    private func append(_ publication: Publication, directory: WorkflowDirectory, store: Store,
+                        completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
+        let targets = book.crossBorderTargets(of: publication, directory: directory)
+        store(targets.isEmpty ? publication : exportStamp(publication, targets)) { [self] result in
             switch result {
             case .success(let stored):
                 deliveries.withLock { $0.noteStored(stored) }

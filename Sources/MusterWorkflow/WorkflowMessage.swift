@@ -14,8 +14,11 @@ public struct WorkflowMessage: Sendable {
     public let body: JSONObject
     public let sender: PartyIdentity
     public let destination: Destination
-    /// `muster-workflow-time`.
-    public let time: Int64
+    /// `muster-workflow-time`; for a record from a linked broker, no earlier than what that
+    /// broker had already told this one (`WorkflowBook.bounded`).
+    public internal(set) var time: Int64
+    /// The jurisdiction whose broker stamped the message, when a federation link brought it (`muster-via`); nil: this broker.
+    public let origin: String?
     /// `muster-workflow-id`.
     public let caseID: String?
     /// Set on what the broker wrote itself.
@@ -32,7 +35,7 @@ public struct WorkflowMessage: Sendable {
         let event = headers[WorkflowHeader.event].flatMap(WorkflowEventKind.init(rawValue:))
         switch type {
         case .summons, .handoff, .jointOperation:
-            guard event == nil || event == .inboxCopy || event == .reminder else { return nil }
+            guard event == nil || event == .inboxCopy || event == .reminder || event == .receipt else { return nil }
             guard case .string(let action)? = body["action"] else { return nil }
             self.action = event == nil ? action : event!.rawValue
         case .reportIn, .evaluation, .escalation:
@@ -45,6 +48,7 @@ public struct WorkflowMessage: Sendable {
         self.time = time
         self.caseID = headers[WorkflowHeader.id]
         self.event = event
+        self.origin = FederationHeader.jurisdictions(headers[FederationHeader.via]).first
         self.headers = headers
         self.publication = publication
     }

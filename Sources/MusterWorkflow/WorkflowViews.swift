@@ -49,7 +49,7 @@ public struct SummonsView: Codable, Sendable, Equatable {
         closedAt = summons.closedAt
         resolution = summons.resolution
         parties = summons.parties.map { party in
-            let marks = deliveries.marks(of: summons.id, party: party.identity)
+            let marks = deliveries.marks(of: summons.id, party: party.identity, reported: party.receipt)
             let status: String
             if party.reportedInAt != nil {
                 status = party.lateBy(deadline: summons.deadline) == nil ? "on time" : "late"
@@ -114,7 +114,7 @@ public struct HandoffView: Codable, Sendable, Equatable {
         originatorScore = handoff.ratings["originator"]
         citizenScore = handoff.ratings["citizen"]
         legs = handoff.legs.map { leg in
-            let marks = deliveries.marks(of: handoff.id, party: leg.assignee)
+            let marks = deliveries.marks(of: handoff.id, party: leg.assignee, reported: leg.receipt)
             return Leg(assignee: leg.assignee.description, receivedAt: leg.receivedAt, deliveredAt: marks.deliveredAt, ackedAt: marks.ackedAt,
                        acceptedAt: leg.acceptedAt, rejectedAt: leg.rejectedAt, transferredAt: leg.transferredAt,
                        completedAt: leg.completedAt, escalatedAt: leg.escalatedAt)
