@@ -59,7 +59,7 @@ extension FederationLink {
                     } else {
                         broker.storeVerifiedImport(LogCheckpoint.importedCopy(publication), stored: stored)
                     }
-                } else if let refusal = publication.sender == settings.peer.brokerIdentity && publication.headers[WorkflowHeader.event] != nil
+                } else if let refusal = publication.headers[WorkflowHeader.event] != nil  // only a broker writes it (refused on a client's SEND)
                             ? broker.importWorkflowRecord(publication, from: peer, stored: stored)
                             : broker.publishImported(publication, stored: stored) {
                     refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)

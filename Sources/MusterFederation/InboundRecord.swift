@@ -122,7 +122,7 @@ public struct InboundRecord: Sendable {
         }
         let local: Destination
         switch rules.workflowDestination(from: peer, destination, type: headers[ReservedHeader.type], recipient: headers[WorkflowHeader.recipient],
-                                         byBroker: sender == PartyIdentity.broker(of: peer), here: here) {
+                                         byBroker: headers[WorkflowHeader.event] != nil, here: here) {
         case .success(let destination)?:
             local = destination
         case .failure(let refusal)?:

@@ -62,7 +62,7 @@ public struct SummonsView: Codable, Sendable, Equatable {
                 lateByMilliseconds: party.lateBy(deadline: summons.deadline), eta: party.eta, people: party.people,
                 escalatedAt: party.escalatedAt, score: party.score, comment: party.comment)
         }
-        timeline = summons.timeline.map { TimelineView(time: $0.time, party: $0.party.description, text: $0.text) }
+        timeline = TimelineView.inTimeOrder(summons.timeline)
     }
 
     public var reportedIn: Int { parties.filter { $0.reportedInAt != nil }.count }
@@ -119,7 +119,7 @@ public struct HandoffView: Codable, Sendable, Equatable {
                        acceptedAt: leg.acceptedAt, rejectedAt: leg.rejectedAt, transferredAt: leg.transferredAt,
                        completedAt: leg.completedAt, escalatedAt: leg.escalatedAt)
         }
-        timeline = handoff.timeline.map { TimelineView(time: $0.time, party: $0.party.description, text: $0.text) }
+        timeline = TimelineView.inTimeOrder(handoff.timeline)
     }
 }
 
@@ -143,6 +143,16 @@ public struct JointOperationView: Codable, Sendable, Equatable {
         members = operation.members.map(\.description)
         notices = operation.notices
         summary = operation.summary
-        timeline = operation.timeline.map { TimelineView(time: $0.time, party: $0.party.description, text: $0.text) }
+        timeline = TimelineView.inTimeOrder(operation.timeline)
+    }
+}
+
+extension TimelineView {
+    /// The entries by time, those of the same time in the order they were taken: a cross-border
+    /// case takes a report-in made during a cut link after the escalations written meanwhile,
+    /// and both brokers show it in its place.
+    static func inTimeOrder(_ entries: [TimelineEntry]) -> [TimelineView] {
+        entries.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }
+            .map { TimelineView(time: $0.element.time, party: $0.element.party.description, text: $0.element.text) }
     }
 }

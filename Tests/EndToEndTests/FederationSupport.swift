@@ -46,15 +46,17 @@ final class LinkedBrokers: @unchecked Sendable {
     /// Starts them on a thread of its own: starting two brokers blocks for seconds under load,
     /// and a blocked thread of the test runner's small pool holds up every other test's awaits.
     static func start(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
-                      jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics) async throws -> LinkedBrokers {
+                      jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics,
+                      pinghuTopics: String = LinkedBrokers.pinghuTopics) async throws -> LinkedBrokers {
         try await runBlocking {
             try LinkedBrokers(heartbeat: heartbeat, jinshanSettings: jinshanSettings, pinghuFileSizeLimit: pinghuFileSizeLimit,
-                              jinshanPeer: jinshanPeer, pinghuPeer: pinghuPeer, jinshanTopics: jinshanTopics)
+                              jinshanPeer: jinshanPeer, pinghuPeer: pinghuPeer, jinshanTopics: jinshanTopics, pinghuTopics: pinghuTopics)
         }
     }
 
     init(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
-         jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics) throws {
+         jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics,
+         pinghuTopics: String = LinkedBrokers.pinghuTopics) throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
         pki = try TestPKI(in: pkiDirectory.path)
         // The proxies exist first, so that each broker's settings can name the other's.
@@ -67,7 +69,7 @@ final class LinkedBrokers: @unchecked Sendable {
                                           topics: jinshanTopics, jurisdiction: "jinshan", pki: pki)
         pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"),
                                          settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat, more: pinghuPeer),
-                                         topics: Self.pinghuTopics, fileSizeLimit: pinghuFileSizeLimit, jurisdiction: "pinghu", pki: pki)
+                                         topics: pinghuTopics, fileSizeLimit: pinghuFileSizeLimit, jurisdiction: "pinghu", pki: pki)
         proxy.retarget(jinshan.address)
         toPinghu.retarget(pinghu.address)
     }

@@ -7,7 +7,8 @@ As the party of CERT, over mutual TLS with STOMP 1.2, the adapter
   1. subscribes to its inbox /queue/inbox.PARTY with ack:client-individual (and a receipt),
      then creates READY_FILE (pass "-" for none) so that the test knows it listens;
   2. receives the copy of a summons the broker put there (muster-type:summons,
-     muster-workflow-event:inbox-copy, muster-workflow-id:s-N, muster-workflow-party naming
+     muster-workflow-event:inbox-copy, muster-workflow-id:s-N (JURISDICTION.s-N for a summons
+     from another jurisdiction's broker), muster-workflow-party naming
      this party) and ACKs it, with a receipt;
   3. SENDs a report-in (muster-type:report-in, content-type:application/json) to
      /topic/report-in with a receipt, and waits for the RECEIPT, which names the summons in
@@ -75,7 +76,7 @@ def main():
         check(headers.get("muster-type") == "summons", "the copy's muster-type is %r" % headers.get("muster-type"))
         check(headers.get("muster-workflow-event") == "inbox-copy",
               "the copy's muster-workflow-event is %r" % headers.get("muster-workflow-event"))
-        check(re.fullmatch(r"s-[0-9]+", summons_id or "") is not None, "the copy's muster-workflow-id is %r" % summons_id)
+        check(re.fullmatch(r"([a-z0-9-]+\.)?s-[0-9]+", summons_id or "") is not None, "the copy's muster-workflow-id is %r" % summons_id)
         check(headers.get("muster-workflow-party") == identity,
               "the copy's muster-workflow-party is %r, not %s" % (headers.get("muster-workflow-party"), identity))
         # The broker writes inbox copies itself (muster-sender is the broker), not the summoner.
