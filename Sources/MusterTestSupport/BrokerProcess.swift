@@ -24,6 +24,7 @@ public final class BrokerProcess: Sendable {
         ("discipline-inspector", "jinshan", "auditor"),
         ("joint-command", "jinshan", "coordinator"),
         ("pinghu-public-security", "pinghu", "department"),
+        ("xinhua-village-grid", "pinghu", "grid"),
         ("xitang-town", "jiashan", "township"),
         ("metrics-scraper", "jinshan", "monitor"),
     ]
@@ -32,12 +33,12 @@ public final class BrokerProcess: Sendable {
     public static let names = [
         "langxia-town": "廊下镇", "jinshan-public-security": "金山公安分局", "shanta-village-grid": "山塘村网格", "guangchen-town": "广陈镇",
         "discipline-inspector": "纪检监察", "joint-command": "毗邻联合指挥部", "pinghu-public-security": "平湖市公安局", "xitang-town": "西塘镇",
-        "metrics-scraper": "监控采集",
+        "metrics-scraper": "监控采集", "xinhua-village-grid": "新华村网格",
     ]
 
     /// Who hears of each party's missed deadlines (escalations).
     public static let supervisors = ["jinshan-public-security": "langxia-town", "pinghu-public-security": "guangchen-town",
-                                     "shanta-village-grid": "langxia-town"]
+                                     "shanta-village-grid": "langxia-town", "xinhua-village-grid": "guangchen-town"]
 
     /// The shipped Config/topics.yaml: typed workflow topics, inboxes and admission lists.
     public static var shippedTopics: String {

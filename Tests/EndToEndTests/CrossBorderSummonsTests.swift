@@ -26,14 +26,7 @@ struct CrossBorderSummonsTests {
     /// Guangchen town is on time and Pinghu public security late, as the times on Pinghu's broker
     /// say, and `muster summons show --json` answers the same on both brokers.
     @Test func aSummonsAcrossTheBorderSurvivesACutLinkAndIsJudgedOnOriginTime() async throws {
-        let brokers = try await LinkedBrokers.start(heartbeat: "1s", jinshanTopics: BrokerProcess.shippedTopics, pinghuTopics: BrokerProcess.shippedTopics)
-        defer { brokers.remove() }
-        do {
-            try await run(brokers)
-        } catch {
-            Issue.record("Jinshan's broker:\n\(brokers.jinshan.log)\nPinghu's broker:\n\(brokers.pinghu.log)")
-            throw error
-        }
+        try await LinkedBrokers.governing { try await run($0) }
     }
 
     private func run(_ brokers: LinkedBrokers) async throws {
@@ -67,7 +60,7 @@ struct CrossBorderSummonsTests {
         try await police.ack(copy, receipt: true)
 
         // Jinshan's broker has heard from neither party when the deadline passes: it escalates both.
-        let escalated = try await Self.view(of: id, on: brokers.jinshan, "jinshan", timeout: .seconds(60)) { view in
+        let escalated = try await Self.view(of: id, on: brokers.jinshan, "jinshan") { view in
             view.parties.allSatisfy { $0.escalatedAt != nil }
         }
         #expect(escalated.parties.allSatisfy { $0.reportedInAt == nil }, "nothing crossed the cut link: \(escalated.parties)")
@@ -87,10 +80,10 @@ struct CrossBorderSummonsTests {
 
         brokers.toPinghu.pass()
         try await brokers.toPinghu.cut()
-        let judged = try await Self.view(of: id, on: brokers.jinshan, "jinshan", timeout: .seconds(60)) { view in
+        let judged = try await Self.view(of: id, on: brokers.jinshan, "jinshan") { view in
             view.parties.allSatisfy { $0.reportedInAt != nil && $0.ackedAt != nil }
         }
-        let pinghuView = try await Self.view(of: id, on: brokers.pinghu, "pinghu", timeout: .seconds(30)) { view in
+        let pinghuView = try await Self.view(of: id, on: brokers.pinghu, "pinghu") { view in
             view.parties.allSatisfy { $0.reportedInAt != nil && $0.escalatedAt != nil }
         }
         for party in judged.parties {
@@ -122,30 +115,14 @@ struct CrossBorderSummonsTests {
     }
 
     /// The summons as `broker` shows it to its summoner or a summoned party, once `condition` holds.
-    static func view(of id: String, on broker: BrokerProcess, _ jurisdiction: String, timeout: Duration,
+    static func view(of id: String, on broker: BrokerProcess, _ jurisdiction: String,
                      until condition: @escaping @Sendable (SummonsView) -> Bool) async throws -> SummonsView {
-        let party = jurisdiction == "jinshan" ? town : guangchen
-        let connection = try await broker.connect(party, jurisdiction: jurisdiction)
-        defer { Task { try? await connection.disconnect() } }
-        var last: SummonsView?
-        do {
-            try await eventually(timeout: timeout, "\(id) on \(jurisdiction)'s broker to reach the expected state", pollingEvery: .milliseconds(200)) {
-                last = try? await WorkflowEndToEndTests.summons(connection, id)
-                return last.map(condition) ?? false
-            }
-        } catch {
-            Issue.record("last view on \(jurisdiction)'s broker: \(String(describing: last))")
-            throw error
-        }
-        return try #require(last)
+        try await CrossBorderHandoffTests.awaitView(on: broker, as: jurisdiction == "jinshan" ? town : guangchen, jurisdiction, id,
+                                                    { try await WorkflowEndToEndTests.summons($0, id) }, until: condition)
     }
 
     static func show(_ id: String, on broker: BrokerProcess, as party: String, jurisdiction: String) async throws -> SummonsView {
-        let files = try broker.pki.client(party, jurisdiction: jurisdiction)
-        let run = try await runMuster(["summons", "show", id, "--json", "--server", "\(broker.address)",
-                                       "--cert", files.certificate, "--key", files.key, "--ca", files.authority])
-        try run.expectSuccess("summons show --json on \(jurisdiction)'s broker")
-        return try run.decode(SummonsView.self)
+        try await CrossBorderHandoffTests.muster(["summons", "show", id, "--json"], on: broker, as: party, jurisdiction).decode(SummonsView.self)
     }
 
     /// The first message of `subscription` that `matches` (of at most ten).

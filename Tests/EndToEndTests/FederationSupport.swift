@@ -74,6 +74,19 @@ final class LinkedBrokers: @unchecked Sendable {
         toPinghu.retarget(pinghu.address)
     }
 
+    /// Runs `body` on two linked brokers with the shipped topics (the governance workflows, the
+    /// inboxes and their admission lists) and 1 s heart-beats; records both brokers' output if it throws.
+    static func governing(_ body: (LinkedBrokers) async throws -> Void) async throws {
+        let brokers = try await start(heartbeat: "1s", jinshanTopics: BrokerProcess.shippedTopics, pinghuTopics: BrokerProcess.shippedTopics)
+        defer { brokers.remove() }
+        do {
+            try await body(brokers)
+        } catch {
+            Issue.record("Jinshan's broker:\n\(brokers.jinshan.log)\nPinghu's broker:\n\(brokers.pinghu.log)")
+            throw error
+        }
+    }
+
     static func settings(peer: String, address: SocketAddress, ca: String, heartbeat: String?, more: [String] = []) -> String {
         let milliseconds = heartbeat.flatMap { DurationText.milliseconds($0) }
         let peerSettings = (more + (heartbeat.map { ["heartbeat: \($0)"] } ?? [])).map { "      " + $0 }.joined(separator: "\n")
