@@ -30,6 +30,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Keep the temporary directory (certificates, configuration, log) and print where it is.")
     var keep = false
 
+    @Flag(help: "Play the story on two brokers, Jinshan's and Pinghu's, linked over mutual TLS, with the line between them cut in the middle; end with `muster federation verify` over both logs.")
+    var federated = false
+
     func validate() throws {
         guard speed >= 1, speed <= 100_000 else { throw ValidationError("--speed must be between 1 and 100000") }
     }
@@ -38,10 +41,16 @@ struct DemoCommand: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("muster-demo-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { if !keep { try? FileManager.default.removeItem(atPath: directory) } }
-        let configuration = try DemoSetup.configuration(in: directory, parties: parties, topics: topics, schemas: schemas)
         let clock = StoryClock(speed: speed)
         var logger = Logger(label: "muster-demo", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
+        if federated {
+            // The cut line is part of the story: the links' warnings about it would only repeat it.
+            logger.logLevel = .error
+            return try await runFederated(in: directory, clock: clock, logger: logger)
+        }
+        let configuration = try DemoSetup.configuration(in: directory, certificates: "\(directory)/certs", parties: parties, topics: topics, schemas: schemas)
+        try DemoSetup.certificates(for: configuration, in: "\(directory)/certs")
         let server: BrokerServer
         do {
             server = try BrokerServer(configuration: configuration, logger: logger, clock: { clock.now() }, speed: speed)
@@ -51,7 +60,7 @@ struct DemoCommand: AsyncParsableCommand {
         let address = try server.start()
         print("Muster demo: broker on \(address) (mutual TLS), development certificates in \(directory)/certs, speed \(Int(speed))×\n")
         do {
-            let story = try await DemoStory.begin(address: address, certificates: "\(directory)/certs", clock: clock)
+            let story = try await DemoStory.begin(cast: DemoStory.cast, address: { _ in address }, certificates: "\(directory)/certs", clock: clock)
             try await story.play()
             print("\nSummons \(story.summonsID), as `muster summons show \(story.summonsID)` prints it:\n")
             print(WorkflowPrinter.summons(try await story.summonsView()))
@@ -105,8 +114,10 @@ final class StoryClock: Sendable {
 /// The demo's files: the shipped parties (with certificate paths in the temporary
 /// directory), topics and schemas, and a development PKI.
 enum DemoSetup {
-    static func configuration(in directory: String, parties: String, topics: String, schemas: String) throws -> ServerConfiguration {
-        let certificates = "\(directory)/certs"
+    /// The configuration of the `jurisdiction`'s demo broker in `directory`; `more` is added to its muster.yaml.
+    static func configuration(in directory: String, certificates: String, parties: String, topics: String, schemas: String,
+                              jurisdiction: String = "jinshan", log: String = "{fsync: always}", more: String = "") throws -> ServerConfiguration {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for required in [parties, topics, schemas] where !FileManager.default.fileExists(atPath: required) {
             throw CommandFailure("\(required) not found: run muster demo from the project directory, or pass --parties, --topics and --schemas")
         }
@@ -118,24 +129,32 @@ enum DemoSetup {
         // shorter than an adapter's acknowledgement takes on a loaded machine. The story has no
         // redelivery in it, so its ack-wait is long in story time (6 s at 1200×).
         let settings = """
-            broker: {name: demo-broker, jurisdiction: jinshan}
+            broker: {name: \(jurisdiction)-broker, jurisdiction: \(jurisdiction)}
             listen: 127.0.0.1:0
             data-directory: \(directory)/data
             parties: \(directory)/parties.yaml
             topics: \(absolute(topics))
             schemas: \(absolute(schemas))
-            log: {fsync: always}
-            tls: {certificate: \(certificates)/server.crt, private-key: \(certificates)/server.key}
+            log: \(log)
+            tls: {certificate: \(certificates)/\(jurisdiction)/broker.crt, private-key: \(certificates)/\(jurisdiction)/broker.key, development-certificates: \(certificates)}
             heartbeat: {send-ms: 0, expect-ms: 0}
             delivery: {ack-wait: 2h}
+            \(more)
             """
         try settings.write(toFile: "\(directory)/muster.yaml", atomically: true, encoding: .utf8)
         do {
-            let configuration = try ServerConfiguration.load(file: "\(directory)/muster.yaml")
-            _ = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction, in: certificates)
-            return configuration
+            return try ServerConfiguration.load(file: "\(directory)/muster.yaml")
         } catch {
             throw CommandFailure("cannot set up the demo: \(error)")
+        }
+    }
+
+    /// A development PKI for the parties of `configuration`: each jurisdiction's CA, broker and parties.
+    static func certificates(for configuration: ServerConfiguration, in certificates: String) throws {
+        do {
+            _ = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction, in: certificates)
+        } catch {
+            throw CommandFailure("cannot create the demo's certificates: \(error)")
         }
     }
 }

@@ -7,23 +7,23 @@ import Synchronization
 import MusterProtocol
 import MusterWorkflow
 
-/// The Jinshan–Pinghu story, told through real connections: Langxia town (Jinshan) blows
-/// the whistle on illegal gold digging by the Shanta river; Jinshan public security, Pinghu's
-/// Guangchen town and the Langxia agricultural cooperative report in on time, Pinghu public
-/// security reports in late and is escalated by the broker; a river-patrol hand-off is
-/// rejected, transferred to the village grid and completed; the summons is closed and evaluated.
+/// The stage of the Jinshan–Pinghu stories: one mutual-TLS connection per party, to its broker,
+/// each with an adapter that reads its inbox and acknowledges what it received; what happens
+/// is printed on story time. The stories themselves are `play()` (one broker) and
+/// `playAcrossTheBorder` (two, `DemoStory+Border.swift`).
 final class DemoStory: Sendable {
     static let summonsIDHint = "s-1"
-    private static let cast: [(party: String, jurisdiction: String)] = [
+    /// The single-broker story's parties.
+    static let cast: [(party: String, jurisdiction: String)] = [
         ("langxia-town", "jinshan"), ("guangchen-town", "pinghu"), ("jinshan-public-security", "jinshan"),
         ("pinghu-public-security", "pinghu"), ("langxia-agri-coop", "jinshan"), ("shanta-village-grid", "jinshan"),
     ]
 
     let clock: StoryClock
-    private let clients: [String: WorkflowClient]
+    let clients: [String: WorkflowClient]
     private let adapters = Mutex<[Task<Void, Never>]>([])
     private let seen = Mutex<[String]>([])
-    private let ids = Mutex<(summons: String, handoff: String)>(("", ""))
+    let ids = Mutex<(summons: String, handoff: String)>(("", ""))
 
     var summonsID: String { ids.withLock { $0.summons } }
 
@@ -46,10 +46,13 @@ final class DemoStory: Sendable {
         adapters.withLock { $0.append(task) }
     }
 
-    static func begin(address: SocketAddress, certificates: String, clock: StoryClock) async throws -> DemoStory {
+    /// Connects each party of `cast` to the broker `address` names for its jurisdiction.
+    static func begin(cast: [(party: String, jurisdiction: String)], address: (String) -> SocketAddress, certificates: String,
+                      clock: StoryClock) async throws -> DemoStory {
         var clients: [String: WorkflowClient] = [:]
         var feeds: [(String, MessageSubscription)] = []
         for (party, jurisdiction) in cast {
+            let address = address(jurisdiction)
             let options = ClientOptions(server: address, identity: ClientIdentity(
                 certificatePath: "\(certificates)/\(jurisdiction)/\(party).crt", privateKeyPath: "\(certificates)/\(jurisdiction)/\(party).key",
                 trustedAuthorityPaths: ["\(certificates)/ca-bundle.crt"]))
@@ -62,6 +65,11 @@ final class DemoStory: Sendable {
         return story
     }
 
+    /// Langxia town (Jinshan) blows the whistle on illegal gold digging by the Shanta river;
+    /// Jinshan public security, Pinghu's Guangchen town and the Langxia agricultural cooperative
+    /// report in on time, Pinghu public security reports in late and is escalated by the broker;
+    /// a river-patrol hand-off is rejected, transferred to the village grid and completed; the
+    /// summons is closed and evaluated.
     func play() async throws {
         let town = clients["langxia-town"]!
         clock.start()
@@ -112,13 +120,15 @@ final class DemoStory: Sendable {
                                                 "comment": "return call: the villager is satisfied"], "relays the citizen's rating of \(handoff): 5/5")
     }
 
-    func summonsView() async throws -> SummonsView {
-        try await clients["langxia-town"]!.ask(.summonsShow, [QueryHeader.caseID: summonsID], as: SummonsView.self)
+    /// The summons as `party`'s broker shows it to `party`.
+    func summonsView(as party: String = "langxia-town") async throws -> SummonsView {
+        try await clients[party]!.ask(.summonsShow, [QueryHeader.caseID: summonsID], as: SummonsView.self)
     }
 
-    func assessment() async throws -> Assessment {
-        let parameters: StompHeaders = [QueryHeader.from: String(clock.storyStart - 60_000), QueryHeader.to: String(clock.now() + 60_000)]
-        return try await clients["langxia-town"]!.ask(.assessment, parameters, as: Assessment.self)
+    func assessment(as party: String = "langxia-town", jurisdiction: String? = nil) async throws -> Assessment {
+        var parameters: StompHeaders = [QueryHeader.from: String(clock.storyStart - 60_000), QueryHeader.to: String(clock.now() + 60_000)]
+        if let jurisdiction { parameters[QueryHeader.jurisdiction] = jurisdiction }
+        return try await clients[party]!.ask(.assessment, parameters, as: Assessment.self)
     }
 
     func finish() async {
@@ -128,7 +138,7 @@ final class DemoStory: Sendable {
 
     // MARK: Telling it
 
-    private func say(_ party: String, _ text: String, at time: Int64? = nil) {
+    func say(_ party: String, _ text: String, at time: Int64? = nil) {
         print("\(clock.elapsed(time))  \(party.padding(toLength: 24, withPad: " ", startingAt: 0))  \(text)")
     }
 
@@ -155,7 +165,7 @@ final class DemoStory: Sendable {
         }
     }
 
-    private func reportIn(_ party: String, at minute: Double, people: [String], eta: String, note: String) async throws {
+    func reportIn(_ party: String, at minute: Double, people: [String], eta: String, note: String) async throws {
         try await clock.wait(untilMinute: minute)
         let late = clock.now() > clock.storyStart + 30 * 60_000
         say(party, "reports in to \(summonsID)\(late ? " LATE" : ""): \(people.joined(separator: ", ")), \(note)")
@@ -164,14 +174,23 @@ final class DemoStory: Sendable {
         ])
     }
 
-    private func step(_ party: String, at minute: Double, _ body: [String: Any], _ text: String) async throws {
+    func step(_ party: String, at minute: Double, _ body: [String: Any], _ text: String) async throws {
         try await clock.wait(untilMinute: minute)
         say(party, text)
         try await clients[party]!.send(.handoff, to: "/topic/handoff", body: body)
     }
 
+    /// Waits (in real time, up to 30 s) until a broker answers what the story needs next.
+    func waitFor(_ what: String, polling condition: @Sendable () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await !condition() {
+            guard ContinuousClock.now < deadline else { throw CommandFailure("the demo waited 30 s for \(what)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// Waits (in real time, up to 30 s) until the adapters have seen what the story needs next.
-    private func waitFor(_ what: String, _ condition: ([String]) -> Bool) async throws {
+    func waitFor(_ what: String, _ condition: ([String]) -> Bool) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while !seen.withLock({ condition($0) }) {
             guard ContinuousClock.now < deadline else { throw CommandFailure("the demo waited 30 s for \(what)") }

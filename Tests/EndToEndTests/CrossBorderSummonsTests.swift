@@ -103,6 +103,11 @@ struct CrossBorderSummonsTests {
         #expect(onJinshan == onPinghu, "summons show differs:\n--- Jinshan ---\n\(onJinshan)\n--- Pinghu ---\n\(onPinghu)")
         #expect(onJinshan == judged)
         for connection in [police, guangchen, town] { try await connection.disconnect() }
+
+        // An auditor holding both logs finds everything that crossed in place.
+        brokers.halt()
+        let verify = try await FederationVerifyTests.verify(brokers.jinshan.dataDirectory, brokers.pinghu.dataDirectory, brokers)
+        #expect(verify.status == 0 && verify.stdout.contains("verified:"), "\(verify)")
     }
 
     // MARK: Helpers

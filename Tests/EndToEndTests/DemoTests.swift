@@ -88,6 +88,36 @@ struct DemoTests {
     }
 
     /// The party a story line is about: `+12:30  PARTY  text`.
+    /// `muster demo --federated`: two brokers, a cut line, the summons judged on origin time, and
+    /// an audit of both logs at the end.
+    @Test func theFederatedDemoSurvivesTheCutLineAndEndsWithBothLogsVerified() async throws {
+        let run = try await runMuster(["demo", "--federated", "--speed", "600"], directory: Self.packageDirectory, timeout: .seconds(150))
+        #expect(run.status == 0 && !run.timedOut, "muster demo --federated failed: \(run)")
+        let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        func matching(_ parts: String...) -> [String] { lines.filter { line in parts.allSatisfy(line.contains) } }
+
+        let copies = matching("inbox: summons jinshan.s-1", "acknowledged")
+        #expect(Set(copies.map(Self.actor)) == ["jinshan-public-security", "guangchen-town", "pinghu-public-security"] && copies.count == 3, "\(run)")
+        #expect(matching("guangchen-town", "reports in to jinshan.s-1").count == 1 && matching("guangchen-town", "LATE").isEmpty, "\(run)")
+        #expect(matching("Jinshan's broker judges guangchen-town", "on time").count == 1, "reported during the cut, on time: \(run)")
+        #expect(matching("Jinshan's broker judges pinghu-public-security", "late by").count == 1, "\(run)")
+        // The escalation about Pinghu public security reaches its supervisor on Pinghu's broker once the line is mended.
+        #expect(matching("guangchen-town", "ESCALATION, pinghu-public-security did not report in").count == 1, "\(run)")
+        let order = ["blows the whistle", "the line between Jinshan's and Pinghu's brokers is cut", "guangchen-town            reports in",
+                     "ESCALATION", "reports in to jinshan.s-1 LATE", "the line is mended", "Jinshan's broker judges", "transfers jinshan.h-1 to xinhua-village-grid",
+                     "completes jinshan.h-1", "closes jinshan.s-1"]
+        let positions = order.map { step in lines.firstIndex { $0.contains(step) } }
+        #expect(positions.allSatisfy { $0 != nil } && positions.compactMap { $0 } == positions.compactMap { $0 }.sorted(),
+                "the steps come in the story's order \(order): \(positions)\n\(run)")
+
+        let rows = lines.filter { $0.hasPrefix("guangchen-town ") || $0.hasPrefix("pinghu-public-security ") }.map(Self.cells)
+        #expect(rows.contains { $0.count > 5 && $0[0] == "guangchen-town" && $0[5] == "on time" }, "\(rows)")
+        #expect(rows.contains { $0.count > 5 && $0[0] == "pinghu-public-security" && $0[5] == "late" }, "\(rows)")
+        #expect(lines.contains("Pinghu's broker shows the same summons, party for party and time for time."), "\(run)")
+        #expect(matching("jinshan → pinghu:", "records stored").count == 1 && matching("pinghu → jinshan:", "records stored").count == 1, "\(run)")
+        #expect(lines.contains("verified: everything that crossed is in place in both logs"), "\(run)")
+    }
+
     static func actor(of line: String) -> String {
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
         return fields.count > 1 ? String(fields[1]) : ""

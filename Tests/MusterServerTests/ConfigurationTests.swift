@@ -38,7 +38,7 @@ struct ConfigurationTests {
         let configuration = try ServerConfiguration.load(file: "Config/muster.yaml")
         #expect(configuration.jurisdiction == "jinshan")
         #expect(configuration.listen.description == "127.0.0.1:61614")
-        #expect(configuration.parties.parties.count == 8)
+        #expect(configuration.parties.parties.count == 9)
         #expect(configuration.trustedAuthorityPaths.count == 2)
         let kinds = Set(configuration.parties.parties.map(\.kind.rawValue))
         #expect(kinds.isSuperset(of: ["township", "department", "enterprise", "grid", "coordinator", "auditor"]))
