@@ -29,13 +29,16 @@ struct CertsCommand: ParsableCommand {
         @Flag(help: "Create new CAs even if some exist (invalidates every certificate they issued).")
         var replace = false
 
+        @Option(name: .customLong("host"), help: ArgumentHelp("A DNS name the brokers' certificates carry besides 127.0.0.1 and ::1, for clients and peer brokers that connect by that name (repeatable; default localhost).", valueName: "name"))
+        var hosts: [String] = []
+
         func run() throws {
             let configuration: DevelopmentPKISettings
             do { configuration = try DevelopmentPKISettings.load(file: config) } catch { throw CommandFailure("\(error)") }
             let report: DevelopmentPKI.Report
             do {
                 report = try DevelopmentPKI.create(parties: configuration.parties, brokerJurisdiction: configuration.jurisdiction,
-                                                   in: out, replace: replace)
+                                                   brokerHostNames: hosts.isEmpty ? ["localhost"] : hosts, in: out, replace: replace)
             } catch {
                 throw CommandFailure("cannot create certificates in \(out): \(error)")
             }

@@ -38,6 +38,21 @@ struct BrokerCertificateTests {
         #expect(server == (try String(contentsOfFile: "\(directory.path)/jinshan/broker.crt", encoding: .utf8)))
     }
 
+    /// `--host` names the hosts peer brokers reach each other by (compose's service names):
+    /// every broker certificate carries them, and no longer `localhost` unless named.
+    @Test func certsInitHostNamesGoIntoEveryBrokerCertificate() async throws {
+        let directory = try TemporaryDirectory(prefix: "muster-broker-hosts")
+        defer { directory.remove() }
+        let run = try await runMuster(["certs", "init", "--config", "Config/muster.yaml", "--out", directory.path, "--host", "jinshan", "--host", "pinghu"],
+                                      directory: Self.root)
+        #expect(run.status == 0, "\(run)")
+        for jurisdiction in ["jinshan", "pinghu"] {
+            let text = try await openssl(["x509", "-in", "\(directory.path)/\(jurisdiction)/broker.crt", "-noout", "-ext", "subjectAltName"])
+            #expect(text.stdout.contains("DNS:jinshan") && text.stdout.contains("DNS:pinghu") && !text.stdout.contains("DNS:localhost"), "\(text.stdout)")
+            #expect(text.stdout.contains("IP Address:127.0.0.1"), "\(text.stdout)")
+        }
+    }
+
     @Test func noPartyMayTakeTheBrokersName() throws {
         let directory = try TemporaryDirectory(prefix: "muster-broker-pki")
         defer { directory.remove() }
