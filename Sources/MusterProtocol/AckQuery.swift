@@ -19,6 +19,8 @@ public struct AckQuery: Sendable, Equatable {
         case operationList = "operation-list"
         /// The assessment of each party over muster-from … muster-to (ms since 1970), optionally of one muster-jurisdiction.
         case assessment = "assessment"
+        /// The log's head signed now by the broker (auditors only); also recorded in the log and sent to the peers.
+        case checkpoint = "log-checkpoint"
     }
 
     public static let destination = Destination(kind: .queue, name: "muster.query")

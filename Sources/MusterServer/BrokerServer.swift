@@ -132,7 +132,6 @@ public final class BrokerServer: @unchecked Sendable {
         self.broker = Broker(store: store, gate: ExportStampingGate(policy: policy, federation: federation), rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk,
                              publishIDs: configuration.publishIDs, restoredPublishIDs: publishIDs)
         self.history = store
-        self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy)
         self.connectionLimits = ConnectionLimits(configuration.connectionLimits)
         RefusalAudit.install(on: policy, broker: broker, identity: configuration.brokerIdentity, clock: clock, logger: logger)
         self.pump = ConsumerPump(broker: broker, registry: registry, logger: logger)
@@ -141,6 +140,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.links = FederationLinks(configuration: configuration, broker: broker, federation: federation, log: log, logger: logger,
                                      isRevoked: { issuer, serial in policyInForce.policy.trust.revokedSerials[issuer]?.contains(serial) == true })
         self.checkpoints = CheckpointRecorder(broker: broker, log: log, identity: identity, configuration: configuration, federation: federation, logger: logger)
+        self.queries = SessionQueries(broker: broker, workflows: desk, history: store, policy: policy, checkpoints: checkpoints)
         let importLinks = links
         self.board = BoardDesk(broker: broker, policy: policy, desk: desk, log: log, identity: identity, links: { importLinks.statuses }, logger: logger)
         broker.onReadFailure { [logger] name, error in logger.error("consumer \(name) cannot read the log: \(error)") }

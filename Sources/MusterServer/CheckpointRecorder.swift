@@ -76,12 +76,25 @@ final class CheckpointRecorder: @unchecked Sendable {
     /// keep signing each other's checkpoints and acknowledgements.
     func record() {
         guard let head = log.head, movedSinceLastCheckpoint(head: head.offset) else { return }
+        signAndRecord(head) { result in
+            if case .failure(let error) = result { self.logger.warning("cannot sign a log checkpoint (log.checkpoint-interval): \(error.message)") }
+        }
+    }
+
+    /// Signs the head now, whether it moved or not (an auditor asks), records the checkpoint in
+    /// the log (and sends it to the peers), and completes once it is stored.
+    func recordNow(completion: @escaping @Sendable (Result<LogCheckpoint, BrokerError>) -> Void) {
+        guard let head = log.head else { return completion(.failure(BrokerError(.storageFailure, "the log is empty: there is no head to sign"))) }
+        signAndRecord(head, completion: completion)
+    }
+
+    private func signAndRecord(_ head: LogHead, completion: @escaping @Sendable (Result<LogCheckpoint, BrokerError>) -> Void) {
         let checkpoint: LogCheckpoint
         do {
             checkpoint = try LogCheckpoint.sign(logID: identity.logID, jurisdiction: identity.jurisdiction, offset: head.offset, chain: head.chain.hex,
                                                 time: WallClock.milliseconds(), certificateFile: configuration.certificatePath, privateKeyFile: configuration.privateKeyPath)
         } catch {
-            return logger.warning("cannot sign a log checkpoint (log.checkpoint-interval): \(error)")
+            return completion(.failure(BrokerError(.storageFailure, "cannot sign the log's head: \(error)")))
         }
         var headers = StompHeaders()
         headers[CheckpointHeader.logID] = checkpoint.logID
@@ -95,8 +108,9 @@ final class CheckpointRecorder: @unchecked Sendable {
             switch result {
             case .success(let stored):
                 logger.info("log checkpoint signed", metadata: ["head": "\(head)", "record": "\(stored.offset)", "peers": "\(peers.joined(separator: ","))"])
+                completion(.success(checkpoint))
             case .failure(let error):
-                logger.warning("cannot record a log checkpoint: \(error)")
+                completion(.failure(BrokerError(error.code, "cannot record the checkpoint: \(error.message)")))
             }
         }
     }

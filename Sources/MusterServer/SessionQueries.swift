@@ -13,6 +13,8 @@ struct SessionQueries: Sendable {
     /// Reads delivery histories (nil: this broker keeps no log).
     let history: (any MessageHistory)?
     let policy: PolicyGate?
+    /// Signs the log's head when an auditor asks (nil: this broker keeps no log).
+    var checkpoints: CheckpointRecorder? = nil
 
     /// Calls `reply` with the answer's JSON body or `refuse` with why not, on this thread or,
     /// for a history, on a reader thread.
@@ -25,6 +27,17 @@ struct SessionQueries: Sendable {
             switch WorkflowQueryAnswer.answer(query, party: party, kind: policy?.policy.parties[party]?.kind, desk: workflows) {
             case .success(let body): reply(body)
             case .failure(let error): refuse(error)
+            }
+        case .checkpoint:
+            guard let checkpoints else { return refuse(BrokerError(.storageFailure, "this broker keeps no log to sign")) }
+            guard policy?.policy.parties[party]?.kind == .auditor else {
+                return refuse(BrokerError(.notAuthorized, "\(party) may not ask for a signed checkpoint: auditors ask (party kind auditor)"))
+            }
+            checkpoints.recordNow { result in
+                switch result {
+                case .success(let checkpoint): reply(checkpoint.json)
+                case .failure(let error): refuse(error)
+                }
             }
         case .pending:
             let now = broker.clock()

@@ -42,7 +42,7 @@ public enum WorkflowQueryAnswer {
                 return .success(encode(views))
             case .assessment:
                 return .success(encode(Assessment(book: book, from: query.from ?? 0, to: query.to ?? .max, jurisdiction: query.jurisdiction, now: now)))
-            case .pending, .history:
+            case .pending, .history, .checkpoint:
                 return .failure(BrokerError(.invalidQuery, "\(query.kind.rawValue) is not a workflow query"))
             }
         }

@@ -5,7 +5,7 @@ import MusterServer
 
 extension LogCommand {
     /// `muster log checkpoint`: the log's state, signed with the broker's key, for an auditor to keep.
-    struct Checkpoint: ParsableCommand {
+    struct Checkpoint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the log's head, signed with the broker's key (JSON), for an auditor to keep.",
             discussion: """
@@ -13,7 +13,9 @@ extension LogCommand {
                 with the broker's private key (tls.private-key in muster.yaml). Keep the output: later, \
                 `muster log verify --checkpoint FILE --ca CA-FILE` proves, with only the jurisdiction's CA, whether the \
                 log still passes through that head. The format is in Schemas/log-format.md. Run it on the broker's \
-                host; the broker may be running.
+                host; the broker may be running. With --ask, an auditor asks the running broker instead (with the \
+                client flags, as for any command): it signs its head at that moment, records the checkpoint in its \
+                log and sends it to its peers.
                 """)
 
         @Option(help: "Broker configuration file (its data directory and its certificate and key).")
@@ -22,7 +24,16 @@ extension LogCommand {
         @Option(name: .customLong("data"), help: ArgumentHelp("The data directory, instead of the configuration's.", valueName: "dir"))
         var directory: String?
 
-        func run() throws {
+        @Flag(help: "Ask the running broker (as a party of kind auditor) to sign its head now, instead of signing on its host.")
+        var ask = false
+
+        @OptionGroup var connection: ConnectionOptions
+
+        func run() async throws {
+            if ask {
+                let checkpoint = try await WorkflowClient.with(connection) { try await $0.ask(.checkpoint, [:], as: LogCheckpoint.self) }
+                return print(String(decoding: checkpoint.json, as: UTF8.self))
+            }
             let configuration: ServerConfiguration
             do { configuration = try ServerConfiguration.load(file: config) } catch { throw CommandFailure("\(error)") }
             let checkpoint: LogCheckpoint
