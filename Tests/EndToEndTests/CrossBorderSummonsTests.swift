@@ -9,8 +9,8 @@ import Testing
 /// A summons across the border on two real brokers linked over mutual TLS: Langxia town, on
 /// Jinshan's broker, summons Guangchen town and Pinghu public security, both served by Pinghu's
 /// broker. Pinghu's link to Jinshan's broker (what Pinghu reports back) is cut before the
-/// whistle and mended after the deadline; what Jinshan's broker decides when the reports
-/// arrive, and what both brokers show, is checked.
+/// whistle and mended after the deadline (Pinghu's broker crashes and restarts meanwhile); what
+/// Jinshan's broker decides when the reports arrive, and what both brokers show, is checked.
 @Suite("cross-border summons", .serialized)
 struct CrossBorderSummonsTests {
     static let town = "langxia-town"
@@ -73,10 +73,14 @@ struct CrossBorderSummonsTests {
         #expect(escalation.headers["muster-sender"] == "test-broker" && escalation.headers["muster-sender-jurisdiction"] == "jinshan"
                 && escalation.headers["muster-via"] == "jinshan", "the owner of the summons escalates: \(escalation.headers)")
 
-        // Pinghu public security reports in late, still during the cut.
+        // Pinghu public security reports in late, still during the cut; then Pinghu's broker crashes
+        // (SIGKILL) and starts again: what it owes Jinshan's broker is in its log.
         let late = try await WorkflowEndToEndTests.send(police, "report-in", to: "/topic/report-in",
                                                         WorkflowEndToEndTests.reportIn(id, people: ["Officer Xu"], eta: "PT5M"))
         #expect(late[WorkflowHeader.id] == id)
+        for connection in [police, guangchen] { try await connection.disconnect() }
+        brokers.pinghu.kill()
+        try await runBlocking { try brokers.restartPinghu() }
 
         brokers.toPinghu.pass()
         try await brokers.toPinghu.cut()
@@ -102,7 +106,7 @@ struct CrossBorderSummonsTests {
         let onPinghu = try await Self.show(id, on: brokers.pinghu, as: Self.guangchen, jurisdiction: "pinghu")
         #expect(onJinshan == onPinghu, "summons show differs:\n--- Jinshan ---\n\(onJinshan)\n--- Pinghu ---\n\(onPinghu)")
         #expect(onJinshan == judged)
-        for connection in [police, guangchen, town] { try await connection.disconnect() }
+        try await town.disconnect()
 
         // An auditor holding both logs finds everything that crossed in place.
         brokers.halt()
