@@ -74,6 +74,8 @@ public struct FederationAudit: Sendable {
         var foreignClaims: [(offset: UInt64, sender: String)] = []
         /// The checkpoints of other jurisdictions' logs stored here (with where).
         var peerCheckpoints: [(offset: UInt64, checkpoint: LogCheckpoint)] = []
+        /// Where each of those checkpoints is in its signer's log: a checkpoint signs itself.
+        var checkpointOrigins: [String: Set<UInt64>] = [:]
         /// Per peer and lane (`bulk`, `urgent`): the highest offset of this log the peer
         /// acknowledged, from the exporter's own link records.
         var acknowledged: [String: [String: UInt64]] = [:]
@@ -84,7 +86,11 @@ public struct FederationAudit: Sendable {
     /// Reads both logs (each must verify on its own first) and checks them against each other.
     /// `authorities`: each jurisdiction's CA files; a checkpoint is checked only with its own
     /// jurisdiction's (another's CA cannot vouch for it).
-    public static func run(dataDirectories: [String], authorities: [String: [String]]) throws -> FederationAudit {
+    /// `kept`: checkpoints an auditor kept (`muster log checkpoint`), counted as if a peer held them.
+    /// `requireSignatures`: a copy no checkpoint of its origin covers is a finding (its sender
+    /// then rests on the importer's word alone), not only a count.
+    public static func run(dataDirectories: [String], authorities: [String: [String]], kept: [LogCheckpoint] = [],
+                           requireSignatures: Bool = false) throws -> FederationAudit {
         var sides: [Side] = []
         for directory in dataDirectories {
             guard let identity = LogIdentity.read(dataDirectory: directory) else {
@@ -102,15 +108,16 @@ public struct FederationAudit: Sendable {
             }
             sides.append(side)
         }
-        return audit(sides, authorities: authorities)
+        return audit(sides, authorities: authorities, kept: kept, requireSignatures: requireSignatures)
     }
 
-    static func audit(_ sides: [Side], authorities: [String: [String]]) -> FederationAudit {
+    static func audit(_ sides: [Side], authorities: [String: [String]], kept: [LogCheckpoint] = [], requireSignatures: Bool = false) -> FederationAudit {
         var findings: [Finding] = []
         var crossings: [Crossing] = []
         for origin in sides {
             for importer in sides where importer.identity.logID != origin.identity.logID {
-                let (crossing, found) = check(from: origin, to: importer, authorityFiles: authorities[origin.identity.jurisdiction] ?? [])
+                let (crossing, found) = check(from: origin, to: importer, authorityFiles: authorities[origin.identity.jurisdiction] ?? [],
+                                              kept: kept, requireSignatures: requireSignatures)
                 crossings.append(crossing)
                 findings += found
             }
@@ -134,7 +141,8 @@ public struct FederationAudit: Sendable {
     /// origin's signed checkpoints held by the importer decide: the origin's log is authentic up
     /// to the highest one that holds (with the origin's CA) and matches it, so a disagreement
     /// there is the importer's doing; above it, the origin is taken to have changed.
-    private static func check(from origin: Side, to importer: Side, authorityFiles: [String]) -> (Crossing, [Finding]) {
+    private static func check(from origin: Side, to importer: Side, authorityFiles: [String], kept: [LogCheckpoint],
+                              requireSignatures: Bool) -> (Crossing, [Finding]) {
         let from = origin.identity.jurisdiction, to = importer.identity.jurisdiction
         var crossing = Crossing(from: from, to: to)
         var findings: [Finding] = []
@@ -144,8 +152,11 @@ public struct FederationAudit: Sendable {
         crossing.refused = refused.count
 
         var signedThrough: UInt64?
-        for held in importer.peerCheckpoints where held.checkpoint.jurisdiction == from {
-            crossing.checkpoints += 1
+        // A kept checkpoint has no place in the importer's log (nil): its findings name none.
+        let checkpoints = importer.peerCheckpoints.map { (offset: Optional($0.offset), checkpoint: $0.checkpoint) }
+            + kept.map { (offset: UInt64?.none, checkpoint: $0) }
+        for held in checkpoints where held.checkpoint.jurisdiction == from {
+            if held.offset != nil { crossing.checkpoints += 1 }
             let checkpoint = held.checkpoint
             if authorityFiles.isEmpty {
                 findings.append(Finding(jurisdiction: to, offset: held.offset, problem: "no CA file was given for \(from) (--ca \(from)=FILE): the checkpoint of its log held here cannot be checked"))
@@ -210,7 +221,15 @@ public struct FederationAudit: Sendable {
             findings.append(Finding(jurisdiction: to, offset: nil, problem: "\(from)'s record \(offset), exported to \(to) and acknowledged by it (\(lane) lane, "
                                     + "through \(through)), is neither stored nor refused in this log: deleted after it was imported"))
         }
-        if let signedThrough { crossing.coveredBySignature = copies.keys.filter { $0 <= signedThrough }.count }
+        // A checkpoint's copy is its signer's own signed statement (checked above).
+        let selfSigned = importer.checkpointOrigins[origin.identity.logID] ?? []
+        crossing.coveredBySignature = copies.keys.filter { authentic($0) || selfSigned.contains($0) }.count
+        let unsigned = copies.keys.filter { !authentic($0) && !selfSigned.contains($0) }.sorted()
+        if requireSignatures, let first = unsigned.first, let last = unsigned.last {
+            findings.append(Finding(jurisdiction: to, offset: nil, problem: "\(unsigned.count) of the records stored from \(from) (its offsets \(first)…\(last)) "
+                                    + "are covered by no checkpoint signed by \(from)'s broker (held here through \(signedThrough.map(String.init) ?? "none")): "
+                                    + "who sent them rests on this log alone; ask \(from)'s broker for one (muster log checkpoint --ask) and verify with it (--checkpoint FILE)"))
+        }
         return (crossing, findings)
     }
 }
@@ -245,6 +264,7 @@ extension FederationAudit.Side {
                 if record.destination == CheckpointHeader.destination.description,
                    let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: Data(record.body)) {
                     peerCheckpoints.append((record.offset, checkpoint))
+                    checkpointOrigins[origin.logID, default: []].insert(origin.offset)
                 }
             }
         } else if !sender.hasPrefix("\(jurisdiction)/") {

@@ -48,14 +48,15 @@ extension WorkflowBook {
         guard let event = message.event else {
             return BrokerError(.notAuthorized, "the broker of \(jurisdiction) sent a \(message.type.rawValue) message as its own, but a broker writes only copies, reminders, escalations and receipts")
         }
-        guard let id = message.caseID, let (owner, jurisdictions) = caseParties(id) else {
+        guard let id = message.caseID, let (owner, _) = caseParties(id) else {
             return BrokerError(.unknownWorkflow, "the broker of \(jurisdiction) wrote a \(event.rawValue) for \(message.caseID ?? "no case"), which this broker does not follow")
         }
         if event == .receipt {
-            guard message.party(header: WorkflowHeader.party)?.jurisdiction == jurisdiction else {
+            guard let party = message.party(header: WorkflowHeader.party), party.jurisdiction == jurisdiction else {
                 return BrokerError(.notAuthorized, "the broker of \(jurisdiction) reported a receipt for a party it does not serve")
             }
-            return jurisdictions.contains(jurisdiction) ? nil : BrokerError(.notAuthorized, "\(id) names no party of \(jurisdiction)")
+            let inCase = summonses[id]?.index(of: party) != nil || handoffs[id]?.legs.contains { $0.assignee == party } == true
+            return inCase ? nil : BrokerError(.notAuthorized, "the broker of \(jurisdiction) reported a receipt for \(party.party), who has no copy of \(id)")
         }
         guard owner == jurisdiction else {
             return BrokerError(.notAuthorized, "the broker of \(jurisdiction) wrote a \(event.rawValue) for \(id), which \(owner ?? "this broker") owns: only the owner times a case")

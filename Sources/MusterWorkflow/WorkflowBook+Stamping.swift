@@ -31,6 +31,7 @@ extension WorkflowBook {
                 }
                 let summoned = try summonedParties(body, summoner: publication.sender, directory: directory)
                 stamped.headers[WorkflowHeader.id] = directory.caseID("s", number: summonsCount + 1, parties: summoned)
+                try Self.notStraightToARemoteInbox(publication.destination, summoned, directory: directory)
                 stamped.headers[WorkflowHeader.summoned] = summoned.map(\.description).joined(separator: ",")
                 let deadlineText = text("deadline") ?? "PT30M"
                 guard let deadline = WorkflowTime.milliseconds(pointInTime: deadlineText, from: time), deadline > time else {
@@ -49,6 +50,7 @@ extension WorkflowBook {
             case (.handoff, "dispatch"):
                 let assignee = try directory.resolve(text("assignee") ?? "", field: "assignee").get()
                 stamped.headers[WorkflowHeader.id] = directory.caseID("h", number: handoffCount + 1, parties: [assignee])
+                try Self.notStraightToARemoteInbox(publication.destination, [assignee], directory: directory)
                 stamped.headers[WorkflowHeader.assignee] = assignee.description
                 let dueText = text("due") ?? ""
                 guard let due = WorkflowTime.milliseconds(pointInTime: dueText, from: time), due > time else {
@@ -104,6 +106,14 @@ extension WorkflowBook {
         guard directory.isRemote(party), !id.contains(".") else { return }
         throw BrokerError(.invalidTransition, "\(kind) \(id) was \(opened) inside this broker, and \(party.party) is served by \(party.jurisdiction)'s broker; "
                           + "open a new \(kind) that names \(party.party) from the start, so that both brokers follow it")
+    }
+
+    /// An inbox here is not where a party another broker serves reads: the owner writes that
+    /// party's copy across the link, so the open or dispatch goes to its topic.
+    private static func notStraightToARemoteInbox(_ destination: Destination, _ parties: [PartyIdentity], directory: WorkflowDirectory) throws(BrokerError) {
+        guard let party = parties.first(where: { directory.isRemote($0) && destination == inbox(of: $0) }) else { return }
+        throw BrokerError(.invalidTransition, "\(party.party) is served by \(party.jurisdiction)'s broker, which puts this in its inbox there: "
+                          + "send it to its topic (/topic/summons or /topic/handoff), not to \(destination)")
     }
 
     static let summonerKinds: Set<PartyKind> = [.township, .street, .coordinator]

@@ -49,7 +49,7 @@ public struct SummonedParty: Sendable, Codable {
     public internal(set) var escalatedAt: Int64?
     public internal(set) var score: Int?
     public internal(set) var comment: String?
-    /// What the broker serving the party reported (a receipt), for a party served elsewhere.
+    /// What the broker serving the party reported (a receipt) of a cross-border case.
     public internal(set) var receipt: InboxDeliveries.Marks?
 
     /// How late the report-in came; nil when on time or not (yet) reported in.
@@ -94,7 +94,7 @@ public struct HandoffLeg: Sendable, Codable {
     public internal(set) var transferredAt: Int64?
     public internal(set) var completedAt: Int64?
     public internal(set) var escalatedAt: Int64?
-    /// What the broker serving the assignee reported (a receipt), for an assignee served elsewhere.
+    /// What the broker serving the assignee reported (a receipt) of a cross-border case.
     public internal(set) var receipt: InboxDeliveries.Marks?
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MusterFederation
 import MusterLog
 import MusterNet
 import MusterServer
@@ -65,9 +66,21 @@ extension DemoCommand {
         }
         for server in servers { server.shutdown() }
         servers = []
-        print("\n`muster federation verify --data jinshan --data pinghu --ca jinshan=… --ca pinghu=…`:")
+        // Each broker's head, signed with its key as the brokers stop (`muster log checkpoint`), for the
+        // auditor to keep: with them every record that crossed is covered by its origin's signature.
+        var kept: [LogCheckpoint] = []
+        for configuration in [jinshan, pinghu] {
+            do {
+                kept.append(try LogCheckpoint.sign(dataDirectory: configuration.dataDirectory, certificateFile: configuration.certificatePath,
+                                                   privateKeyFile: configuration.privateKeyPath))
+            } catch {
+                throw CommandFailure("cannot sign \(configuration.jurisdiction)'s checkpoint: \(error)")
+            }
+        }
+        print("\n`muster federation verify --data jinshan --data pinghu --ca jinshan=… --ca pinghu=… --checkpoint … --checkpoint … --require-signatures`:")
         let audit = try FederationAudit.run(dataDirectories: [jinshan.dataDirectory, pinghu.dataDirectory],
-                                            authorities: ["jinshan": ["\(certificates)/jinshan/ca.crt"], "pinghu": ["\(certificates)/pinghu/ca.crt"]])
+                                            authorities: ["jinshan": ["\(certificates)/jinshan/ca.crt"], "pinghu": ["\(certificates)/pinghu/ca.crt"]],
+                                            kept: kept, requireSignatures: true)
         let verified = FederationCommand.Verify.print(audit)
         if keep {
             print("\nkept \(directory): muster federation verify --data \(jinshan.dataDirectory) --data \(pinghu.dataDirectory) "

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MusterFederation
 import MusterServer
 
 extension FederationCommand {
@@ -24,6 +25,13 @@ extension FederationCommand {
                                    valueName: "jurisdiction=file"))
         var ca: [String] = []
 
+        @Option(name: .customLong("checkpoint"), help: ArgumentHelp("A checkpoint kept from either broker (muster log checkpoint [--ask]); checked like those the logs hold (repeatable).",
+                                                                  valueName: "file"))
+        var checkpoints: [String] = []
+
+        @Flag(help: "Fail unless every record that crossed is covered by a checkpoint its origin's broker signed (held by the other log, or given with --checkpoint).")
+        var requireSignatures = false
+
         func validate() throws {
             guard directories.count == 2 else { throw ValidationError("give two data directories: --data A --data B") }
             for item in ca where !item.contains("=") {
@@ -41,7 +49,14 @@ extension FederationCommand {
 
         func run() throws {
             let audit: FederationAudit
-            do { audit = try FederationAudit.run(dataDirectories: directories, authorities: authorities) } catch {
+            var kept: [LogCheckpoint] = []
+            for file in checkpoints {
+                guard let data = FileManager.default.contents(atPath: file), let checkpoint = try? JSONDecoder().decode(LogCheckpoint.self, from: data) else {
+                    throw CommandFailure("\(file) is not a checkpoint as `muster log checkpoint` prints it")
+                }
+                kept.append(checkpoint)
+            }
+            do { audit = try FederationAudit.run(dataDirectories: directories, authorities: authorities, kept: kept, requireSignatures: requireSignatures) } catch {
                 throw CommandFailure("cannot audit: \(error)")
             }
             guard Self.print(audit) else {

@@ -99,6 +99,19 @@ struct FederationVerifyTests {
         let toPinghu = try #require(clean.stdout.firstMatch(of: /jinshan → pinghu: (\d+) records stored and 0 refused.*; (\d+) of jinshan's checkpoints held by pinghu/),
                                     "\(clean)")
         #expect(Int(toPinghu.2)! >= 1 && Int(toPinghu.1)! == 3 + Int(toPinghu.2)!, "\(clean)")
+        // Pinghu signs no checkpoints here: required, the signatures are missing for its three patrols,
+        // until the auditor brings a checkpoint of Pinghu's log signed by its broker.
+        let unsigned = try await runMuster(["federation", "verify", "--data", untouched.jinshan, "--data", untouched.pinghu, "--require-signatures",
+                                            "--ca", "jinshan=\(brokers.pki.jinshanAuthority)", "--ca", "pinghu=\(brokers.pki.pinghuAuthority)"])
+        #expect(unsigned.status != 0 && unsigned.stdout.contains("3 of the records stored from pinghu") && unsigned.stdout.contains("covered by no checkpoint"),
+                "\(unsigned)")
+        let signed = try await runMuster(["log", "checkpoint", "--config", brokers.pinghu.configFile, "--data", untouched.pinghu])
+        #expect(signed.status == 0, "\(signed)")
+        let kept = untouched.directory.file("pinghu-checkpoint.json")
+        try signed.stdout.write(toFile: kept, atomically: true, encoding: .utf8)
+        let covered = try await runMuster(["federation", "verify", "--data", untouched.jinshan, "--data", untouched.pinghu, "--require-signatures",
+                                           "--checkpoint", kept, "--ca", "jinshan=\(brokers.pki.jinshanAuthority)", "--ca", "pinghu=\(brokers.pki.pinghuAuthority)"])
+        #expect(covered.status == 0 && covered.stdout.contains("covering 3 of the records stored"), "\(covered)")
         #expect(clean.stdout.contains("checkpoints held by pinghu, covering"), "\(clean)")
 
         // Pinghu deletes its copy of Jinshan's second patrol. Deleting it rewrote Pinghu's log:

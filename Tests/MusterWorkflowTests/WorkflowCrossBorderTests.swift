@@ -126,6 +126,22 @@ struct WorkflowCrossBorderTests {
         #expect(jinshan.book.handoffOrder == ["jinshan.h-1", "h-2", "pinghu.h-1", "h-3"])
     }
 
+    /// An open or dispatch sent straight to the inbox here of a party another broker serves would
+    /// never reach it (its copy counts as written): refused, with where to send it instead.
+    @Test func aCaseIsNotSentStraightToTheInboxHereOfARemoteParty() throws {
+        let jinshan = jinshanWorld()
+        let summons = jinshan.stamp(.summons, Body.openSummons(["guangchen-town", "jinshan-public-security"]), from: langxiaTown,
+                                    to: WorkflowBook.inbox(of: guangchenTown), at: t0)
+        #expect(summons.failure?.code == .invalidTransition && summons.failure?.message.contains("/topic/summons") == true, "\(summons)")
+        let dispatch = jinshan.stamp(.handoff, Body.dispatch(to: "pinghu-public-security", due: t0 + hour), from: langxiaTown,
+                                     to: WorkflowBook.inbox(of: pinghuPolice), at: t0)
+        #expect(dispatch.failure?.code == .invalidTransition, "\(dispatch)")
+        // Straight to a local party's inbox, as before.
+        let local = jinshan.stamp(.summons, Body.openSummons(["guangchen-town", "jinshan-public-security"]), from: langxiaTown,
+                                  to: WorkflowBook.inbox(of: jinshanPolice), at: t0)
+        #expect(try local.get().headers[WorkflowHeader.id] == "jinshan.s-1")
+    }
+
     @Test func aCaseOpenedInsideTheBrokerCannotTakeInARemoteParty() throws {
         var jinshan = jinshanWorld()
         _ = try jinshan.dispatch(to: "shanta-village-grid")  // h-1
@@ -422,6 +438,10 @@ struct WorkflowCrossBorderTests {
         #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(forged), from: "pinghu")?.code == .notAuthorized)
         // Jiashan's broker reporting for Pinghu's party.
         #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(guangchenReceipt), from: "jiashan")?.code == .notAuthorized)
+        // Pinghu's broker reporting for one of its parties that has no copy of the case.
+        var stranger = guangchenReceipt
+        stranger.headers[WorkflowHeader.party] = pinghuPolice.description
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(stranger), from: "pinghu")?.code == .notAuthorized)
 
         // A party's message is not a broker's record.
         let reportIn = record(.reportIn, Body.reportIn(id), from: guangchenTown, id: id, at: t0 + minute, via: "pinghu")
