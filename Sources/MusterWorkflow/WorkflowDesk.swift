@@ -105,6 +105,12 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         refreshIfStale()
+        // A party's message of a case only its origin follows (imported by an import rule) is
+        // stored as that broker decided it, and not run here: replay skips it too.
+        if jurisdiction == nil, !(publication.headers[WorkflowHeader.id].map(WorkflowBook.isCrossBorder) ?? false) {
+            store(publication, completion)
+            return nil
+        }
         guard let message = WorkflowMessage(publication) else {
             return BrokerError(.schemaViolation, "a \(publication.headers[ReservedHeader.type] ?? "workflow") record from a linked broker must carry its workflow time and a JSON object")
         }

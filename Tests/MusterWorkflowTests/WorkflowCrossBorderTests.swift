@@ -641,5 +641,17 @@ struct WorkflowCrossBorderTests {
         let stored = log.withLock { $0.count }
         desk.runTimers(store: store)
         #expect(log.withLock { $0.count } == stored, "a receipt is written once")
+
+        // A party's message of a case only its origin follows (an import rule brought it) is
+        // stored as before, and not run: a Jinshan op-1 notice leaves Pinghu's own op-1 alone.
+        let notice = record(.jointOperation, #"{"action": "notice", "operationId": "op-1", "text": "local to Jinshan"}"#, from: langxiaTown,
+                            id: "op-1", at: t0 + 3 * minute, via: "jinshan")
+        #expect(desk.takeImported(notice, fromBroker: nil, store: store, completion: { _ in }) == nil)
+        #expect(log.withLock { $0.count } == stored + 1 && log.withLock { $0.last?.publication.headers[WorkflowHeader.id] } == "op-1")
+        #expect(desk.read { book, _ in book.operations.isEmpty && book.latestTimeFrom["jinshan"] == t0 })
+        // The same written by Jinshan's broker itself is refused: a broker writes only for cases both follow.
+        var written = notice
+        written.headers[WorkflowHeader.event] = WorkflowEventKind.inboxCopy.rawValue
+        #expect(desk.takeImported(written, fromBroker: "jinshan", store: store, completion: { _ in }) != nil)
     }
 }
