@@ -41,10 +41,10 @@ public final class ExportStampingGate: PublishGate {
 
 extension FederationRules {
     /// `publication` with `targets` added to the peers it is exported to (`muster-export`), and
-    /// to those for which its type is urgent (`muster-export-urgent`).
-    public func stamp(_ publication: Publication, exportedTo targets: [String]) -> Publication {
+    /// to those for which its type (or `laneType`) is urgent (`muster-export-urgent`).
+    public func stamp(_ publication: Publication, exportedTo targets: [String], laneOf laneType: String? = nil) -> Publication {
         guard !targets.isEmpty else { return publication }
-        let type = publication.headers[ReservedHeader.type]
+        let type = laneType ?? publication.headers[ReservedHeader.type]
         var stamped = publication
         func merge(_ name: String, _ added: [String]) {
             let before = FederationHeader.jurisdictions(stamped.headers[name])

@@ -60,6 +60,8 @@ extension FederationLink {
                         broker.storeVerifiedImport(LogCheckpoint.importedCopy(publication), stored: stored)
                     }
                 } else if let refusal = publication.headers[WorkflowHeader.event] != nil  // only a broker writes it (refused on a client's SEND)
+                            && federation.rules.isCrossBorderWorkflowRecord(from: peer, type: publication.headers[ReservedHeader.type],
+                                                                            caseID: publication.headers[WorkflowHeader.id])
                             ? broker.importWorkflowRecord(publication, from: peer, stored: stored)
                             : broker.publishImported(publication, stored: stored) {
                     refuse(record, refusal, ofRoute: false, ticket: ticket, session: session, stores: stores, signal: signal)

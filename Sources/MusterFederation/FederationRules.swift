@@ -52,24 +52,41 @@ public struct FederationRules: Sendable, Equatable {
     /// The jurisdictions whose brokers follow cross-border cases with this one.
     public var workflowJurisdictions: Set<String> { Set(peers.filter(\.workflows).map(\.jurisdiction)) }
 
+    /// Whether `peer`'s record is one of a case both brokers follow: of a workflow type, with a
+    /// case id of the form `JURISDICTION.s-N`, from a peer this broker follows cases with.
+    public func isCrossBorderWorkflowRecord(from peer: String, type: String?, caseID: String?) -> Bool {
+        guard let type, WorkflowType(rawValue: type) != nil, let caseID, self.peer(peer)?.workflows == true,
+              let dot = caseID.lastIndex(of: ".") else { return false }
+        let number = caseID[caseID.index(after: dot)...]
+        return ["s-", "h-", "op-"].contains { number.hasPrefix($0) && Int(number.dropFirst($0.count)).map { $0 > 0 } == true }
+    }
+
     /// Where a workflow record of a cross-border case that `peer` sent is stored here: what the
-    /// peer owed one of this broker's parties (`recipient`) goes to that party's inbox, a party's
-    /// message sent straight to an inbox there to the transit topic, the rest where it was.
-    /// Nil when it is not such a record (the import rules decide); a failure when it cannot be one.
-    public func workflowDestination(from peer: String, _ destination: Destination, type: String?, recipient: String?,
+    /// peer's broker owed one of this broker's parties (`recipient`) goes to that party's inbox,
+    /// what it wrote for its own parties to the transit topic, the rest where it was. Nil when it
+    /// is not such a record (the import rules decide); a failure when it cannot be one.
+    public func workflowDestination(from peer: String, _ destination: Destination, type: String?, caseID: String?, recipient: String?,
                                     byBroker: Bool, here: String) -> Result<Destination, BrokerError>? {
-        guard let type, WorkflowType(rawValue: type) != nil, self.peer(peer)?.workflows == true else { return nil }
+        guard isCrossBorderWorkflowRecord(from: peer, type: type, caseID: caseID), let type else { return nil }
+        let isInbox = destination.kind == .queue && destination.name.hasPrefix("inbox.")
+        guard byBroker else {
+            return isInbox || recipient != nil
+                ? .failure(BrokerError(.notAuthorized, "a party's \(type) message of \(caseID ?? "") came from \(peer) addressed to an inbox; "
+                                       + "only the case's owner writes into inboxes"))
+                : .success(destination)
+        }
         if let recipient {
             guard let party = PartyIdentity(uri: PartyIdentity.uriScheme + recipient), party.jurisdiction == here else {
                 return .failure(BrokerError(.notAuthorized, "the broker of \(peer) wrote for \(recipient), who is not a party of \(here)"))
             }
             return .success(Destination(kind: .queue, name: "inbox.\(party.party)"))
         }
-        if byBroker, destination != WorkflowHeader.crossBorderTransit, destination != Destination(kind: .topic, name: "escalation") {
+        // What it wrote for its own parties (a copy, a reminder) crosses for the record, not for delivery.
+        if isInbox { return .success(WorkflowHeader.crossBorderTransit) }
+        guard destination == WorkflowHeader.crossBorderTransit || destination == Destination(kind: .topic, name: "escalation") else {
             return .failure(BrokerError(.notAuthorized, "the broker of \(peer) wrote a \(type) record on \(destination); a broker writes cross-border "
-                                        + "records on \(WorkflowHeader.crossBorderTransit) and /topic/escalation only"))
+                                        + "records on \(WorkflowHeader.crossBorderTransit), /topic/escalation and its own parties' inboxes only"))
         }
-        if destination.kind == .queue, destination.name.hasPrefix("inbox.") { return .success(WorkflowHeader.crossBorderTransit) }
         return .success(destination)
     }
 

@@ -121,7 +121,8 @@ public struct InboundRecord: Sendable {
             return .failure(BrokerError(.notAuthorized, "the record from \(peer) already crossed \(via.joined(separator: ", ")): a loop"))
         }
         let local: Destination
-        switch rules.workflowDestination(from: peer, destination, type: headers[ReservedHeader.type], recipient: headers[WorkflowHeader.recipient],
+        switch rules.workflowDestination(from: peer, destination, type: headers[ReservedHeader.type], caseID: headers[WorkflowHeader.id],
+                                         recipient: headers[WorkflowHeader.recipient],
                                          byBroker: headers[WorkflowHeader.event] != nil, here: here) {
         case .success(let destination)?:
             local = destination
@@ -155,7 +156,8 @@ public struct InboundRecord: Sendable {
 
     /// The exporter's headers that the stored copy does not keep as they are: each delivery's
     /// own, and the link's (replaced by this broker's).
-    static let notCarried = HeaderNameSet(Delivery.brokerOwned.union(FederationHeader.all).union(["content-length"]))
+    /// (`muster-workflow-received` is this broker's own, written when its workflows take the record.)
+    static let notCarried = HeaderNameSet(Delivery.brokerOwned.union(FederationHeader.all).union(["content-length", WorkflowHeader.receivedAt]))
 
     /// The SEND that tells the peer's broker (on `exportDestination`, the link's own) that this
     /// broker refused the record, and why.

@@ -29,9 +29,12 @@ public enum WorkflowHeader {
     /// On a receipt: when the party's adapter was first given its copy, and first acknowledged it (ms).
     public static let deliveredAt = "muster-workflow-delivered-at"
     public static let ackedAt = "muster-workflow-acked-at"
+    /// On a workflow record a federation link brought: when this broker took it (ms). No record
+    /// is judged later than it arrived.
+    public static let receivedAt = "muster-workflow-received"
 
     /// Every header above: refused when a client sends it.
-    public static let all: Set<String> = [id, time, event, party, summoned, deadline, assignee, members, reminder, recipient, deliveredAt, ackedAt]
+    public static let all: Set<String> = [id, time, event, party, summoned, deadline, assignee, members, reminder, recipient, deliveredAt, ackedAt, receivedAt]
 
     /// Where a broker writes what it owes a party of a linked jurisdiction (with `recipient`), and
     /// the receipts it writes for a linked broker: reserved, read by no client; the link to that

@@ -126,7 +126,7 @@ public final class BrokerServer: @unchecked Sendable {
                 let recovery = try snapshotter.current()
                 return (recovery.book, recovery.deliveries)
             },
-            exportStamp: { federation.rules.stamp($0, exportedTo: $1) })
+            exportStamp: { federation.rules.stamp($0, exportedTo: $1, laneOf: $2) })
         let publishIDs = try PublishIDRecovery.read(log, settings: configuration.publishIDs, now: clock())
         logger.info("publish ids remembered", metadata: ["ids": "\(publishIDs.count)", "window-ms": "\(configuration.publishIDs.window)"])
         self.broker = Broker(store: store, gate: ExportStampingGate(policy: policy, federation: federation), rules: configuration.delivery, clock: clock, restored: rebuilt.consumers, workflow: desk,

@@ -237,7 +237,7 @@ public struct FederationAudit: Sendable {
 extension FederationAudit.Side {
     /// Headers that do not cross as they are: the link's own, the sender's (compared apart), and
     /// those the importer writes for a checkpoint's copy.
-    static let notCompared: Set<String> = FederationHeader.all.union(CheckpointHeader.all)
+    static let notCompared: Set<String> = FederationHeader.all.union(CheckpointHeader.all).union([WorkflowHeader.receivedAt])
         .union([ReservedHeader.sender, ReservedHeader.senderJurisdiction, "content-length", "content-type"])
 
     static func content(_ record: LogRecord, sender: String, time: Int64?) -> FederationAudit.Content {

@@ -12,7 +12,8 @@
 ///  3. `WorkflowDesk.lock` (MusterWorkflow, recursive) — decides and appends workflow messages
 ///     in one order; a refusal record's completion takes it (under 2) to note the record.
 ///  4. `Broker.state` (MusterBroker, adaptive) — routing and acknowledgements; below it:
-///     the session's `flow` (deliveries), `WorkflowDesk.deliveries` (leaf) and
+///     the session's `flow` (deliveries), `WorkflowDesk.deliveries` (leaf), `WorkflowDesk.wake`
+///     (leaf: signals the timer thread when a cross-border copy owes a receipt) and
 ///     `LogMessageStore.ledger` (delivery records).
 ///  4a. `LogMessageStore.ledger` (MusterServer) — delivery events waiting for a batch; held
 ///     while a batch is handed to the log (`MessageLog.queue` below it), also from the
@@ -24,6 +25,7 @@
 ///
 /// Leaves, taken under any of the above and calling nothing while held: `MessageLog.queue`
 /// and `.catalog`, `RecentMessages.lock`, `SharedExportIndex.index`, `LogMessageStore`'s idle readers, `PolicyGate.state`,
-/// `Broker.callbacks`, `Broker.publishIDs`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`, and a
+/// `Broker.callbacks`, `Broker.publishIDs`, `ConsumerRegistry.writing`, `BrokerServer.sessions` and `.context`,
+/// `FederationState.current` (read under the desk's lock for the linked jurisdictions and the export stamp), and a
 /// stored message's `FrameHeadersBox` (encodes the headers while held, nothing else).
 enum LockOrder {}

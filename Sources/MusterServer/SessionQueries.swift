@@ -33,10 +33,13 @@ struct SessionQueries: Sendable {
             guard policy?.policy.parties[party]?.kind == .auditor else {
                 return refuse(BrokerError(.notAuthorized, "\(party) may not ask for a signed checkpoint: auditors ask (party kind auditor)"))
             }
-            checkpoints.recordNow { result in
-                switch result {
-                case .success(let checkpoint): reply(checkpoint.json)
-                case .failure(let error): refuse(error)
+            // Signing reads the key file: off the event loop.
+            DispatchQueue.global().async {
+                checkpoints.recordNow { result in
+                    switch result {
+                    case .success(let checkpoint): reply(checkpoint.json)
+                    case .failure(let error): refuse(error)
+                    }
                 }
             }
         case .pending:

@@ -20,11 +20,11 @@ public struct WorkflowRecovery: Codable, Sendable {
         switch record.kind {
         case .message:
             // Cheap test first: most records are neither workflow messages nor refusals.
-            // An imported workflow message is run here only if it belongs to a case both brokers
-            // follow (a qualified id, `WorkflowBook+CrossBorder.swift`), as the desk took it live;
-            // any other was decided by its origin broker alone.
+            // An imported workflow message is run here only if the workflows took it live (they
+            // mark it with when it arrived: a case both brokers follow); any other was decided by
+            // its origin broker alone.
             guard record.destination == Self.audit || record.headers.contains(where: { $0.name == WorkflowHeader.time }),
-                  record.header(FederationHeader.via).map({ _ in record.header(WorkflowHeader.id).map(WorkflowBook.isCrossBorder) ?? false }) ?? true,
+                  record.header(FederationHeader.via) == nil || record.header(WorkflowHeader.receivedAt) != nil,
                   let message = StoredMessage(record: record) else { return }
             book.replay(message.publication)
             deliveries.noteStored(message)

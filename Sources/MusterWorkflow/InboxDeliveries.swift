@@ -67,15 +67,14 @@ public struct InboxDeliveries: Sendable, Codable {
         return crossBorder
     }
 
-    /// The copies of cross-border cases whose marks moved, with their marks; forgets them.
+    /// The copies of cross-border cases whose marks moved, with their marks (of a party's newest
+    /// copy of a case only: a hand-off back with it has a new one); forgets them.
     public mutating func takeChanged() -> [(CopyKey, Marks)] {
         defer { changed.removeAll() }
-        return changed.sorted().compactMap { offset in crossBorderCopies[offset].map { ($0, marks[offset] ?? Marks()) } }
-    }
-
-    /// Every copy of a cross-border case counts as moved (after a rebuild: a receipt may be owed).
-    public mutating func markCrossBorderChanged() {
-        changed = Set(crossBorderCopies.keys)
+        return changed.sorted().compactMap { offset in
+            guard let key = crossBorderCopies[offset], copies[key.id]?[key.party] == offset else { return nil }
+            return (key, marks[offset] ?? Marks())
+        }
     }
 
     public func marks(of id: String, party: PartyIdentity) -> Marks {

@@ -31,7 +31,7 @@ extension WorkflowBook {
                 }
                 let summoned = try summonedParties(body, summoner: publication.sender, directory: directory)
                 stamped.headers[WorkflowHeader.id] = directory.caseID("s", number: summonsCount + 1, parties: summoned)
-                try Self.notStraightToARemoteInbox(publication.destination, summoned, directory: directory)
+
                 stamped.headers[WorkflowHeader.summoned] = summoned.map(\.description).joined(separator: ",")
                 let deadlineText = text("deadline") ?? "PT30M"
                 guard let deadline = WorkflowTime.milliseconds(pointInTime: deadlineText, from: time), deadline > time else {
@@ -50,7 +50,7 @@ extension WorkflowBook {
             case (.handoff, "dispatch"):
                 let assignee = try directory.resolve(text("assignee") ?? "", field: "assignee").get()
                 stamped.headers[WorkflowHeader.id] = directory.caseID("h", number: handoffCount + 1, parties: [assignee])
-                try Self.notStraightToARemoteInbox(publication.destination, [assignee], directory: directory)
+
                 stamped.headers[WorkflowHeader.assignee] = assignee.description
                 let dueText = text("due") ?? ""
                 guard let due = WorkflowTime.milliseconds(pointInTime: dueText, from: time), due > time else {
@@ -61,7 +61,7 @@ extension WorkflowBook {
                 let id = text("handoffId") ?? ""
                 stamped.headers[WorkflowHeader.id] = id
                 let next = try directory.resolve(text("to") ?? "", field: "to").get()
-                try Self.crossesOnlyIfOpenedSo(id, next, kind: "hand-off", opened: "dispatched", directory: directory)
+                try crossesOnlyIfOpenedSo(id, next, kind: "hand-off", opened: "dispatched", directory: directory)
                 stamped.headers[WorkflowHeader.assignee] = next.description
             case (.handoff, _):
                 stamped.headers[WorkflowHeader.id] = text("handoffId") ?? ""
@@ -87,33 +87,38 @@ extension WorkflowBook {
                 let id = text("operationId") ?? ""
                 stamped.headers[WorkflowHeader.id] = id
                 let joining = try directory.resolve(text("party") ?? "", field: "party").get()
-                try Self.crossesOnlyIfOpenedSo(id, joining, kind: "operation", opened: "opened", directory: directory)
+                try crossesOnlyIfOpenedSo(id, joining, kind: "operation", opened: "opened", directory: directory)
                 stamped.headers[WorkflowHeader.party] = joining.description
             case (.jointOperation, _):
                 stamped.headers[WorkflowHeader.id] = text("operationId") ?? ""
             case (.escalation, _):
                 throw BrokerError(.notAuthorized, "escalations are written by the broker when a deadline passes, not by clients")
             }
+            try Self.notStraightToAnInbox(publication.destination, id: stamped.headers[WorkflowHeader.id] ?? "")
         } catch {
             return .failure(error)
         }
         return .success(stamped)
     }
 
-    /// A case opened without linked parties has an id only this broker knows: it cannot take one in later.
-    private static func crossesOnlyIfOpenedSo(_ id: String, _ party: PartyIdentity, kind: String, opened: String,
-                                              directory: WorkflowDirectory) throws(BrokerError) {
-        guard directory.isRemote(party), !id.contains(".") else { return }
-        throw BrokerError(.invalidTransition, "\(kind) \(id) was \(opened) inside this broker, and \(party.party) is served by \(party.jurisdiction)'s broker; "
-                          + "open a new \(kind) that names \(party.party) from the start, so that both brokers follow it")
+    /// A linked broker follows a case only if it named one of its parties from the start: a case
+    /// cannot take in a party of another linked jurisdiction later.
+    private func crossesOnlyIfOpenedSo(_ id: String, _ party: PartyIdentity, kind: String, opened: String,
+                                       directory: WorkflowDirectory) throws(BrokerError) {
+        guard directory.isRemote(party) else { return }
+        let followedThere = Self.isCrossBorder(id) && (summonses[id]?.jurisdictions ?? handoffs[id]?.jurisdictions ?? operations[id]?.jurisdictions ?? [])
+            .contains(party.jurisdiction)
+        guard !followedThere else { return }
+        throw BrokerError(.invalidTransition, "\(kind) \(id) was \(opened) without a party of \(party.jurisdiction), whose broker serves \(party.party) "
+                          + "and does not follow it; open a new \(kind) that names \(party.party) from the start, so that both brokers follow it")
     }
 
-    /// An inbox here is not where a party another broker serves reads: the owner writes that
-    /// party's copy across the link, so the open or dispatch goes to its topic.
-    private static func notStraightToARemoteInbox(_ destination: Destination, _ parties: [PartyIdentity], directory: WorkflowDirectory) throws(BrokerError) {
-        guard let party = parties.first(where: { directory.isRemote($0) && destination == inbox(of: $0) }) else { return }
-        throw BrokerError(.invalidTransition, "\(party.party) is served by \(party.jurisdiction)'s broker, which puts this in its inbox there: "
-                          + "send it to its topic (/topic/summons or /topic/handoff), not to \(destination)")
+    /// A case both brokers follow has its messages on its topics: an inbox is one broker's (the
+    /// owner writes each party's copy where that party reads).
+    private static func notStraightToAnInbox(_ destination: Destination, id: String) throws(BrokerError) {
+        guard isCrossBorder(id), destination.kind == .queue, destination.name.hasPrefix("inbox.") else { return }
+        throw BrokerError(.invalidTransition, "\(id) names parties another broker serves, which puts its copies in their inboxes there: "
+                          + "send its messages to its topic (/topic/summons, /topic/handoff), not to \(destination)")
     }
 
     static let summonerKinds: Set<PartyKind> = [.township, .street, .coordinator]

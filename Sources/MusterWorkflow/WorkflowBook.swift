@@ -15,8 +15,8 @@ public struct WorkflowBook: Sendable, Codable {
     public internal(set) var handoffOrder: [String] = []
     public internal(set) var operationOrder: [String] = []
     public internal(set) var admissionRefusals: [AdmissionRefusal] = []
-    /// For each linked jurisdiction, the latest workflow time of what its broker sent here: no
-    /// later record of it is judged earlier (`bounded`).
+    /// For each linked jurisdiction (and lane of its link), the latest workflow time of what its
+    /// broker sent here: no later record of it is judged earlier (`bounded`).
     public internal(set) var latestTimeFrom: [String: Int64] = [:]
     /// Which cases the timers must look at (`WorkflowBook+Timers.swift`); rebuilt, not stored.
     var timerIndex = WorkflowTimerIndex()
@@ -57,7 +57,7 @@ public struct WorkflowBook: Sendable, Codable {
             case .escalation: try handleEscalation(message)
             }
             if let id = message.caseID { reindex(caseID: id) } else { reindexAll() }
-            if let origin = message.origin { latestTimeFrom[origin] = max(latestTimeFrom[origin] ?? .min, message.time) }
+            if let key = message.boundKey { latestTimeFrom[key] = max(latestTimeFrom[key] ?? .min, message.time) }
             return .success(())
         } catch {
             return .failure(error)
@@ -75,12 +75,15 @@ public struct WorkflowBook: Sendable, Codable {
     }
 
     /// A message from a linked broker is judged no earlier than the latest time that broker had
-    /// already sent here: a broker can date a record back only into the time since its peer last
-    /// heard from it (during a cut link, back to the cut), never before what the peer has seen.
+    /// already sent here in the same lane: a broker can date a record back only into the time
+    /// since its peer last heard from it (during a cut link, back to the cut), never before what
+    /// the peer has seen. Nor later than it arrived here: a clock ahead moves no bound.
     func bounded(_ message: WorkflowMessage) -> WorkflowMessage {
-        guard let origin = message.origin, let floor = latestTimeFrom[origin], message.time < floor else { return message }
+        guard let key = message.boundKey else { return message }
+        let time = min(max(message.time, latestTimeFrom[key] ?? .min), message.receivedAt ?? .max)
+        guard time != message.time else { return message }
         var bounded = message
-        bounded.time = floor
+        bounded.time = time
         return bounded
     }
 

@@ -19,8 +19,9 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
     /// Whether the sender may put this publication into the inbox it names (admission lists).
     private let inboxCheck: @Sendable (Publication) -> PolicyRefusal?
     private let rebuild: (@Sendable () throws -> (WorkflowBook, InboxDeliveries))?
-    /// Adds linked jurisdictions to a record's `muster-export` (the federation's stamp).
-    private let exportStamp: @Sendable (Publication, [String]) -> Publication
+    /// Adds linked jurisdictions to a record's `muster-export` (the federation's stamp), in the
+    /// lane of the given type.
+    private let exportStamp: @Sendable (Publication, [String], String?) -> Publication
     /// Recursive: an in-memory store completes an append on the calling thread. Lock order: MusterServer/LockOrder.swift.
     private let lock = NSRecursiveLock()
     private var book: WorkflowBook
@@ -33,7 +34,7 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
                 inboxCheck: @escaping @Sendable (Publication) -> PolicyRefusal? = { _ in nil },
                 restored: (WorkflowBook, InboxDeliveries) = (WorkflowBook(), InboxDeliveries()),
                 rebuild: (@Sendable () throws -> (WorkflowBook, InboxDeliveries))? = nil,
-                exportStamp: @escaping @Sendable (Publication, [String]) -> Publication = { publication, _ in publication }) {
+                exportStamp: @escaping @Sendable (Publication, [String], String?) -> Publication = { publication, _, _ in publication }) {
         self.exportStamp = exportStamp
         self.identity = identity
         self.clock = clock
@@ -98,27 +99,39 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
 
     /// Takes a workflow record a linked broker sent (a party's message it decided, or, with
     /// `fromBroker`, a record that broker wrote): decided against this broker's copy of the case
-    /// (`WorkflowBook.bounded` dates it) and stored, or refused at once (nothing changed). The
-    /// owner of the case may owe something after it (a copy to a new assignee).
+    /// (`WorkflowBook.bounded` dates it; the admission lists here judge what it puts in this
+    /// broker's inboxes) and stored, marked with when it arrived, or refused at once (nothing
+    /// changed). The owner of the case may owe something after it (a copy to a new assignee).
     public func takeImported(_ publication: Publication, fromBroker jurisdiction: String?, store: Store,
                              completion: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
         lock.lock()
         defer { lock.unlock() }
         refreshIfStale()
-        // A party's message of a case only its origin follows (imported by an import rule) is
-        // stored as that broker decided it, and not run here: replay skips it too.
-        if jurisdiction == nil, !(publication.headers[WorkflowHeader.id].map(WorkflowBook.isCrossBorder) ?? false) {
+        let parties = directory()
+        let origin = FederationHeader.jurisdictions(publication.headers[FederationHeader.via]).first
+        let followed = origin.map(parties.linked.contains) == true && publication.headers[WorkflowHeader.id].map(WorkflowBook.isCrossBorder) == true
+        // A party's message of a case only its origin follows (an import rule brought it) is
+        // stored as that broker decided it, unmarked and not run here: replay skips it too.
+        if jurisdiction == nil, !followed {
             store(publication, completion)
             return nil
         }
-        guard let message = WorkflowMessage(publication) else {
+        guard followed else { return BrokerError(.notAuthorized, "this broker follows no cases with \(origin ?? "that broker")'s (federation.peers[].workflows)") }
+        var received = publication
+        received.headers[WorkflowHeader.receivedAt] = String(clock())
+        guard let message = WorkflowMessage(received) else {
             return BrokerError(.schemaViolation, "a \(publication.headers[ReservedHeader.type] ?? "workflow") record from a linked broker must carry its workflow time and a JSON object")
         }
-        if let refusal = book.refusalOfImport(message) { return refusal }
-        if let jurisdiction, let refusal = book.refusalOfBrokerRecord(message, from: jurisdiction) { return refusal }
+        if let refusal = book.refusalOfImport(message, directory: parties) { return refusal }
+        if let jurisdiction {
+            if let refusal = book.refusalOfBrokerRecord(message, from: jurisdiction, directory: parties) { return refusal }
+        } else {
+            for copy in inboxCopies(of: message, servedBy: parties) {
+                if let refusal = inboxCheck(copy) { return refusal.reported }
+            }
+        }
         if case .failure(let error) = book.handle(message) { return error }
-        let parties = directory()
-        append(publication, directory: parties, store: store, completion: completion)
+        append(received, directory: parties, store: store, completion: completion)
         writeOwed(now: clock(), directory: parties, store: store)
         wake.withLock { $0 }?()
         return nil
@@ -161,7 +174,8 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
     private func append(_ publication: Publication, directory: WorkflowDirectory, store: Store,
                         completion: (@Sendable (Result<StoredMessage, BrokerError>) -> Void)?) {
         let targets = book.crossBorderTargets(of: publication, directory: directory)
-        store(targets.isEmpty ? publication : exportStamp(publication, targets)) { [self] result in
+        let lane = publication.headers[WorkflowHeader.id].flatMap(book.laneType(ofCase:))
+        store(targets.isEmpty ? publication : exportStamp(publication, targets, lane)) { [self] result in
             switch result {
             case .success(let stored):
                 deliveries.withLock { $0.noteStored(stored) }
@@ -183,7 +197,8 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
 
     /// The inbox messages a client's message leads to, as if its sender published them:
     /// the admission list of each inbox must let them in.
-    private func inboxCopies(of message: WorkflowMessage) -> [Publication] {
+    /// With `directory`, only those of the parties this broker serves (a linked broker judges its own).
+    private func inboxCopies(of message: WorkflowMessage, servedBy directory: WorkflowDirectory? = nil) -> [Publication] {
         var targets: [PartyIdentity] = []
         switch (message.type, message.action) {
         case (.summons, "open"): targets = message.parties(header: WorkflowHeader.summoned)
@@ -192,7 +207,7 @@ public final class WorkflowDesk: WorkflowHandling, @unchecked Sendable {
         }
         // A transfer's copy carries the original dispatch, whose task type the admission list judges.
         let body = message.action == "transfer" ? message.caseID.flatMap { book.handoffs[$0]?.dispatchBody } : nil
-        return targets.compactMap { party in
+        return targets.filter { !(directory?.isRemote($0) ?? false) }.compactMap { party in
             let inbox = WorkflowBook.inbox(of: party)
             guard inbox != message.destination else { return nil }
             var copy = message.publication

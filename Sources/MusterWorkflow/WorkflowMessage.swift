@@ -19,6 +19,10 @@ public struct WorkflowMessage: Sendable {
     public internal(set) var time: Int64
     /// The jurisdiction whose broker stamped the message, when a federation link brought it (`muster-via`); nil: this broker.
     public let origin: String?
+    /// For a message a link brought: whose time bounds it (the origin, per lane of the link: the
+    /// lanes are not ordered with each other) and when it arrived here.
+    let boundKey: String?
+    let receivedAt: Int64?
     /// `muster-workflow-id`.
     public let caseID: String?
     /// Set on what the broker wrote itself.
@@ -49,6 +53,8 @@ public struct WorkflowMessage: Sendable {
         self.caseID = headers[WorkflowHeader.id]
         self.event = event
         self.origin = FederationHeader.jurisdictions(headers[FederationHeader.via]).first
+        self.boundKey = origin.map { headers[FederationHeader.lane] == LinkLane.urgent.rawValue ? "\($0) (urgent lane)" : $0 }
+        self.receivedAt = headers[WorkflowHeader.receivedAt].flatMap { Int64($0) }
         self.headers = headers
         self.publication = publication
     }

@@ -47,16 +47,17 @@ final class LinkedBrokers: @unchecked Sendable {
     /// and a blocked thread of the test runner's small pool holds up every other test's awaits.
     static func start(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
                       jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics,
-                      pinghuTopics: String = LinkedBrokers.pinghuTopics) async throws -> LinkedBrokers {
+                      pinghuTopics: String = LinkedBrokers.pinghuTopics, jointRules: Bool = true) async throws -> LinkedBrokers {
         try await runBlocking {
             try LinkedBrokers(heartbeat: heartbeat, jinshanSettings: jinshanSettings, pinghuFileSizeLimit: pinghuFileSizeLimit,
-                              jinshanPeer: jinshanPeer, pinghuPeer: pinghuPeer, jinshanTopics: jinshanTopics, pinghuTopics: pinghuTopics)
+                              jinshanPeer: jinshanPeer, pinghuPeer: pinghuPeer, jinshanTopics: jinshanTopics, pinghuTopics: pinghuTopics,
+                              jointRules: jointRules)
         }
     }
 
     init(heartbeat: String? = nil, jinshanSettings: String = "", pinghuFileSizeLimit: Int? = nil,
          jinshanPeer: [String] = [], pinghuPeer: [String] = [], jinshanTopics: String = BrokerProcess.openTopics,
-         pinghuTopics: String = LinkedBrokers.pinghuTopics) throws {
+         pinghuTopics: String = LinkedBrokers.pinghuTopics, jointRules: Bool = true) throws {
         pkiDirectory = try TemporaryDirectory(prefix: "muster-federation-pki")
         pki = try TestPKI(in: pkiDirectory.path)
         // The proxies exist first, so that each broker's settings can name the other's.
@@ -64,20 +65,24 @@ final class LinkedBrokers: @unchecked Sendable {
         proxy = try LinkProxy(to: nowhere)
         toPinghu = try LinkProxy(to: nowhere)
         jinshan = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-jinshan"),
-                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat, more: jinshanPeer)
+                                          settings: Self.settings(peer: "pinghu", address: toPinghu.address, ca: pki.pinghuAuthority, heartbeat: heartbeat, more: jinshanPeer,
+                                                                  jointRules: jointRules)
                                             + "\n" + jinshanSettings,
                                           topics: jinshanTopics, jurisdiction: "jinshan", pki: pki)
         pinghu = try BrokerProcess.start(in: TemporaryDirectory(prefix: "muster-pinghu"),
-                                         settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat, more: pinghuPeer),
+                                         settings: Self.settings(peer: "jinshan", address: proxy.address, ca: pki.jinshanAuthority, heartbeat: heartbeat, more: pinghuPeer,
+                                                                 jointRules: jointRules),
                                          topics: pinghuTopics, fileSizeLimit: pinghuFileSizeLimit, jurisdiction: "pinghu", pki: pki)
         proxy.retarget(jinshan.address)
         toPinghu.retarget(pinghu.address)
     }
 
     /// Runs `body` on two linked brokers with the shipped topics (the governance workflows, the
-    /// inboxes and their admission lists) and 1 s heart-beats; records both brokers' output if it throws.
+    /// inboxes and their admission lists), 1 s heart-beats and no export or import rules (the cases
+    /// that name both sides' parties cross without them); records both brokers' output if it throws.
     static func governing(_ body: (LinkedBrokers) async throws -> Void) async throws {
-        let brokers = try await start(heartbeat: "1s", jinshanTopics: BrokerProcess.shippedTopics, pinghuTopics: BrokerProcess.shippedTopics)
+        let brokers = try await start(heartbeat: "1s", jinshanTopics: BrokerProcess.shippedTopics, pinghuTopics: BrokerProcess.shippedTopics,
+                                      jointRules: false)
         defer { brokers.remove() }
         do {
             try await body(brokers)
@@ -87,7 +92,8 @@ final class LinkedBrokers: @unchecked Sendable {
         }
     }
 
-    static func settings(peer: String, address: SocketAddress, ca: String, heartbeat: String?, more: [String] = []) -> String {
+    /// `jointRules`: export and import `/topic/joint.**` (else no rules at all).
+    static func settings(peer: String, address: SocketAddress, ca: String, heartbeat: String?, more: [String] = [], jointRules: Bool = true) -> String {
         let milliseconds = heartbeat.flatMap { DurationText.milliseconds($0) }
         let peerSettings = (more + (heartbeat.map { ["heartbeat: \($0)"] } ?? [])).map { "      " + $0 }.joined(separator: "\n")
         return """
@@ -96,10 +102,8 @@ final class LinkedBrokers: @unchecked Sendable {
                 - jurisdiction: \(peer)
                   address: \(address)
                   ca: \(ca)
-                  export:
-                    - {destination: "/topic/joint.**"}
-                  import:
-                    - {destination: "/topic/joint.**"}
+                  export: [\(jointRules ? #"{destination: "/topic/joint.**"}"# : "")]
+                  import: [\(jointRules ? #"{destination: "/topic/joint.**"}"# : "")]
             \(peerSettings)
             \(milliseconds.map { "heartbeat: {send-ms: \($0), expect-ms: \($0)}" } ?? "")
             """

@@ -136,10 +136,14 @@ struct WorkflowCrossBorderTests {
         let dispatch = jinshan.stamp(.handoff, Body.dispatch(to: "pinghu-public-security", due: t0 + hour), from: langxiaTown,
                                      to: WorkflowBook.inbox(of: pinghuPolice), at: t0)
         #expect(dispatch.failure?.code == .invalidTransition, "\(dispatch)")
-        // Straight to a local party's inbox, as before.
+        // Nor to a local party's inbox: the other broker would not know where to put it.
         let local = jinshan.stamp(.summons, Body.openSummons(["guangchen-town", "jinshan-public-security"]), from: langxiaTown,
                                   to: WorkflowBook.inbox(of: jinshanPolice), at: t0)
-        #expect(try local.get().headers[WorkflowHeader.id] == "jinshan.s-1")
+        #expect(local.failure?.code == .invalidTransition)
+        // A case only this broker follows may still be sent straight to an inbox.
+        let inside = jinshan.stamp(.summons, Body.openSummons(["jinshan-public-security"]), from: langxiaTown,
+                                   to: WorkflowBook.inbox(of: jinshanPolice), at: t0)
+        #expect(try inside.get().headers[WorkflowHeader.id] == "s-1")
     }
 
     @Test func aCaseOpenedInsideTheBrokerCannotTakeInARemoteParty() throws {
@@ -352,8 +356,8 @@ struct WorkflowCrossBorderTests {
         #expect(jinshan.book.crossBorderTargets(of: open, directory: directory) == ["pinghu"], "not Jiashan: no party of it is named")
 
         let copies = jinshan.owed(at: t0)
-        #expect(copies.map { jinshan.book.crossBorderTargets(of: $0, directory: directory) } == [["pinghu"], []],
-                "the remote party's copy goes to its broker; the local inbox copy nowhere")
+        #expect(copies.map { jinshan.book.crossBorderTargets(of: $0, directory: directory) } == [["pinghu"], ["pinghu"]],
+                "the remote party's copy goes to its broker, the local one too (for the record: both timelines say the same)")
         jinshan.drive(to: t0)
         let escalation = try #require(jinshan.owed(at: t0 + 30 * minute).first)
         #expect(escalation.destination == WorkflowBook.escalationTopic)
@@ -402,15 +406,15 @@ struct WorkflowCrossBorderTests {
         #expect(escalation.workflowEvent == "escalation")
 
         // On the owner: Pinghu's broker may not write an escalation or a copy for jinshan.s-1.
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(escalation), from: "pinghu")?.code == .notAuthorized)
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(copies[0]), from: "pinghu")?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(escalation), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(copies[0]), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
 
         // On Pinghu's broker: the owner's copy and escalation are taken, Jiashan's are not.
         var pinghu = pinghuWorld()
         try pinghu.take(via("jinshan", try #require(jinshan.log.first))).get()
-        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(copies[0]), from: "jinshan") == nil)
-        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(escalation), from: "jinshan") == nil)
-        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(escalation), from: "jiashan")?.code == .notAuthorized)
+        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(copies[0]), from: "jinshan", directory: pinghu.directory) == nil)
+        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(escalation), from: "jinshan", directory: pinghu.directory) == nil)
+        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(escalation), from: "jiashan", directory: pinghu.directory)?.code == .notAuthorized)
         try pinghu.take(via("jinshan", escalation)).get()
         #expect(try pinghu.summons(id).party(guangchenTown).escalatedAt == t0 + 30 * minute)
 
@@ -418,7 +422,7 @@ struct WorkflowCrossBorderTests {
         let stray = record(.summons, Body.summonsProgress("jinshan.s-9"), from: jinshanBroker, id: "jinshan.s-9", at: t0, via: "jinshan")
         var strayCopy = stray
         strayCopy.headers[WorkflowHeader.event] = WorkflowEventKind.inboxCopy.rawValue
-        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(strayCopy), from: "jinshan")?.code == .unknownWorkflow)
+        #expect(pinghu.book.refusalOfBrokerRecord(try workflowMessage(strayCopy), from: "jinshan", directory: pinghu.directory)?.code == .unknownWorkflow)
     }
 
     @Test func onlyThePartysBrokerReportsItsReceiptAndABrokerWritesOnlyItsOwnRecords() throws {
@@ -430,22 +434,22 @@ struct WorkflowCrossBorderTests {
 
         let guangchenReceipt = try #require(pinghu.book.receipt(for: id, party: guangchenTown, marks: marks(delivered: t0 + minute, acked: nil),
                                                                 now: t0 + minute, broker: pinghuBroker, directory: pinghu.directory))
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(guangchenReceipt), from: "pinghu") == nil)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(guangchenReceipt), from: "pinghu", directory: jinshan.directory) == nil)
 
         // Pinghu's broker reporting for Jinshan public security (a receipt it could not have seen).
         var forged = guangchenReceipt
         forged.headers[WorkflowHeader.party] = jinshanPolice.description
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(forged), from: "pinghu")?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(forged), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
         // Jiashan's broker reporting for Pinghu's party.
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(guangchenReceipt), from: "jiashan")?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(guangchenReceipt), from: "jiashan", directory: jinshan.directory)?.code == .notAuthorized)
         // Pinghu's broker reporting for one of its parties that has no copy of the case.
         var stranger = guangchenReceipt
         stranger.headers[WorkflowHeader.party] = pinghuPolice.description
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(stranger), from: "pinghu")?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(stranger), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
 
         // A party's message is not a broker's record.
         let reportIn = record(.reportIn, Body.reportIn(id), from: guangchenTown, id: id, at: t0 + minute, via: "pinghu")
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(reportIn), from: "pinghu")?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(reportIn), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
     }
 
     @Test func aLinkedBrokerOpensCasesOnlyUnderItsOwnPrefix() throws {
@@ -455,23 +459,23 @@ struct WorkflowCrossBorderTests {
         let pinghuOpen = try pinghu.open(["jinshan-public-security"], from: guangchenTown)
         #expect(pinghuOpen.headers[WorkflowHeader.id] == "pinghu.s-1")
 
-        #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", pinghuOpen))) == nil)
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", pinghuOpen)), directory: jinshan.directory) == nil)
         for foreign in ["jinshan.s-9", "jiashan.s-1"] {
             var renamed = pinghuOpen
             renamed.headers[WorkflowHeader.id] = foreign
-            #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", renamed)))?.code == .notAuthorized, "\(foreign)")
+            #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", renamed)), directory: jinshan.directory)?.code == .notAuthorized, "\(foreign)")
         }
         // An unqualified id is no case two brokers follow.
         var unqualified = pinghuOpen
         unqualified.headers[WorkflowHeader.id] = "s-1"
-        #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", unqualified)))?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", unqualified)), directory: jinshan.directory)?.code == .notAuthorized)
         let localReportIn = record(.reportIn, Body.reportIn("s-1"), from: guangchenTown, id: "s-1", at: t0 + minute, via: "pinghu")
-        #expect(jinshan.book.refusalOfImport(try workflowMessage(localReportIn))?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(localReportIn), directory: jinshan.directory)?.code == .notAuthorized)
         // A message for a case this broker opened is taken, whatever its prefix.
         let reportIn = record(.reportIn, Body.reportIn("jinshan.s-1"), from: guangchenTown, id: "jinshan.s-1", at: t0 + minute, via: "pinghu")
-        #expect(jinshan.book.refusalOfImport(try workflowMessage(reportIn)) == nil)
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(reportIn), directory: jinshan.directory) == nil)
         // Without `muster-via` no link brought it.
-        #expect(jinshan.book.refusalOfImport(try workflowMessage(pinghuOpen))?.code == .notAuthorized)
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(pinghuOpen), directory: jinshan.directory)?.code == .notAuthorized)
     }
 
     // MARK: Receipts
@@ -534,7 +538,7 @@ struct WorkflowCrossBorderTests {
                                                        broker: pinghuBroker, directory: pinghu.directory))
         #expect(receipt.headers[ReservedHeader.type] == "handoff")
         #expect(receipt.headers[WorkflowHeader.ackedAt] == nil)
-        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(via("pinghu", receipt)), from: "pinghu") == nil)
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(via("pinghu", receipt)), from: "pinghu", directory: jinshan.directory) == nil)
         try jinshan.take(via("pinghu", receipt)).get()
         #expect(try jinshan.handoff(id).legs.last?.receipt == delivered)
         // The owner does not report for a party another broker serves.
@@ -592,7 +596,7 @@ struct WorkflowCrossBorderTests {
         let directory = borderDirectory(here: "pinghu", linked: ["jinshan"])
         let exported = Mutex<[(Publication, [String])]>([])
         let desk = WorkflowDesk(identity: pinghuBroker, clock: { clock.now }, directory: { directory },
-                                exportStamp: { publication, targets in
+                                exportStamp: { publication, targets, _ in
                                     exported.withLock { $0.append((publication, targets)) }
                                     return publication
                                 })
@@ -618,7 +622,7 @@ struct WorkflowCrossBorderTests {
         var copy = via("jinshan", try #require(copies.first))
         copy.destination = inbox(guangchenTown)  // where Pinghu's link stores it
         #expect(desk.takeImported(copy, fromBroker: "jiashan", store: store, completion: { _ in })?.code == .notAuthorized)
-        #expect(desk.takeImported(via("pinghu", open), fromBroker: nil, store: store, completion: { _ in })?.code == .invalidTransition,
+        #expect(desk.takeImported(via("jinshan", open), fromBroker: nil, store: store, completion: { _ in })?.code == .invalidTransition,
                 "an open taken twice is refused by the book")
         #expect(log.withLock { $0.count } == 1)
 
@@ -653,5 +657,82 @@ struct WorkflowCrossBorderTests {
         var written = notice
         written.headers[WorkflowHeader.event] = WorkflowEventKind.inboxCopy.rawValue
         #expect(desk.takeImported(written, fromBroker: "jinshan", store: store, completion: { _ in }) != nil)
+    }
+
+    // MARK: What a linked broker may not do (review findings)
+
+    /// A copy or reminder is for the party it is about; an escalation's copy for the summoner or
+    /// that party's supervisor; nothing for a party outside the case.
+    @Test func aLinkedBrokerWritesOnlyForThePartiesOfItsCase() throws {
+        var pinghu = pinghuWorld()
+        let open = try pinghu.open(["jinshan-public-security", "pinghu-public-security"], from: guangchenTown)
+        let id = try #require(open.headers[WorkflowHeader.id])
+        var jinshan = jinshanWorld()
+        try jinshan.take(via("pinghu", open)).get()
+        let owed = pinghu.owed(at: t0)
+        let police = try #require(owed.first { $0.headers[WorkflowHeader.recipient] == jinshanPolice.description })
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(via("pinghu", police)), from: "pinghu", directory: jinshan.directory) == nil)
+
+        var elsewhere = via("pinghu", police)
+        elsewhere.headers[WorkflowHeader.recipient] = shantaGrid.description  // about the police, into the grid's inbox
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(elsewhere), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
+        var stranger = via("pinghu", police)
+        stranger.headers[WorkflowHeader.party] = shantaGrid.description
+        stranger.headers[WorkflowHeader.recipient] = shantaGrid.description  // a party the case does not name
+        #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(stranger), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
+
+        // At the deadline: the escalation about the police crosses to its supervisor here, the joint command, and nowhere else.
+        let escalations = pinghu.owed(at: t0 + 31 * minute).filter { $0.headers[ReservedHeader.type] == "escalation" && $0.headers[WorkflowHeader.recipient] != nil }
+        #expect(escalations.compactMap { $0.headers[WorkflowHeader.recipient] } == [jointCommand.description])
+        for escalation in escalations {
+            #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(via("pinghu", escalation)), from: "pinghu", directory: jinshan.directory) == nil)
+            var misaddressed = via("pinghu", escalation)
+            misaddressed.headers[WorkflowHeader.recipient] = shantaGrid.description
+            #expect(jinshan.book.refusalOfBrokerRecord(try workflowMessage(misaddressed), from: "pinghu", directory: jinshan.directory)?.code == .notAuthorized)
+        }
+    }
+
+    /// A linked broker's new case must name a party here, and carry exactly its own jurisdiction
+    /// before the case number (a jurisdiction `a` cannot open `a.b.s-1` for `a.b`).
+    @Test func aLinkedBrokersCaseNamesAPartyHereUnderItsOwnExactPrefix() throws {
+        let jinshan = jinshanWorld()
+        var pinghu = WorkflowWorld(directory: borderDirectory(here: "pinghu", linked: ["jinshan", "jiashan"]))
+        let ownOnly = try pinghu.open(["jiashan-town"], from: guangchenTown)
+        #expect(ownOnly.headers[WorkflowHeader.id] == "pinghu.s-1")
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(via("pinghu", ownOnly)), directory: jinshan.directory)?.code == .notAuthorized,
+                "names no party of Jinshan")
+        var squatting = via("pinghu", try pinghu.open(["jinshan-public-security"], from: guangchenTown, at: t0 + minute))
+        squatting.headers[WorkflowHeader.id] = "pinghu.x.s-1"
+        #expect(jinshan.book.refusalOfImport(try workflowMessage(squatting), directory: jinshan.directory)?.code == .notAuthorized)
+        #expect(WorkflowBook.isCrossBorder("jinshan.s-1") && WorkflowBook.isCrossBorder("a.b.op-12"))
+        #expect(!WorkflowBook.isCrossBorder("s-1") && !WorkflowBook.isCrossBorder("jinshan.x-1") && !WorkflowBook.isCrossBorder("jinshan.s-0")
+                && !WorkflowBook.isCrossBorder("jinshan.s-one"))
+    }
+
+    /// A cross-border hand-off cannot be passed to a party of a third jurisdiction, whose broker never saw it.
+    @Test func aCaseCannotTakeInAThirdJurisdiction() throws {
+        var jinshan = jinshanWorld(linked: ["pinghu", "jiashan"])
+        _ = try jinshan.dispatch(to: "pinghu-public-security")  // jinshan.h-1
+        let third = jinshan.stamp(.handoff, Body.handoff("transfer", "jinshan.h-1", #""to": "jiashan-town", "reason": "跨省""#), from: pinghuPolice, at: t0 + minute)
+        #expect(third.failure?.code == .invalidTransition && third.failure?.message.contains("jiashan") == true, "\(third)")
+        let back = jinshan.stamp(.handoff, Body.handoff("transfer", "jinshan.h-1", #""to": "guangchen-town", "reason": "属地""#), from: pinghuPolice, at: t0 + minute)
+        #expect(back.failure == nil, "within the jurisdictions it names: \(back)")
+    }
+
+    /// No record is judged later than it arrived (a clock ahead moves no bound), and each lane of
+    /// the link bounds only its own records (the lanes are not ordered with each other).
+    @Test func theBoundIsKeptPerLaneAndNoTimeIsLaterThanItsArrival() throws {
+        var jinshan = jinshanWorld()
+        let id = try jinshan.blowWhistle(["guangchen-town", "pinghu-public-security"])
+        var ahead = record(.reportIn, Body.reportIn(id), from: pinghuPolice, id: id, at: t0 + 5 * hour, via: "pinghu")
+        ahead.headers[WorkflowHeader.receivedAt] = String(t0 + 10 * minute)
+        try jinshan.take(ahead).get()
+        #expect(try jinshan.summons(id).parties[1].reportedInAt == t0 + 10 * minute)
+        #expect(jinshan.book.latestTimeFrom == ["pinghu": t0 + 10 * minute])
+        var urgent = record(.reportIn, Body.reportIn(id), from: guangchenTown, id: id, at: t0 + 5 * minute, via: "pinghu")
+        urgent.headers[FederationHeader.lane] = LinkLane.urgent.rawValue
+        try jinshan.take(urgent).get()
+        #expect(try jinshan.summons(id).parties[0].reportedInAt == t0 + 5 * minute, "the bulk lane's later time does not bound the urgent lane")
+        #expect(jinshan.book.latestTimeFrom == ["pinghu": t0 + 10 * minute, "pinghu (urgent lane)": t0 + 5 * minute])
     }
 }
