@@ -15,8 +15,9 @@ struct CrossBorderHandoffTests {
     static let grid = "xinhua-village-grid"
 
     /// Langxia town (Jinshan) dispatches two tasks to Pinghu public security (Pinghu). The
-    /// police accept one and pass it on to the Xinhua village grid: Pinghu's broker applies the
-    /// grid's admission list, so the other task, not on the list, is refused there. The grid
+    /// police accept one and pass it on to the Xinhua village grid (Jinshan's broker, the owner,
+    /// crashes and restarts in between): Pinghu's broker applies the grid's admission list, so
+    /// the other task, not on the list, is refused there. The grid
     /// gets its copy in its inbox on Pinghu's broker, accepts, reports progress and completes;
     /// Langxia town gives both ratings. Both brokers show the same hand-off, and `muster report`
     /// counts it the same on both, online and from each data directory.
@@ -25,7 +26,7 @@ struct CrossBorderHandoffTests {
     }
 
     private func handoff(_ brokers: LinkedBrokers) async throws {
-        let town = try await brokers.jinshan.connect(Self.town)
+        var town = try await brokers.jinshan.connect(Self.town)
         let police = try await brokers.pinghu.connect(Self.police, jurisdiction: "pinghu")
         let grid = try await brokers.pinghu.connect(Self.grid, jurisdiction: "pinghu")
         let policeInbox = try await police.subscribe(to: "/queue/inbox.\(Self.police)", ack: .clientIndividual)
@@ -56,6 +57,10 @@ struct CrossBorderHandoffTests {
             try await WorkflowEndToEndTests.send(try await brokers.pinghu.connect(Self.police, jurisdiction: "pinghu"), "handoff", to: "/topic/handoff",
                                                  ["action": "transfer", "handoffId": unlisted, "to": Self.grid, "reason": "village work"])
         }
+        // The owner crashes (SIGKILL) and starts again; the transfer reaches it afterwards.
+        brokers.jinshan.kill()
+        try await runBlocking { try brokers.restartJinshan() }
+        town = try await brokers.jinshan.connect(Self.town)
         try await WorkflowEndToEndTests.send(police, "handoff", to: "/topic/handoff",
                                              ["action": "transfer", "handoffId": id, "to": Self.grid, "reason": "the drains are the village's"])
 
@@ -112,7 +117,7 @@ struct CrossBorderHandoffTests {
         }
     }
 
-    /// The joint command (Jinshan) opens a patrol with members on both brokers; members post
+    /// Guangchen town (Pinghu) opens a patrol with members on both brokers; members post
     /// notices on either side, and every member, subscribed at its own broker, reads every
     /// notice exactly once.
     @Test func aJointOperationsMembersOnBothBrokersEachSeeEveryNoticeOnce() async throws {
@@ -123,13 +128,14 @@ struct CrossBorderHandoffTests {
         let members: [(party: String, jurisdiction: String)] = [
             ("langxia-town", "jinshan"), ("jinshan-public-security", "jinshan"), ("guangchen-town", "pinghu"), ("pinghu-public-security", "pinghu"),
         ]
-        let command = try await brokers.jinshan.connect("joint-command")
+        // Guangchen town opens it on Pinghu's broker, which owns it.
+        let command = try await brokers.pinghu.connect("guangchen-town", jurisdiction: "pinghu")
         let now = WorkflowEndToEndTests.now()
         let open: [String: Any] = ["action": "open", "title": "Night patrol of the border river",
                                    "window": ["start": WorkflowTime.rfc3339(now), "end": WorkflowTime.rfc3339(now + 8 * 3_600_000)],
                                    "members": members.map { ["party": $0.party, "jurisdiction": $0.jurisdiction] }]
         let id = try #require(try await WorkflowEndToEndTests.send(command, "joint-operation", to: "/topic/joint.new", open)[WorkflowHeader.id])
-        #expect(id == "jinshan.op-1")
+        #expect(id == "pinghu.op-1")
         let channel = "/topic/joint.\(id)"
 
         var connections: [String: MusterConnection] = [:]
@@ -140,8 +146,8 @@ struct CrossBorderHandoffTests {
             connections[member.party] = connection
             subscriptions[member.party] = try await connection.subscribe(to: channel)
         }
-        // Pinghu's broker has the operation (the open crossed) before its members post.
-        _ = try await Self.operation(id, on: brokers.pinghu, as: "guangchen-town", "pinghu") { $0.state == "open" }
+        // Jinshan's broker has the operation (the open crossed) before its members post.
+        _ = try await Self.operation(id, on: brokers.jinshan, as: "langxia-town", "jinshan") { $0.state == "open" }
         let posters = ["langxia-town", "pinghu-public-security", "guangchen-town", "jinshan-public-security"]
         for (index, poster) in posters.enumerated() {
             try await WorkflowEndToEndTests.send(connections[poster]!, "joint-operation", to: channel,

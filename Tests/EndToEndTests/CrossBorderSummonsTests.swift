@@ -44,7 +44,8 @@ struct CrossBorderSummonsTests {
 
         let town = try await brokers.jinshan.connect(Self.town)
         let receipt = try await WorkflowEndToEndTests.send(town, "summons", to: "/topic/summons",
-                                                           WorkflowEndToEndTests.open(summoning: [Self.police, Self.guangchen], deadline: "PT\(Self.deadlineSeconds)S"))
+                                                           WorkflowEndToEndTests.open(summoning: [Self.police, Self.guangchen], deadline: "PT\(Self.deadlineSeconds)S",
+                                                                                      reminders: ["PT\(Self.deadlineSeconds / 2)S"]))
         let id = try #require(receipt[WorkflowHeader.id])
         #expect(id == "jinshan.s-1", "a summons naming parties another broker serves has its owner's prefix")
 
@@ -100,6 +101,7 @@ struct CrossBorderSummonsTests {
                 "Guangchen town reported in during the cut, before the deadline: \(judged.parties)")
         #expect(try WorkflowEndToEndTests.party(judged, Self.police).status == "late", "\(judged.parties)")
         #expect(judged == pinghuView, "the brokers' views differ:\nJinshan: \(judged)\nPinghu: \(pinghuView)")
+        #expect(judged.timeline.filter { $0.text.hasPrefix("reminded") }.count == 2, "the owner reminded both parties: \(judged.timeline)")
 
         // `muster summons show --json` on each broker, as the summoner there and as a summoned party here.
         let onJinshan = try await Self.show(id, on: brokers.jinshan, as: Self.town, jurisdiction: "jinshan")
