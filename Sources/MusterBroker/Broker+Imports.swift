@@ -17,8 +17,7 @@ extension Broker {
         case .success(let admitted):
             // A workflow message of a cross-border case: this broker's copy of the case decides it too.
             if let workflow, workflow.claims(admitted) {
-                return workflow.takeImported(admitted, fromBroker: nil, store: { [self] publication, done in store(publication, completion: done) },
-                                             completion: stored)
+                return workflow.takeImported(admitted, fromBroker: nil, store: storeInDecisionOrder, completion: stored)
             }
             store(admitted, completion: stored)
             return nil
@@ -33,7 +32,14 @@ extension Broker {
     public func importWorkflowRecord(_ publication: Publication, from jurisdiction: String,
                                      stored: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) -> BrokerError? {
         guard let workflow else { return BrokerError(.notAuthorized, "this broker follows no workflows") }
-        return workflow.takeImported(publication, fromBroker: jurisdiction, store: { [self] publication, done in store(publication, completion: done) },
-                                     completion: stored)
+        return workflow.takeImported(publication, fromBroker: jurisdiction, store: storeInDecisionOrder, completion: stored)
+    }
+
+    /// Stores what the workflows took from a link behind everything already queued (an urgent
+    /// lane's append would otherwise overtake what the desk decided before it).
+    private func storeInDecisionOrder(_ publication: Publication, _ done: @escaping @Sendable (Result<StoredMessage, BrokerError>) -> Void) {
+        var inOrder = publication
+        inOrder.sequence = publication.sequence?.queuedInOrder
+        store(inOrder, completion: done)
     }
 }

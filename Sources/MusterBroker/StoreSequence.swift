@@ -7,12 +7,24 @@ public final class StoreSequence: Sendable {
     private let broken = Atomic<Bool>(false)
     /// Stored before other queued publications (a link's urgent lane).
     public let isUrgent: Bool
+    /// The sequence this one is a view of (`queuedInOrder`): they break together.
+    private let base: StoreSequence?
 
     public init(urgent: Bool = false) {
         isUrgent = urgent
+        base = nil
     }
 
-    public var isBroken: Bool { broken.load(ordering: .acquiring) }
+    private init(queuedInOrderOf base: StoreSequence) {
+        isUrgent = false
+        self.base = base
+    }
 
-    public func markBroken() { broken.store(true, ordering: .releasing) }
+    public var isBroken: Bool { (base ?? self).broken.load(ordering: .acquiring) }
+
+    public func markBroken() { (base ?? self).broken.store(true, ordering: .releasing) }
+
+    /// The same sequence, its appends queued behind those already waiting: what the workflows
+    /// decided is stored in the order they decided it, whichever lane brought it.
+    public var queuedInOrder: StoreSequence { isUrgent ? StoreSequence(queuedInOrderOf: self) : self }
 }
