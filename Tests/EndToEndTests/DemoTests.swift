@@ -101,8 +101,13 @@ struct DemoTests {
         #expect(matching("guangchen-town", "reports in to jinshan.s-1").count == 1 && matching("guangchen-town", "LATE").isEmpty, "\(run)")
         #expect(matching("Jinshan's broker judges guangchen-town", "on time").count == 1, "reported during the cut, on time: \(run)")
         #expect(matching("Jinshan's broker judges pinghu-public-security", "late by").count == 1, "\(run)")
-        // The escalation about Pinghu public security reaches its supervisor on Pinghu's broker once the line is mended.
-        #expect(matching("guangchen-town", "ESCALATION, pinghu-public-security did not report in").count == 1, "\(run)")
+        // Only the cut makes Jinshan's broker escalate Guangchen town (its on-time report-in waited
+        // behind the line); the escalation about Pinghu public security reaches its supervisor on
+        // Pinghu's broker once the line is mended.
+        #expect(matching("langxia-town", "ESCALATION, guangchen-town did not report in").count == 1, "\(run)")
+        let supervisor = lines.firstIndex { $0.contains("guangchen-town") && $0.contains("ESCALATION, pinghu-public-security did not report in") }
+        let mended = lines.firstIndex { $0.contains("the line is mended") }
+        #expect(supervisor != nil && mended != nil && supervisor! > mended!, "\(run)")
         let order = ["blows the whistle", "the line between Jinshan's and Pinghu's brokers is cut", "guangchen-town            reports in",
                      "ESCALATION", "reports in to jinshan.s-1 LATE", "the line is mended", "Jinshan's broker judges", "transfers jinshan.h-1 to xinhua-village-grid",
                      "completes jinshan.h-1", "closes jinshan.s-1"]
@@ -111,7 +116,7 @@ struct DemoTests {
                 "the steps come in the story's order \(order): \(positions)\n\(run)")
 
         let rows = lines.filter { $0.hasPrefix("guangchen-town ") || $0.hasPrefix("pinghu-public-security ") }.map(Self.cells)
-        #expect(rows.contains { $0.count > 5 && $0[0] == "guangchen-town" && $0[5] == "on time" }, "\(rows)")
+        #expect(rows.contains { $0.count > 7 && $0[0] == "guangchen-town" && $0[5] == "on time" && $0[7].hasPrefix("escalated") }, "\(rows)")
         #expect(rows.contains { $0.count > 5 && $0[0] == "pinghu-public-security" && $0[5] == "late" }, "\(rows)")
         #expect(lines.contains("Pinghu's broker shows the same summons, party for party and time for time."), "\(run)")
         #expect(matching("jinshan → pinghu:", "records stored").count == 1 && matching("pinghu → jinshan:", "records stored").count == 1, "\(run)")

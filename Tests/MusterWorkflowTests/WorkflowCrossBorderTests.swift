@@ -735,4 +735,79 @@ struct WorkflowCrossBorderTests {
         #expect(try jinshan.summons(id).parties[0].reportedInAt == t0 + 5 * minute, "the bulk lane's later time does not bound the urgent lane")
         #expect(jinshan.book.latestTimeFrom == ["pinghu": t0 + 10 * minute, "pinghu (urgent lane)": t0 + 5 * minute])
     }
+
+    /// A desk of one broker whose records are kept in `log`, with each export's type and lane type in `lanes`.
+    private final class DeskRig: Sendable {
+        let log = Mutex<[StoredMessage]>([])
+        let lanes = Mutex<[(String?, String?)]>([])
+        let clock = ManualClock(t0)
+        private let box = Mutex<WorkflowDesk?>(nil)
+        var desk: WorkflowDesk { box.withLock { $0! } }
+
+        init(here: String, linked: Set<String>, broker: PartyIdentity, inboxCheck: @escaping @Sendable (Publication) -> PolicyRefusal? = { _ in nil }) {
+            let directory = borderDirectory(here: here, linked: linked)
+            let clock = clock
+            let desk = WorkflowDesk(identity: broker, clock: { clock.now }, directory: { directory }, inboxCheck: inboxCheck,
+                                    exportStamp: { [unowned self] publication, _, lane in
+                                        lanes.withLock { $0.append((publication.headers[ReservedHeader.type], lane)) }
+                                        return publication
+                                    })
+            box.withLock { $0 = desk }
+        }
+
+        var store: WorkflowHandling.Store {
+            { [self] publication, completion in
+                let message = log.withLock { log in
+                    let message = StoredMessage(offset: UInt64(log.count), timestamp: clock.now, publication: publication)
+                    log.append(message)
+                    return message
+                }
+                completion(.success(message))
+            }
+        }
+    }
+
+    /// A step the other broker decided is judged again by the admission lists of the inboxes it
+    /// puts copies in here: refused whole, nothing stored, the case not opened.
+    @Test func anImportedCaseIsRefusedWhenAnInboxHereWillNotAdmitIt() throws {
+        let rig = DeskRig(here: "pinghu", linked: ["jinshan"], broker: pinghuBroker, inboxCheck: { copy in
+            guard copy.destination == inbox(guangchenTown) else { return nil }
+            return PolicyRefusal(BrokerError(.notAdmitted, "summons is not on guangchen-town's admission list"), rule: "topics[7]",
+                                 party: copy.sender, destination: copy.destination, type: copy.headers[ReservedHeader.type])
+        })
+        let (desk, store) = (rig.desk, rig.store)
+        var jinshan = jinshanWorld()
+        let open = try jinshan.open(["guangchen-town", "jinshan-public-security"])
+        let taken = desk.takeImported(via("jinshan", open), fromBroker: nil, store: store, completion: { _ in })
+        let refusal = try #require(taken)
+        #expect(refusal.code == .notAdmitted && refusal.message.contains("topics[7]"), "\(refusal)")
+        #expect(rig.log.withLock { $0.isEmpty } && desk.read { book, _ in book.summonses.isEmpty })
+        // A dispatch to Pinghu's police is admitted (its inbox has no list here).
+        let dispatch = try jinshan.dispatch(to: "pinghu-public-security", at: t0 + minute)
+        #expect(desk.takeImported(via("jinshan", dispatch), fromBroker: nil, store: store, completion: { _ in }) == nil)
+    }
+
+    /// Every record of a case goes in its case's lane: a summons's evaluation as a summons, a
+    /// hand-off's escalation as a hand-off (their own types would pick other lanes).
+    @Test func theOwnerStampsEveryRecordInItsCasesLane() throws {
+        let rig = DeskRig(here: "jinshan", linked: ["pinghu"], broker: jinshanBroker)
+        let (desk, store, clock) = (rig.desk, rig.store, rig.clock)
+        func submit(_ type: WorkflowType, _ body: String, from sender: PartyIdentity, to destination: Destination) throws {
+            let outcome = Mutex<Result<StoredMessage, BrokerError>?>(nil)
+            desk.submit(workflowPublication(type, body, from: sender, to: destination), store: store) { result in outcome.withLock { $0 = result } }
+            _ = try #require(outcome.withLock { $0 }).get()
+        }
+        try submit(.summons, Body.openSummons(["pinghu-public-security"]), from: langxiaTown, to: Destination(kind: .topic, name: "summons"))
+        try submit(.summons, #"{"action": "close", "summonsId": "jinshan.s-1", "resolution": "done"}"#, from: langxiaTown,
+                   to: Destination(kind: .topic, name: "summons"))
+        try submit(.evaluation, #"{"summonsId": "jinshan.s-1", "party": "pinghu-public-security", "score": 4}"#, from: langxiaTown,
+                   to: Destination(kind: .topic, name: "evaluation"))
+        try submit(.handoff, Body.dispatch(to: "pinghu-public-security", due: t0 + hour), from: langxiaTown, to: Destination(kind: .topic, name: "handoff"))
+        clock.advance(by: 2 * hour)
+        desk.runTimers(store: store)
+        let stamped = rig.lanes.withLock { $0 }
+        #expect(stamped.contains { $0.0 == "evaluation" && $0.1 == "summons" }, "\(stamped)")
+        #expect(stamped.contains { $0.0 == "escalation" && $0.1 == "handoff" }, "\(stamped)")
+        #expect(stamped.allSatisfy { $0.1 != nil }, "\(stamped)")
+    }
 }
