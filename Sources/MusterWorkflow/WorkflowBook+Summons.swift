@@ -32,7 +32,11 @@ extension WorkflowBook {
         if sender == summons.summoner { roles.insert(.summoner) }
         if summons.index(of: sender) != nil { roles.insert(.summoned) }
         let action = message.type == .summons ? message.action : message.type.rawValue
-        if let refusal = definition.refusal(action, caseID: id, state: summons.state, roles: roles, actor: sender.party) {
+        // A party's step its broker took while the summons was still open there (its origin time
+        // is before the close; a cut link held it back) is judged as it was taken: open.
+        let heldBack = message.origin != nil && summons.state == "closed" && summons.closedAt.map { message.time < $0 } == true
+            && ["report-in", "progress"].contains(action)
+        if let refusal = definition.refusal(action, caseID: id, state: heldBack ? "open" : summons.state, roles: roles, actor: sender.party) {
             throw Self.refused(refusal)
         }
         switch action {

@@ -810,4 +810,18 @@ struct WorkflowCrossBorderTests {
         #expect(stamped.contains { $0.0 == "escalation" && $0.1 == "handoff" }, "\(stamped)")
         #expect(stamped.allSatisfy { $0.1 != nil }, "\(stamped)")
     }
+
+    /// A report-in Pinghu's broker took while the summons was open there, held back by a cut
+    /// until after the owner closed it, counts as it was made; one made after the close does not.
+    @Test func aReportInMadeBeforeTheCloseCountsThoughItArrivesAfterIt() throws {
+        var jinshan = jinshanWorld()
+        let id = try jinshan.blowWhistle(["guangchen-town", "pinghu-public-security"])
+        try jinshan.send(.summons, #"{"action": "close", "summonsId": "\#(id)", "resolution": "handled"}"#, from: langxiaTown, at: t0 + 15 * minute).get()
+        try jinshan.take(record(.reportIn, Body.reportIn(id), from: guangchenTown, id: id, at: t0 + 10 * minute, via: "pinghu")).get()
+        #expect(try jinshan.summons(id).parties[0].reportedInAt == t0 + 10 * minute)
+        #expect(try jinshan.summons(id).state == "closed")
+        let after = try jinshan.take(record(.reportIn, Body.reportIn(id), from: pinghuPolice, id: id, at: t0 + 20 * minute, via: "pinghu"))
+        #expect(after.failure?.code == .invalidTransition, "made after the close")
+        #expect(try jinshan.summons(id).parties[1].reportedInAt == nil)
+    }
 }
